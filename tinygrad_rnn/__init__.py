@@ -1,0 +1,23 @@
+"""tinygrad_rnn: a tiny numpy autodiff engine with exact backpropagation through time.
+
+    >>> import tinygrad_rnn as tg
+    >>> w = tg.Tensor([1.0, -2.0], requires_grad=True, name="w")
+    >>> loss = (w.tanh() ** 2).sum()
+    >>> loss.backward()
+    >>> report = tg.gradcheck(lambda w: (w.tanh() ** 2).sum(), [w])
+    >>> bool(report)
+    True
+"""
+from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
+from .errors import (BackwardError, DTypeError, NumericalError, ShapeError, StateDictError,
+                     TensorIndexError, TinygradRNNError)
+from .functional import concatenate, log_softmax, logsumexp, maximum, softmax, stack, where
+from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from .primitives import PRIMITIVES
+from .tensor import Tensor
+
+
+def cut(x):
+    """Identity forward, zero gradient; the truncation stays in the graph as a node."""
+    return x.cut()
+from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck

@@ -1,0 +1,122 @@
+"""Reverse mode: an iterative topological order and one loop over a dict of pending gradients.
+
+No recursion anywhere (an unrolled RNN is a chain as deep as the sequence is long). Each
+node's vjps run once, after every consumer of the node has added its share to the node's
+pending gradient: a value used twice (h[t] feeds y[t] and step t+1; `x * x`) gets the sum.
+Nothing is stored on nodes but the final .grad of leaves and of nodes that retain_grad().
+"""
+import numpy as np
+
+from .context import recording
+from .errors import BackwardError, NumericalError, ShapeError, shapes_of, where_in_time
+from .primitives import unbroadcast
+
+_NO_PARAMS = {}
+
+
+def count_consumers(root):
+    """For every node root's gradient reaches, how many of its consumers it reaches it through
+    (an edge counts once per use: x * x consumes x twice). Depth-first with an explicit stack.
+
+    Only parents that require grad carry a gradient. A cut's output never requires grad, so
+    the walk stops at every cut and never enters the truncated past."""
+    consumers = {id(root): 0}
+    stack = [root]
+    while stack:
+        for parent in stack.pop()._parents:
+            if parent.requires_grad:
+                key = id(parent)
+                if key in consumers:
+                    consumers[key] += 1
+                else:
+                    if parent._consumed:
+                        raise _second_pass(parent)
+                    consumers[key] = 1
+                    stack.append(parent)
+    return consumers
+
+
+def _second_pass(node):
+    return BackwardError(
+        f"backward through the graph a second time: the {node.op!r} node of shape {node.shape}"
+        f"{where_in_time(node._meta)} was already walked by an earlier backward(). Pass "
+        f"retain_graph=True to the first backward() to walk it again, or detach() a state "
+        f"you carry from one sequence into the next.")
+
+
+def _seed(root, grad):
+    if grad is None:
+        if root.data.size != 1:
+            raise BackwardError(f"backward: a root of shape {root.shape} is not a scalar; pass "
+                                f"grad= (an array of shape {root.shape}) or reduce it first "
+                                f"(.sum(), .mean()){where_in_time(root._meta)}")
+        return np.ones(root.shape, dtype=root.dtype)
+    grad = np.asarray(grad.data if hasattr(grad, "_prim") else grad, dtype=root.dtype)
+    if grad.shape != root.shape:
+        raise ShapeError(f"backward: grad of shape {grad.shape} does not match the root's "
+                         f"shape {root.shape}")
+    return grad
+
+
+def backward(root, grad=None, retain_graph=False):
+    """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad.
+
+    Kahn's order in reverse: a node is ready once every consumer has passed it its share,
+    so each node's vjps run exactly once, on the summed gradient."""
+    if not root.requires_grad:
+        what = "is the output of a cut" if root._prim is not None else "is a leaf"
+        raise BackwardError(f"backward: this tensor of shape {root.shape} does not require "
+                            f"grad (it {what} with requires_grad=False), so there is no graph "
+                            f"to differentiate{where_in_time(root._meta)}")
+    if root._consumed:
+        raise _second_pass(root)
+    waiting = count_consumers(root)
+    pending = {id(root): _seed(root, grad)}
+    ready = [root]
+    while ready:
+        node = ready.pop()
+        g = pending.pop(id(node))
+        prim = node._prim
+        if prim is None or node._retains_grad:
+            _accumulate(node, g)
+        if prim is None:
+            continue
+        if not retain_graph:
+            node._consumed = True
+        parents = node._parents
+        arrays = [p.data for p in parents]
+        params = node._params or _NO_PARAMS
+        vjps = prim.vjps
+        for i, parent in enumerate(parents):
+            if not parent.requires_grad:
+                continue
+            if prim.variadic:
+                gi = vjps(i, g, node.data, *arrays, **params)
+            elif params is _NO_PARAMS:
+                gi = vjps[i](g, node.data, *arrays)
+            else:
+                gi = vjps[i](g, node.data, *arrays, **params)
+            if gi.shape != parent.data.shape:
+                gi = unbroadcast(gi, parent.data.shape)
+            if recording.anomaly:
+                _check_gradient(node, i, arrays, gi)
+            key = id(parent)
+            pending[key] = pending[key] + gi if key in pending else gi
+            waiting[key] -= 1
+            if waiting[key] == 0:
+                ready.append(parent)
+
+
+def _accumulate(node, g):
+    """Add g into node.grad, as an array of the node's own dtype that nothing else shares."""
+    if node.grad is None:
+        node.grad = np.array(g, dtype=node.data.dtype, copy=True)
+    else:
+        node.grad = node.grad + g
+
+
+def _check_gradient(node, i, arrays, gi):
+    if not np.all(np.isfinite(gi)):
+        raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
+                             f"operand {i} (operand shapes {shapes_of(arrays)})"
+                             f"{where_in_time(node._meta)}")

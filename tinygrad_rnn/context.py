@@ -1,0 +1,98 @@
+"""What the engine records, set by context managers: gradient mode, node metadata, anomaly checks.
+
+Every node created by an op takes a reference to the metadata dict that is current at that
+moment (`recording.meta`); the context managers below replace that dict with a merged copy on
+entry and put the old one back on exit, so tagging costs one attribute read per op and nodes
+made in the same context share one dict. The visualizer reads these tags: `step` (the time
+step t, 1-based, set by the unroll loop), `scope` (a "/"-joined name path) and `role`.
+
+The state is process-global, like PyTorch's grad mode is per thread: record a graph from one
+thread at a time.
+"""
+from contextlib import contextmanager
+from types import MappingProxyType
+
+
+class _Recording:
+    """The process-wide recording state read on every op."""
+
+    __slots__ = ("grad_enabled", "meta", "anomaly")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.meta = MappingProxyType({})
+        self.anomaly = False
+
+
+recording = _Recording()
+
+
+@contextmanager
+def no_grad():
+    """Record nothing inside: results are leaves that do not require grad.
+
+    >>> with no_grad():
+    ...     y = w * 2      # y.requires_grad is False, y has no parents
+    """
+    previous = recording.grad_enabled
+    recording.grad_enabled = False
+    try:
+        yield
+    finally:
+        recording.grad_enabled = previous
+
+
+@contextmanager
+def enable_grad():
+    """Record again inside a no_grad() block (as torch.enable_grad)."""
+    previous = recording.grad_enabled
+    recording.grad_enabled = True
+    try:
+        yield
+    finally:
+        recording.grad_enabled = previous
+
+
+@contextmanager
+def tagged(**tags):
+    """Tag every node created inside with `tags` (merged over the enclosing tags).
+
+    >>> with tagged(role="loss"):
+    ...     r = ((y - v) ** 2).sum()    # r.meta["role"] == "loss"
+    """
+    previous = recording.meta
+    recording.meta = MappingProxyType({**previous, **tags})
+    try:
+        yield
+    finally:
+        recording.meta = previous
+
+
+def step(t):
+    """Tag every node created inside with the time step t (1-based, as in the lecture)."""
+    return tagged(step=t)
+
+
+@contextmanager
+def name_scope(name):
+    """Nest a name scope: nodes created inside get meta["scope"] == "outer/name"."""
+    outer = recording.meta.get("scope")
+    with tagged(scope=name if outer is None else f"{outer}/{name}"):
+        yield
+
+
+@contextmanager
+def detect_anomaly():
+    """Check every op's output inside: the first op that turns finite operands into NaN or
+    Inf raises NumericalError naming the op, its shapes and the time step. Costs a scan of
+    each output, so it is opt-in (as torch.autograd.detect_anomaly)."""
+    previous = recording.anomaly
+    recording.anomaly = True
+    try:
+        yield
+    finally:
+        recording.anomaly = previous
+
+
+def is_grad_enabled():
+    return recording.grad_enabled

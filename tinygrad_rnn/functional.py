@@ -1,0 +1,49 @@
+"""Ops that take several tensors or read best as functions: stack, concatenate, where,
+maximum, and the softmax family. Each records one primitive of the ops table."""
+import numpy as np
+
+from .tensor import Tensor, _axes, apply
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def stack(tensors, axis=0):
+    """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
+    tensors = [_tensor(x) for x in tensors]
+    return apply("stack", *tensors, axis=_axes(axis, tensors[0].ndim + 1)[0] if tensors else axis)
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
+    tensors = [_tensor(x) for x in tensors]
+    return apply("concatenate", *tensors, axis=_axes(axis, tensors[0].ndim)[0] if tensors else axis)
+
+
+def where(condition, x, y):
+    """x where condition holds, else y (broadcast); the gradient follows the chosen side.
+    `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
+    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    x, y = _tensor(x), _tensor(y)
+    return apply("where", x, y, condition=condition.astype(bool))
+
+
+def maximum(x, y):
+    """Elementwise max of two tensors (broadcast); ties split the gradient evenly."""
+    return apply("maximum", _tensor(x), _tensor(y))
+
+
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`, computed stably."""
+    return _tensor(x).softmax(axis)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`, computed stably."""
+    return _tensor(x).log_softmax(axis)
+
+
+def logsumexp(x, axis=-1, keepdims=False):
+    """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
+    return _tensor(x).logsumexp(axis, keepdims)

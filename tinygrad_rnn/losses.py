@@ -1,0 +1,62 @@
+"""Losses, built from recorded ops so their graph can be drawn and checked.
+
+Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
+"""
+import numpy as np
+
+from .errors import DTypeError, ShapeError, where_in_time
+from .context import recording
+from .tensor import Tensor
+
+
+def _reduce(loss, reduction, op):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    if reduction == "none":
+        return loss
+    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _same_shape(op, prediction, target):
+    if prediction.shape != target.shape:
+        raise ShapeError(f"{op}: prediction of shape {prediction.shape} and target of shape "
+                         f"{target.shape} differ{where_in_time(recording.meta)}")
+
+
+def mse_loss(prediction, target, reduction="mean"):
+    """Mean squared error: mean((prediction - target)^2). Shapes must match exactly
+    (no silent broadcasting of a (B,) target against a (B, 1) prediction)."""
+    target = target if isinstance(target, Tensor) else Tensor(target)
+    _same_shape("mse_loss", prediction, target)
+    return _reduce((prediction - target) ** 2, reduction, "mse_loss")
+
+
+def cross_entropy(logits, targets, reduction="mean"):
+    """Softmax cross-entropy of logits (B, C) against integer class targets (B,):
+    -log_softmax(logits)[b, targets[b]], computed stably.
+
+    >>> cross_entropy(Tensor([[2.0, 0.0]]), [0])   # -log(e^2 / (e^2 + 1))
+    """
+    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    if targets.dtype.kind == "f" and np.all(targets == np.round(targets)):
+        targets = targets.astype(np.int64)
+    if targets.dtype.kind not in "iu":
+        raise DTypeError(f"cross_entropy: targets must be integer class indices, got dtype "
+                         f"{targets.dtype}{where_in_time(recording.meta)}")
+    if logits.ndim != 2 or targets.shape != logits.shape[:1]:
+        raise ShapeError(f"cross_entropy: expected logits (B, C) and targets (B,), got logits "
+                         f"{logits.shape} and targets {targets.shape}{where_in_time(recording.meta)}")
+    if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
+        raise ShapeError(f"cross_entropy: targets must lie in [0, {logits.shape[1]}), got values "
+                         f"from {targets.min()} to {targets.max()}{where_in_time(recording.meta)}")
+    picked = logits.log_softmax(axis=1)[np.arange(len(targets)), targets]
+    return _reduce(-picked, reduction, "cross_entropy")
+
+
+def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
+    """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z, stable for any z."""
+    targets = targets if isinstance(targets, Tensor) else Tensor(targets, dtype=logits.dtype)
+    _same_shape("binary_cross_entropy_with_logits", logits, targets)
+    return _reduce(logits.softplus() - targets * logits, reduction, "binary_cross_entropy_with_logits")

@@ -1,0 +1,193 @@
+"""The ops table: each primitive's forward and its vector-Jacobian products, side by side.
+
+A primitive is a numpy function `forward(*inputs, **params) -> out` and, for each input i,
+a vjp `vjp_i(g, out, *inputs, **params) -> gradient for input i`, where g is the gradient
+of the final scalar with respect to `out`. A vjp of None means no gradient flows along that
+edge (the `cut` op): the backward walk does not follow it. Gradients may come back in the
+broadcast shape; the walk sums them down to the input's shape with `unbroadcast`, so no
+entry has to.
+
+`reads` says which values a primitive's vjps read ("out" and/or input positions); it is
+documentation a user can query, and lets memory-saving code know which values backward needs.
+
+Every entry is tested against finite differences in tests/test_primitives.py, on its own and
+through backward().
+"""
+import numpy as np
+
+
+class Primitive:
+    """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
+
+    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable")
+
+    def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True):
+        self.name = name
+        self.forward = forward
+        self.vjps = vjps              # one per input; a single vjp(i, g, out, *inputs) if variadic
+        self.reads = reads            # values the vjps read: "out" and/or input positions
+        self.variadic = variadic
+        self.differentiable = differentiable    # False for cut: its output never requires grad
+
+    def __repr__(self):
+        return f"Primitive({self.name!r})"
+
+
+PRIMITIVES = {}
+
+
+def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True):
+    PRIMITIVES[name] = Primitive(name, forward, vjps[0] if variadic else vjps, reads, variadic,
+                                 differentiable)
+    return PRIMITIVES[name]
+
+
+def unbroadcast(grad, shape):
+    """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes)."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra > 0:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return np.asarray(grad).reshape(shape)
+
+
+def _expand(g, axis, keepdims):
+    """Put back the axes a reduction removed, so g broadcasts against its input."""
+    return g if keepdims or axis is None else np.expand_dims(g, axis)
+
+
+def _is_fancy(index):
+    """True when `index` holds an integer array, so repeated positions must accumulate."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu" for p in parts)
+
+
+def _getitem_vjp(g, out, x, *, index):
+    grad = np.zeros(x.shape, dtype=g.dtype)
+    if _is_fancy(index):
+        np.add.at(grad, index, g)      # x[[0, 0]]: both picks send their gradient to x[0]
+    else:
+        grad[index] = g
+    return grad
+
+
+def _matmul_vjp_a(g, out, a, b):
+    if b.ndim == 1:                    # (..., k) @ (k,) -> (...)
+        return np.multiply.outer(g, b)
+    if a.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m)
+        return (b @ g[..., None])[..., 0]
+    return g @ np.swapaxes(b, -1, -2)
+
+
+def _matmul_vjp_b(g, out, a, b):
+    if a.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m)
+        return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
+    if b.ndim == 1:                    # (..., n, k) @ (k,) -> (..., n)
+        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    return np.swapaxes(a, -1, -2) @ g
+
+
+def _logsumexp(x, *, axis, keepdims):
+    peak = np.max(x, axis=axis, keepdims=True)
+    peak = np.where(np.isfinite(peak), peak, 0.0)    # all -inf rows stay -inf, not NaN
+    out = np.log(np.sum(np.exp(x - peak), axis=axis, keepdims=True)) + peak
+    return out if keepdims else np.squeeze(out, axis=axis)
+
+
+def _softmax(x, *, axis):
+    e = np.exp(x - np.max(x, axis=axis, keepdims=True))
+    return e / np.sum(e, axis=axis, keepdims=True)
+
+
+def _slice_along(g, axis, start, stop):
+    index = [slice(None)] * g.ndim
+    index[axis] = slice(start, stop)
+    return g[tuple(index)]
+
+
+def _concatenate_vjp(i, g, out, *inputs, axis):
+    start = sum(x.shape[axis] for x in inputs[:i])
+    return _slice_along(g, axis, start, start + inputs[i].shape[axis])
+
+
+def _pow_vjp_exponent(g, out, a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):   # d(a^b)/db = a^b log a; 0 at a == 0
+        return g * out * np.log(np.where(a == 0, 1, a))
+
+
+# --- elementwise arithmetic: d(a+b) = da + db, d(ab) = b da + a db, d(a/b) = da/b - a db/b^2 ---
+defprim("add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g)
+defprim("sub", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g)
+defprim("mul", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, reads=(0, 1))
+defprim("div", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
+        reads=("out", 1))
+defprim("neg", np.negative, lambda g, out, x: -g)
+# d(a^b) = b a^(b-1) da + a^b log(a) db
+defprim("pow", np.power, lambda g, out, a, b: g * b * a ** (b - 1), _pow_vjp_exponent,
+        reads=("out", 0, 1))
+defprim("maximum", np.maximum,    # ties split the gradient evenly between the two operands
+        lambda g, out, a, b: g * (a > b) + 0.5 * g * (a == b),
+        lambda g, out, a, b: g * (b > a) + 0.5 * g * (a == b), reads=(0, 1))
+defprim("where", lambda a, b, *, condition: np.where(condition, a, b),
+        lambda g, out, a, b, *, condition: g * condition,
+        lambda g, out, a, b, *, condition: g * ~condition)
+
+# --- elementwise functions: d exp x = exp x, d log x = 1/x, d tanh x = 1 - tanh^2 x, ... ---
+defprim("exp", np.exp, lambda g, out, x: g * out, reads=("out",))
+defprim("log", np.log, lambda g, out, x: g / x, reads=(0,))
+defprim("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), reads=("out",))
+defprim("sigmoid", lambda x: 0.5 * (np.tanh(0.5 * x) + 1),        # tanh form: no overflow
+        lambda g, out, x: g * out * (1 - out), reads=("out",))
+defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0), reads=(0,))
+defprim("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), reads=("out",))
+defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
+# softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
+defprim("softplus", lambda x: np.logaddexp(0, x),
+        lambda g, out, x: g * (0.5 * (np.tanh(0.5 * x) + 1)), reads=(0,))
+
+# --- linear algebra ---
+defprim("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
+
+# --- reductions: the gradient of a sum broadcasts back; of a max goes to the maxima ---
+defprim("sum", lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
+        lambda g, out, x, *, axis, keepdims: np.broadcast_to(_expand(g, axis, keepdims), x.shape))
+defprim("mean", lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
+        lambda g, out, x, *, axis, keepdims:
+            np.broadcast_to(_expand(g, axis, keepdims), x.shape) * (out.size / x.size))
+defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
+        lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims), reads=("out", 0))
+
+
+def _max_vjp(g, out, x, axis, keepdims):
+    winners = x == _expand(out, axis, keepdims)      # ties share the gradient evenly
+    return _expand(g, axis, keepdims) * winners / winners.sum(axis=axis, keepdims=True)
+
+
+# log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
+defprim("logsumexp", _logsumexp,
+        lambda g, out, x, *, axis, keepdims:
+            _expand(g, axis, keepdims) * np.exp(x - _expand(out, axis, keepdims)), reads=("out", 0))
+defprim("softmax", _softmax,   # d softmax: s * (g - <g, s>)
+        lambda g, out, x, *, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),
+        reads=("out",))
+defprim("log_softmax", lambda x, *, axis: x - _logsumexp(x, axis=axis, keepdims=True),
+        lambda g, out, x, *, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),
+        reads=("out",))
+
+# --- shape: gradients are moved back, never changed ---
+defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
+        lambda g, out, x, *, shape: np.reshape(g, x.shape))
+defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
+        lambda g, out, x, *, axes: np.transpose(g, np.argsort(axes)))
+defprim("getitem", lambda x, *, index: x[index], _getitem_vjp)
+defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis),
+        lambda i, g, out, *xs, axis: np.take(g, i, axis=axis), variadic=True)
+defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concatenate_vjp,
+        variadic=True)
+
+# --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
+defprim("cut", lambda x: x, None, differentiable=False)

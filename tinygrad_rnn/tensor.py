@@ -1,0 +1,300 @@
+"""Tensor: a numpy array that records the graph of ops that produced it.
+
+Every op result is a node: its primitive (the op name), its ordered parents (`x * x` has x
+twice), its non-tensor params (axis, index, ...) and the metadata current when it was made
+(time step, scope, role; see context.py). A result records its parents only when some parent
+requires grad, as in PyTorch; it always takes the metadata, so a constant x[t] still knows
+its step.
+
+The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `parents`,
+`params`, `meta`, `is_leaf`, `data`, `grad`, `name`, `requires_grad`.
+"""
+from types import MappingProxyType
+
+import numpy as np
+
+from .context import recording
+from .errors import DTypeError, NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
+from .primitives import PRIMITIVES
+
+_ndarray = np.ndarray
+_EMPTY = MappingProxyType({})
+_new = object.__new__
+
+
+def as_array(data, dtype=None, copy=True):
+    """`data` (number, nested list, array) as a floating numpy array; integers and bools
+    become float64, floating dtypes are kept, anything else is a DTypeError."""
+    try:
+        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
+                         f"data ({exc})") from None
+    if array.dtype.kind == "f":
+        return array
+    if array.dtype.kind in "biu":
+        return array.astype(np.float64)
+    raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
+                     f"{array.dtype} from {type(data).__name__}")
+
+
+class Tensor:
+    """A numpy array with a gradient and the graph that produced it.
+
+    >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
+    >>> loss = (w * w).sum()
+    >>> loss.backward()
+    >>> w.grad
+    array([[2., 4.]])
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params",
+                 "_meta", "_retains_grad", "_consumed", "__weakref__")
+    __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
+
+    def __init__(self, data, requires_grad=False, name=None, dtype=None):
+        self.data = as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.name = name
+        self._prim = None
+        self._parents = ()
+        self._params = None
+        self._meta = recording.meta
+        self._retains_grad = False
+        self._consumed = False
+
+    # --- the read-only graph protocol ---
+    @property
+    def op(self):
+        """The primitive's name ("add", "matmul", "cut", ...), or None for a leaf."""
+        return None if self._prim is None else self._prim.name
+
+    @property
+    def parents(self):
+        """The ordered input tensors of the op that made this one (() for a leaf)."""
+        return self._parents
+
+    @property
+    def params(self):
+        """The op's non-tensor arguments (axis, index, shape, ...), read-only."""
+        return _EMPTY if self._params is None else MappingProxyType(self._params)
+
+    @property
+    def meta(self):
+        """Tags from the context it was made in: "step", "scope", "role", ... (read-only)."""
+        return self._meta
+
+    @property
+    def is_leaf(self):
+        return self._prim is None
+
+    def annotate(self, **tags):
+        """Add tags to this node alone (the unroll marks h[t] with role="state"); returns self."""
+        self._meta = MappingProxyType({**self._meta, **tags})
+        return self
+
+    # --- numpy-like attributes ---
+    shape = property(lambda self: self.data.shape)
+    ndim = property(lambda self: self.data.ndim)
+    dtype = property(lambda self: self.data.dtype)
+    size = property(lambda self: self.data.size)
+    T = property(lambda self: self.transpose())
+
+    def __len__(self):
+        return len(self.data)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def item(self):
+        return self.data.item()
+
+    def numpy(self):
+        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
+        return self.data
+
+    def __repr__(self):
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
+        extras = [f"op={self.op!r}"] if self._prim is not None else []
+        extras += [f"name={self.name!r}"] if self.name is not None else []
+        extras += ["requires_grad=True"] if self.requires_grad else []
+        extras += [f"dtype={self.dtype}"] if self.dtype != np.float64 else []
+        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
+
+    # --- gradients ---
+    def backward(self, grad=None, retain_graph=False):
+        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad.
+
+        `grad` seeds the pass (default 1 for a scalar; required otherwise). The graph is
+        consumed unless retain_graph=True: a second backward through it is a BackwardError,
+        as in PyTorch, which catches the classic bug of carrying an RNN state into the next
+        batch without detach() (its old graph would be walked again with updated weights).
+        """
+        from .autodiff import backward
+        backward(self, grad, retain_graph)
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in .grad after backward (as in PyTorch)."""
+        self._retains_grad = True
+        return self
+
+    def detach(self):
+        """A new leaf sharing this tensor's data, outside any graph."""
+        out = Tensor.__new__(Tensor)
+        _fill(out, self.data, None, (), None, False)
+        out.name = self.name
+        return out
+
+    def zero_grad(self):
+        self.grad = None
+
+    # --- arithmetic (numbers and arrays on either side) ---
+    def __add__(self, other): return _binary("add", self, other)
+    def __radd__(self, other): return _binary("add", other, self)
+    def __sub__(self, other): return _binary("sub", self, other)
+    def __rsub__(self, other): return _binary("sub", other, self)
+    def __mul__(self, other): return _binary("mul", self, other)
+    def __rmul__(self, other): return _binary("mul", other, self)
+    def __truediv__(self, other): return _binary("div", self, other)
+    def __rtruediv__(self, other): return _binary("div", other, self)
+    def __pow__(self, other): return _binary("pow", self, other)
+    def __rpow__(self, other): return _binary("pow", other, self)
+    def __matmul__(self, other): return _binary("matmul", self, other)
+    def __rmatmul__(self, other): return _binary("matmul", other, self)
+    def __neg__(self): return apply("neg", self)
+
+    # --- elementwise functions ---
+    def exp(self): return apply("exp", self)
+    def log(self): return apply("log", self)
+    def tanh(self): return apply("tanh", self)
+    def sigmoid(self): return apply("sigmoid", self)
+    def relu(self): return apply("relu", self)
+    def sqrt(self): return apply("sqrt", self)
+    def abs(self): return apply("abs", self)
+    def softplus(self): return apply("softplus", self)
+
+    # --- reductions ---
+    def sum(self, axis=None, keepdims=False):
+        return apply("sum", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return apply("mean", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return apply("max", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def logsumexp(self, axis=-1, keepdims=False):
+        return apply("logsumexp", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+
+    def softmax(self, axis=-1):
+        return apply("softmax", self, axis=_axes(axis, self.ndim)[0])
+
+    def log_softmax(self, axis=-1):
+        return apply("log_softmax", self, axis=_axes(axis, self.ndim)[0])
+
+    # --- shape ---
+    def reshape(self, *shape):
+        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        return apply("reshape", self, shape=shape)
+
+    def transpose(self, *axes):
+        """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
+        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+        return apply("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
+
+    def __getitem__(self, index):
+        return apply("getitem", self, index=_plain_index(index))
+
+    def cut(self):
+        """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
+        return apply("cut", self)
+
+
+def _axes(axis, ndim):
+    """axis=None, an int or a tuple, as None or a sorted tuple of non-negative axes."""
+    if axis is None:
+        return None
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    for a in axes:
+        if not -ndim <= a < ndim:
+            raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)"
+                             f"{where_in_time(recording.meta)}")
+    return tuple(sorted(a % ndim for a in axes))
+
+
+def _plain_index(index):
+    """An index with Tensors replaced by their integer arrays, lists by arrays."""
+    if isinstance(index, tuple):
+        return tuple(_plain_index(i) for i in index)
+    if isinstance(index, Tensor):
+        return index.data.astype(np.int64) if index.data.dtype.kind == "f" else index.data
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _fill(t, data, prim, parents, params, requires_grad):
+    t.data = data
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.name = None
+    t._prim = prim
+    t._parents = parents
+    t._params = params
+    t._meta = recording.meta
+    t._retains_grad = False
+    t._consumed = False
+
+
+def _constant(value, like):
+    """A number or array operand as a constant leaf; Python numbers take the dtype of the
+    tensor they meet, so float32 * 2.0 stays float32."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return Tensor(value, dtype=like.data.dtype)
+    return Tensor(value)
+
+
+def _binary(name, a, b):
+    """The hot path of `a (op) b`: wrap a non-tensor operand, run forward, record the node."""
+    if not isinstance(a, Tensor):
+        a = _constant(a, b)
+    elif not isinstance(b, Tensor):
+        b = _constant(b, a)
+    return _record(PRIMITIVES[name], (a, b), (a.data, b.data), None,
+                   a.requires_grad or b.requires_grad)
+
+
+def apply(name, *inputs, **params):
+    """Run primitive `name` on tensors `inputs` (numbers and arrays are wrapped as constants)
+    and record the result as a node of the graph."""
+    inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
+                   any(x.requires_grad for x in inputs))
+
+
+def _record(prim, inputs, arrays, params, any_requires_grad):
+    try:
+        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
+    except ValueError as exc:
+        raise ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
+                         f"{exc}{where_in_time(recording.meta)}") from None
+    except IndexError as exc:
+        raise TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
+                               f"{shapes_of(arrays)}: {exc}{where_in_time(recording.meta)}") from None
+    if out.__class__ is not _ndarray:
+        out = np.asarray(out)
+    t = _new(Tensor)
+    if any_requires_grad and recording.grad_enabled:
+        _fill(t, out, prim, inputs, params, prim.differentiable)
+    else:
+        _fill(t, out, None, (), None, False)
+    if recording.anomaly:
+        _check_finite(prim, arrays, out)
+    return t
+
+
+def _check_finite(prim, arrays, out):
+    if not np.all(np.isfinite(out)) and all(np.all(np.isfinite(a)) for a in arrays):
+        raise NumericalError(f"{prim.name} produced NaN or Inf from finite operands of shapes "
+                             f"{shapes_of(arrays)}{where_in_time(recording.meta)}")
