@@ -112,7 +112,7 @@ def _accumulate(node, g):
     if node.grad is None:
         node.grad = np.array(g, dtype=node.data.dtype, copy=True)
     else:
-        node.grad = node.grad + g
+        node.grad = (node.grad + g).astype(node.data.dtype, copy=False)
 
 
 def _check_gradient(node, i, arrays, gi):

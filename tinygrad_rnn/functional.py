@@ -12,13 +12,17 @@ def _tensor(x):
 def stack(tensors, axis=0):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
     tensors = [_tensor(x) for x in tensors]
-    return apply("stack", *tensors, axis=_axes(axis, tensors[0].ndim + 1)[0] if tensors else axis)
+    if tensors:
+        axis = _axes(axis, tensors[0].ndim + 1, "stack")[0]
+    return apply("stack", *tensors, axis=axis)
 
 
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
     tensors = [_tensor(x) for x in tensors]
-    return apply("concatenate", *tensors, axis=_axes(axis, tensors[0].ndim)[0] if tensors else axis)
+    if tensors:
+        axis = _axes(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
+    return apply("concatenate", *tensors, axis=axis)
 
 
 def where(condition, x, y):

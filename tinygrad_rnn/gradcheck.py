@@ -111,7 +111,8 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
                       stacklevel=2)
     try:
         for x in inputs:
-            x.data = x.data.astype(np.float64)      # a private copy to perturb
+            x.data = x.data.astype(np.float64, order="C")   # a private copy to perturb (C order:
+            # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
         analytic = _analytic(fn, inputs, per_step)
         numeric_of = _directional if mode == "random" else _elementwise
@@ -181,7 +182,8 @@ def _analytic(fn, inputs, per_step):
             for x in inputs:
                 x.grad = None
             seed = None if t is None else np.eye(out.shape[0])[t]
-            out.backward(seed, retain_graph=per_step)
+            if out.requires_grad:     # every path cut: the analytic gradient is zero
+                out.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         return [np.stack(g) if per_step else g[0] for g in grads]

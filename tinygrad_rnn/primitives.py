@@ -182,7 +182,7 @@ defprim("log_softmax", lambda x, *, axis: x - _logsumexp(x, axis=axis, keepdims=
 defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
         lambda g, out, x, *, shape: np.reshape(g, x.shape))
 defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
-        lambda g, out, x, *, axes: np.transpose(g, np.argsort(axes)))
+        lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
 defprim("getitem", lambda x, *, index: x[index], _getitem_vjp)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis),
         lambda i, g, out, *xs, axis: np.take(g, i, axis=axis), variadic=True)

@@ -176,22 +176,26 @@ class Tensor:
 
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
-        return apply("sum", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return apply("sum", self, axis=_axes(axis, self.ndim, "sum", self.shape),
+                     keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return apply("mean", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return apply("mean", self, axis=_axes(axis, self.ndim, "mean", self.shape),
+                     keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return apply("max", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return apply("max", self, axis=_axes(axis, self.ndim, "max", self.shape),
+                     keepdims=keepdims)
 
     def logsumexp(self, axis=-1, keepdims=False):
-        return apply("logsumexp", self, axis=_axes(axis, self.ndim), keepdims=keepdims)
+        return apply("logsumexp", self, axis=_axes(axis, self.ndim, "logsumexp", self.shape),
+                     keepdims=keepdims)
 
     def softmax(self, axis=-1):
-        return apply("softmax", self, axis=_axes(axis, self.ndim)[0])
+        return apply("softmax", self, axis=_axes(axis, self.ndim, "softmax", self.shape)[0])
 
     def log_softmax(self, axis=-1):
-        return apply("log_softmax", self, axis=_axes(axis, self.ndim)[0])
+        return apply("log_softmax", self, axis=_axes(axis, self.ndim, "log_softmax", self.shape)[0])
 
     # --- shape ---
     def reshape(self, *shape):
@@ -211,15 +215,18 @@ class Tensor:
         return apply("cut", self)
 
 
-def _axes(axis, ndim):
-    """axis=None, an int or a tuple, as None or a sorted tuple of non-negative axes."""
+def _axes(axis, ndim, op=None, shape=None):
+    """axis=None, an int or a tuple, as None or a sorted tuple of non-negative axes.
+    `op` and `shape` only name the op and its operand in the error message."""
     if axis is None:
         return None
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
         if not -ndim <= a < ndim:
-            raise ShapeError(f"axis {a} is out of range for a tensor with {ndim} dimension(s)"
-                             f"{where_in_time(recording.meta)}")
+            who = f"{op}: " if op else ""
+            of = f" of shape {tuple(shape)}" if shape is not None else ""
+            raise ShapeError(f"{who}axis {a} is out of range for a tensor{of} with {ndim} "
+                             f"dimension(s){where_in_time(recording.meta)}")
     return tuple(sorted(a % ndim for a in axes))
 
 

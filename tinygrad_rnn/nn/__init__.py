@@ -1,0 +1,8 @@
+"""Modules: feed-forward layers, the lecture's feed-forward sequence baselines, recurrent
+models unrolled by one loop, and sequence losses."""
+from .feedforward_sequence import TemporalConv, WindowedMLP
+from .layers import MLP, Linear, get_activation
+from .module import Module
+from .recurrent import Elman, Jordan, RecurrentModule, Stacked, StateSpace
+from .sequence_loss import last_step_loss, loss_terms, loss_vector, sequence_loss
+from .unroll import unroll

@@ -1,0 +1,94 @@
+"""The lecture's feed-forward baselines on sequences: they see a finite window, so they forget.
+
+    WindowedMLP(window=1): the lecture's MLP, y[t] from x[t] alone.
+    WindowedMLP(window=w): the "large MLP" fed the last w inputs x[t-w+1..t] (zeros before t=1).
+    TemporalConv: the lecture's CNN, causal 1-D convolutions over time (filters shared across
+                  steps), receptive field layers * (kernel_size - 1) + 1, then an MLP head.
+
+All take xs (T, B, N) and return (ys (T, B, O), None), the same shape as the recurrent
+models' (ys, state), so one training loop serves every model. Each step runs inside step(t),
+so the visualizer draws one column per step with no edge between columns.
+"""
+import numpy as np
+
+from ..context import step as time_step
+from ..functional import concatenate, stack
+from ..tensor import Tensor
+from .layers import MLP, as_rng, get_activation
+from .module import Module, init_uniform
+from .unroll import as_sequence
+
+
+class WindowedMLP(Module):
+    """An MLP applied at every step to the concatenation of the last `window` inputs."""
+
+    def __init__(self, input_size, hidden_sizes, output_size, window=1, activation="tanh",
+                 output_activation=None, seed=None):
+        super().__init__()
+        if window < 1:
+            raise ValueError(f"WindowedMLP: window must be at least 1, got {window}")
+        self.input_size, self.output_size, self.window = input_size, output_size, window
+        sizes = [input_size * window, *hidden_sizes, output_size]
+        self.mlp = MLP(sizes, activation, output_activation, seed=seed)
+
+    def forward(self, xs, state=None, truncation=None):
+        """xs (T, B, N) -> (ys (T, B, O), None). `state` and `truncation` are accepted and
+        ignored, so this model drops into code written for the recurrent ones."""
+        xs = as_sequence(xs, type(self).__name__, self.input_size)
+        steps, batch = xs.shape[0], xs.shape[1]
+        blank = Tensor(np.zeros((batch, self.input_size), dtype=xs.dtype), name="x[<1]")
+        inputs, outputs = [], []
+        for t in range(1, steps + 1):
+            with time_step(t):
+                inputs.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
+                seen = [inputs[s - 1] if s >= 1 else blank for s in range(t - self.window + 1, t + 1)]
+                features = seen[0] if self.window == 1 else concatenate(seen, axis=-1)
+                outputs.append(self.mlp(features).annotate(role="output", name=f"y[{t}]"))
+        return stack(outputs), None
+
+
+class TemporalConv(Module):
+    """Causal convolutions over time: z[t] = act(sum_k W_k x[t-k] + b) per layer, then an MLP
+    head (channels -> hidden_sizes -> output) at every step."""
+
+    def __init__(self, input_size, channels, output_size, kernel_size=3, layers=1,
+                 hidden_sizes=(), activation="tanh", output_activation=None, seed=None):
+        super().__init__()
+        rng = as_rng(seed)
+        self.input_size, self.output_size = input_size, output_size
+        self.kernel_size, self.depth = kernel_size, layers
+        self.receptive_field = layers * (kernel_size - 1) + 1
+        widths = [input_size] + [channels] * layers
+        self.filters = []
+        for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
+            W = init_uniform(rng, (kernel_size, b, a), a * kernel_size, f"conv{i}.W")
+            bias = init_uniform(rng, (b,), a * kernel_size, f"conv{i}.b")
+            setattr(self, f"conv{i}_W", W)
+            setattr(self, f"conv{i}_b", bias)
+            self.filters.append((W, bias))
+        self.act = get_activation(activation)
+        self.head = MLP([channels, *hidden_sizes, output_size], activation, output_activation, seed=rng)
+
+    def forward(self, xs, state=None, truncation=None):
+        """xs (T, B, N) -> (ys (T, B, O), None)."""
+        xs = as_sequence(xs, type(self).__name__, self.input_size)
+        steps = xs.shape[0]
+        columns = []
+        for t in range(1, steps + 1):
+            with time_step(t):
+                columns.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
+        for W, b in self.filters:
+            next_columns = []
+            for t in range(steps):
+                with time_step(t + 1):
+                    # zero padding before t=1: the taps that would read it are left out
+                    total = b
+                    for k in range(min(self.kernel_size, t + 1)):
+                        total = total + columns[t - k] @ W[k].T
+                    next_columns.append(self.act(total))
+            columns = next_columns
+        outputs = []
+        for t, column in enumerate(columns):
+            with time_step(t + 1):
+                outputs.append(self.head(column).annotate(role="output", name=f"y[{t + 1}]"))
+        return stack(outputs), None

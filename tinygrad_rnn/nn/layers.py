@@ -1,0 +1,63 @@
+"""Feed-forward layers: Linear and MLP, and the activations they take by name."""
+import numpy as np
+
+from ..tensor import Tensor
+from .module import Module, init_uniform
+
+ACTIVATIONS = {
+    "tanh": Tensor.tanh,
+    "sigmoid": Tensor.sigmoid,
+    "relu": Tensor.relu,
+    "identity": lambda x: x,
+    None: lambda x: x,
+}
+
+
+def get_activation(spec):
+    """An activation from its name ("tanh", "sigmoid", "relu", "identity"/None) or a callable."""
+    if callable(spec) and not isinstance(spec, str):
+        return spec
+    if spec not in ACTIVATIONS:
+        raise ValueError(f"activation must be one of {sorted(k for k in ACTIVATIONS if k)}, None "
+                         f"or a callable, got {spec!r}")
+    return ACTIVATIONS[spec]
+
+
+def as_rng(seed):
+    """A numpy Generator from a seed, a Generator, or None (fresh entropy)."""
+    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+
+
+class Linear(Module):
+    """y = x @ W.T + b, with W of shape (out_features, in_features) as in PyTorch."""
+
+    def __init__(self, in_features, out_features, bias=True, seed=None):
+        super().__init__()
+        rng = as_rng(seed)
+        self.W = init_uniform(rng, (out_features, in_features), in_features, "W")
+        self.b = init_uniform(rng, (out_features,), in_features, "b") if bias else None
+
+    def forward(self, x):
+        y = x @ self.W.T
+        return y if self.b is None else y + self.b
+
+
+class MLP(Module):
+    """A feed-forward net: sizes=[N, H1, ..., O] gives Linear layers with `activation` between
+    them and `output_activation` (default none) after the last."""
+
+    def __init__(self, sizes, activation="tanh", output_activation=None, seed=None):
+        super().__init__()
+        if len(sizes) < 2:
+            raise ValueError(f"MLP needs at least [input, output] sizes, got {sizes!r}")
+        rng = as_rng(seed)
+        self.layers = [Linear(a, b, seed=rng) for a, b in zip(sizes[:-1], sizes[1:])]
+        for i, layer in enumerate(self.layers):
+            setattr(self, f"layer{i}", layer)
+        self._hidden = get_activation(activation)
+        self._output = get_activation(output_activation)
+
+    def forward(self, x):
+        for layer in self.layers[:-1]:
+            x = self._hidden(layer(x))
+        return self._output(self.layers[-1](x))

@@ -1,0 +1,209 @@
+"""The lecture's recurrent networks, each a cell unrolled by nn/unroll.py.
+
+    Elman (1990):  h[t] = f(W1 x[t] + Wm h[t-1] + b1),   y[t] = g(W2 h[t] + b2)
+    Jordan (1986): s[t] = mu s[t-1] + y[t-1],            h[t] = f(W1 x[t] + Wm s[t] + b1),
+                   y[t] = g(W2 h[t] + b2)
+    StateSpace:    y[t], s[t] = fn(x[t], s[t-1])  for any fn built from tensor ops
+    Stacked:       layers of cells, each layer's y[t] the next layer's x[t] (deep RNNs)
+
+Calling a model: `ys, state = model(xs, state=None, truncation="full")` with xs (T, B, N)
+and ys (T, B, O). Parameter names and shapes are the lecture's: W1 (H, N), Wm (H, H) for
+Elman and (H, O) for Jordan, b1 (H,), W2 (O, H), b2 (O,).
+"""
+import numpy as np
+
+from ..context import name_scope
+from ..errors import ShapeError
+from ..tensor import Tensor
+from .layers import as_rng, get_activation
+from .module import Module, init_uniform
+from .unroll import unroll
+
+
+def _zeros(shape, dtype, name, step):
+    return Tensor(np.zeros(shape, dtype=dtype), name=name).annotate(role="state", step=step)
+
+
+def _check_shape(model, what, tensor, expected):
+    shape = getattr(tensor, "shape", None)
+    if not isinstance(tensor, Tensor) or shape != expected:
+        raise ShapeError(f"{model}: the {what} must be a Tensor of shape {expected}, got "
+                         f"{type(tensor).__name__} of shape {shape}")
+
+
+class RecurrentModule(Module):
+    """What every recurrent model shares: calling it unrolls it."""
+
+    def forward(self, xs, state=None, truncation="full"):
+        """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`."""
+        return unroll(self, xs, state, truncation)
+
+
+class Elman(RecurrentModule):
+    """Elman's network: the hidden state h[t] is the memory.
+
+    >>> model = Elman(3, 8, 2, seed=0)
+    >>> ys, h = model(np.zeros((5, 4, 3)), truncation="elman")   # ys (5, 4, 2), h (4, 8)
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, activation="tanh",
+                 output_activation=None, learn_initial_state=False, seed=None):
+        super().__init__()
+        rng = as_rng(seed)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
+        self.Wm = init_uniform(rng, (hidden_size, hidden_size), hidden_size, "Wm")
+        self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
+        self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
+        self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
+        if learn_initial_state:
+            self.h0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="h0")
+        self.f, self.g = get_activation(activation), get_activation(output_activation)
+
+    def initial_state(self, batch, dtype):
+        if "h0" in self._parameters:
+            return self.h0.annotate(role="state", step=0)    # (H,): broadcasts over the batch
+        return _zeros((batch, self.hidden_size), dtype, "h[0]", 0)
+
+    def check_state(self, state, batch):
+        _check_shape("Elman", "state h", state, (batch, self.hidden_size))
+
+    def enter(self, h, t):
+        return h
+
+    def step(self, x, h, t):
+        h = self.f(x @ self.W1.T + h @ self.Wm.T + self.b1).annotate(role="state", name=f"h[{t}]")
+        y = self.g(h @ self.W2.T + self.b2).annotate(role="output", name=f"y[{t}]")
+        return y, h
+
+
+class Jordan(RecurrentModule):
+    """Jordan's network: the state s[t] is a fixed moving average of past outputs.
+
+    The carry after step t is the pair (s[t], y[t]); entering step t+1 computes
+    s[t+1] = mu s[t] + y[t]. Under a truncation it is s[t] that is cut.
+    """
+
+    def __init__(self, input_size, hidden_size, output_size, mu=0.5, activation="tanh",
+                 output_activation=None, learn_initial_state=False, seed=None):
+        super().__init__()
+        rng = as_rng(seed)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.mu = mu
+        self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
+        self.Wm = init_uniform(rng, (hidden_size, output_size), hidden_size, "Wm")
+        self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
+        self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
+        self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
+        if learn_initial_state:
+            self.s1 = Tensor(np.zeros(output_size), requires_grad=True, name="s1")
+        self.f, self.g = get_activation(activation), get_activation(output_activation)
+
+    def initial_state(self, batch, dtype):
+        if "s1" in self._parameters:
+            return self.s1.annotate(role="state", step=1)
+        return _zeros((batch, self.output_size), dtype, "s[1]", 1)
+
+    def check_state(self, state, batch):
+        expected = (batch, self.output_size)
+        if not (isinstance(state, tuple) and len(state) == 2):
+            raise ShapeError(f"Jordan: the state must be the pair (s, y) returned by an earlier "
+                             f"call, each of shape {expected}; got {type(state).__name__}")
+        _check_shape("Jordan", "state s", state[0], expected)
+        _check_shape("Jordan", "state y", state[1], expected)
+
+    def enter(self, carry, t):
+        s, y = carry
+        return (self.mu * s + y).annotate(role="state", name=f"s[{t}]")
+
+    def step(self, x, s, t):
+        h = self.f(x @ self.W1.T + s @ self.Wm.T + self.b1).annotate(role="hidden", name=f"h[{t}]")
+        y = self.g(h @ self.W2.T + self.b2).annotate(role="output", name=f"y[{t}]")
+        return y, (s, y)
+
+
+class StateSpace(RecurrentModule):
+    """The lecture's general state-space model: y[t], s[t] = fn(x[t], s[t-1]).
+
+    `fn(x, s) -> (y, s_new)` is any function built from tensor ops; `initial_state` is a
+    Tensor (or tuple of Tensors) broadcastable over the batch, or a function batch -> state.
+    `parameters` names the tensors fn uses, so the optimizer and save() see them.
+
+    >>> W = Tensor(rng.standard_normal((4, 4)), requires_grad=True)
+    >>> U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    >>> cell = StateSpace(lambda x, s: ((x @ U.T + s @ W.T).tanh(),) * 2,
+    ...                   initial_state=Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    """
+
+    def __init__(self, fn, initial_state, parameters=None, input_size=None, name="StateSpace"):
+        super().__init__()
+        self.fn, self.initial, self.input_size, self.name = fn, initial_state, input_size, name
+        for key, tensor in (parameters or {}).items():
+            setattr(self, key, tensor)
+
+    def initial_state(self, batch, dtype):
+        state = self.initial(batch) if callable(self.initial) else self.initial
+        return _annotate_state(state, "s[0]")
+
+    def check_state(self, state, batch):
+        if not isinstance(state, (Tensor, tuple)):
+            raise ShapeError(f"{self.name}: the state must be a Tensor or a tuple of Tensors, got "
+                             f"{type(state).__name__}")
+
+    def enter(self, s, t):
+        return s
+
+    def step(self, x, s, t):
+        y, s_new = self.fn(x, s)
+        return y.annotate(role="output", name=f"y[{t}]"), _annotate_state(s_new, f"s[{t}]")
+
+
+def _annotate_state(state, name):
+    if isinstance(state, tuple):
+        return tuple(_annotate_state(s, f"{name}.{i}") for i, s in enumerate(state))
+    if not state.is_leaf or state.name is None:
+        state.annotate(role="state", name=name)
+    return state
+
+
+class Stacked(RecurrentModule):
+    """A deep recurrent net: layer i's output y[t] is layer i+1's input x[t]. The state is the
+    tuple of the layers' carries; a truncation cuts every layer's entering state."""
+
+    def __init__(self, layers):
+        super().__init__()
+        if not layers:
+            raise ValueError("Stacked needs at least one layer")
+        self.layers = list(layers)
+        for i, layer in enumerate(self.layers):
+            setattr(self, f"layer{i}", layer)
+        self.input_size = getattr(self.layers[0], "input_size", None)
+
+    def initial_state(self, batch, dtype):
+        states = []
+        for i, layer in enumerate(self.layers):
+            with name_scope(f"layer{i}"):
+                states.append(layer.initial_state(batch, dtype))
+        return tuple(states)
+
+    def check_state(self, state, batch):
+        if not (isinstance(state, tuple) and len(state) == len(self.layers)):
+            raise ShapeError(f"Stacked: the state must be a tuple of {len(self.layers)} layer "
+                             f"states, got {type(state).__name__}")
+        for layer, layer_state in zip(self.layers, state):
+            layer.check_state(layer_state, batch)
+
+    def enter(self, carries, t):
+        entering = []
+        for i, (layer, carry) in enumerate(zip(self.layers, carries)):
+            with name_scope(f"layer{i}"):
+                entering.append(layer.enter(carry, t))
+        return tuple(entering)
+
+    def step(self, x, states, t):
+        carries = []
+        for i, (layer, state) in enumerate(zip(self.layers, states)):
+            with name_scope(f"layer{i}"):
+                x, carry = layer.step(x, state, t)
+            carries.append(carry)
+        return x, tuple(carries)

@@ -1,0 +1,121 @@
+"""Sequence losses: the lecture's R = sum_t L(y[t], v[t]), and its variants.
+
+    loss_terms(ys, vs)                 -> [R[1], ..., R[T]], each tagged with its step, role "loss"
+    sequence_loss(ys, vs)              -> R = sum_t R[t]
+    sequence_loss(ys, vs, mask=m)      -> padded variable-length batches: m (T, B) is True at real steps
+    last_step_loss(ys, labels, ...)    -> one label per sequence, read at each sample's last step
+
+R[t] averages the per-sample loss over the batch (as PyTorch's default reduction does) and the
+steps are summed, as in the lecture; time_reduction="mean" divides by T instead. Masked-out
+samples contribute zero but still count in the batch average, so a padded batch and the same
+samples unpadded give the same R[t] scale.
+
+When ys is the stack the recurrent models return, each R[t] is built directly on the step's
+y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per step.
+"""
+import numpy as np
+
+from ..context import step as time_step
+from ..errors import ShapeError
+from ..functional import stack
+from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
+from ..tensor import Tensor
+
+
+def _mse(y, v):
+    return mse_loss(y, v, reduction="none").mean(axis=-1)
+
+
+def _cross_entropy(y, v):
+    return cross_entropy(y, v, reduction="none")
+
+
+def _bce(y, v):
+    return binary_cross_entropy_with_logits(y, v, reduction="none").mean(axis=-1)
+
+
+PER_SAMPLE_LOSSES = {"mse": _mse, "cross_entropy": _cross_entropy, "bce": _bce}
+
+
+def per_step_outputs(ys):
+    """The list of y[t] (B, O): the stack's own parts when ys came from stack(), else slices."""
+    if isinstance(ys, (list, tuple)):
+        return list(ys)
+    if ys.op == "stack" and ys.params["axis"] == 0:
+        return list(ys.parents)
+    outputs = []
+    for t in range(1, ys.shape[0] + 1):
+        with time_step(t):
+            outputs.append(ys[t - 1])
+    return outputs
+
+
+def loss_terms(ys, vs, loss="mse", mask=None):
+    """R[t] for t = 1..T: the batch-averaged loss of step t, as a list of scalar Tensors.
+
+    ys: (T, B, O) Tensor or list of (B, O); vs: targets (T, B, O), or (T, B) class indices
+    for cross_entropy; mask: optional (T, B) booleans, False at padded steps.
+    """
+    outputs = per_step_outputs(ys)
+    per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
+    targets = vs.data if isinstance(vs, Tensor) else np.asarray(vs)
+    if len(targets) != len(outputs):
+        raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
+                         f"steps (targets of shape {targets.shape})")
+    if mask is not None:
+        mask = np.asarray(mask, dtype=bool)
+        if mask.shape != targets.shape[:2]:
+            raise ShapeError(f"sequence loss: mask of shape {mask.shape} does not match the "
+                             f"(T, B) = {targets.shape[:2]} of the targets")
+    terms = []
+    for t, y in enumerate(outputs, start=1):
+        with time_step(t):
+            target = targets[t - 1]
+            if mask is not None:     # padded targets may hold anything (a PAD index, NaN)
+                keep = mask[t - 1].reshape(mask.shape[1:] + (1,) * (target.ndim - 1))
+                target = np.where(keep, target, 0)
+            values = per_sample(y, target)
+            if mask is not None:
+                values = values * mask[t - 1].astype(y.dtype)
+            terms.append(values.mean().annotate(role="loss", name=f"R[{t}]"))
+    return terms
+
+
+def sequence_loss(ys, vs, loss="mse", mask=None, time_reduction="sum"):
+    """R = sum_t R[t] (time_reduction="mean": divided by T); see loss_terms."""
+    terms = loss_terms(ys, vs, loss, mask)
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    if time_reduction == "mean":
+        total = total / len(terms)
+    elif time_reduction != "sum":
+        raise ValueError(f"time_reduction must be 'sum' or 'mean', got {time_reduction!r}")
+    return total.annotate(role="loss", name="R", step=None)
+
+
+def loss_vector(ys, vs, loss="mse", mask=None):
+    """The loss terms stacked as a (T,) Tensor, for gradcheck(per_step=True)."""
+    return stack(loss_terms(ys, vs, loss, mask))
+
+
+def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
+    """Sequence classification: one label per sequence, read at its last step.
+
+    Without `lengths` every sequence ends at step T; with lengths (B,) sample b is read at step
+    lengths[b] (padded batches). Returns the batch-averaged loss.
+    """
+    outputs = per_step_outputs(ys)
+    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    steps = len(outputs)
+    if lengths is None:
+        with time_step(steps):
+            value = PER_SAMPLE_LOSSES[loss](outputs[-1], labels).mean()
+        return value.annotate(role="loss", name=f"R[{steps}]")
+    lengths = np.asarray(lengths)
+    if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
+        raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values in "
+                         f"1..{steps}, got shape {lengths.shape}")
+    mask = np.arange(1, steps + 1)[:, None] == lengths[None, :]
+    per_step_labels = np.broadcast_to(labels, (steps,) + labels.shape)
+    return sequence_loss(outputs, per_step_labels, loss, mask)
