@@ -5,13 +5,16 @@ node's vjps run once, after every consumer of the node has added its share to th
 pending gradient: a value used twice (h[t] feeds y[t] and step t+1; `x * x`) gets the sum.
 Nothing is stored on nodes but the final .grad of leaves and of nodes that retain_grad().
 """
+from operator import attrgetter
+
 import numpy as np
 
 from .context import recording
 from .errors import BackwardError, NumericalError, ShapeError, shapes_of, where_in_time
 from .primitives import unbroadcast
 
-_NO_PARAMS = {}
+_value = attrgetter("data")
+
 
 
 def count_consumers(root):
@@ -19,19 +22,19 @@ def count_consumers(root):
     (an edge counts once per use: x * x consumes x twice). Depth-first with an explicit stack.
 
     Only parents that require grad carry a gradient. A cut's output never requires grad, so
-    the walk stops at every cut and never enters the truncated past."""
-    consumers = {id(root): 0}
+    the walk stops at every cut and never enters the truncated past. Nodes are their own
+    dict keys: Tensor keeps identity equality and hashing."""
+    consumers = {root: 0}
     stack = [root]
     while stack:
         for parent in stack.pop()._parents:
             if parent.requires_grad:
-                key = id(parent)
-                if key in consumers:
-                    consumers[key] += 1
+                if parent in consumers:
+                    consumers[parent] += 1
                 else:
                     if parent._consumed:
                         raise _second_pass(parent)
-                    consumers[key] = 1
+                    consumers[parent] = 1
                     stack.append(parent)
     return consumers
 
@@ -71,40 +74,57 @@ def backward(root, grad=None, retain_graph=False):
     if root._consumed:
         raise _second_pass(root)
     waiting = count_consumers(root)
-    pending = {id(root): _seed(root, grad)}
+    pending = {root: _seed(root, grad)}
+    owned = set()       # parents whose pending gradient is an array this walk made: += is safe
     ready = [root]
+    anomaly, consume = recording.anomaly, not retain_graph
     while ready:
         node = ready.pop()
-        g = pending.pop(id(node))
+        g = pending.pop(node)
         prim = node._prim
-        if prim is None or node._retains_grad:
-            _accumulate(node, g)
         if prim is None:
+            _accumulate(node, g)
             continue
-        if not retain_graph:
-            node._consumed = True
-        parents = node._parents
-        arrays = [p.data for p in parents]
-        params = node._params or _NO_PARAMS
-        vjps = prim.vjps
+        if node._retains_grad:
+            _accumulate(node, g)
+        node._consumed = consume
+        parents, out, params, vjps = node._parents, node.data, node._params, prim.vjps
+        arrays = tuple(map(_value, parents))
         for i, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
-            if prim.variadic:
-                gi = vjps(i, g, node.data, *arrays, **params)
-            elif params is _NO_PARAMS:
-                gi = vjps[i](g, node.data, *arrays)
+            if prim.into is not None:
+                _add_into(pending, owned, parent, prim.into, g, out, arrays, params)
             else:
-                gi = vjps[i](g, node.data, *arrays, **params)
-            if gi.shape != parent.data.shape:
-                gi = unbroadcast(gi, parent.data.shape)
-            if recording.anomaly:
-                _check_gradient(node, i, arrays, gi)
-            key = id(parent)
-            pending[key] = pending[key] + gi if key in pending else gi
-            waiting[key] -= 1
-            if waiting[key] == 0:
+                gi = vjps[i](g, out, *arrays) if params is None else vjps[i](g, out, *arrays, **params)
+                if gi.shape != parent.data.shape:
+                    gi = unbroadcast(gi, parent.data.shape)
+                earlier = pending.get(parent)
+                if earlier is None:
+                    pending[parent] = gi        # may be a view (add passes g on): not owned
+                elif parent in owned:
+                    earlier += gi
+                else:
+                    pending[parent] = earlier + gi
+                    owned.add(parent)
+            if anomaly:
+                _check_gradient(node, i, arrays, pending[parent])
+            left = waiting[parent] - 1
+            waiting[parent] = left
+            if not left:
                 ready.append(parent)
+
+
+def _add_into(pending, owned, parent, into, g, out, arrays, params):
+    """Add a slice's gradient into the parent's pending buffer in place (made if needed)."""
+    buffer = pending.get(parent)
+    if buffer is None or parent not in owned:
+        fresh = np.zeros(parent.data.shape, dtype=g.dtype)
+        if buffer is not None:
+            fresh += buffer
+        buffer = pending[parent] = fresh
+        owned.add(parent)
+    into(buffer, g, out, *arrays, **(params or {}))
 
 
 def _accumulate(node, g):

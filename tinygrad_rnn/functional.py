@@ -51,3 +51,8 @@ def log_softmax(x, axis=-1):
 def logsumexp(x, axis=-1, keepdims=False):
     """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
     return _tensor(x).logsumexp(axis, keepdims)
+
+
+def linear(x, W, b=None):
+    """x @ W.T + b in one node (PyTorch's F.linear): x (..., I), W (O, I), b (O,) or (..., O)."""
+    return apply("linear", *((_tensor(x), _tensor(W)) + (() if b is None else (_tensor(b),))))

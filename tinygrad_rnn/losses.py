@@ -6,7 +6,7 @@ import numpy as np
 
 from .errors import DTypeError, ShapeError, where_in_time
 from .context import recording
-from .tensor import Tensor
+from .tensor import Tensor, apply
 
 
 def _reduce(loss, reduction, op):
@@ -27,9 +27,12 @@ def _same_shape(op, prediction, target):
 
 def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error: mean((prediction - target)^2). Shapes must match exactly
-    (no silent broadcasting of a (B,) target against a (B, 1) prediction)."""
-    target = target if isinstance(target, Tensor) else Tensor(target)
+    (no silent broadcasting of a (B,) target against a (B, 1) prediction). The "mean" and
+    "sum" reductions are one fused node; "none" keeps the elementwise graph."""
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=prediction.dtype)
     _same_shape("mse_loss", prediction, target)
+    if reduction in ("mean", "sum"):
+        return apply("mse", prediction, target, reduction=reduction)
     return _reduce((prediction - target) ** 2, reduction, "mse_loss")
 
 

@@ -13,32 +13,51 @@ documentation a user can query, and lets memory-saving code know which values ba
 Every entry is tested against finite differences in tests/test_primitives.py, on its own and
 through backward().
 """
+from functools import partial
+
 import numpy as np
 
 
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
 
-    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable")
+    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable", "into")
 
-    def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True):
+    def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True,
+                 into=None):
         self.name = name
         self.forward = forward
-        self.vjps = vjps              # one per input; a single vjp(i, g, out, *inputs) if variadic
+        self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i
         self.reads = reads            # values the vjps read: "out" and/or input positions
         self.variadic = variadic
         self.differentiable = differentiable    # False for cut: its output never requires grad
+        # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
+        # slice x[t] of a (T, ...) tensor then costs O(slice), not a (T, ...) array per step
+        self.into = into
 
     def __repr__(self):
         return f"Primitive({self.name!r})"
 
 
+class PerInput:
+    """The vjps of a variadic op (stack, concatenate) as one function of the input position:
+    vjps[i] is that function with i bound, so the walk indexes every op's vjps alike."""
+
+    __slots__ = ("vjp",)
+
+    def __init__(self, vjp):
+        self.vjp = vjp
+
+    def __getitem__(self, i):
+        return partial(self.vjp, i)
+
+
 PRIMITIVES = {}
 
 
-def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True):
-    PRIMITIVES[name] = Primitive(name, forward, vjps[0] if variadic else vjps, reads, variadic,
-                                 differentiable)
+def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True, into=None):
+    PRIMITIVES[name] = Primitive(name, forward, PerInput(vjps[0]) if variadic else vjps, reads,
+                                 variadic, differentiable, into)
     return PRIMITIVES[name]
 
 
@@ -66,12 +85,16 @@ def _is_fancy(index):
     return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu" for p in parts)
 
 
+def _getitem_into(buffer, g, out, x, *, index):
+    if _is_fancy(index):
+        np.add.at(buffer, index, g)    # x[[0, 0]]: both picks send their gradient to x[0]
+    else:
+        buffer[index] += g
+
+
 def _getitem_vjp(g, out, x, *, index):
     grad = np.zeros(x.shape, dtype=g.dtype)
-    if _is_fancy(index):
-        np.add.at(grad, index, g)      # x[[0, 0]]: both picks send their gradient to x[0]
-    else:
-        grad[index] = g
+    _getitem_into(grad, g, out, x, index=index)
     return grad
 
 
@@ -89,6 +112,33 @@ def _matmul_vjp_b(g, out, a, b):
     if b.ndim == 1:                    # (..., n, k) @ (k,) -> (..., n)
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
     return np.swapaxes(a, -1, -2) @ g
+
+
+def _linear(x, W, b=None):
+    out = np.matmul(x, W.T)
+    if b is None:
+        return out
+    if b.shape == out.shape[out.ndim - b.ndim:] and b.dtype == out.dtype:
+        out += b               # the common case, in place: no second array
+        return out
+    return out + b
+
+
+def _linear_vjp_weight(g, out, x, W, b=None):
+    if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
+        x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
+    return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+
+
+def _squared_error(y, v, reduction):
+    error = np.subtract(y, v)          # a fresh contiguous array, so vdot is one pass
+    total = np.vdot(error, error)
+    return np.asarray(total / error.size if reduction == "mean" else total, dtype=error.dtype)
+
+
+def _mse_slope(y, v, reduction):
+    error = np.subtract(y, v)
+    return error * (2 / error.size) if reduction == "mean" else error * 2
 
 
 def _logsumexp(x, *, axis, keepdims):
@@ -151,6 +201,14 @@ defprim("softplus", lambda x: np.logaddexp(0, x),
 
 # --- linear algebra ---
 defprim("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
+# linear(x, W, b) = x @ W.T + b, PyTorch's F.linear: one node (and one array) for a whole layer.
+# The bias may be (O,) or a full (..., O) tensor, e.g. the input projection of an RNN step.
+defprim("linear", _linear, lambda g, out, x, W, b=None: g @ W, _linear_vjp_weight,
+        lambda g, out, x, W, b: g, reads=(0, 1))
+# mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n
+defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
+        lambda g, out, y, v, *, reduction: g * _mse_slope(y, v, reduction),
+        lambda g, out, y, v, *, reduction: -g * _mse_slope(y, v, reduction), reads=(0, 1))
 
 # --- reductions: the gradient of a sum broadcasts back; of a max goes to the maxima ---
 defprim("sum", lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
@@ -183,9 +241,9 @@ defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
         lambda g, out, x, *, shape: np.reshape(g, x.shape))
 defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
         lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
-defprim("getitem", lambda x, *, index: x[index], _getitem_vjp)
+defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, into=_getitem_into)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis),
-        lambda i, g, out, *xs, axis: np.take(g, i, axis=axis), variadic=True)
+        lambda i, g, out, *xs, axis: g[(slice(None),) * axis + (i,)], variadic=True)
 defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concatenate_vjp,
         variadic=True)
 

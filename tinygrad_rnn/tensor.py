@@ -281,6 +281,8 @@ def apply(name, *inputs, **params):
 
 
 def _record(prim, inputs, arrays, params, any_requires_grad):
+    """Run prim's forward on `arrays` (the inputs' values) and return the new node. The node
+    is filled in place, not through Tensor.__init__: this is the engine's hottest path."""
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except ValueError as exc:
@@ -292,10 +294,16 @@ def _record(prim, inputs, arrays, params, any_requires_grad):
     if out.__class__ is not _ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
+    t.data = out
+    t.grad = t.name = None
+    t._meta = recording.meta
+    t._retains_grad = t._consumed = False
     if any_requires_grad and recording.grad_enabled:
-        _fill(t, out, prim, inputs, params, prim.differentiable)
+        t.requires_grad = prim.differentiable
+        t._prim, t._parents, t._params = prim, inputs, params
     else:
-        _fill(t, out, None, (), None, False)
+        t.requires_grad = False
+        t._prim, t._parents, t._params = None, (), None
     if recording.anomaly:
         _check_finite(prim, arrays, out)
     return t
