@@ -90,13 +90,19 @@ def backward(root, grad=None, retain_graph=False):
         node._consumed = consume
         parents, out, params, vjps = node._parents, node.data, node._params, prim.vjps
         arrays = tuple(map(_value, parents))
+        every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
         for i, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
             if prim.into is not None:
                 _add_into(pending, owned, parent, prim.into, g, out, arrays, params)
             else:
-                gi = vjps[i](g, out, *arrays) if params is None else vjps[i](g, out, *arrays, **params)
+                if every is not None:
+                    gi = every[i]
+                elif params is None:
+                    gi = vjps[i](g, out, *arrays)
+                else:
+                    gi = vjps[i](g, out, *arrays, **params)
                 if gi.shape != parent.data.shape:
                     gi = unbroadcast(gi, parent.data.shape)
                 earlier = pending.get(parent)
@@ -104,8 +110,8 @@ def backward(root, grad=None, retain_graph=False):
                     pending[parent] = gi        # may be a view (add passes g on): not owned
                 elif parent in owned:
                     earlier += gi
-                else:
-                    pending[parent] = earlier + gi
+                else:       # asarray: a 0-d sum is a numpy scalar, and += on it is no in-place add
+                    pending[parent] = np.asarray(earlier + gi)
                     owned.add(parent)
             if anomaly:
                 _check_gradient(node, i, arrays, pending[parent])

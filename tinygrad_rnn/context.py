@@ -16,12 +16,13 @@ from types import MappingProxyType
 class _Recording:
     """The process-wide recording state read on every op."""
 
-    __slots__ = ("grad_enabled", "meta", "anomaly")
+    __slots__ = ("grad_enabled", "meta", "anomaly", "created")
 
     def __init__(self):
         self.grad_enabled = True
         self.meta = MappingProxyType({})
         self.anomaly = False
+        self.created = None      # a list collecting new nodes (memory.collecting), or None
 
 
 recording = _Recording()
@@ -53,19 +54,26 @@ def enable_grad():
         recording.grad_enabled = previous
 
 
-@contextmanager
-def tagged(**tags):
+class tagged:
     """Tag every node created inside with `tags` (merged over the enclosing tags).
 
     >>> with tagged(role="loss"):
     ...     r = ((y - v) ** 2).sum()    # r.meta["role"] == "loss"
+
+    A class rather than a generator: the unroll loop enters one per time step.
     """
-    previous = recording.meta
-    recording.meta = MappingProxyType({**previous, **tags})
-    try:
-        yield
-    finally:
-        recording.meta = previous
+
+    __slots__ = ("tags", "previous")
+
+    def __init__(self, **tags):
+        self.tags = tags
+
+    def __enter__(self):
+        self.previous = recording.meta
+        recording.meta = MappingProxyType({**self.previous, **self.tags})
+
+    def __exit__(self, *exc):
+        recording.meta = self.previous
 
 
 def step(t):

@@ -21,10 +21,11 @@ import numpy as np
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
 
-    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable", "into")
+    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable", "into",
+                 "vjp_all")
 
     def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True,
-                 into=None):
+                 into=None, vjp_all=None):
         self.name = name
         self.forward = forward
         self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i
@@ -34,6 +35,9 @@ class Primitive:
         # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
         # slice x[t] of a (T, ...) tensor then costs O(slice), not a (T, ...) array per step
         self.into = into
+        # vjp_all(g, out, *inputs, **params) -> every input's gradient at once, for ops whose
+        # inputs share one expensive computation (checkpoint recomputes its inside once)
+        self.vjp_all = vjp_all
 
     def __repr__(self):
         return f"Primitive({self.name!r})"
@@ -55,9 +59,10 @@ class PerInput:
 PRIMITIVES = {}
 
 
-def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True, into=None):
+def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True, into=None,
+            vjp_all=None):
     PRIMITIVES[name] = Primitive(name, forward, PerInput(vjps[0]) if variadic else vjps, reads,
-                                 variadic, differentiable, into)
+                                 variadic, differentiable, into, vjp_all)
     return PRIMITIVES[name]
 
 
@@ -67,11 +72,11 @@ def unbroadcast(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
+        grad = grad.sum(axis=0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+    if grad.shape != shape:
+        stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         grad = grad.sum(axis=stretched, keepdims=True)
-    return np.asarray(grad).reshape(shape)
+    return grad
 
 
 def _expand(g, axis, keepdims):
@@ -125,6 +130,8 @@ def _linear(x, W, b=None):
 
 
 def _linear_vjp_weight(g, out, x, W, b=None):
+    if g.ndim == 2 and x.ndim == 2 and len(x) == len(g):   # (B, O), (B, I): the common case
+        return g.T @ x
     if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
         x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
     return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
@@ -136,9 +143,11 @@ def _squared_error(y, v, reduction):
     return np.asarray(total / error.size if reduction == "mean" else total, dtype=error.dtype)
 
 
-def _mse_slope(y, v, reduction):
+def _mse_slope(y, v, reduction, g):
+    """g * d mse / dy = g * 2 (y - v) / n, with the scalar factors folded before the array op."""
     error = np.subtract(y, v)
-    return error * (2 / error.size) if reduction == "mean" else error * 2
+    error *= (2 / error.size if reduction == "mean" else 2) * g
+    return error
 
 
 def _logsumexp(x, *, axis, keepdims):
@@ -207,8 +216,8 @@ defprim("linear", _linear, lambda g, out, x, W, b=None: g @ W, _linear_vjp_weigh
         lambda g, out, x, W, b: g, reads=(0, 1))
 # mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n
 defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
-        lambda g, out, y, v, *, reduction: g * _mse_slope(y, v, reduction),
-        lambda g, out, y, v, *, reduction: -g * _mse_slope(y, v, reduction), reads=(0, 1))
+        lambda g, out, y, v, *, reduction: _mse_slope(y, v, reduction, g),
+        lambda g, out, y, v, *, reduction: _mse_slope(y, v, reduction, -g), reads=(0, 1))
 
 # --- reductions: the gradient of a sum broadcasts back; of a max goes to the maxima ---
 defprim("sum", lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),

@@ -15,6 +15,7 @@ import numpy as np
 
 from .context import recording
 from .errors import DTypeError, NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
+from .memory import ReleasedValue
 from .primitives import PRIMITIVES
 
 _ndarray = np.ndarray
@@ -49,7 +50,7 @@ class Tensor:
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params",
-                 "_meta", "_retains_grad", "_consumed", "__weakref__")
+                 "_meta", "_role", "_retains_grad", "_consumed", "__weakref__")
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
@@ -61,6 +62,7 @@ class Tensor:
         self._parents = ()
         self._params = None
         self._meta = recording.meta
+        self._role = None
         self._retains_grad = False
         self._consumed = False
 
@@ -82,16 +84,31 @@ class Tensor:
 
     @property
     def meta(self):
-        """Tags from the context it was made in: "step", "scope", "role", ... (read-only)."""
-        return self._meta
+        """Tags from the context it was made in, "step", "scope", "role", ..., with its own
+        annotations over them (read-only)."""
+        own = {key: value for key, value in (("role", self._role), ("name", self.name))
+               if value is not None}
+        return MappingProxyType({**self._meta, **own}) if own else self._meta
 
     @property
     def is_leaf(self):
         return self._prim is None
 
-    def annotate(self, **tags):
-        """Add tags to this node alone (the unroll marks h[t] with role="state"); returns self."""
-        self._meta = MappingProxyType({**self._meta, **tags})
+    @property
+    def value_released(self):
+        """True when the value was released to save memory (no vjp reads it; see memory.py)."""
+        return isinstance(self.data, ReleasedValue)
+
+    def annotate(self, name=None, role=None, **tags):
+        """Name this node and tag it alone (the unroll marks h[t] with role="state"); returns
+        self. The name and role are kept apart from the shared context tags, so the common
+        call costs two stores rather than a merged dict per node."""
+        if name is not None:
+            self.name = name
+        if role is not None:
+            self._role = role
+        if tags:
+            self._meta = MappingProxyType({**self._meta, **tags})
         return self
 
     # --- numpy-like attributes ---
@@ -141,10 +158,7 @@ class Tensor:
 
     def detach(self):
         """A new leaf sharing this tensor's data, outside any graph."""
-        out = Tensor.__new__(Tensor)
-        _fill(out, self.data, None, (), None, False)
-        out.name = self.name
-        return out
+        return leaf(self.data, name=self.name)
 
     def zero_grad(self):
         self.grad = None
@@ -241,6 +255,15 @@ def _plain_index(index):
     return index
 
 
+def leaf(array, requires_grad=False, name=None):
+    """A leaf Tensor around `array` itself (no copy, no dtype conversion): for engine code that
+    already holds a float array, like detach() and checkpoint's recomputation."""
+    t = _new(Tensor)
+    _fill(t, array, None, (), None, requires_grad)
+    t.name = name
+    return t
+
+
 def _fill(t, data, prim, parents, params, requires_grad):
     t.data = data
     t.grad = None
@@ -250,6 +273,7 @@ def _fill(t, data, prim, parents, params, requires_grad):
     t._parents = parents
     t._params = params
     t._meta = recording.meta
+    t._role = None
     t._retains_grad = False
     t._consumed = False
 
@@ -280,11 +304,23 @@ def apply(name, *inputs, **params):
                    any(x.requires_grad for x in inputs))
 
 
-def _record(prim, inputs, arrays, params, any_requires_grad):
+def precomputed(name, inputs, value, **params):
+    """Record primitive `name` on `inputs` with its forward value already computed elsewhere.
+
+    For work hoisted out of a loop: an RNN computes W1 x[t] + b1 for many steps in one matmul,
+    then records each step's linear(x[t], W1, b1) node with its slice of the result. The graph
+    is the one a step-by-step computation records; `value` must be what forward would return.
+    """
+    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
+                   any(x.requires_grad for x in inputs), value)
+
+
+def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
     """Run prim's forward on `arrays` (the inputs' values) and return the new node. The node
     is filled in place, not through Tensor.__init__: this is the engine's hottest path."""
     try:
-        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
+        if out is None:
+            out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except ValueError as exc:
         raise ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
                          f"{exc}{where_in_time(recording.meta)}") from None
@@ -295,7 +331,7 @@ def _record(prim, inputs, arrays, params, any_requires_grad):
         out = np.asarray(out)
     t = _new(Tensor)
     t.data = out
-    t.grad = t.name = None
+    t.grad = t.name = t._role = None
     t._meta = recording.meta
     t._retains_grad = t._consumed = False
     if any_requires_grad and recording.grad_enabled:
@@ -306,6 +342,8 @@ def _record(prim, inputs, arrays, params, any_requires_grad):
         t._prim, t._parents, t._params = None, (), None
     if recording.anomaly:
         _check_finite(prim, arrays, out)
+    if recording.created is not None:
+        recording.created.append(t)
     return t
 
 

@@ -14,10 +14,12 @@ import numpy as np
 
 from ..context import name_scope
 from ..errors import ShapeError
+from ..functional import linear
 from ..tensor import Tensor
+from .input_projection import InputProjection
 from .layers import as_rng, get_activation
 from .module import Module, init_uniform
-from .unroll import unroll
+from .unroll import as_sequence, unroll
 
 
 def _zeros(shape, dtype, name, step):
@@ -34,12 +36,40 @@ def _check_shape(model, what, tensor, expected):
 class RecurrentModule(Module):
     """What every recurrent model shares: calling it unrolls it."""
 
-    def forward(self, xs, state=None, truncation="full"):
-        """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`."""
-        return unroll(self, xs, state, truncation)
+    releases_values = True     # values no vjp reads are dropped at each step's end (memory.py)
+
+    def forward(self, xs, state=None, truncation="full", checkpoint_every=None):
+        """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`;
+        checkpoint_every=k recomputes segments of k steps during backward (less memory)."""
+        return unroll(self, xs, state, truncation, checkpoint_every)
 
 
-class Elman(RecurrentModule):
+class ProjectedInput(RecurrentModule):
+    """A recurrent model whose input enters as W1 x[t] + b1 (Elman, Jordan): that projection
+    does not depend on the state, so forward() computes it for blocks of steps at once
+    (input_projection.py) while each step still records its own linear(x[t], W1, b1) node."""
+
+    _projection = None
+
+    def forward(self, xs, state=None, truncation="full", checkpoint_every=None):
+        """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`;
+        checkpoint_every=k recomputes segments of k steps during backward (less memory)."""
+        xs = as_sequence(xs, type(self).__name__, self.input_size)
+        if self.hoist_input:
+            self._projection = InputProjection(xs, self.W1, self.b1)
+        try:
+            return unroll(self, xs, state, truncation, checkpoint_every)
+        finally:
+            self._projection = None
+
+    def project_input(self, x, t):
+        """W1 x[t] + b1 as one linear node (its value from the hoisted block when there is one)."""
+        if self._projection is not None:
+            return self._projection(x, t)
+        return linear(x, self.W1, self.b1)
+
+
+class Elman(ProjectedInput):
     """Elman's network: the hidden state h[t] is the memory.
 
     >>> model = Elman(3, 8, 2, seed=0)
@@ -47,10 +77,11 @@ class Elman(RecurrentModule):
     """
 
     def __init__(self, input_size, hidden_size, output_size, activation="tanh",
-                 output_activation=None, learn_initial_state=False, seed=None):
+                 output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
         super().__init__()
         rng = as_rng(seed)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.hoist_input = hoist_input
         self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
         self.Wm = init_uniform(rng, (hidden_size, hidden_size), hidden_size, "Wm")
         self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
@@ -72,12 +103,13 @@ class Elman(RecurrentModule):
         return h
 
     def step(self, x, h, t):
-        h = self.f(x @ self.W1.T + h @ self.Wm.T + self.b1).annotate(role="state", name=f"h[{t}]")
-        y = self.g(h @ self.W2.T + self.b2).annotate(role="output", name=f"y[{t}]")
+        pre = linear(h, self.Wm, self.project_input(x, t))     # W1 x[t] + b1 + Wm h[t-1]
+        h = self.f(pre).annotate(role="state", name=f"h[{t}]")
+        y = self.g(linear(h, self.W2, self.b2)).annotate(role="output", name=f"y[{t}]")
         return y, h
 
 
-class Jordan(RecurrentModule):
+class Jordan(ProjectedInput):
     """Jordan's network: the state s[t] is a fixed moving average of past outputs.
 
     The carry after step t is the pair (s[t], y[t]); entering step t+1 computes
@@ -85,11 +117,11 @@ class Jordan(RecurrentModule):
     """
 
     def __init__(self, input_size, hidden_size, output_size, mu=0.5, activation="tanh",
-                 output_activation=None, learn_initial_state=False, seed=None):
+                 output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
         super().__init__()
         rng = as_rng(seed)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.mu = mu
+        self.mu, self.hoist_input = mu, hoist_input
         self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
         self.Wm = init_uniform(rng, (hidden_size, output_size), hidden_size, "Wm")
         self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
@@ -117,8 +149,9 @@ class Jordan(RecurrentModule):
         return (self.mu * s + y).annotate(role="state", name=f"s[{t}]")
 
     def step(self, x, s, t):
-        h = self.f(x @ self.W1.T + s @ self.Wm.T + self.b1).annotate(role="hidden", name=f"h[{t}]")
-        y = self.g(h @ self.W2.T + self.b2).annotate(role="output", name=f"y[{t}]")
+        pre = linear(s, self.Wm, self.project_input(x, t))     # W1 x[t] + b1 + Wm s[t]
+        h = self.f(pre).annotate(role="hidden", name=f"h[{t}]")
+        y = self.g(linear(h, self.W2, self.b2)).annotate(role="output", name=f"y[{t}]")
         return y, (s, y)
 
 
@@ -134,6 +167,8 @@ class StateSpace(RecurrentModule):
     >>> cell = StateSpace(lambda x, s: ((x @ U.T + s @ W.T).tanh(),) * 2,
     ...                   initial_state=Tensor(np.zeros(4)), parameters={"W": W, "U": U})
     """
+
+    releases_values = False    # fn is the user's: its intermediate values may be wanted
 
     def __init__(self, fn, initial_state, parameters=None, input_size=None, name="StateSpace"):
         super().__init__()
@@ -178,6 +213,7 @@ class Stacked(RecurrentModule):
         for i, layer in enumerate(self.layers):
             setattr(self, f"layer{i}", layer)
         self.input_size = getattr(self.layers[0], "input_size", None)
+        self.releases_values = all(getattr(layer, "releases_values", False) for layer in self.layers)
 
     def initial_state(self, batch, dtype):
         states = []

@@ -17,7 +17,9 @@ import numpy as np
 
 from ..context import step as time_step
 from ..errors import NumericalError, ShapeError
-from ..functional import stack
+from ..checkpoint import checkpoint
+from ..functional import concatenate, stack
+from ..memory import collecting, release_unread
 from ..tensor import Tensor
 from ..truncation import resolve
 
@@ -49,11 +51,13 @@ def cut_state(state):
     return state.cut()
 
 
-def unroll(cell, xs, state=None, truncation="full"):
+def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None):
     """Run `cell` over xs (T, B, N): returns (ys of shape (T, B, O), the final carry).
 
     `state` is a carry from an earlier call (continue a sequence) or None (start from the
     cell's initial state). Under window(h) the recurrence runs on h chains; see truncation.py.
+    checkpoint_every=k stores one state per k steps and recomputes each segment of k steps
+    during backward (checkpoint.py): the same gradients, a fraction of the memory.
     """
     name = type(cell).__name__
     policy = resolve(truncation)
@@ -64,17 +68,83 @@ def unroll(cell, xs, state=None, truncation="full"):
     else:
         cell.check_state(state, batch)
         start = None
+    if checkpoint_every is not None:
+        return _unroll_in_segments(cell, xs, start, state, policy, checkpoint_every)
     chains = min(policy.chains, steps + 1)
-    carries = [state] * chains
-    outputs = []
-    for t in range(1, steps + 1):
-        with time_step(t):
-            x = xs[t - 1].annotate(role="input", name=f"x[{t}]")
-            for chain in range(chains):
-                entering = start if t == 1 and start is not None else cell.enter(carries[chain], t)
+    outputs, carries = _run_steps(cell, xs, 1, start, [state] * chains, policy)
+    return stack(outputs), carries[policy.chain_for_output(steps)]
+
+
+def _run_steps(cell, xs, first, start, carries, policy):
+    """Steps first .. first + len(xs) - 1 of the loop (xs holds just those rows). `start` is
+    the state entering step `first` if it is the sequence's initial state, else None and the
+    carries (one per chain) are entered. Returns the outputs and the carries after the last."""
+    outputs, carries = [], list(carries)
+    release = getattr(cell, "releases_values", False)
+    for t in range(first, first + xs.shape[0]):
+        with time_step(t), collecting() as created:
+            x = xs[t - first].annotate(role="input", name=f"x[{t}]")
+            for chain in range(len(carries)):
+                entering = start if t == first and start is not None else cell.enter(carries[chain], t)
                 if policy.cuts_before(t, chain):
                     entering = cut_state(entering)
                 y, carries[chain] = cell.step(x, entering, t)
                 if chain == policy.chain_for_output(t):
                     outputs.append(y)
-    return stack(outputs), carries[policy.chain_for_output(steps)]
+        if release:
+            release_unread(created, keep=[outputs[-1], *_tensors(carries)])
+    return outputs, carries
+
+
+def _unroll_in_segments(cell, xs, start, state, policy, every):
+    """unroll() with each segment of `every` steps behind one checkpoint node."""
+    if not isinstance(every, int) or every < 1:
+        raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
+    if policy.chains > 1:
+        raise ValueError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one chain "
+                         f"(use full, elman or chunked(k))")
+    segments = []
+    entering, fresh = (start, True) if start is not None else (state, False)
+    for first in range(1, xs.shape[0] + 1, every):
+        tensors, rebuild = _flatten(entering)
+        carry_layout = []          # the segment's first run records how to rebuild its carry
+
+        def segment(rows, *tensors, first=first, rebuild=rebuild, fresh=fresh,
+                    carry_layout=carry_layout):
+            state_in = rebuild(list(tensors))
+            outputs, (carry,) = _run_steps(cell, rows, first, state_in if fresh else None,
+                                           [None if fresh else state_in], policy)
+            flat, rebuild_carry = _flatten(carry)
+            carry_layout[:] = [rebuild_carry]
+            return (stack(outputs), *flat)
+
+        ys, *flat = checkpoint(segment, xs[first - 1:first - 1 + every], *tensors)
+        segments.append(ys)
+        entering, fresh = carry_layout[0](flat), False
+    return concatenate(segments, axis=0), entering
+
+
+def _flatten(state):
+    """A state (a Tensor or nested tuples of them) as a list of Tensors and a function that
+    rebuilds the nesting from such a list."""
+    if not isinstance(state, tuple):
+        return [state], lambda flat: flat[0]
+    parts = [_flatten(s) for s in state]
+
+    def rebuild(flat):
+        rebuilt, i = [], 0
+        for tensors, rebuild_part in parts:
+            rebuilt.append(rebuild_part(flat[i:i + len(tensors)]))
+            i += len(tensors)
+        return tuple(rebuilt)
+
+    return [t for tensors, _ in parts for t in tensors], rebuild
+
+
+def _tensors(states):
+    """Every Tensor in a (nested) list or tuple of states."""
+    for state in states:
+        if isinstance(state, (tuple, list)):
+            yield from _tensors(state)
+        elif state is not None:
+            yield state

@@ -1,0 +1,74 @@
+"""Keeping only the values backward reads, as PyTorch keeps only its saved tensors.
+
+Every node holds its value, but most values inside an RNN step are never read again: the
+pre-activation a = W1 x + Wm h + b1 is consumed by tanh, whose vjp reads tanh's own output,
+not a. The ops table says which values each vjp reads (`Primitive.reads`), so at the end of a
+step the unroll loop can release every value created in the step that no vjp reads and that
+the step does not hand on (its output and carry). Full BPTT then stores what hand-written
+BPTT stores: h[t] and y[t].
+
+A released value is replaced by `ReleasedValue`: same shape and dtype, NaN, read-only, no
+storage. The graph keeps every node, so it still draws; the visualizer shows no value summary
+for such nodes (`tensor.value_released`).
+
+    >>> with collecting() as created:
+    ...     h = (x @ W.T + b).tanh()
+    >>> release_unread(created, keep=[h])     # frees x @ W.T and the sum, keeps h
+"""
+import numpy as np
+
+from .context import recording
+
+
+class ReleasedValue(np.ndarray):
+    """Stands in for a value released to save memory: NaN, read-only, zero-strided."""
+
+
+_PLACEHOLDERS = {}
+
+
+def released(array):
+    """A ReleasedValue with the shape and dtype of `array` (and no storage of its own).
+    Read-only, so one placeholder per shape and dtype serves every released node."""
+    key = (array.shape, array.dtype)
+    placeholder = _PLACEHOLDERS.get(key)
+    if placeholder is None:
+        nan = np.array(np.nan, dtype=array.dtype)
+        placeholder = _PLACEHOLDERS[key] = np.broadcast_to(nan, array.shape).view(ReleasedValue)
+    return placeholder
+
+
+class collecting:
+    """Collect every node recorded inside into a list (nested collections each get theirs,
+    and the enclosing one gets them too). A class, not a generator: it runs once per step."""
+
+    __slots__ = ("created", "previous")
+
+    def __enter__(self):
+        self.previous = recording.created
+        recording.created = self.created = []
+        return self.created
+
+    def __exit__(self, *exc):
+        recording.created = self.previous
+        if self.previous is not None:
+            self.previous.extend(self.created)
+
+
+def release_unread(created, keep=()):
+    """Release the values of the nodes in `created` that no vjp reads, except those in `keep`
+    (and those whose gradient is retained). Returns how many values were released."""
+    read = {id(node) for node in keep}
+    for node in created:
+        prim = node._prim
+        if prim is None:
+            continue
+        for position in prim.reads:
+            read.add(id(node) if position == "out" else id(node._parents[position]))
+    count = 0
+    for node in created:
+        if (id(node) not in read and node._prim is not None and not node._retains_grad
+                and node.data.__class__ is not ReleasedValue):
+            node.data = released(node.data)
+            count += 1
+    return count
