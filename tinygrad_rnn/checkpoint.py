@@ -23,7 +23,7 @@ from .context import enable_grad, no_grad
 from .errors import BackwardError, ShapeError
 from .memory import collecting
 from .primitives import PRIMITIVES, defprim
-from .tensor import Tensor, _record, leaf
+from .tensor import Tensor, _record, constant, leaf
 
 
 def _as_tuple(outputs):
@@ -79,7 +79,7 @@ def checkpoint(fn, *inputs):
 
     >>> h_end, ys = checkpoint(lambda h, xs: run_steps(h, xs), h_start, xs_segment)
     """
-    inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+    inputs = tuple(map(constant, inputs))
     requires = tuple(x.requires_grad for x in inputs)
     layout = []
     node = _record(PRIMITIVES["checkpoint"], inputs, [x.data for x in inputs],

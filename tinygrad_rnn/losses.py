@@ -6,7 +6,7 @@ import numpy as np
 
 from .errors import DTypeError, ShapeError, where_in_time
 from .context import recording
-from .tensor import Tensor, apply
+from .tensor import Tensor, apply, constant
 
 
 def _reduce(loss, reduction, op):
@@ -29,7 +29,7 @@ def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error: mean((prediction - target)^2). Shapes must match exactly
     (no silent broadcasting of a (B,) target against a (B, 1) prediction). The "mean" and
     "sum" reductions are one fused node; "none" keeps the elementwise graph."""
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=prediction.dtype)
+    target = constant(target, prediction.dtype)
     _same_shape("mse_loss", prediction, target)
     if reduction in ("mean", "sum"):
         return apply("mse", prediction, target, reduction=reduction)
@@ -60,6 +60,6 @@ def cross_entropy(logits, targets, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z, stable for any z."""
-    targets = targets if isinstance(targets, Tensor) else Tensor(targets, dtype=logits.dtype)
+    targets = constant(targets, logits.dtype)
     _same_shape("binary_cross_entropy_with_logits", logits, targets)
     return _reduce(logits.softplus() - targets * logits, reduction, "binary_cross_entropy_with_logits")

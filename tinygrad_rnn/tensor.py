@@ -278,12 +278,18 @@ def _fill(t, data, prim, parents, params, requires_grad):
     t._consumed = False
 
 
+def constant(value, dtype=None):
+    """A number, list or array operand as a constant leaf. Unlike Tensor(...), an array of a
+    floating dtype is wrapped without a copy: an operand is read, never owned (as in numpy)."""
+    return value if isinstance(value, Tensor) else leaf(as_array(value, dtype, copy=False))
+
+
 def _constant(value, like):
-    """A number or array operand as a constant leaf; Python numbers take the dtype of the
-    tensor they meet, so float32 * 2.0 stays float32."""
+    """An operand of a binary op as a constant; Python numbers take the dtype of the tensor
+    they meet, so float32 * 2.0 stays float32."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return Tensor(value, dtype=like.data.dtype)
-    return Tensor(value)
+        return constant(value, like.data.dtype)
+    return constant(value)
 
 
 def _binary(name, a, b):
@@ -299,7 +305,7 @@ def _binary(name, a, b):
 def apply(name, *inputs, **params):
     """Run primitive `name` on tensors `inputs` (numbers and arrays are wrapped as constants)
     and record the result as a node of the graph."""
-    inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+    inputs = tuple(map(constant, inputs))
     return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
                    any(x.requires_grad for x in inputs))
 

@@ -8,6 +8,7 @@ tqdm's when tqdm is installed (the `progress` extra) and nothing otherwise.
 """
 import numpy as np
 
+from .errors import NumericalError
 from .optim import clip_grad_norm
 
 
@@ -32,14 +33,14 @@ def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description
         for step in range(steps):
             optimizer.zero_grad()
             loss = loss_fn(step)
+            value = float(loss.item())
+            if not np.isfinite(value):     # before the update: the weights stay as they were
+                raise NumericalError(f"fit: the loss became {value} at step {step}; lower "
+                                     f"the learning rate or clip the gradient norm")
             loss.backward()
             if clip is not None:
                 clip_grad_norm(params, clip)
             optimizer.step()
-            value = float(loss.item())
-            if not np.isfinite(value):
-                raise FloatingPointError(f"fit: the loss became {value} at step {step}; lower "
-                                         f"the learning rate or clip the gradient norm")
             history.append(value)
             if bar is not None:
                 bar.update(1)

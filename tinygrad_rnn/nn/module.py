@@ -114,7 +114,17 @@ class Module:
 
     def load(self, path):
         """Read parameters saved by save(); refuses a file that does not fit (StateDictError)."""
-        with np.load(os.fspath(path), allow_pickle=False) as saved:
+        path = os.fspath(path)
+        try:
+            saved = np.load(path, allow_pickle=False)
+        except ValueError as exc:      # not a numpy file at all (np.load tried to unpickle it)
+            raise StateDictError(f"{type(self).__name__}.load: {path} is not a .npz file of "
+                                 f"named arrays written by save() ({exc})") from None
+        if not isinstance(saved, np.lib.npyio.NpzFile):     # a bare .npy array: no names
+            raise StateDictError(f"{type(self).__name__}.load: {path} holds one unnamed array of "
+                                 f"shape {np.shape(saved)}, not a .npz file of named arrays "
+                                 f"written by save()")
+        with saved:
             self.load_state_dict({name: saved[name] for name in saved.files})
         return self
 

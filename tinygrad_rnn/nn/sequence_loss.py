@@ -6,7 +6,9 @@
     last_step_loss(ys, labels, ...)    -> one label per sequence, read at each sample's last step
 
 R[t] averages the per-sample loss over the batch (as PyTorch's default reduction does) and the
-steps are summed, as in the lecture; time_reduction="mean" divides by T instead. Masked-out
+steps are summed, as in the lecture; time_reduction="mean" divides by T instead. The loss
+"sum_squared_error" sums over the batch and the features instead: R[t] = sum (y[t] - v[t])^2,
+the hand-written benchmarks' loss. Masked-out
 samples contribute zero but still count in the batch average, so a padded batch and the same
 samples unpadded give the same R[t] scale.
 
@@ -34,7 +36,15 @@ def _bce(y, v):
     return binary_cross_entropy_with_logits(y, v, reduction="none").mean(axis=-1)
 
 
-PER_SAMPLE_LOSSES = {"mse": _mse, "cross_entropy": _cross_entropy, "bce": _bce}
+def _sum_squared_error(y, v):
+    return mse_loss(y, v, reduction="none").sum(axis=-1)
+
+
+PER_SAMPLE_LOSSES = {"mse": _mse, "cross_entropy": _cross_entropy, "bce": _bce,
+                     "sum_squared_error": _sum_squared_error}
+# Without a mask these are one fused mse node per step: mean over batch and features (mse),
+# or the plain sum (sum_squared_error: the lecture's R[t] = ||y[t] - v[t]||^2 over the batch).
+FUSED = {"mse": "mean", "sum_squared_error": "sum"}
 
 
 def per_step_outputs(ys):
@@ -67,26 +77,29 @@ def loss_terms(ys, vs, loss="mse", mask=None):
         if mask.shape != targets.shape[:2]:
             raise ShapeError(f"sequence loss: mask of shape {mask.shape} does not match the "
                              f"(T, B) = {targets.shape[:2]} of the targets")
+    batch_sum = loss == "sum_squared_error"
     terms = []
     for t, y in enumerate(outputs, start=1):
         with time_step(t):
             target = targets[t - 1]
+            if mask is None and loss in FUSED:
+                terms.append(mse_loss(y, target, FUSED[loss]).annotate(role="loss", name=f"R[{t}]"))
+                continue
             if mask is not None:     # padded targets may hold anything (a PAD index, NaN)
                 keep = mask[t - 1].reshape(mask.shape[1:] + (1,) * (target.ndim - 1))
                 target = np.where(keep, target, 0)
             values = per_sample(y, target)
             if mask is not None:
                 values = values * mask[t - 1].astype(y.dtype)
-            terms.append(values.mean().annotate(role="loss", name=f"R[{t}]"))
+            term = values.sum() if batch_sum else values.mean()
+            terms.append(term.annotate(role="loss", name=f"R[{t}]"))
     return terms
 
 
 def sequence_loss(ys, vs, loss="mse", mask=None, time_reduction="sum"):
     """R = sum_t R[t] (time_reduction="mean": divided by T); see loss_terms."""
     terms = loss_terms(ys, vs, loss, mask)
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
+    total = stack(terms).sum()       # two nodes, not a chain of T additions
     if time_reduction == "mean":
         total = total / len(terms)
     elif time_reduction != "sum":

@@ -15,18 +15,18 @@ cut (see truncation.py); cuts never change forward values.
 """
 import numpy as np
 
+from ..checkpoint import checkpoint
 from ..context import step as time_step
 from ..errors import NumericalError, ShapeError
-from ..checkpoint import checkpoint
 from ..functional import concatenate, stack
 from ..memory import collecting, release_unread
-from ..tensor import Tensor
+from ..tensor import Tensor, constant, precomputed
 from ..truncation import resolve
 
 
 def as_sequence(xs, model_name, input_size):
     """xs as a (T, B, N) Tensor, or a ShapeError / NumericalError that says what is wrong."""
-    xs = xs if isinstance(xs, Tensor) else Tensor(xs)
+    xs = constant(xs)        # an array is read, not copied: it may be a long recording
     if xs.ndim != 3:
         raise ShapeError(f"{model_name}: expected inputs of shape (T, B, {input_size}) "
                          f"(time, batch, features), got {xs.shape}")
@@ -72,14 +72,41 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None):
         return _unroll_in_segments(cell, xs, start, state, policy, checkpoint_every)
     chains = min(policy.chains, steps + 1)
     outputs, carries = _run_steps(cell, xs, 1, start, [state] * chains, policy)
-    return stack(outputs), carries[policy.chain_for_output(steps)]
+    return outputs.stacked(), carries[policy.chain_for_output(steps)]
+
+
+class _Rows:
+    """The outputs y[t] of an unroll, moved as they come into one (T, ...) array: each y[t]
+    keeps a view of its row (same values), so stacking them into ys copies nothing and every
+    y[t] is stored once, not twice."""
+
+    def __init__(self, steps):
+        self.steps, self.array, self.outputs = steps, None, []
+
+    def add(self, y):
+        if not self.outputs:
+            self.array = np.empty((self.steps,) + y.data.shape, dtype=y.data.dtype)
+        if self.array is not None and y.data.shape == self.array.shape[1:] and \
+                y.data.dtype == self.array.dtype:
+            row = self.array[len(self.outputs)]
+            row[...] = y.data
+            y.data = row
+        else:
+            self.array = None       # outputs of varying shape: stack() will copy them
+        self.outputs.append(y)
+
+    def stacked(self):
+        if self.array is None:
+            return stack(self.outputs)
+        return precomputed("stack", self.outputs, self.array, axis=0)
 
 
 def _run_steps(cell, xs, first, start, carries, policy):
     """Steps first .. first + len(xs) - 1 of the loop (xs holds just those rows). `start` is
     the state entering step `first` if it is the sequence's initial state, else None and the
-    carries (one per chain) are entered. Returns the outputs and the carries after the last."""
-    outputs, carries = [], list(carries)
+    carries (one per chain) are entered. Returns the outputs (_Rows) and the carries after
+    the last step."""
+    outputs, carries = _Rows(xs.shape[0]), list(carries)
     release = getattr(cell, "releases_values", False)
     for t in range(first, first + xs.shape[0]):
         with time_step(t), collecting() as created:
@@ -90,9 +117,9 @@ def _run_steps(cell, xs, first, start, carries, policy):
                     entering = cut_state(entering)
                 y, carries[chain] = cell.step(x, entering, t)
                 if chain == policy.chain_for_output(t):
-                    outputs.append(y)
+                    outputs.add(y)
         if release:
-            release_unread(created, keep=[outputs[-1], *_tensors(carries)])
+            release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
     return outputs, carries
 
 
@@ -116,7 +143,7 @@ def _unroll_in_segments(cell, xs, start, state, policy, every):
                                            [None if fresh else state_in], policy)
             flat, rebuild_carry = _flatten(carry)
             carry_layout[:] = [rebuild_carry]
-            return (stack(outputs), *flat)
+            return (outputs.stacked(), *flat)
 
         ys, *flat = checkpoint(segment, xs[first - 1:first - 1 + every], *tensors)
         segments.append(ys)

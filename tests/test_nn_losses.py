@@ -1,0 +1,212 @@
+"""Sequence losses: R = sum_t L(y[t], v[t]) against per-step losses computed independently,
+the last-step loss of sequence classification, and masks for padded variable-length batches
+(a padded batch gives the gradient of each sequence run at its own length)."""
+import numpy as np
+import pytest
+
+from tinygrad_rnn import Tensor, cross_entropy, nn
+from tinygrad_rnn.errors import ShapeError
+
+T, B, N, H, O = 5, 3, 2, 4, 3
+
+
+def numpy_mse(y, v):
+    return np.mean((y - v) ** 2)
+
+
+def numpy_cross_entropy(y, labels):
+    shifted = y - y.max(axis=1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return -np.mean(log_p[np.arange(len(labels)), labels])
+
+
+def numpy_bce(z, v):
+    return np.mean(np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0) - v * z)
+
+
+@pytest.fixture
+def outputs():
+    rng = np.random.default_rng(0)
+    model = nn.Elman(N, H, O, seed=1)
+    xs = rng.normal(size=(T, B, N))
+    return model, xs, rng
+
+
+@pytest.mark.parametrize("loss, make_targets, reference", [
+    ("mse", lambda rng: rng.normal(size=(T, B, O)), numpy_mse),
+    ("cross_entropy", lambda rng: rng.integers(0, O, size=(T, B)), numpy_cross_entropy),
+    ("bce", lambda rng: rng.integers(0, 2, size=(T, B, O)).astype(float), numpy_bce),
+])
+def test_sequence_loss_is_the_sum_of_independent_per_step_losses(loss, make_targets, reference, outputs):
+    model, xs, rng = outputs
+    vs = make_targets(rng)
+    ys, _ = model(xs)
+    R = nn.sequence_loss(ys, vs, loss)
+    per_step = [reference(ys.data[t], vs[t]) for t in range(T)]
+    np.testing.assert_allclose(R.item(), sum(per_step), rtol=1e-12)
+    terms = nn.loss_terms(ys, vs, loss)
+    np.testing.assert_allclose([r.item() for r in terms], per_step, rtol=1e-12)
+    assert [r.meta["step"] for r in terms] == list(range(1, T + 1))
+    np.testing.assert_allclose(nn.loss_vector(ys, vs, loss).data, per_step, rtol=1e-12)
+    mean = nn.sequence_loss(ys, vs, loss, time_reduction="mean")
+    np.testing.assert_allclose(mean.item(), sum(per_step) / T, rtol=1e-12)
+
+
+def test_sequence_loss_gradient_is_the_sum_of_the_per_step_gradients(outputs):
+    model, xs, rng = outputs
+    vs = rng.normal(size=(T, B, O))
+    model.zero_grad()
+    ys, _ = model(xs)
+    nn.sequence_loss(ys, vs).backward()
+    total = {n: p.grad.copy() for n, p in model.named_parameters()}
+    summed = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
+    for t in range(T):      # each term on its own fresh graph, built from y[t] as a slice
+        model.zero_grad()
+        ys, _ = model(xs)
+        term = ((ys[t] - vs[t]) ** 2).mean()
+        term.backward()
+        for n, p in model.named_parameters():
+            summed[n] += p.grad
+    for n in total:
+        np.testing.assert_allclose(total[n], summed[n], rtol=1e-12, atol=1e-15, err_msg=n)
+
+
+def test_sequence_loss_accepts_a_list_of_outputs_and_a_plain_tensor(outputs):
+    model, xs, rng = outputs
+    vs = rng.normal(size=(T, B, O))
+    ys, _ = model(xs)
+    want = sum(numpy_mse(ys.data[t], vs[t]) for t in range(T))
+    plain = Tensor(ys.data)     # not a stack node: sliced per step
+    np.testing.assert_allclose(nn.sequence_loss(list(ys.parents), vs).item(), want, rtol=1e-12)
+    np.testing.assert_allclose(nn.sequence_loss(plain, vs).item(), want, rtol=1e-12)
+    np.testing.assert_allclose(nn.sequence_loss(ys, Tensor(vs)).item(), want, rtol=1e-12)
+
+
+def test_last_step_loss_reads_the_last_step_only(outputs):
+    model, xs, rng = outputs
+    labels = rng.integers(0, O, size=B)
+    model.zero_grad()
+    ys, _ = model(xs)
+    loss = nn.last_step_loss(ys, labels)
+    np.testing.assert_allclose(loss.item(), numpy_cross_entropy(ys.data[-1], labels), rtol=1e-12)
+    assert loss.meta["step"] == T
+    loss.backward()
+    got = {n: p.grad.copy() for n, p in model.named_parameters()}
+    # the same loss built by hand on y[T] alone
+    model.zero_grad()
+    ys, _ = model(xs)
+    cross_entropy(ys[T - 1], labels).backward()
+    for n, p in model.named_parameters():
+        np.testing.assert_allclose(got[n], p.grad, rtol=1e-12, atol=1e-15, err_msg=n)
+
+
+def padded_batch(rng, lengths, with_nan_targets):
+    """Sequences of the given lengths, padded to T with garbage inputs (finite, large) and,
+    optionally, NaN targets at the padded steps."""
+    xs = rng.normal(size=(T, len(lengths), N))
+    vs = rng.normal(size=(T, len(lengths), O))
+    mask = np.arange(T)[:, None] < np.asarray(lengths)[None, :]
+    xs[~mask] = 50.0
+    if with_nan_targets:
+        vs[~mask] = np.nan
+    return xs, vs, mask
+
+
+@pytest.mark.parametrize("policy", ["full", "chunked:2"])
+@pytest.mark.parametrize("with_nan_targets", [False, True])
+def test_masked_padded_batch_gives_each_sequence_its_own_length_gradient(policy, with_nan_targets):
+    rng = np.random.default_rng(3)
+    lengths = [5, 2, 3]
+    xs, vs, mask = padded_batch(rng, lengths, with_nan_targets)
+    model = nn.Jordan(N, H, O, learn_initial_state=True, seed=4)
+    model.s1.data[...] = rng.normal(size=O)
+
+    model.zero_grad()
+    ys, _ = model(xs, truncation=policy)
+    R = nn.sequence_loss(ys, vs, mask=mask)
+    R.backward()
+    padded = {n: p.grad.copy() for n, p in model.named_parameters()}
+
+    # each sequence alone, at its own length (batch of one), averaged as the batch mean does
+    separate = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
+    R_separate = 0.0
+    for b, length in enumerate(lengths):
+        model.zero_grad()
+        ys_b, _ = model(xs[:length, b:b + 1], truncation=policy)
+        R_b = nn.sequence_loss(ys_b, vs[:length, b:b + 1])
+        R_b.backward()
+        R_separate += R_b.item() / len(lengths)
+        for n, p in model.named_parameters():
+            separate[n] += p.grad / len(lengths)
+
+    np.testing.assert_allclose(R.item(), R_separate, rtol=1e-12)
+    for n in padded:
+        assert np.all(np.isfinite(padded[n])), n
+        np.testing.assert_allclose(padded[n], separate[n], rtol=1e-10, atol=1e-14, err_msg=n)
+
+
+def test_unmasked_padding_would_change_the_gradient():
+    """Guard: without the mask the garbage steps do enter the loss."""
+    rng = np.random.default_rng(3)
+    xs, vs, mask = padded_batch(rng, [5, 2, 3], with_nan_targets=False)
+    model = nn.Elman(N, H, O, seed=4)
+    ys, _ = model(xs)
+    assert abs(nn.sequence_loss(ys, vs).item() - nn.sequence_loss(ys, vs, mask=mask).item()) > 1e-3
+
+
+def test_masked_cross_entropy_ignores_pad_indices():
+    rng = np.random.default_rng(5)
+    lengths = [4, 1, 5]
+    xs, _, mask = padded_batch(rng, lengths, False)
+    labels = rng.integers(0, O, size=(T, len(lengths)))
+    labels[~mask] = -100      # a PAD index that would be out of range if it were read
+    model = nn.Elman(N, H, O, seed=6)
+    ys, _ = model(xs)
+    R = nn.sequence_loss(ys, labels, "cross_entropy", mask=mask)
+    want = sum(numpy_cross_entropy(ys.data[:lengths[b], b], labels[:lengths[b], b]) * lengths[b]
+               for b in range(len(lengths))) / len(lengths)
+    np.testing.assert_allclose(R.item(), want, rtol=1e-12)
+
+
+def test_last_step_loss_with_lengths_reads_each_sequence_at_its_own_end():
+    rng = np.random.default_rng(7)
+    lengths = [3, 5, 1]
+    xs, _, _ = padded_batch(rng, lengths, False)
+    labels = rng.integers(0, O, size=len(lengths))
+    model = nn.Elman(N, H, O, seed=8)
+
+    model.zero_grad()
+    ys, _ = model(xs)
+    loss = nn.last_step_loss(ys, labels, lengths=lengths)
+    loss.backward()
+    padded = {n: p.grad.copy() for n, p in model.named_parameters()}
+
+    separate = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
+    total = 0.0
+    for b, length in enumerate(lengths):
+        model.zero_grad()
+        ys_b, _ = model(xs[:length, b:b + 1])
+        loss_b = nn.last_step_loss(ys_b, labels[b:b + 1])
+        loss_b.backward()
+        total += loss_b.item() / len(lengths)
+        for n, p in model.named_parameters():
+            separate[n] += p.grad / len(lengths)
+    np.testing.assert_allclose(loss.item(), total, rtol=1e-12)
+    want_value = np.mean([numpy_cross_entropy(ys.data[lengths[b] - 1, b:b + 1], labels[b:b + 1])
+                          for b in range(len(lengths))])
+    np.testing.assert_allclose(loss.item(), want_value, rtol=1e-12)
+    for n in padded:
+        np.testing.assert_allclose(padded[n], separate[n], rtol=1e-10, atol=1e-14, err_msg=n)
+
+
+def test_loss_shape_errors_name_the_shapes():
+    model = nn.Elman(N, H, O, seed=0)
+    ys, _ = model(np.zeros((T, B, N)))
+    with pytest.raises(ShapeError, match=r"5 outputs but targets for 4 steps"):
+        nn.sequence_loss(ys, np.zeros((4, B, O)))
+    with pytest.raises(ShapeError, match=r"mask of shape \(5, 2\).*\(5, 3\)"):
+        nn.sequence_loss(ys, np.zeros((T, B, O)), mask=np.ones((T, 2), bool))
+    with pytest.raises(ShapeError, match=r"\(3, 3\).*\(3, 2\).*t=1"):
+        nn.sequence_loss(ys, np.zeros((T, B, 2)))
+    with pytest.raises(ShapeError, match=r"lengths"):
+        nn.last_step_loss(ys, np.zeros(B, int), lengths=[1, 2, T + 1])

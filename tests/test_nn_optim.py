@@ -1,0 +1,260 @@
+"""Optimizers against torch.optim step for step, against hand-written updates, gradient-norm
+clipping against its definition, fit(), and a short training run that needs full BPTT."""
+import time
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import NumericalError, Tensor, nn, optim
+
+SHAPES = [(3, 2), (4,), (1,)]
+STEPS = 6
+
+
+def gradient_sequence(seed):
+    rng = np.random.default_rng(seed)
+    return [[rng.normal(size=s) for s in SHAPES] for _ in range(STEPS)]
+
+
+def start_values(seed=0):
+    rng = np.random.default_rng(seed)
+    return [rng.normal(size=s) for s in SHAPES]
+
+
+def run_ours(make_optimizer, grads_per_step, skip=None):
+    params = [Tensor(v, requires_grad=True) for v in start_values()]
+    opt = make_optimizer(params)
+    trajectory = []
+    for k, grads in enumerate(grads_per_step):
+        opt.zero_grad()
+        for i, (p, g) in enumerate(zip(params, grads)):
+            p.grad = None if (skip and skip(k, i)) else g.copy()
+        opt.step()
+        trajectory.append([p.data.copy() for p in params])
+    return trajectory
+
+
+def run_torch(torch, make_optimizer, grads_per_step, skip=None):
+    params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in start_values()]
+    opt = make_optimizer(params)
+    trajectory = []
+    for k, grads in enumerate(grads_per_step):
+        opt.zero_grad(set_to_none=True)
+        for i, (p, g) in enumerate(zip(params, grads)):
+            p.grad = None if (skip and skip(k, i)) else torch.tensor(g, dtype=torch.float64)
+        opt.step()
+        trajectory.append([p.detach().numpy().copy() for p in params])
+    return trajectory
+
+
+def assert_same_trajectory(ours, theirs, rtol=1e-12, atol=1e-14):
+    for k, (a_step, b_step) in enumerate(zip(ours, theirs, strict=True)):
+        for i, (a, b) in enumerate(zip(a_step, b_step, strict=True)):
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=atol, err_msg=f"step {k}, param {i}")
+
+
+SGD_SETTINGS = [dict(lr=0.1), dict(lr=0.05, momentum=0.9), dict(lr=0.05, weight_decay=0.1),
+                dict(lr=0.05, momentum=0.8, weight_decay=0.01),
+                dict(lr=0.05, momentum=0.9, nesterov=True),
+                dict(lr=0.05, momentum=0.7, weight_decay=0.05, nesterov=True)]
+ADAM_SETTINGS = [dict(lr=1e-2), dict(lr=3e-2, betas=(0.8, 0.95), eps=1e-6),
+                 dict(lr=1e-2, weight_decay=0.1)]
+
+
+@pytest.mark.parametrize("settings", SGD_SETTINGS)
+def test_sgd_matches_torch_step_for_step(settings):
+    torch = pytest.importorskip("torch")
+    grads = gradient_sequence(1)
+    ours = run_ours(lambda ps: optim.SGD(ps, **settings), grads)
+    theirs = run_torch(torch, lambda ps: torch.optim.SGD(ps, **settings), grads)
+    assert_same_trajectory(ours, theirs)
+
+
+@pytest.mark.parametrize("settings", ADAM_SETTINGS)
+def test_adam_matches_torch_step_for_step(settings):
+    torch = pytest.importorskip("torch")
+    grads = gradient_sequence(2)
+    ours = run_ours(lambda ps: optim.Adam(ps, **settings), grads)
+    theirs = run_torch(torch, lambda ps: torch.optim.Adam(ps, **settings), grads)
+    assert_same_trajectory(ours, theirs, rtol=1e-10)
+
+
+@pytest.mark.parametrize("make", [lambda ps, o: o.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps, o: o.Adam(ps, lr=0.01)])
+def test_parameters_without_a_gradient_are_skipped_as_in_torch(make):
+    """A parameter with grad None at some step keeps its value and its optimizer state."""
+    torch = pytest.importorskip("torch")
+    grads = gradient_sequence(3)
+    skip = lambda k, i: i == 1 and k in (1, 2)
+    ours = run_ours(lambda ps: make(ps, optim), grads, skip)
+    theirs = run_torch(torch, lambda ps: make(ps, torch.optim), grads, skip)
+    assert_same_trajectory(ours, theirs, rtol=1e-10)
+    np.testing.assert_array_equal(ours[1][1], ours[0][1])
+
+
+def test_sgd_against_a_hand_written_update():
+    """v <- mu v + (g + wd p); p <- p - lr v  (nesterov: p <- p - lr (g + wd p + mu v))."""
+    lr, mu, wd = 0.1, 0.9, 0.01
+    grads = gradient_sequence(4)
+    for nesterov in (False, True):
+        p, v = start_values(), [np.zeros(s) for s in SHAPES]
+        ours = run_ours(lambda ps: optim.SGD(ps, lr=lr, momentum=mu, weight_decay=wd,
+                                             nesterov=nesterov), grads)
+        for k, gs in enumerate(grads):
+            for i, g in enumerate(gs):
+                d = g + wd * p[i]
+                v[i] = mu * v[i] + d
+                p[i] = p[i] - lr * (d + mu * v[i] if nesterov else v[i])
+                np.testing.assert_allclose(ours[k][i], p[i], rtol=1e-13, atol=1e-15)
+
+
+def test_adam_against_a_hand_written_update():
+    lr, (b1, b2), eps = 0.05, (0.9, 0.999), 1e-8
+    grads = gradient_sequence(5)
+    ours = run_ours(lambda ps: optim.Adam(ps, lr=lr), grads)
+    p = start_values()
+    m, v = [np.zeros(s) for s in SHAPES], [np.zeros(s) for s in SHAPES]
+    for k, gs in enumerate(grads):
+        n = k + 1
+        for i, g in enumerate(gs):
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g ** 2
+            p[i] = p[i] - lr * (m[i] / (1 - b1 ** n)) / (np.sqrt(v[i] / (1 - b2 ** n)) + eps)
+            np.testing.assert_allclose(ours[k][i], p[i], rtol=1e-12, atol=1e-15)
+    # the first Adam step moves every coordinate by about lr, whatever the gradient's scale
+    np.testing.assert_allclose(np.abs(ours[0][0] - start_values()[0]), lr, rtol=1e-5)
+
+
+def test_optimizers_refuse_bad_settings():
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(ValueError, match="learning rate"):
+        optim.Adam([Tensor([1.0], requires_grad=True)], lr=0.0)
+
+
+def test_clip_grad_norm_matches_the_definition():
+    rng = np.random.default_rng(6)
+    params = [Tensor(rng.normal(size=s), requires_grad=True) for s in SHAPES]
+    grads = [rng.normal(size=s) * 3 for s in SHAPES]
+    for p, g in zip(params, grads):
+        p.grad = g.copy()
+    params.append(Tensor([1.0], requires_grad=True))      # no gradient: counts as zero
+    norm = np.sqrt(sum(np.sum(g ** 2) for g in grads))
+    assert norm > 1.0
+    returned = optim.clip_grad_norm(params, 1.0)
+    np.testing.assert_allclose(returned, norm, rtol=1e-14)
+    for p, g in zip(params, grads):
+        np.testing.assert_allclose(p.grad, g / norm, rtol=1e-10)     # same direction, norm 1
+    np.testing.assert_allclose(optim.grad_norm(params), 1.0, rtol=1e-10)
+    assert params[-1].grad is None
+    # below the threshold nothing changes
+    before = [p.grad.copy() for p in params[:-1]]
+    assert optim.clip_grad_norm(params, 10.0) == pytest.approx(1.0, rel=1e-10)
+    for p, g in zip(params, before):
+        np.testing.assert_array_equal(p.grad, g)
+
+
+def test_clip_grad_norm_agrees_with_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    grads = [rng.normal(size=s) * 2 for s in SHAPES]
+    ours = [Tensor(np.zeros(s), requires_grad=True) for s in SHAPES]
+    theirs = [torch.zeros(s, dtype=torch.float64, requires_grad=True) for s in SHAPES]
+    for a, b, g in zip(ours, theirs, grads):
+        a.grad, b.grad = g.copy(), torch.tensor(g)
+    total_ours = optim.clip_grad_norm(ours, 0.5)
+    total_theirs = torch.nn.utils.clip_grad_norm_(theirs, 0.5)
+    np.testing.assert_allclose(total_ours, total_theirs.item(), rtol=1e-14)
+    for a, b in zip(ours, theirs):       # torch adds 1e-6 to the norm before dividing
+        np.testing.assert_allclose(a.grad, b.grad.numpy(), rtol=1e-5)
+
+
+def linear_regression(seed=0):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(32, 3))
+    w_true = np.array([[1.5, -2.0, 0.5]])
+    Y = X @ w_true.T + 0.3
+    model = nn.Linear(3, 1, seed=seed)
+    return model, (lambda step: tg.mse_loss(model(Tensor(X)), Y)), w_true
+
+
+def test_fit_reduces_the_loss():
+    model, loss_fn, w_true = linear_regression()
+    history = tg.fit(model.parameters(), loss_fn, optim.SGD(model.parameters(), lr=0.1, momentum=0.5),
+                     steps=200, progress=False)
+    assert len(history) == 200
+    assert history[-1] < 1e-3 * history[0]
+    np.testing.assert_allclose(model.W.data, w_true, atol=1e-2)
+    np.testing.assert_allclose(model.b.data, [0.3], atol=1e-2)
+    # history holds the loss before each update: the first value is the starting loss
+    fresh, fresh_loss, _ = linear_regression()
+    assert history[0] == pytest.approx(fresh_loss(0).item(), rel=1e-14)
+
+
+def test_fit_stops_when_the_callback_says_so_and_clips():
+    model, loss_fn, _ = linear_regression()
+    seen, norms = [], []
+
+    def callback(step, value):
+        seen.append((step, value))
+        norms.append(optim.grad_norm(model.parameters()))
+        return step == 4
+
+    history = tg.fit(model.parameters(), loss_fn, optim.SGD(model.parameters(), lr=0.01), steps=100,
+                     clip=0.25, progress=False, callback=callback)
+    assert len(history) == 5 and [s for s, _ in seen] == [0, 1, 2, 3, 4]
+    assert [v for _, v in seen] == history
+    assert max(norms) <= 0.25 + 1e-12
+
+
+def test_fit_stops_on_a_non_finite_loss_before_touching_the_weights():
+    model, loss_fn, _ = linear_regression()
+    before = model.state_dict()
+
+    def exploding(step):
+        loss = loss_fn(step)
+        return loss * np.inf if step == 3 else loss
+
+    with pytest.raises(NumericalError, match="step 3"):
+        tg.fit(model.parameters(), exploding, optim.SGD(model.parameters(), lr=0.01), steps=10,
+               progress=False)
+    assert all(np.all(np.isfinite(p.data)) for p in model.parameters())
+    assert any(not np.array_equal(p.data, before[n]) for n, p in model.named_parameters())
+
+
+def sign_memory_task(rng, batch, steps=6):
+    """Output, at the last step, the sign of x[1]; every later input is noise."""
+    xs = rng.normal(size=(steps, batch, 1))
+    labels = (xs[0, :, 0] > 0).astype(float)[:, None]
+    return xs, labels
+
+
+def train_on_sign_memory(truncation):
+    rng = np.random.default_rng(0)
+    model = nn.Elman(1, 8, 1, seed=1)
+    opt = optim.Adam(model.parameters(), lr=0.05)
+
+    def loss_fn(step):
+        xs, labels = sign_memory_task(rng, 64)
+        ys, _ = model(xs, truncation=truncation)
+        return nn.last_step_loss(ys, labels, loss="bce")
+
+    history = tg.fit(model.parameters(), loss_fn, opt, steps=150, clip=5.0, progress=False)
+    xs, labels = sign_memory_task(np.random.default_rng(99), 1000)
+    ys, _ = model(xs)
+    return np.mean((ys.data[-1] > 0) == (labels > 0.5)), history
+
+
+def test_elman_with_full_bptt_learns_to_remember_x1():
+    start = time.perf_counter()
+    accuracy, history = train_on_sign_memory("full")
+    assert accuracy > 0.95, (accuracy, history[-5:])
+    assert time.perf_counter() - start < 5.0
+
+
+def test_elman_s_own_rule_does_not_learn_to_remember_x1():
+    """The lecture's moral on the same run: with h[t-1] treated as a constant the gradient of
+    the last step never reaches x[1], and the network stays near chance."""
+    accuracy, _ = train_on_sign_memory("elman")
+    assert accuracy < 0.75
