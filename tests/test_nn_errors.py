@@ -104,11 +104,20 @@ def test_a_shape_error_inside_a_step_names_that_step():
     assert "t=2" in message and f"({B}, {2 * H})" in message and f"({H}, {H})" in message, message
 
 
-def test_a_shape_error_in_a_layer_names_the_step():
-    model = nn.Stacked([nn.Elman(N, H, 3, seed=0), nn.Elman(5, H, O, seed=1)])   # 3 != 5
+def test_stacked_layers_that_do_not_fit_are_refused_when_built():
     with pytest.raises(ShapeError) as info:
-        model(np.zeros((T, B, N)))
-    assert "t=1" in str(info.value) and "(2, 3)" in str(info.value), str(info.value)
+        nn.Stacked([nn.Elman(N, H, 3, seed=0), nn.Elman(5, H, O, seed=1)])   # 3 != 5
+    assert "layer 0" in str(info.value) and "outputs 3" in str(info.value)
+    assert "layer 1" in str(info.value) and "takes 5" in str(info.value)
+
+
+def test_a_shape_error_in_a_layer_names_the_step():
+    W = tg.Tensor(np.zeros((H, 5)), requires_grad=True)     # expects 5 features, gets N
+    cell = nn.StateSpace(lambda x, s: (tg.linear(x, W, s),) * 2, tg.Tensor(np.zeros(H)),
+                         parameters={"W": W})
+    with pytest.raises(ShapeError) as info:
+        cell(np.zeros((T, B, N)))
+    assert "t=1" in str(info.value) and f"({B}, {N})" in str(info.value), str(info.value)
 
 
 def test_errors_leave_the_recording_state_clean_for_the_next_call():

@@ -9,8 +9,8 @@
     True
 """
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
-from .errors import (BackwardError, DTypeError, NumericalError, ShapeError, StateDictError,
-                     TensorIndexError, TinygradRNNError)
+from .errors import (BackwardError, DTypeError, NumericalError, SettingError, ShapeError,
+                     StateDictError, TensorIndexError, TinygradRNNError)
 from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .primitives import PRIMITIVES

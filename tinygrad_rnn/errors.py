@@ -32,6 +32,11 @@ class NumericalError(TinygradRNNError, FloatingPointError):
     """Anomaly mode: an op produced NaN or Inf from finite operands."""
 
 
+class SettingError(TinygradRNNError, ValueError):
+    """An argument the function does not take: an unknown truncation spelling or activation,
+    a window of 0, a negative learning rate, an empty parameter list."""
+
+
 class StateDictError(TinygradRNNError, ValueError):
     """A saved state whose names or shapes do not match the model loading it."""
 

@@ -2,7 +2,7 @@
 maximum, and the softmax family. Each records one primitive of the ops table."""
 import numpy as np
 
-from .tensor import Tensor, _axes, apply, constant
+from .tensor import Tensor, _axes, _constant, apply, constant
 
 
 def _tensor(x):
@@ -29,13 +29,21 @@ def where(condition, x, y):
     """x where condition holds, else y (broadcast); the gradient follows the chosen side.
     `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
     condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
-    x, y = _tensor(x), _tensor(y)
+    x, y = _pair(x, y)
     return apply("where", x, y, condition=condition.astype(bool))
 
 
 def maximum(x, y):
     """Elementwise max of two tensors (broadcast); ties split the gradient evenly."""
-    return apply("maximum", _tensor(x), _tensor(y))
+    return apply("maximum", *_pair(x, y))
+
+
+def _pair(x, y):
+    """Two operands as tensors, a Python number taking the other's dtype (as x * 2.0 does)."""
+    if isinstance(x, Tensor) or not isinstance(y, Tensor):
+        x = _tensor(x)
+        return x, _constant(y, x) if not isinstance(y, Tensor) else y
+    return _constant(x, y), y
 
 
 def softmax(x, axis=-1):

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .context import no_grad
-from .errors import DTypeError, ShapeError
+from .errors import DTypeError, SettingError, ShapeError
 from .tensor import Tensor
 
 
@@ -124,7 +124,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
 
 def _validate(inputs, mode):
     if mode not in ("elements", "random"):
-        raise ValueError(f"gradcheck: mode must be 'elements' or 'random', got {mode!r}")
+        raise SettingError(f"gradcheck: mode must be 'elements' or 'random', got {mode!r}")
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise DTypeError(f"gradcheck: input {i} is a {type(x).__name__}, not a Tensor")

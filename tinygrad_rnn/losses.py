@@ -4,7 +4,7 @@ Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
 """
 import numpy as np
 
-from .errors import DTypeError, ShapeError, where_in_time
+from .errors import DTypeError, SettingError, ShapeError, where_in_time
 from .context import recording
 from .tensor import Tensor, apply, constant
 
@@ -16,7 +16,7 @@ def _reduce(loss, reduction, op):
         return loss.sum()
     if reduction == "none":
         return loss
-    raise ValueError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    raise SettingError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
 def _same_shape(op, prediction, target):

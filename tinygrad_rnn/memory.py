@@ -63,8 +63,11 @@ def release_unread(created, keep=()):
         prim = node._prim
         if prim is None:
             continue
-        for position in prim.reads:
-            read.add(id(node) if position == "out" else id(node._parents[position]))
+        if "out" in prim.reads:
+            read.add(id(node))
+        for i, parent in enumerate(node._parents):
+            if prim.reads_input(i):
+                read.add(id(parent))
     count = 0
     for node in created:
         if (id(node) not in read and node._prim is not None and not node._retains_grad

@@ -4,15 +4,16 @@
     opt.zero_grad(); loss.backward(); clip_grad_norm(model.parameters(), 1.0); opt.step()
 """
 import numpy as np
+from .errors import SettingError
 
 
 class Optimizer:
     def __init__(self, params, lr):
         self.params = list(params)
         if not self.params:
-            raise ValueError(f"{type(self).__name__}: got an empty parameter list")
+            raise SettingError(f"{type(self).__name__}: got an empty parameter list")
         if lr <= 0:
-            raise ValueError(f"{type(self).__name__}: the learning rate must be positive, got {lr}")
+            raise SettingError(f"{type(self).__name__}: the learning rate must be positive, got {lr}")
         self.lr = lr
 
     def zero_grad(self):

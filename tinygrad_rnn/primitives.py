@@ -29,7 +29,7 @@ class Primitive:
         self.name = name
         self.forward = forward
         self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i
-        self.reads = reads            # values the vjps read: "out" and/or input positions
+        self.reads = reads            # values the vjps read: "out", input positions, or "inputs"
         self.variadic = variadic
         self.differentiable = differentiable    # False for cut: its output never requires grad
         # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
@@ -38,6 +38,10 @@ class Primitive:
         # vjp_all(g, out, *inputs, **params) -> every input's gradient at once, for ops whose
         # inputs share one expensive computation (checkpoint recomputes its inside once)
         self.vjp_all = vjp_all
+
+    def reads_input(self, i):
+        """Whether a vjp reads the value of input i ("inputs" in reads: every input)."""
+        return i in self.reads or "inputs" in self.reads
 
     def __repr__(self):
         return f"Primitive({self.name!r})"
@@ -252,7 +256,7 @@ defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
         lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
 defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, into=_getitem_into)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis),
-        lambda i, g, out, *xs, axis: g[(slice(None),) * axis + (i,)], variadic=True)
+        lambda i, g, out, *xs, axis: g[(slice(None),) * (axis % g.ndim) + (i,)], variadic=True)
 defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concatenate_vjp,
         variadic=True)
 

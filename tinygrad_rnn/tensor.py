@@ -206,10 +206,10 @@ class Tensor:
                      keepdims=keepdims)
 
     def softmax(self, axis=-1):
-        return apply("softmax", self, axis=_axes(axis, self.ndim, "softmax", self.shape)[0])
+        return apply("softmax", self, axis=_one_axis(axis, self, "softmax"))
 
     def log_softmax(self, axis=-1):
-        return apply("log_softmax", self, axis=_axes(axis, self.ndim, "log_softmax", self.shape)[0])
+        return apply("log_softmax", self, axis=_one_axis(axis, self, "log_softmax"))
 
     # --- shape ---
     def reshape(self, *shape):
@@ -244,12 +244,25 @@ def _axes(axis, ndim, op=None, shape=None):
     return tuple(sorted(a % ndim for a in axes))
 
 
+def _one_axis(axis, tensor, op):
+    """The single axis a softmax runs along, as a non-negative int."""
+    if not isinstance(axis, (int, np.integer)):
+        raise ShapeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
+                         f"{axis!r} for shape {tensor.shape}{where_in_time(recording.meta)}")
+    return _axes(axis, tensor.ndim, op, tensor.shape)[0]
+
+
 def _plain_index(index):
     """An index with Tensors replaced by their integer arrays, lists by arrays."""
     if isinstance(index, tuple):
         return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor):
-        return index.data.astype(np.int64) if index.data.dtype.kind == "f" else index.data
+    if isinstance(index, Tensor):      # Tensors hold floats: the values must be whole numbers
+        positions = index.data.astype(np.int64)
+        if not np.array_equal(positions, index.data):
+            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers, got "
+                                   f"{index.data.ravel()[:5]}...; pass a boolean mask as a numpy "
+                                   f"array (a Tensor stores booleans as 0.0 and 1.0)")
+        return positions
     if isinstance(index, list):
         return np.asarray(index)
     return index

@@ -24,6 +24,7 @@ chain; the price is h times the forward work. So window(1) == elman and window(T
     >>> ys, state = model(xs, truncation=window(5))
     >>> ys, state = model(xs, truncation="chunked:10")     # the CLI's spelling
 """
+from .errors import SettingError
 
 
 class Policy:
@@ -61,7 +62,7 @@ class Chunked(Policy):
 
     def __init__(self, k):
         if not isinstance(k, int) or k < 1:
-            raise ValueError(f"chunked(k): k must be a positive integer, got {k!r}")
+            raise SettingError(f"chunked(k): k must be a positive integer, got {k!r}")
         self.k = k
 
     def cuts_before(self, t, chain=0):
@@ -76,7 +77,7 @@ class Window(Policy):
 
     def __init__(self, h):
         if not isinstance(h, int) or h < 1:
-            raise ValueError(f"window(h): h must be a positive integer, got {h!r}")
+            raise SettingError(f"window(h): h must be a positive integer, got {h!r}")
         self.h = h
         self.chains = h
 
@@ -116,5 +117,5 @@ def resolve(spec):
             return elman
         if name in ("chunked", "window") and arg.isdigit():
             return chunked(int(arg)) if name == "chunked" else window(int(arg))
-    raise ValueError(f"truncation must be 'full', 'elman', 'chunked:K', 'window:H' or a policy "
+    raise SettingError(f"truncation must be 'full', 'elman', 'chunked:K', 'window:H' or a policy "
                      f"from tinygrad_rnn.truncation, got {spec!r}")

@@ -34,6 +34,8 @@ from importlib import resources
 
 import numpy as np
 
+from ..errors import SettingError
+
 AIRLINE_CSV = "airline_passengers.csv"
 
 
@@ -89,7 +91,7 @@ SOURCES = {"airline": _airline, "goog": _goog}
 def price_series(source="airline"):
     """The raw real series `source` ("airline" or "goog") as a PriceSeries."""
     if source not in SOURCES:
-        raise ValueError(f"price_series: unknown source {source!r}, expected one of {list(SOURCES)}")
+        raise SettingError(f"price_series: unknown source {source!r}, expected one of {list(SOURCES)}")
     return SOURCES[source]()
 
 
@@ -152,7 +154,7 @@ def next_value_task(length, split=0.75, normalize=True, log=False, series="airli
     n_train = split_index - length
     n_test = n - length - split_index + 1
     if length < 1 or n_train < 1 or n_test < 1:
-        raise ValueError(f"next_value_task: length={length} and split={split} leave "
+        raise SettingError(f"next_value_task: length={length} and split={split} leave "
                          f"{n_train} train and {n_test} test windows in a series of {n} values")
     if normalize:
         mean, std = float(values[:split_index].mean()), float(values[:split_index].std())

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SettingError
+
 PAD = -1
 
 # Streams are split so that the distractors cannot depend on the names, even by accident.
@@ -58,14 +60,14 @@ class PronounVocab:
 
     def __post_init__(self):
         if len(self.names) != len(self.classes):
-            raise ValueError(f"PronounVocab: {len(self.classes)} classes but "
+            raise SettingError(f"PronounVocab: {len(self.classes)} classes but "
                              f"{len(self.names)} name groups")
         if any(len(group) == 0 for group in self.names) or len(self.fillers) == 0:
-            raise ValueError("PronounVocab: every class needs a name and there must be fillers")
+            raise SettingError("PronounVocab: every class needs a name and there must be fillers")
         words = self.words
         if len(set(words)) != len(words):
             repeated = sorted({w for w in words if words.count(w) > 1})
-            raise ValueError(f"PronounVocab: words must be distinct, repeated: {repeated}")
+            raise SettingError(f"PronounVocab: words must be distinct, repeated: {repeated}")
 
     @property
     def words(self):
@@ -172,9 +174,9 @@ def pronoun_task_mixed(n_samples, distances, seed=0, vocab=DEFAULT_VOCAB):
     """
     distances = np.asarray(distances, dtype=np.int64).reshape(-1)
     if n_samples < 1:
-        raise ValueError(f"pronoun_task: n_samples must be >= 1, got {n_samples}")
+        raise SettingError(f"pronoun_task: n_samples must be >= 1, got {n_samples}")
     if distances.size == 0 or distances.min() < 1:
-        raise ValueError(f"pronoun_task: distances must be >= 1, got {distances.tolist()}")
+        raise SettingError(f"pronoun_task: distances must be >= 1, got {distances.tolist()}")
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
     name_ids, name_classes = vocab.name_ids()

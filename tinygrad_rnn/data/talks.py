@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import SettingError
+
 CLASS_NAMES = ("sport", "science")
 
 _LABEL_STREAM, _PLACEMENT_STREAM, _NOISE_STREAM = range(3)
@@ -39,7 +41,7 @@ def keyword_patterns(n_features=8, n_keywords=3, keyword_length=4, amplitude=1.0
     flat = signs.reshape(2 * n_keywords, -1)
     if len(np.unique(flat, axis=0)) < len(flat):
         # Two equal keywords (possible only when L * N is tiny) would make the label ambiguous.
-        raise ValueError(f"keyword_patterns: keyword_seed={keyword_seed} gives two identical "
+        raise SettingError(f"keyword_patterns: keyword_seed={keyword_seed} gives two identical "
                          f"keywords of {keyword_length}x{n_features} frames; change the seed")
     return amplitude * signs
 
@@ -98,12 +100,12 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     if quiet_tail is None:
         quiet_tail = length // 4
     if n_occurrences < 1 or not 0 <= n_decoys < n_occurrences:
-        raise ValueError(f"talks_task: need n_occurrences >= 1 and 0 <= n_decoys < n_occurrences "
+        raise SettingError(f"talks_task: need n_occurrences >= 1 and 0 <= n_decoys < n_occurrences "
                          f"so the label is a strict majority, got {n_occurrences} and {n_decoys}")
     n_slots = n_occurrences + n_decoys
     free = length - quiet_tail - n_slots * keyword_length
     if free < 0:
-        raise ValueError(f"talks_task: {n_slots} keywords of {keyword_length} frames and a quiet "
+        raise SettingError(f"talks_task: {n_slots} keywords of {keyword_length} frames and a quiet "
                          f"tail of {quiet_tail} frames do not fit in length={length}")
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
     keywords = keyword_patterns(n_features, n_keywords, keyword_length, amplitude, keyword_seed)

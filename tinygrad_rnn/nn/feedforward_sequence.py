@@ -17,6 +17,7 @@ from ..tensor import Tensor
 from .layers import MLP, as_rng, get_activation
 from .module import Module, init_uniform
 from .unroll import as_sequence
+from ..errors import SettingError
 
 
 class WindowedMLP(Module):
@@ -26,7 +27,7 @@ class WindowedMLP(Module):
                  output_activation=None, seed=None):
         super().__init__()
         if window < 1:
-            raise ValueError(f"WindowedMLP: window must be at least 1, got {window}")
+            raise SettingError(f"WindowedMLP: window must be at least 1, got {window}")
         self.input_size, self.output_size, self.window = input_size, output_size, window
         sizes = [input_size * window, *hidden_sizes, output_size]
         self.mlp = MLP(sizes, activation, output_activation, seed=seed)
@@ -61,8 +62,8 @@ class TemporalConv(Module):
         widths = [input_size] + [channels] * layers
         self.filters = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            W = init_uniform(rng, (kernel_size, b, a), a * kernel_size, f"conv{i}.W")
-            bias = init_uniform(rng, (b,), a * kernel_size, f"conv{i}.b")
+            W = init_uniform(rng, (kernel_size, b, a), a * kernel_size, f"conv{i}_W")
+            bias = init_uniform(rng, (b,), a * kernel_size, f"conv{i}_b")
             setattr(self, f"conv{i}_W", W)
             setattr(self, f"conv{i}_b", bias)
             self.filters.append((W, bias))

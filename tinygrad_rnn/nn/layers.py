@@ -3,6 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .module import Module, init_uniform
+from ..errors import SettingError
 
 ACTIVATIONS = {
     "tanh": Tensor.tanh,
@@ -18,7 +19,7 @@ def get_activation(spec):
     if callable(spec) and not isinstance(spec, str):
         return spec
     if spec not in ACTIVATIONS:
-        raise ValueError(f"activation must be one of {sorted(k for k in ACTIVATIONS if k)}, None "
+        raise SettingError(f"activation must be one of {sorted(k for k in ACTIVATIONS if k)}, None "
                          f"or a callable, got {spec!r}")
     return ACTIVATIONS[spec]
 
@@ -49,7 +50,7 @@ class MLP(Module):
     def __init__(self, sizes, activation="tanh", output_activation=None, seed=None):
         super().__init__()
         if len(sizes) < 2:
-            raise ValueError(f"MLP needs at least [input, output] sizes, got {sizes!r}")
+            raise SettingError(f"MLP needs at least [input, output] sizes, got {sizes!r}")
         rng = as_rng(seed)
         self.layers = [Linear(a, b, seed=rng) for a, b in zip(sizes[:-1], sizes[1:])]
         for i, layer in enumerate(self.layers):

@@ -106,7 +106,9 @@ class Module:
                 np.savez(file, **self.state_dict())
                 file.flush()
                 os.fsync(file.fileno())
+            os.chmod(temporary, 0o666 & ~_umask())     # mkstemp makes 0600; a save is a normal file
             os.replace(temporary, path)
+            _sync_folder(folder)
         except BaseException:
             if os.path.exists(temporary):
                 os.unlink(temporary)
@@ -131,6 +133,26 @@ class Module:
     def __repr__(self):
         shapes = ", ".join(f"{name}{tuple(p.shape)}" for name, p in self.named_parameters())
         return f"{type(self).__name__}({shapes})"
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _sync_folder(folder):
+    """Flush the rename itself to disk (where the platform lets a folder be opened)."""
+    try:
+        handle = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(handle)
+    except OSError:
+        pass
+    finally:
+        os.close(handle)
 
 
 def init_uniform(rng, shape, fan_in, name, dtype=np.float64):

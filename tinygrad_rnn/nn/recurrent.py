@@ -13,7 +13,7 @@ Elman and (H, O) for Jordan, b1 (H,), W2 (O, H), b2 (O,).
 import numpy as np
 
 from ..context import name_scope
-from ..errors import ShapeError
+from ..errors import SettingError, ShapeError
 from ..functional import linear
 from ..tensor import Tensor
 from .input_projection import InputProjection
@@ -208,8 +208,13 @@ class Stacked(RecurrentModule):
     def __init__(self, layers):
         super().__init__()
         if not layers:
-            raise ValueError("Stacked needs at least one layer")
+            raise SettingError("Stacked needs at least one layer")
         self.layers = list(layers)
+        for i, (below, above) in enumerate(zip(self.layers, self.layers[1:])):
+            given, wanted = getattr(below, "output_size", None), getattr(above, "input_size", None)
+            if given is not None and wanted is not None and given != wanted:
+                raise ShapeError(f"Stacked: layer {i} ({type(below).__name__}) outputs {given} "
+                                 f"features but layer {i + 1} ({type(above).__name__}) takes {wanted}")
         for i, layer in enumerate(self.layers):
             setattr(self, f"layer{i}", layer)
         self.input_size = getattr(self.layers[0], "input_size", None)

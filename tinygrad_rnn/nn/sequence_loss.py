@@ -18,7 +18,7 @@ y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per 
 import numpy as np
 
 from ..context import step as time_step
-from ..errors import ShapeError
+from ..errors import SettingError, ShapeError
 from ..functional import stack
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from ..tensor import Tensor
@@ -103,7 +103,7 @@ def sequence_loss(ys, vs, loss="mse", mask=None, time_reduction="sum"):
     if time_reduction == "mean":
         total = total / len(terms)
     elif time_reduction != "sum":
-        raise ValueError(f"time_reduction must be 'sum' or 'mean', got {time_reduction!r}")
+        raise SettingError(f"time_reduction must be 'sum' or 'mean', got {time_reduction!r}")
     return total.annotate(role="loss", name="R", step=None)
 
 

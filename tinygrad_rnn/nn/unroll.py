@@ -17,7 +17,7 @@ import numpy as np
 
 from ..checkpoint import checkpoint
 from ..context import step as time_step
-from ..errors import NumericalError, ShapeError
+from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..memory import collecting, release_unread
 from ..tensor import Tensor, constant, precomputed
@@ -66,6 +66,7 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None):
     if state is None:
         start = cell.initial_state(batch, xs.dtype)
     else:
+        state = _as_state(state)
         cell.check_state(state, batch)
         start = None
     if checkpoint_every is not None:
@@ -126,9 +127,9 @@ def _run_steps(cell, xs, first, start, carries, policy):
 def _unroll_in_segments(cell, xs, start, state, policy, every):
     """unroll() with each segment of `every` steps behind one checkpoint node."""
     if not isinstance(every, int) or every < 1:
-        raise ValueError(f"checkpoint_every must be a positive integer, got {every!r}")
+        raise SettingError(f"checkpoint_every must be a positive integer, got {every!r}")
     if policy.chains > 1:
-        raise ValueError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one chain "
+        raise SettingError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one chain "
                          f"(use full, elman or chunked(k))")
     segments = []
     entering, fresh = (start, True) if start is not None else (state, False)
@@ -149,6 +150,13 @@ def _unroll_in_segments(cell, xs, start, state, policy, every):
         segments.append(ys)
         entering, fresh = carry_layout[0](flat), False
     return concatenate(segments, axis=0), entering
+
+
+def _as_state(state):
+    """A state given as arrays (or tuples of them) as constant Tensors, as xs is."""
+    if isinstance(state, tuple):
+        return tuple(_as_state(s) for s in state)
+    return constant(state) if isinstance(state, np.ndarray) else state
 
 
 def _flatten(state):

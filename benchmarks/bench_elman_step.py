@@ -1,0 +1,89 @@
+"""One Elman training step (forward over T steps + full BPTT) through tinygrad_rnn's graph,
+against hand-written numpy BPTT and PyTorch, at the issue's three sizes.
+
+    python benchmarks/bench_elman_step.py [--sizes small,medium,large] [--repeats 7] [--quick]
+
+Every candidate is first checked to give the same gradients as numpy plain (the largest
+relative difference is printed), then all are timed in interleaved rounds in one process, and
+medians and ratios against the hoisted numpy reference are printed. The last table compares
+float32 with float64 in the engine (issue 5 asks float32 to be about 2x faster at large).
+Issue 5's targets, as ratios to numpy hoisted: small 2.0x, medium 1.3x, large 1.1x, and faster
+than the PyTorch eager loop at every size.
+"""
+import argparse
+import sys
+
+import numpy as np
+
+from bench_references import max_relative_difference, training_steps
+from engine_step import build_elman, elman_bptt_engine
+from harness import format_ms, interleaved_medians, markdown_table, ratio_table
+from reference_numpy import SIZES, make_problem, problem_dims
+
+REFERENCE = "numpy hoisted"
+
+
+def step_table(size, warmup, repeats):
+    dims = problem_dims(size)
+    params, xs, vs = make_problem(dims)
+    steps = training_steps(params, xs, vs)
+    model = build_elman(params)
+    steps["tinygrad_rnn"] = lambda: elman_bptt_engine(model, xs, vs)
+    _, reference = steps["numpy plain"]()
+    agreement = {name: max_relative_difference(step()[1], reference)
+                 for name, step in steps.items() if step is not None and name != "numpy plain"}
+    medians = interleaved_medians({n: s for n, s in steps.items() if s is not None},
+                                  warmup=warmup, repeats=repeats)
+    medians = {name: medians.get(name) for name in steps}
+    label = " ".join(f"{k}={v}" for k, v in dims.items())
+    print(f"### training step, {size}: {label}\n")
+    print(ratio_table(medians, REFERENCE, value_header="median (ms)", format_value=format_ms))
+    print("\nlargest relative gradient difference vs numpy plain: " +
+          ", ".join(f"{name} {d:.1e}" for name, d in agreement.items()) + "\n")
+    return medians
+
+
+def dtype_table(size, warmup, repeats):
+    """float32 against float64, both through the engine, on the same problem."""
+    params, xs, vs = make_problem(size)
+    runs = {}
+    for dtype in (np.float64, np.float32):
+        model = build_elman(params, dtype)
+        xs_d, vs_d = xs.astype(dtype), vs.astype(dtype)
+        runs[np.dtype(dtype).name] = (lambda m=model, a=xs_d, b=vs_d: elman_bptt_engine(m, a, b))
+    grads32 = runs["float32"]()[1]
+    assert all(g.dtype == np.float32 for g in grads32.values()), "float32 leaked into float64"
+    medians = interleaved_medians(runs, warmup=warmup, repeats=repeats)
+    print(f"### float32 vs float64 in the engine, {size}\n")
+    print(ratio_table(medians, "float64", value_header="median (ms)", format_value=format_ms))
+    speedup = medians["float64"] / medians["float32"]
+    print(f"\nfloat32 is {speedup:.2f}x as fast as float64 (gradients stay float32 end to end)\n")
+    return speedup
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="small,medium,large")
+    parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny size, 1 repeat")
+    args = parser.parse_args(argv)
+    sizes = ["tiny"] if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
+    unknown = [s for s in sizes if s not in SIZES]
+    if unknown:
+        parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
+    repeats = 1 if args.quick else args.repeats
+    summary = []
+    for size in sizes:
+        medians = step_table(size, warmup=1, repeats=repeats)
+        ratio = medians["tinygrad_rnn"] / medians[REFERENCE]
+        torch_loop = medians.get("torch loop")
+        summary.append([size, f"{ratio:.2f}x",
+                        "n/a" if torch_loop is None else f"{medians['tinygrad_rnn'] / torch_loop:.2f}x"])
+    print("### summary: tinygrad_rnn's step time as a ratio\n")
+    print(markdown_table(["size", "vs numpy hoisted", "vs torch eager loop"], summary) + "\n")
+    dtype_table(sizes[-1], warmup=1, repeats=repeats)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

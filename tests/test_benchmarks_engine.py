@@ -1,0 +1,51 @@
+"""The engine's benchmark scripts run at a tiny size and print their tables, and the engine's
+training step agrees with the hand-written references. Timings are never asserted."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import bench_elman_step  # noqa: E402
+import bench_long_sequence  # noqa: E402
+import bench_memory  # noqa: E402
+import bench_overhead  # noqa: E402
+from engine_step import build_elman, elman_bptt_engine  # noqa: E402
+from reference_numpy import elman_bptt_numpy, make_problem  # noqa: E402
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_engine_step_matches_hand_written_bptt(dtype):
+    params, xs, vs = make_problem(dict(B=3, T=7, N=4, H=5, O=2))
+    loss, grads = elman_bptt_engine(build_elman(params, dtype), xs.astype(dtype), vs.astype(dtype))
+    reference_loss, reference = elman_bptt_numpy(params, xs, vs)
+    tolerance = 1e-12 if dtype == np.float64 else 1e-4
+    assert loss == pytest.approx(reference_loss, rel=tolerance)
+    for name, grad in grads.items():
+        assert grad.dtype == dtype
+        np.testing.assert_allclose(grad, reference[name], rtol=tolerance, atol=tolerance)
+
+
+def test_checkpointed_step_matches_plain():
+    params, xs, vs = make_problem(dict(B=2, T=23, N=3, H=4))
+    model = build_elman(params)
+    _, plain = elman_bptt_engine(model, xs, vs)
+    plain = {k: g.copy() for k, g in plain.items()}
+    _, checked = elman_bptt_engine(model, xs, vs, checkpoint_every=5)
+    for name in plain:
+        np.testing.assert_allclose(checked[name], plain[name], rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("script, title", [
+    (bench_overhead, "per-op overhead"),
+    (bench_elman_step, "training step, tiny"),
+    (bench_memory, "peak memory"),
+    (bench_long_sequence, "the whole talk"),
+])
+def test_benchmark_script_smoke(script, title, capsys):
+    assert script.main(["--quick"]) == 0
+    printed = capsys.readouterr().out
+    assert title in printed
+    assert "| name |" in printed or "us per step" in printed

@@ -1,0 +1,166 @@
+"""tinygrad_rnn.gradcheck: passes correct gradients, catches wrong ones (a cut that hides a
+path), names the worst input, index, analytic and numeric values, and leaves every input's
+.data and every .grad exactly as it found them."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import GradcheckWarning, Tensor, gradcheck
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(3)
+
+
+def mlp_loss(w1, b1, w2, x):
+    return ((x @ w1 + b1).tanh() @ w2).sigmoid().sum()
+
+
+def mlp_inputs(rng):
+    return [Tensor(rng.standard_normal(shape), name=name)
+            for shape, name in [((3, 4), "W1"), ((4,), "b1"), ((4, 2), "W2")]]
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_passes_a_correct_gradient(mode, rng):
+    x = Tensor(rng.standard_normal((5, 3)))
+    report = gradcheck(lambda w1, b1, w2: mlp_loss(w1, b1, w2, x), mlp_inputs(rng), mode=mode)
+    assert report and report.mode == mode and not report.failures
+    assert "passed" in str(report)
+
+
+def test_fails_when_a_cut_hides_a_path_and_names_the_worst_element(rng):
+    data = rng.standard_normal((2, 3))
+    x = Tensor(data, name="x")
+    report = gradcheck(lambda x: (x.cut() * x).sum(), [x])   # analytic x, true 2x
+    assert not report
+    worst = report.worst
+    # |analytic - numeric| / (atol + rtol |numeric|) = |x| / (atol + 2 rtol |x|) grows with |x|
+    index = np.unravel_index(np.argmax(np.abs(data)), data.shape)
+    assert worst.name == "x" and worst.index == tuple(int(i) for i in index)
+    assert worst.analytic == pytest.approx(data[index], rel=1e-12)
+    assert worst.numeric == pytest.approx(2 * data[index], rel=1e-6)
+    assert worst.rel_error == pytest.approx(0.5, rel=1e-6) and worst.failed == 6
+    text = str(report)
+    assert "FAILED" in text and "x" in text and str(worst.index) in text
+
+
+def test_report_names_only_the_input_that_disagrees(rng):
+    a, b = Tensor(rng.standard_normal(3), name="a"), Tensor(rng.standard_normal(3), name="b")
+    # d/db of <a, b> + |cut(b)|^2 is a by backward, a + 2b by finite differences
+    report = gradcheck(lambda a, b: (a * b).sum() + (b.cut() ** 2).sum(), [a, b])
+    assert not report
+    assert [c.name for c in report.failures] == ["b"] and report.worst.name == "b"
+    assert [c.passed for c in report.inputs] == [True, False]
+
+
+def test_fails_when_every_path_is_cut():
+    x = Tensor([1.0, 2.0], name="x")
+    report = gradcheck(lambda x: (x.cut() * 3).sum(), [x])   # analytic 0, numeric 3
+    assert not report and report.worst.numeric == pytest.approx(3.0)
+
+
+def test_random_mode_uses_2k_evaluations_whatever_the_parameter_count(rng):
+    calls = []
+    w = Tensor(rng.standard_normal((20, 30)))
+
+    def loss(w):
+        calls.append(1)
+        return (w.tanh() ** 2).sum()
+    report = gradcheck(loss, [w], mode="random", directions=4)
+    assert report and len(calls) == 1 + 2 * 4      # one backward, two evaluations per direction
+    calls.clear()
+    assert not gradcheck(lambda w: (w.cut() * w).sum(), [w], mode="random")
+
+
+def test_per_step_names_the_first_failing_step(rng):
+    """R[t] of h[t] = tanh(a h[t-1] + x[t]), with the state cut entering step 3: the terms
+    R[1], R[2] see every path; from R[3] on, the paths through h[1], h[2] are missing."""
+    xs = rng.standard_normal((5, 2))
+    a, h0 = Tensor(0.7, name="a"), Tensor(rng.standard_normal(2), name="h0")
+
+    def terms(a, h0):
+        h, out = h0, []
+        for t, x in enumerate(xs, start=1):
+            with tg.step(t):
+                h = ((h.cut() if t == 3 else h) * a + x).tanh()
+                out.append((h * h).sum())
+        return tg.stack(out)
+    report = gradcheck(terms, [a, h0], per_step=True)
+    assert not report and report.first_failing_step == 3
+    assert all(c.step == 3 for c in report.inputs)
+    assert "t=3" in str(report)
+    full = gradcheck(lambda a, h0: _uncut(xs, a, h0), [a, h0], per_step=True)
+    assert full and full.first_failing_step is None
+
+
+def _uncut(xs, a, h):
+    out = []
+    for x in xs:
+        h = (h * a + x).tanh()
+        out.append((h * h).sum())
+    return tg.stack(out)
+
+
+def test_restores_data_bitwise_and_the_same_array_objects(rng):
+    x, y = Tensor(rng.standard_normal((3, 2))), Tensor(rng.standard_normal(4).astype(np.float32))
+    arrays = [x.data, y.data]
+    saved = [x.data.copy(), y.data.copy()]
+    with pytest.warns(GradcheckWarning):
+        gradcheck(lambda x, y: (x.tanh().sum() * y.exp().sum()), [x, y])
+    for t, array, copy in zip([x, y], arrays, saved):
+        assert t.data is array
+        assert t.data.dtype == copy.dtype and t.data.tobytes() == copy.tobytes()
+    assert not x.requires_grad and not y.requires_grad     # as they were
+
+
+def test_leaves_every_existing_grad_untouched(rng):
+    w = Tensor(rng.standard_normal(3), requires_grad=True)
+    b = Tensor(rng.standard_normal(3), requires_grad=True)        # closed over, not an input
+    c = Tensor(rng.standard_normal(3), requires_grad=True)        # closed over, no grad yet
+    w_grad, b_grad = np.array([1.0, 2.0, 3.0]), np.array([-1.0, 0.0, 1.0])
+    w.grad, b.grad = w_grad, b_grad
+    report = gradcheck(lambda: ((w * b).tanh() + c).sum(), [w])
+    assert report
+    assert w.grad is w_grad and b.grad is b_grad and c.grad is None
+    np.testing.assert_array_equal(w_grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(b_grad, [-1.0, 0.0, 1.0])
+    assert w.requires_grad
+
+
+def test_zero_argument_closure_and_positional_function(rng):
+    params = mlp_inputs(rng)
+    x = Tensor(rng.standard_normal((2, 3)))
+    assert gradcheck(lambda: mlp_loss(*params, x), params)
+
+    def loss(w1, b1, w2):
+        return mlp_loss(w1, b1, w2, x)
+    assert gradcheck(loss, params)
+    assert gradcheck(lambda *ws: mlp_loss(*ws, x), params, mode="random")
+
+
+def test_float32_inputs_warn_and_still_pass(rng):
+    w = Tensor(rng.standard_normal((3, 3)).astype(np.float32), name="w")
+    with pytest.warns(GradcheckWarning, match="float32"):
+        report = gradcheck(lambda w: (w @ w).tanh().sum(), [w])
+    assert report and w.dtype == np.float32
+
+
+def test_non_contiguous_input_data_is_perturbed_too(rng):
+    """A leaf made from a transposed array holds Fortran-ordered data; perturbing it must
+    still reach the values fn reads."""
+    w = Tensor(rng.standard_normal((2, 3)).T)
+    assert gradcheck(lambda w: (w * w).sum(), [w])
+
+
+def test_bad_arguments():
+    x = Tensor([1.0, 2.0])
+    with pytest.raises(ValueError, match="mode"):
+        gradcheck(lambda x: x.sum(), [x], mode="sideways")
+    with pytest.raises(tg.ShapeError, match="scalar"):
+        gradcheck(lambda x: x * 2, [x])
+    with pytest.raises(tg.DTypeError):
+        gradcheck(lambda x: x.sum(), [np.ones(2)])
+    with pytest.raises(tg.ShapeError, match="leaf"):
+        gradcheck(lambda x: x.sum(), [Tensor([1.0], requires_grad=True) * 2])
