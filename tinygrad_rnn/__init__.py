@@ -14,7 +14,7 @@ from .errors import (BackwardError, DTypeError, NumericalError, SettingError, Sh
 from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .primitives import PRIMITIVES
-from .tensor import Tensor
+from .tensor import Tensor, apply
 
 
 def cut(x):

@@ -2,8 +2,9 @@
 
 Every op result is a node: its primitive (the op name), its ordered parents (`x * x` has x
 twice), its non-tensor params (axis, index, ...) and the metadata current when it was made
-(time step, scope, role; see context.py). A result records its parents only when some parent
-requires grad, as in PyTorch; it always takes the metadata, so a constant x[t] still knows
+(time step, scope, role; see context.py). A result records its parents when some parent
+requires grad (as in PyTorch) or is itself a recorded node (downstream of a cut, so the edges a
+truncation drops stay drawable); it always takes the metadata, so a constant x[t] still knows
 its step.
 
 The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `parents`,
@@ -355,6 +356,11 @@ def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
     t._retains_grad = t._consumed = False
     if any_requires_grad and recording.grad_enabled:
         t.requires_grad = prim.differentiable
+        t._prim, t._parents, t._params = prim, inputs, params
+    elif recording.grad_enabled and any(x._prim is not None for x in inputs):
+        # downstream of a cut: nothing requires grad, but the edge the cut drops must stay
+        # in the graph to be drawn (mu * cut(s[t]) in Jordan's s[t+1])
+        t.requires_grad = False
         t._prim, t._parents, t._params = prim, inputs, params
     else:
         t.requires_grad = False

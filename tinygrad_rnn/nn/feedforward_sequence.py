@@ -44,7 +44,8 @@ class WindowedMLP(Module):
                 inputs.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
                 seen = [inputs[s - 1] if s >= 1 else blank for s in range(t - self.window + 1, t + 1)]
                 features = seen[0] if self.window == 1 else concatenate(seen, axis=-1)
-                outputs.append(self.mlp(features).annotate(role="output", name=f"y[{t}]"))
+                y = self.mlp(features, hidden=lambda h: h.annotate(role="hidden", name=f"h[{t}]"))
+                outputs.append(y.annotate(role="output", name=f"y[{t}]"))
         return stack(outputs), None
 
 

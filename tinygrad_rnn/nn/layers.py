@@ -58,7 +58,11 @@ class MLP(Module):
         self._hidden = get_activation(activation)
         self._output = get_activation(output_activation)
 
-    def forward(self, x):
+    def forward(self, x, hidden=None):
+        """`hidden`, if given, is called on the last hidden layer's output (the sequence
+        baselines name it h[t], the lecture's middle row)."""
         for layer in self.layers[:-1]:
             x = self._hidden(layer(x))
+        if hidden is not None and len(self.layers) > 1:
+            hidden(x)
         return self._output(self.layers[-1](x))

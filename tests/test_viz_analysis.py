@@ -1,0 +1,155 @@
+"""viz.analysis: gradient paths against their closed forms and networkx's own path search,
+the decomposition by lag against the engine under other policies and finite differences,
+and |dR/dh[t]| against a hand derivation."""
+import networkx as nx
+import numpy as np
+import pytest
+
+import viz
+from viz_problems import data, make_model, parameter_grads, recorded
+
+T = 6
+
+
+@pytest.mark.parametrize("truncation, closed_form", [
+    ("full", lambda t: t),                          # R[t] reaches W1 through steps 1..t
+    ("elman", lambda t: 1),                         # only through step t
+    ("chunked:2", lambda t: (t - 1) % 2 + 1),       # back to the start of t's chunk
+    ("chunked:4", lambda t: (t - 1) % 4 + 1),
+    ("window:3", lambda t: min(t, 3)),              # exactly the last 3 steps
+])
+def test_path_counts_match_the_closed_form(truncation, closed_form):
+    loss, model = recorded(steps=T, truncation=truncation)
+    G = viz.to_networkx(loss, model, level="step")
+    counts = viz.path_counts(G)
+    for t in range(1, T + 1):
+        assert counts.full["R[%d]" % t, "W1"] == t
+        assert counts.truncated["R[%d]" % t, "W1"] == closed_form(t)
+        assert viz.gradient_paths(G, f"R[{t}]", "W1", truncated=True) == closed_form(t)
+        assert counts.full[f"R[{t}]", "W2"] == 1              # W2 acts on y[t] only
+    assert "R[6]" in str(counts) and "W1 full/trunc" in str(counts)
+
+
+@pytest.mark.parametrize("truncation, expected", [("full", T), ("elman", 1)])
+def test_op_level_counts_agree(truncation, expected):
+    loss, model = recorded(steps=T, truncation=truncation)
+    G = viz.to_networkx(loss, model, level="op")
+    assert viz.gradient_paths(G, "R[6]", "W1", truncated=True) == expected
+    assert viz.gradient_paths(G, "R[6]", "W1") == T
+
+
+def test_dynamic_programming_agrees_with_networkx_path_search():
+    loss, model = recorded("jordan", steps=4, truncation="chunked:2")
+    G = viz.to_networkx(loss, model, level="step")
+    for term in G.graph["loss_terms"]:
+        for weight in G.graph["parameters"]:
+            assert viz.gradient_paths(G, term, weight) == \
+                sum(1 for _ in nx.all_simple_paths(G, weight, term))
+            view = viz.analysis.truncated_view(G, term)
+            assert viz.gradient_paths(G, term, weight, truncated=True) == \
+                sum(1 for _ in nx.all_simple_paths(view, weight, term))
+
+
+def test_unreached_edges_are_those_the_truncated_gradient_no_longer_follows():
+    loss, model = recorded(steps=4, truncation="elman")
+    G = viz.to_networkx(loss, model, level="step")
+    lost = viz.analysis.unreached_edges(G, "R[3]")
+    assert ("h[2]", "h[3]") in lost and ("x[2]", "h[2]") in lost and ("W1", "h[1]") in lost
+    assert ("x[3]", "h[3]") not in lost and ("W1", "h[3]") not in lost
+
+
+def test_unknown_nodes_are_named_in_the_error():
+    loss, model = recorded(steps=2)
+    G = viz.to_networkx(loss, model, level="step")
+    with pytest.raises(viz.VizError, match="W1"):
+        viz.gradient_paths(G, "R[9]", "W1")
+
+
+@pytest.fixture(scope="module")
+def lags():
+    model = make_model("elman")
+    loss, _ = recorded(steps=T, truncation="elman", model=model)
+    return viz.gradient_by_lag(loss, model), model
+
+
+def test_lags_sum_to_the_full_gradient_and_the_truncated_one(lags):
+    decomposition, model = lags
+    full = parameter_grads(model, "full", T)
+    elman = parameter_grads(model, "elman", T)
+    for name in full:
+        assert np.allclose(decomposition.gradient(name), full[name], atol=1e-12)
+        assert np.allclose(decomposition.gradient(name, truncated=True), elman[name], atol=1e-12)
+        assert np.allclose(decomposition.difference(name), full[name] - elman[name], atol=1e-12)
+        assert np.allclose(decomposition.truncated[name][1:], 0)       # elman keeps lag 0 only
+    assert np.linalg.norm(decomposition.difference("W1")) > 1e-3       # and that is not all
+
+
+def test_each_lag_is_what_one_more_step_of_window_adds(lags):
+    """window(k + 1) reaches exactly one step further back than window(k): lag k."""
+    decomposition, model = lags
+    previous = {name: 0 for name in decomposition.parameters}
+    for k in range(T):
+        reach = parameter_grads(model, f"window:{k + 1}", T)
+        for name in decomposition.parameters:
+            assert np.allclose(decomposition.full[name][k], reach[name] - previous[name], atol=1e-12)
+        previous = reach
+
+
+def test_full_lag_sum_matches_finite_differences(lags):
+    decomposition, model = lags
+    xs, vs = data(T)
+    W1 = model.W1.data
+
+    def loss():
+        import tinygrad_rnn as tg
+        with tg.no_grad():
+            ys, _ = model(xs, truncation="full")
+            return float(tg.nn.sequence_loss(ys, vs).item())
+
+    numeric = np.zeros_like(W1)
+    for index in np.ndindex(W1.shape):
+        original = W1[index]
+        W1[index] = original + 1e-6
+        plus = loss()
+        W1[index] = original - 1e-6
+        minus = loss()
+        W1[index] = original
+        numeric[index] = (plus - minus) / 2e-6
+    assert np.allclose(decomposition.gradient("W1"), numeric, atol=1e-7)
+    assert "lag 0" in str(decomposition) and "|full - trunc|" in str(decomposition)
+
+
+def _hand_state_gradients(model, xs, vs):
+    """Under elman, dR/dh[t] = dR[t]/dh[t] = 2 (y[t] - v[t]) W2 (R[t] = (y - v)^2, B = O = 1)."""
+    h, norms = np.zeros((1, 3)), []
+    for x, v in zip(xs, vs):
+        h = np.tanh(x @ model.W1.data.T + h @ model.Wm.data.T + model.b1.data)
+        y = h @ model.W2.data.T + model.b2.data
+        norms.append(float(np.linalg.norm(2 * (y - v) @ model.W2.data)))
+    return norms
+
+
+def test_state_gradient_norms_match_a_hand_derivation():
+    loss, model = recorded(steps=T, truncation="elman", retain=True)
+    norms = viz.state_gradient_norms(viz.to_networkx(loss, model, level="step"))
+    expected = _hand_state_gradients(model, *data(T))
+    assert list(norms) == ["h[0]"] + [f"h[{t}]" for t in range(1, T + 1)]
+    assert norms["h[0]"] is None                            # a constant: no gradient
+    assert [norms[f"h[{t}]"] for t in range(1, T + 1)] == pytest.approx(expected, rel=1e-10)
+
+
+def test_window_copies_add_up_to_the_full_state_gradient():
+    """window(T) == full: the T chains' partial gradients of h[t] sum to full BPTT's."""
+    model = make_model()
+    full, _ = recorded(steps=4, truncation="full", retain=True, model=model)
+    window, _ = recorded(steps=4, truncation="window:4", retain=True, model=model)
+    full_norms = viz.state_gradient_norms(viz.to_networkx(full, model, level="step"))
+    window_norms = viz.state_gradient_norms(viz.to_networkx(window, model, level="step"))
+    assert [window_norms[f"h[{t}]"] for t in range(1, 5)] == \
+        pytest.approx([full_norms[f"h[{t}]"] for t in range(1, 5)], rel=1e-10)
+
+
+def test_state_gradient_norms_need_retained_gradients():
+    loss, model = recorded(steps=3)
+    with pytest.raises(viz.VizError, match="retain_grads"):
+        viz.state_gradient_norms(viz.to_networkx(loss, model, level="step"))

@@ -1,0 +1,130 @@
+"""viz.to_dot + render: the SVG parsed as XML. Clusters per step, edges marked truncated
+(T-1 for elman, (T-1)//k for chunked(k), 0 for full), highlighted edges (T for W1), elision,
+identical bytes, and labels that cannot inject markup."""
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+import viz
+from viz_problems import SVG, groups, parse, recorded, texts
+
+T = 7
+
+
+def picture(truncation="full", steps=T, kind="elman", level="step", **options):
+    loss, model = recorded(kind, steps=steps, truncation=truncation, retain=True)
+    dot = viz.to_dot(viz.to_networkx(loss, model, level=level), level=level, **options)
+    return parse(viz.to_svg(dot)), dot
+
+
+@pytest.mark.parametrize("truncation, marked", [
+    ("full", 0), ("elman", T - 1), ("chunked:2", (T - 1) // 2), ("chunked:3", (T - 1) // 3),
+    ("window:1", T - 1), ("window:3", 0), ("chunked:7", 0)])
+def test_marked_edges(truncation, marked):
+    root, dot = picture(truncation, highlight="W1")
+    truncated = groups(root, "edge", "truncated")
+    assert len(truncated) == marked == dot.counts["truncated"]
+    assert len(groups(root, "cluster", "step")) == T                    # one column per step
+    assert len(groups(root, "edge", "highlighted")) == T                # x[t] -> h[t]: W1
+    for edge in truncated:                                              # drawn dashed red
+        path = next(edge.iter(SVG + "path"))
+        assert path.get("stroke") == "#d62728" and path.get("stroke-dasharray")
+
+
+def test_columns_are_in_time_order_and_rows_by_role():
+    root, _ = picture("elman", steps=5)
+    position = {}
+    for node in groups(root, "node"):
+        text = node.find(SVG + "text")
+        if text is not None:
+            position["".join(text.itertext())] = (float(text.get("x")), float(text.get("y")))
+    xs = [position[f"h[{t}]"][0] for t in range(0, 6)]
+    assert xs == sorted(xs)                                             # left to right
+    for t in range(1, 6):                                               # SVG y grows downwards
+        x, h, y, r = (position[f"{n}[{t}]"][1] for n in ("x", "h", "y", "R"))
+        assert x > h > y > r                                            # x below ... R on top
+
+
+def test_op_level_marks_the_edges_into_cuts():
+    root, dot = picture("elman", steps=4, level="op", highlight="W1")
+    assert len(groups(root, "edge", "truncated")) == 3
+    assert len(groups(root, "node", "cut")) == 3
+    assert len(groups(root, "cluster", "step")) == 4
+    assert dot.counts["highlighted"] == 4                               # W1 used once per step
+
+
+def test_long_sequences_are_elided():
+    root, dot = picture("elman", steps=60, highlight="W1")
+    assert len(groups(root, "cluster", "step")) == 6                    # first and last 3
+    assert any("... 54 steps ..." in text for text in texts(root))
+    assert len(groups(root, "edge", "truncated")) == dot.counts["truncated"] == 4
+    assert dot.counts["hidden_truncated"] == 55                         # 59 in all
+    assert len(groups(root, "edge", "highlighted")) == 6
+    assert groups(root, "edge", "elided")
+
+
+def test_nothing_is_elided_up_to_the_limit_and_the_limit_is_configurable():
+    root, _ = picture("elman", steps=20)
+    assert len(groups(root, "cluster", "step")) == 20
+    root, dot = picture("elman", steps=12, max_steps=6, keep_steps=2)
+    assert len(groups(root, "cluster", "step")) == 4 and dot.counts["elided_steps"] == 8
+
+
+def test_a_loss_term_shows_where_its_own_gradient_stops():
+    root, dot = picture("window:3", steps=T, loss_term=6)
+    assert len(groups(root, "edge", "truncated")) == 1                  # h[3] -> h[4] for R[6]
+    assert groups(root, "edge", "unreached")
+    with pytest.raises(viz.VizError, match="loss term"):
+        picture("window:3", steps=3, loss_term=9)
+
+
+def test_same_graph_same_bytes(tmp_path):
+    first, second = tmp_path / "a.svg", tmp_path / "b.svg"
+    loss, model = recorded(steps=5, truncation="chunked:2")
+    graph = viz.to_networkx(loss, model, level="step")
+    viz.render_svg(viz.to_dot(graph, highlight="W1"), first)
+    again, _ = recorded(steps=5, truncation="chunked:2")         # recorded anew, same values
+    viz.render_svg(viz.to_dot(viz.to_networkx(again, model, level="step"), highlight="W1"), second)
+    assert first.read_bytes() == second.read_bytes()
+    assert viz.to_dot(graph, highlight="W1").source == viz.to_dot(graph, highlight="W1").source
+
+
+@pytest.mark.parametrize("name", ['<b>"x"</b>', 'a\\nb \\N & <script>', "</text><g>"])
+def test_names_cannot_break_or_inject_into_the_svg(name):
+    w = tg.Tensor(np.ones((2, 2)), requires_grad=True, name=name)
+    with tg.step(1):
+        y = (tg.Tensor(np.ones((1, 2))).annotate(role="input", name="x[1]") @ w).tanh()
+        loss = y.sum().annotate(role="loss", name="R[1]")
+    for level in ("step", "op"):
+        dot = viz.to_dot(viz.to_networkx(loss, level=level), level=level, highlight=name)
+        root = parse(viz.to_svg(dot))                                   # well-formed XML
+        assert name in texts(root)                                       # shown literally
+        assert not any(el.tag in (SVG + "b", SVG + "script") for el in root.iter())
+        assert len(groups(root, "edge", "highlighted")) >= 1
+
+
+def test_edge_width_follows_the_gradient_norm():
+    root, _ = picture("full", steps=5, edge_width=True)
+    widths = {float(next(edge.iter(SVG + "path")).get("stroke-width", 1))
+              for edge in groups(root, "edge")}
+    assert len(widths) > 3
+
+
+def test_notebooks_display_the_returned_objects():
+    loss, model = recorded(steps=3, truncation="elman")
+    graph = viz.to_networkx(loss, model, level="step")
+    assert isinstance(graph, viz.UnrolledGraph)
+    parse(graph._repr_svg_())
+    bundle = viz.to_dot(graph, highlight="W1")._repr_mimebundle_()
+    root = parse(bundle["image/svg+xml"])
+    assert len(groups(root, "edge", "truncated")) == 2
+
+
+def test_unknown_highlight_and_level_errors():
+    loss, model = recorded(steps=2)
+    graph = viz.to_networkx(loss, model, level="step")
+    with pytest.raises(viz.VizError, match="W1, Wm, b1"):
+        viz.to_dot(graph, highlight="W9")
+    with pytest.raises(viz.VizError, match="level"):
+        viz.to_dot(graph, level="op")
+    assert "cluster_t2" in viz.to_dot(viz.to_networkx(loss, model)).source   # op graph, by step

@@ -1,0 +1,26 @@
+"""viz: draw the unrolled graph of a recurrent network and every edge a truncation drops.
+
+    import tinygrad_rnn as tg, viz
+    ys, h = model(xs, truncation="elman")
+    R = tg.nn.sequence_loss(ys, vs)
+    viz.retain_grads(R)                    # optional: keep dR/dh[t] for norms and edge widths
+    R.backward()
+    G = viz.to_networkx(R, model, level="step")     # a networkx.DiGraph
+    viz.render_svg(viz.to_dot(G, highlight="W1"), "elman.svg")
+    print(viz.analysis.path_counts(G))     # gradient paths per loss term, full vs truncated
+
+Layers: export (engine -> networkx; the only module that reads engine nodes), steps and
+dropped (step level, per-term truncation, on plain lists), analysis (networkx queries), dot
+and style (networkx -> DOT), render (DOT -> SVG with graphviz-pure or a system dot).
+"""
+from . import analysis
+from .analysis import gradient_by_lag, gradient_paths, path_counts, state_gradient_norms
+from .dot import UnrolledDigraph, to_dot
+from .errors import GraphvizNotFoundError, RenderError, VizError
+from .export import retain_grads, to_networkx
+from .graph import UnrolledGraph
+from .render import find_dot, render_svg, to_svg
+
+__all__ = ["to_networkx", "to_dot", "render_svg", "to_svg", "find_dot", "retain_grads",
+           "analysis", "gradient_paths", "path_counts", "gradient_by_lag", "state_gradient_norms",
+           "UnrolledGraph", "UnrolledDigraph", "VizError", "GraphvizNotFoundError", "RenderError"]

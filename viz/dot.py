@@ -1,0 +1,278 @@
+"""networkx graph -> Graphviz DOT: the lecture's picture of an unrolled network.
+
+One cluster per time step, left to right; one row per role across all clusters (newrank,
+rank=same): x[t] at the bottom, h[t] or s[t] above, y[t] above that, R[t] on top. The weights
+sit outside the clusters, in a box of their own. Graphviz does the layout; nothing is placed by
+hand.
+
+    >>> dot = to_dot(G, highlight="W1")              # the lecture's "blue edges are W1"
+    >>> dot.counts                                   # what was drawn, for captions and tests
+    {'steps': 5, 'drawn_steps': 5, 'elided_steps': 0, 'truncated': 4, 'highlighted': 5, ...}
+    >>> render_svg(dot, "elman.svg")
+
+Long sequences are elided: beyond `max_steps` steps only the first and last `keep_steps` are
+drawn, with a "... N steps ..." node standing for the rest. Every count (and every class in
+the SVG) refers to the edges drawn.
+"""
+import math
+from dataclasses import dataclass
+
+import graphviz
+
+from . import style
+from .analysis import unreached_edges
+from .errors import VizError
+from .render import run_dot, to_svg
+from .steps import collapse_steps
+
+ROWS = ("input", "state", "hidden", "output", "loss")
+
+
+class UnrolledDigraph(graphviz.Digraph):
+    """A graphviz.Digraph that notebooks render with the executable render.py finds (the
+    plain Digraph would look for a `dot` on PATH). `counts` says what was drawn."""
+
+    counts = None
+
+    def _repr_image_svg_xml(self):
+        return to_svg(self)
+
+    def _repr_image_png(self):
+        return run_dot(self.source, "png")
+
+    def _repr_image_jpeg(self):
+        return run_dot(self.source, "jpeg")
+
+
+@dataclass
+class _View:
+    """What to draw and how: the options of one to_dot call, resolved."""
+    graph: object
+    level: str
+    highlight: dict        # parameter -> colour
+    term: object           # the loss term in focus, or None
+    elided: set            # steps not drawn
+    name: dict             # node -> DOT name
+    uses: dict             # (parameter, step) -> DOT name of its stand-in (op level)
+    show_values: bool
+
+
+def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, loss_term=None,
+           edge_width=False, show_values=False, parameter_edges=False, title=None):
+    """The DOT drawing of an UnrolledGraph (or of a root Tensor's recorded graph).
+
+    level:           "step" (the lecture's picture) or "op" (every primitive); an op-level
+                     graph can be drawn at either level, a step-level one only at "step".
+    highlight:       a parameter name (or several) whose edges are coloured: "W1".
+    max_steps:       draw every step up to this many; beyond, only the first and last
+                     `keep_steps` steps and a "... N steps ..." node.
+    loss_term:       "R[7]" or 7: mark the edges where *that* term's gradient stops (what
+                     window(h) drops differs per term) and fade those it no longer follows.
+    edge_width:      scale each edge's width by |dR/d(its head)| (needs viz.retain_grads).
+    show_values:     add the norms of value and gradient to the node labels.
+    parameter_edges: draw each weight's edges from the "shared weights" box to where it is
+                     used. Off by default: the step picture shows weights as edge colours (as
+                     the lecture does), the op picture as a small stand-in node in each step,
+                     so that no edge ties all the columns together.
+    """
+    graph = _at_level(graph, level)
+    steps = sorted({s for _, s in graph.nodes(data="step") if s is not None and s > 0})
+    elided = set()
+    if len(steps) > max_steps:
+        elided = set(steps[keep_steps:-keep_steps]) if keep_steps > 0 else set(steps)
+    name = {node: f"n{i}" for i, node in enumerate(n for n, s in graph.nodes(data="step")
+                                                    if s not in elided)}
+    view = _View(graph, level, _highlights(graph, highlight), _loss_term(graph, loss_term),
+                 elided, name, {}, show_values)
+    if level == "op" and not parameter_edges:
+        view.uses = _parameter_uses(view)
+
+    dot = UnrolledDigraph(name="unrolled")
+    dot.graph_attr.update(style.GRAPH_ATTRS)
+    if title:
+        dot.graph_attr["label"] = style.text(title)
+    dot.node_attr.update(style.NODE_ATTRS)
+    dot.edge_attr.update(style.EDGE_ATTRS)
+    _add_nodes(dot, view)
+    counts = _add_edges(dot, view, _widths(graph) if edge_width else {}, parameter_edges)
+    _add_rows(dot, view)
+    dot.node("legend", label=style.legend_label(view.highlight, counts["truncated"], view.term,
+                                                len(elided), counts["hidden_truncated"]),
+             shape="plaintext", style="", **{"class": "legend"})
+    dot.counts = dict(steps=len(steps), drawn_steps=len(steps) - len(elided),
+                      elided_steps=len(elided), **counts)
+    return dot
+
+
+def _at_level(graph, level):
+    if level not in ("op", "step"):
+        raise VizError(f"to_dot: level must be 'op' or 'step', got {level!r}")
+    if not hasattr(graph, "graph"):                    # a Tensor: record it
+        from .export import to_networkx
+        return to_networkx(graph, level=level)
+    built = graph.graph.get("level")
+    if built == level:
+        return graph
+    if built == "op" and "recording" in graph.graph:
+        return collapse_steps(graph.graph["recording"])
+    raise VizError(f"to_dot: this graph was built at level {built!r}; draw it at that level, "
+                   f"or build it with viz.to_networkx(root, level={level!r})")
+
+
+def _highlights(graph, highlight):
+    names = [] if highlight is None else [highlight] if isinstance(highlight, str) else list(highlight)
+    parameters = graph.graph.get("parameters") or [n for n, p in graph.nodes(data="parameter") if p]
+    for name in names:
+        if name not in parameters:
+            raise VizError(f"to_dot: cannot highlight {name!r}: the parameters are "
+                           f"{', '.join(map(str, parameters)) or 'none'}")
+    return {name: style.HIGHLIGHT_COLOURS[i % len(style.HIGHLIGHT_COLOURS)]
+            for i, name in enumerate(names)}
+
+
+def _loss_term(graph, loss_term):
+    if loss_term is None:
+        return None
+    terms = graph.graph.get("loss_terms", [])
+    if isinstance(loss_term, int) and not isinstance(loss_term, bool):
+        found = [t for t in terms if graph.nodes[t]["step"] == loss_term]
+        if not found:
+            raise VizError(f"to_dot: no loss term at step {loss_term}; the terms are {terms}")
+        return found[0]
+    if loss_term not in terms:
+        raise VizError(f"to_dot: {loss_term!r} is not a loss term; the terms are {terms}")
+    return loss_term
+
+
+def _parameter_uses(view):
+    """{(parameter, step): DOT name} of the op level's per-step stand-ins for the weights."""
+    uses, graph = {}, view.graph
+    for u, v, kind in graph.edges(data="kind"):
+        step = graph.nodes[v]["step"]
+        if kind == "parameter" and step is not None and v in view.name:
+            uses.setdefault((u, step), f"{view.name[u]}_t{step}")
+    return uses
+
+
+def _add_nodes(dot, view):
+    graph, by_step = view.graph, {}
+    for node in view.name:
+        by_step.setdefault(graph.nodes[node]["step"], []).append(node)
+    columns = sorted(s for s in by_step if s is not None)
+    if view.elided:            # the "... N steps ..." column goes where the steps are missing
+        columns = sorted(columns + [min(view.elided) - 0.5])
+    for column in columns:
+        if column not in by_step:
+            with dot.subgraph(name="cluster_elided") as box:
+                box.attr(label="", style="invis", **{"class": "elision"})
+                box.node("elided", label=style.text(f"... {len(view.elided)} steps ...",
+                                                    f"t = {min(view.elided)} .. {max(view.elided)}"),
+                         shape="box", style="dashed", color=style.ELIDED, fontcolor="#616161",
+                         **{"class": "elided"})
+            continue
+        with dot.subgraph(name=f"cluster_t{column}") as box:
+            box.attr(label=style.text(f"t = {column}"), style="rounded", color="#bdbdbd",
+                     **{"class": "step" if column > 0 else "initial"})
+            for node in by_step[column]:
+                box.node(view.name[node], **_node_style(view, node))
+            for (weight, step), stand_in in view.uses.items():
+                if step == column:
+                    box.node(stand_in, **style.reference_style(graph.nodes[weight],
+                                                               view.highlight.get(weight)))
+    free = by_step.get(None, [])
+    weights = [n for n in free if graph.nodes[n]["parameter"]]
+    if weights:
+        with dot.subgraph(name="cluster_weights") as box:
+            box.attr(label=style.text("shared weights"), style="rounded,dashed", color="#9e9e9e",
+                     **{"class": "weights"})
+            for node in weights:
+                box.node(view.name[node], **_node_style(view, node))
+    for node in free:
+        if node not in weights:                       # the total R, above the columns
+            dot.node(view.name[node], **_node_style(view, node))
+
+
+def _node_style(view, node):
+    attrs = style.node_style(view.graph.nodes[node], view.level, view.highlight.get(node),
+                             view.show_values)
+    if node == view.term:
+        attrs.update(penwidth="3", fontname=style.FONT + " Bold")
+    return attrs
+
+
+def _add_edges(dot, view, widths, parameter_edges):
+    graph, name, term = view.graph, view.name, view.term
+    unreached = set(unreached_edges(graph, term)) if term is not None else set()
+    counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0)
+    summarised = set()
+    for u, v, a in graph.edges(data=True):
+        tail = name.get(u)
+        if a.get("kind") == "parameter" and not parameter_edges:
+            tail = view.uses.get((u, graph.nodes[v]["step"]))
+            if tail is None:
+                continue                 # the step picture shows weights as edge colours
+        dropped = term in a["dropped_for"] if term is not None else a["dropped"]
+        hidden = [n for n in (u, v) if graph.nodes[n]["step"] in view.elided]
+        if hidden:
+            counts["hidden_truncated"] += dropped
+            ends = ("elided" if u in hidden else tail, "elided" if v in hidden else name[v])
+            if ends[0] != ends[1] and ends not in summarised:
+                summarised.add(ends)
+                dot.edge(*ends, **style.edge_style(["elided"]))
+                counts["elided_edges"] += 1
+            continue
+        colour = next((view.highlight[p] for p in a["parameters"] if p in view.highlight), None)
+        classes = [c for c, on in (("truncated", dropped), ("highlighted", colour is not None),
+                                   ("recurrent", a["recurrent"]),
+                                   ("parameter", a.get("kind") == "parameter"),
+                                   ("unreached", (u, v) in unreached and not dropped)) if on]
+        counts["truncated"] += dropped
+        counts["highlighted"] += colour is not None
+        attrs = style.edge_style(classes or ["plain"], colour, widths.get((u, v)))
+        if a["recurrent"] and _descends(view, u, v):
+            # drawn as before, declared head -> tail: a rank constraint that agrees with the
+            # rows (the state of step t-1 sits above what it enters in step t); left
+            # unconstrained, such edges lead dot's crossing minimisation to shuffle the columns
+            del attrs["constraint"]
+            dot.edge(name[v], tail, dir="back", **attrs)
+        else:
+            dot.edge(tail, name[v], **attrs)
+    return counts
+
+
+def _descends(view, u, v):
+    """True when the recurrent edge u -> v enters a lower row (always so at op level)."""
+    if view.level == "op":
+        return True
+    rows = [ROWS.index(view.graph.nodes[n]["role"]) if view.graph.nodes[n]["role"] in ROWS
+            else None for n in (u, v)]
+    return None not in rows and rows[1] < rows[0]
+
+
+def _widths(graph):
+    """Edge width by |gradient| at the edge's head, on a log scale from 0.6 to 5."""
+    norms = {(u, v): graph.nodes[v]["grad_norm"] for u, v in graph.edges}
+    known = [n for n in norms.values() if n]
+    if not known:
+        return {}
+    low, high = math.log(min(known)), math.log(max(known))
+    scale = (high - low) or 1.0
+    return {edge: 0.6 + 4.4 * (math.log(n) - low) / scale if n else 0.6 for edge, n in norms.items()}
+
+
+def _add_rows(dot, view):
+    """rank=same per role across the step clusters (newrank): the lecture's rows."""
+    present = {}
+    for node, dot_name in view.name.items():
+        attrs = view.graph.nodes[node]
+        if attrs["step"] is not None and attrs["role"] in ROWS:
+            present.setdefault(attrs["role"], []).append(dot_name)
+    middle = next((r for r in ("state", "hidden", "output") if r in present), None)
+    if view.elided and middle:
+        present[middle].append("elided")
+    for role in ROWS:
+        if role in present:
+            with dot.subgraph() as row:
+                row.attr(rank="same")
+                for node in present[role]:
+                    row.node(node)

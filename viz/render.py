@@ -1,0 +1,120 @@
+"""DOT -> SVG with a `dot`-compatible executable, written atomically.
+
+The executable, in order of preference:
+  1. $TINYGRAD_RNN_DOT, when set (a path or a command name);
+  2. `graphviz-pure` next to the running Python (the venv's bin/ or Scripts/, where
+     `pip install graphviz-pure` puts it), then on PATH: a self-contained port of Graphviz
+     with the same output on Linux, macOS and Windows, so pictures are identical everywhere;
+  3. a system Graphviz `dot` on PATH.
+None found: GraphvizNotFoundError, which says `pip install graphviz-pure`.
+
+Labels are escaped where the DOT is built (dot.py); the executable then writes them as XML
+text, so a parameter named <b>"x"</b> shows literally and cannot inject markup.
+"""
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from pathlib import Path
+
+from .errors import GraphvizNotFoundError, RenderError, VizError
+
+PREFERRED = "graphviz-pure"
+FALLBACK = "dot"
+TIMEOUT_SECONDS = 600
+
+
+def _script_dirs():
+    """Where pip puts console scripts for this interpreter (venv first, then user installs)."""
+    dirs = [Path(sys.executable).parent, Path(sysconfig.get_path("scripts"))]
+    user_scheme = f"{os.name}_user"
+    if user_scheme in sysconfig.get_scheme_names():
+        dirs.append(Path(sysconfig.get_path("scripts", user_scheme)))
+    return list(dict.fromkeys(dirs))
+
+
+def find_dot():
+    """The path of the executable render_svg runs (see the module docstring)."""
+    override = os.environ.get("TINYGRAD_RNN_DOT")
+    if override:
+        found = shutil.which(override)
+        if found:
+            return found
+        raise GraphvizNotFoundError(f"TINYGRAD_RNN_DOT={override!r} is not an executable")
+    for folder in _script_dirs():
+        found = shutil.which(PREFERRED, path=str(folder))
+        if found:
+            return found
+    found = shutil.which(PREFERRED) or shutil.which(FALLBACK)
+    if found:
+        return found
+    raise GraphvizNotFoundError(
+        "no Graphviz executable to draw the graph: `pip install graphviz-pure` (a "
+        "self-contained dot for Linux, macOS and Windows; or `pip install tinygrad-rnn[viz]`), "
+        "or install Graphviz so that `dot` is on PATH, or set TINYGRAD_RNN_DOT to one")
+
+
+def dot_source(dot_or_graph):
+    """DOT text from a graphviz.Digraph/Source, a DOT string, or a networkx graph (drawn with
+    to_dot's defaults)."""
+    if isinstance(dot_or_graph, str):
+        return dot_or_graph
+    if hasattr(dot_or_graph, "source"):
+        return dot_or_graph.source
+    if hasattr(dot_or_graph, "graph") and hasattr(dot_or_graph, "edges"):
+        from .dot import to_dot
+        return to_dot(dot_or_graph, level=dot_or_graph.graph.get("level", "step")).source
+    raise VizError(f"render: expected a graphviz.Digraph, DOT text or a networkx graph from "
+                   f"viz.to_networkx, got {type(dot_or_graph).__name__}")
+
+
+def run_dot(source, fmt="svg"):
+    """The bytes `dot -T<fmt>` writes for the DOT text `source`."""
+    executable = find_dot()
+    try:
+        done = subprocess.run([executable, f"-T{fmt}"], input=source.encode("utf-8"),
+                              capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+    except OSError as exc:
+        raise GraphvizNotFoundError(f"could not run {executable}: {exc}; "
+                                    f"`pip install graphviz-pure` provides one") from None
+    if done.returncode != 0:
+        message = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: {message}")
+    return done.stdout
+
+
+def to_svg(dot_or_graph):
+    """The SVG text of a graph (same graph, same text, every time)."""
+    return run_dot(dot_source(dot_or_graph), "svg").decode("utf-8")
+
+
+def render_svg(dot_or_graph, path):
+    """Write the SVG of a graph to `path` atomically; returns the path.
+
+    The bytes go to a temporary file in the same folder, flushed to disk, then renamed over
+    `path`: a reader never sees half a picture, and a failed render leaves an old file intact.
+
+    >>> render_svg(to_dot(G, highlight="W1"), "elman.svg")
+    """
+    svg = run_dot(dot_source(dot_or_graph), "svg")
+    return write_atomically(svg, path)
+
+
+def write_atomically(data, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, 0o644)      # mkstemp makes it private; a picture is for reading
+        os.replace(temporary, path)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise
+    return path

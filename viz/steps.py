@@ -1,0 +1,172 @@
+"""Op level -> step level: the lecture's picture, from the same recording.
+
+The step level keeps the *key* nodes: inputs x[t], states h[t] or s[t], hidden h[t] (Jordan),
+outputs y[t], loss terms R[t] and the total R, the parameters, and the roots. An edge u -> v
+joins two key nodes when an op-level path leads from u to v through non-key nodes only
+(linear, tanh, cut, ...). Its attributes summarise those paths:
+
+    dropped      every path passes a dropped edge (the gradient cannot flow back from v to u)
+    dropped_for  the loss terms whose gradient stops on one of those paths (see dropped.py)
+    parameters   the weights the edge carries: those multiplied in by the first op that
+                 combines u's value with anything else (x[t] -> h[t] carries W1, being
+                 W1 x[t] + b1: the lecture's "all blue edges represent W1"; biases, being
+                 added, ride no data edge); a parameter's own edges carry it
+    parameter    the one weight carried, or None
+    paths        how many op-level paths it stands for
+    position     the argument position of u at its first op
+    recurrent    u and v belong to different time steps
+    kind         "parameter" for edges leaving a parameter, else "data"
+
+Copies of one value merge into one node: window(h) computes h[t] once per chain, and the
+merged h[t] gets the sum of the copies' gradients (the total dR/dh[t]); a merged edge is
+dropped only when it is dropped in every copy, and dropped_for keeps which term loses it.
+"""
+import numpy as np
+
+from .graph import UnrolledGraph
+from .recording import node_attributes
+
+KEY_ROLES = frozenset({"input", "state", "hidden", "output", "loss"})
+# ops that pass a value on without combining it with another one, skipped when looking for
+# the op that decides which weight an edge carries
+PASS_THROUGH = frozenset({"transpose", "reshape", "getitem", "cut", "concatenate", "stack"})
+# argument positions that are added, not multiplied: a weight there is a bias
+ADDITIVE = {"linear": frozenset({2}), "add": frozenset({0, 1}), "sub": frozenset({0, 1})}
+_EMPTY = frozenset()
+
+
+def collapse_steps(rec):
+    """The step-level UnrolledGraph of a Recording (see the module docstring)."""
+    roots = set(rec.roots)
+    key = [rec.parameter[i] or rec.roles[i] in KEY_ROLES or i in roots for i in range(len(rec.ops))]
+    reach = [None] * len(rec.ops)
+    key_edges = []
+    for node in reversed(range(len(rec.ops))):          # children before parents
+        targets = _reach(rec, node, key, reach)
+        if not key[node]:
+            reach[node] = targets
+            continue
+        if rec.parameter[node]:
+            carried = dict.fromkeys(targets, frozenset({node}))
+        else:
+            carried = _carried(rec, node, key, reach)
+        for target, (live, dropped_for, paths, position) in targets.items():
+            key_edges.append((node, target, live, dropped_for, paths, position,
+                              carried.get(target, _EMPTY)))
+    return _merge_copies(rec, key, key_edges)
+
+
+def _reach(rec, node, key, reach):
+    """{first key node v after node: (some path is live, dropped_for, paths, position)}."""
+    found = {}
+    for child, position in rec.children[node]:
+        dropped = rec.ops[child] == "cut"
+        cut_off = frozenset(rec.dropped_for.get(child, ())) if dropped else _EMPTY
+        through = {child: (True, _EMPTY, 1, 0)} if key[child] else reach[child]
+        for target, (live, dropped_for, paths, _) in through.items():
+            live = live and not dropped
+            dropped_for = dropped_for | cut_off if cut_off else dropped_for
+            old = found.get(target)
+            found[target] = (live, dropped_for, paths, position) if old is None else \
+                (old[0] or live, old[1] | dropped_for, old[2] + paths, min(old[3], position))
+    return found
+
+
+def _carried(rec, node, key, reach):
+    """{key node v: the weights carried on node -> v}: those multiplied in at the first op
+    after node that is not a pass-through."""
+    carried, seen, stack = {}, set(), [child for child, _ in rec.children[node]]
+    while stack:
+        op = stack.pop()
+        if op in seen:
+            continue
+        seen.add(op)
+        if not key[op] and rec.ops[op] in PASS_THROUGH:
+            stack.extend(child for child, _ in rec.children[op])
+            continue
+        additive = ADDITIVE.get(rec.ops[op], _EMPTY)
+        weights = frozenset(p for position, parent in enumerate(rec.parents[op])
+                            if position not in additive for p in rec.carries[parent]) - {node}
+        for target in ([op] if key[op] else reach[op]):
+            carried[target] = carried.get(target, _EMPTY) | weights
+    return carried
+
+
+def _merge_copies(rec, key, key_edges):
+    """Build the step graph, merging the copies of one named value at one step."""
+    graph = UnrolledGraph(level="step")
+    group_of, members, ids, attributes = {}, {}, {}, {}
+    for node in range(len(rec.ops)):                  # parents first
+        if not key[node]:
+            continue
+        alone = rec.parameter[node] or rec.names[node] is None
+        group = ("node", node) if alone else (rec.names[node], rec.roles[node], rec.steps[node])
+        if group not in ids:
+            ids[group] = _unique(rec.ids[node] if alone else rec.names[node], attributes)
+            attributes[ids[group]] = node_attributes(rec, node)
+        group_of[node] = ids[group]
+        members.setdefault(ids[group], []).append(node)
+    for merged, copies in members.items():
+        attrs = attributes[merged]
+        attrs["copies"] = len(copies)
+        grads = [rec.grads[c] for c in copies if rec.grads[c] is not None]
+        if len(copies) > 1 and grads:
+            attrs["grad"] = np.sum(grads, axis=0)
+            attrs["grad_norm"] = float(np.linalg.norm(attrs["grad"]))
+    graph.add_nodes_from(attributes.items())
+    graph.add_edges_from(_edges(attributes, rec, group_of, key_edges))
+    graph.graph.update(roots=_mapped(rec.roots, group_of),
+                       parameters=_mapped(rec.parameters, group_of),
+                       loss_terms=_mapped(rec.loss_terms, group_of), steps=rec.steps_total)
+    return graph
+
+
+def _edges(nodes, rec, group_of, key_edges):
+    merged = {}
+    for u, v, live, dropped_for, paths, position, carried in key_edges:
+        pair = (group_of[u], group_of[v])
+        if pair[0] == pair[1]:
+            continue
+        old = merged.get(pair)
+        merged[pair] = (live, dropped_for, paths, position, carried) if old is None else \
+            (old[0] or live, old[1] | dropped_for, old[2] + paths, min(old[3], position),
+             old[4] | carried)
+    term_rank = {t: i for i, t in enumerate(_mapped(rec.loss_terms, group_of))}
+    param_rank = {p: i for i, p in enumerate(_mapped(rec.parameters, group_of))}
+    mapped = {}          # a graph has few distinct sets of weights or terms: map each once
+
+    def ids_of(indices, rank):
+        if indices not in mapped:
+            mapped[indices] = _ordered({group_of[i] for i in indices}, rank)
+        return mapped[indices]
+
+    edges = []
+    # key edges were found children first; reversed, they come out sources first
+    for (u, v), (live, dropped_for, paths, position, carried) in reversed(merged.items()):
+        tail, head = nodes[u], nodes[v]
+        parameters = ids_of(carried, param_rank)
+        edges.append((u, v, {
+            "position": position, "multiplicity": 1, "paths": paths,
+            "recurrent": tail["step"] is not None and head["step"] is not None
+            and tail["step"] != head["step"],
+            "dropped": not live, "dropped_for": ids_of(dropped_for, term_rank),
+            "carries_gradient": live and tail["requires_grad"], "parameters": parameters,
+            "parameter": parameters[0] if len(parameters) == 1 else None,
+            "kind": "parameter" if tail["parameter"] else "data"}))
+    return edges
+
+
+def _ordered(items, rank):
+    return tuple(items) if len(items) < 2 else tuple(sorted(items, key=rank.get))
+
+
+def _unique(name, taken):
+    candidate, repeat = name, 1
+    while candidate in taken:
+        candidate = f"{name}#{repeat}"
+        repeat += 1
+    return candidate
+
+
+def _mapped(indices, group_of):
+    return list(dict.fromkeys(group_of[i] for i in indices if i in group_of))

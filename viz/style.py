@@ -1,0 +1,117 @@
+"""How the pictures look: colours by role (the lecture's green input, yellow hidden layer, red
+output), edge styles, labels and the legend. dot.py decides *what* is drawn; this file, how.
+
+Legend of the step-level picture (also drawn in it):
+    green box      x[t], an input            yellow box   h[t] or s[t], the state / hidden layer
+    red box        y[t], an output           grey box     R[t], a loss term; R their sum
+    white box      a weight, shared by every step (outside the step columns)
+    blue edge      carries the highlighted weight ("all blue edges represent W1")
+    red dashed     dropped by the truncation: the gradient does not flow back along it
+    light grey     (with loss_term) on a path to R[t] that its truncated gradient never reaches
+    dotted grey    to or from the "... N steps ..." node standing for the elided steps
+"""
+import graphviz
+
+FONT = "Helvetica"
+FILL = {
+    "input": "#c8e6c9", "state": "#fff59d", "hidden": "#fff9c4", "output": "#ffcdd2",
+    "loss": "#e0e0e0", "parameter": "#ffffff", "op": "#f5f5f5", "cut": "#ffffff",
+    "constant": "#fafafa",
+}
+HIGHLIGHT_COLOURS = ["#1f5fd6", "#e07b00", "#2e9e44", "#8e44ad", "#00838f"]
+TRUNCATED = "#d62728"
+UNREACHED = "#c8c8c8"
+PLAIN_EDGE = "#555555"
+ELIDED = "#9e9e9e"
+
+GRAPH_ATTRS = dict(rankdir="BT", newrank="true", nodesep="0.3", ranksep="0.4",
+                   fontname=FONT, fontsize="12", labelloc="t")
+NODE_ATTRS = dict(fontname=FONT, fontsize="12", style="filled", fillcolor="#ffffff",
+                  color="#444444", penwidth="1")
+EDGE_ATTRS = dict(fontname=FONT, fontsize="10", color=PLAIN_EDGE, arrowsize="0.7")
+
+
+def text(*lines):
+    """A DOT label from plain text lines: backslashes and <...> lose their meaning, quotes are
+    quoted by graphviz, so any name (<b>"x"</b>, C:\\new) shows literally."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(str(line)) for line in lines))
+
+
+def number(value):
+    return "-" if value is None else f"{value:.3g}"
+
+
+def node_style(attrs, level, highlighted_colour=None, show_values=False):
+    """Graphviz attributes of one node (label, shape, colours, class)."""
+    role, name = attrs["role"], attrs["name"]
+    if attrs["parameter"]:
+        lines = [name, str(tuple(attrs["shape"]))]
+    elif level == "op":
+        lines = [name, attrs["op"]] if name else [attrs["op"]]
+        lines.append(str(tuple(attrs["shape"])))
+    else:
+        lines = [name if name is not None else role]
+    if show_values:
+        lines.append(f"|v| {number(attrs['value_norm'])}  |g| {number(attrs['grad_norm'])}")
+    style = dict(label=text(*lines), shape="box", fillcolor=FILL.get(role, "#ffffff"),
+                 **{"class": role})
+    if role in ("input", "state", "hidden", "output", "loss"):
+        style["style"] = "rounded,filled"
+    if level == "op" and role in ("op", "constant"):
+        style.update(shape="ellipse", fontsize="10")
+    if role == "cut":
+        style.update(shape="octagon", color=TRUNCATED, fontcolor=TRUNCATED)
+    if highlighted_colour:
+        style.update(color=highlighted_colour, penwidth="2.2")
+        style["class"] += " highlighted"
+    return style
+
+
+def reference_style(attrs, highlighted_colour=None):
+    """A weight's stand-in inside a step's cluster (op level): the same weight, used here."""
+    style = dict(label=text(attrs["name"]), shape="box", style="dashed", fontsize="10",
+                 color=highlighted_colour or "#757575", **{"class": "parameter-use"})
+    if highlighted_colour:
+        style.update(penwidth="2", fontcolor=highlighted_colour)
+    return style
+
+
+def edge_style(classes, colour=None, width=None):
+    """Graphviz attributes of one edge; `classes` end up in the SVG's class attribute."""
+    style = {"class": " ".join(classes)}
+    if "truncated" in classes:
+        style.update(color=TRUNCATED, style="dashed", penwidth="1.6",
+                     tooltip="dropped by the truncation: no gradient flows back along this edge")
+    elif "unreached" in classes:
+        style.update(color=colour + "60" if colour else UNREACHED)   # faded: alpha 0x60
+    elif colour:
+        style.update(color=colour, penwidth="2.2")
+    elif "elided" in classes:
+        style.update(color=ELIDED, style="dotted")
+    if width is not None:
+        style["penwidth"] = f"{width:.2f}"
+    if "recurrent" in classes or "elided" in classes:
+        style["constraint"] = "false"     # rows come from roles, columns from steps
+    return style
+
+
+def legend_label(highlight_colours, truncated, unreached_term=None, elided=0, hidden_truncated=0):
+    """An HTML-like table for the legend node. It holds no user text (names go in plain,
+    escaped labels: in HTML labels Graphviz would still expand \\N and friends), so the
+    highlighted weight is named by the box of its colour in "shared weights"."""
+    rows = [f'<tr><td align="left"><font color="{colour}"><b>&#8212;&#8212;&gt;</b></font></td>'
+            f'<td align="left">carries the weight boxed in this colour '
+            f'(the same at every step)</td></tr>'
+            for colour in dict.fromkeys(highlight_colours.values())]
+    rows.append(f'<tr><td align="left"><font color="{TRUNCATED}">- - -&gt;</font></td>'
+                f'<td align="left">dropped by the truncation: the gradient does not flow back '
+                f'({truncated} drawn)</td></tr>')
+    if unreached_term is not None:
+        rows.append(f'<tr><td align="left"><font color="{UNREACHED}"><b>&#8212;&#8212;&gt;</b>'
+                    f'</font></td><td align="left">not followed by the gradient of the loss '
+                    f'term in bold</td></tr>')
+    if elided:
+        rows.append(f'<tr><td align="left"><font color="{ELIDED}">. . .&gt;</font></td>'
+                    f'<td align="left">{elided} steps not drawn ({hidden_truncated} dropped '
+                    f'edges among them)</td></tr>')
+    return "<" + '<table border="0" cellborder="0" cellspacing="2">' + "".join(rows) + "</table>>"
