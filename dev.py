@@ -3,6 +3,7 @@
 
     python3 dev.py demo          render the lecture's figures and print the gradient check
     python3 dev.py test          run the whole test suite (extra arguments go to pytest)
+    python3 dev.py setup         only make (or refresh) the environment
 
 The first call makes a virtual environment in .venv and installs the project into it
 with every optional extra (visualizer, plots, progress bars, tests); later calls reuse
@@ -44,9 +45,11 @@ def ensure_environment():
 
 
 def main(argv):
-    if not argv or argv[0] not in COMMANDS:
+    if not argv or argv[0] not in (*COMMANDS, "setup"):
         sys.exit(__doc__)
     ensure_environment()
+    if argv[0] == "setup":
+        return 0
     completed = subprocess.run(COMMANDS[argv[0]] + argv[1:], cwd=ROOT)
     return completed.returncode
 
