@@ -11,7 +11,7 @@ import numpy as np
 
 from .context import recording
 from .errors import BackwardError, NumericalError, ShapeError, shapes_of, where_in_time
-from .primitives import unbroadcast
+from .primitives import SAME, unbroadcast
 
 _value = attrgetter("data")
 
@@ -88,21 +88,24 @@ def backward(root, grad=None, retain_graph=False):
         if node._retains_grad:
             _accumulate(node, g)
         node._consumed = consume
-        parents, out, params, vjps = node._parents, node.data, node._params, prim.vjps
-        arrays = tuple(map(_value, parents))
+        parents, out, params, vjps, into = node._parents, node.data, node._params, prim.vjps, prim.into
+        arrays = None if prim.passes_through else tuple(map(_value, parents))
         every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
         for i, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
-            if prim.into is not None:
-                _add_into(pending, owned, parent, prim.into, g, out, arrays, params)
+            if into is not None:
+                _add_into(pending, owned, parent, into, g, out, arrays, params)
             else:
-                if every is not None:
+                vjp = vjps[i] if every is None else None
+                if vjp is SAME:
+                    gi = g                  # d(a + b)/da: the gradient passes unchanged
+                elif vjp is None:
                     gi = every[i]
                 elif params is None:
-                    gi = vjps[i](g, out, *arrays)
+                    gi = vjp(g, out, *arrays)
                 else:
-                    gi = vjps[i](g, out, *arrays, **params)
+                    gi = vjp(g, out, *arrays, **params)
                 if gi.shape != parent.data.shape:
                     gi = unbroadcast(gi, parent.data.shape)
                 earlier = pending.get(parent)
@@ -114,7 +117,7 @@ def backward(root, grad=None, retain_graph=False):
                     pending[parent] = np.asarray(earlier + gi)
                     owned.add(parent)
             if anomaly:
-                _check_gradient(node, i, arrays, pending[parent])
+                _check_gradient(node, i, pending[parent])
             left = waiting[parent] - 1
             waiting[parent] = left
             if not left:
@@ -141,8 +144,8 @@ def _accumulate(node, g):
         node.grad = (node.grad + g).astype(node.data.dtype, copy=False)
 
 
-def _check_gradient(node, i, arrays, gi):
+def _check_gradient(node, i, gi):
     if not np.all(np.isfinite(gi)):
         raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
-                             f"operand {i} (operand shapes {shapes_of(arrays)})"
+                             f"operand {i} (operand shapes {shapes_of(node._parents)})"
                              f"{where_in_time(node._meta)}")

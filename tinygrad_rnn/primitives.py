@@ -22,7 +22,7 @@ class Primitive:
     """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
 
     __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable", "into",
-                 "vjp_all")
+                 "vjp_all", "passes_through")
 
     def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True,
                  into=None, vjp_all=None):
@@ -38,6 +38,8 @@ class Primitive:
         # vjp_all(g, out, *inputs, **params) -> every input's gradient at once, for ops whose
         # inputs share one expensive computation (checkpoint recomputes its inside once)
         self.vjp_all = vjp_all
+        # every vjp hands g on unchanged (add): backward needs none of the input values
+        self.passes_through = not variadic and all(v is SAME for v in vjps or ())
 
     def reads_input(self, i):
         """Whether a vjp reads the value of input i ("inputs" in reads: every input)."""
@@ -59,6 +61,19 @@ class PerInput:
     def __getitem__(self, i):
         return partial(self.vjp, i)
 
+
+class _Same:
+    """The vjp of an input whose gradient is the output's unchanged (both inputs of add, the
+    first of sub): the walk hands g on without a call. Called directly, it is the identity."""
+
+    def __call__(self, g, out, *inputs, **params):
+        return g
+
+    def __repr__(self):
+        return "SAME"
+
+
+SAME = _Same()
 
 PRIMITIVES = {}
 
@@ -183,8 +198,8 @@ def _pow_vjp_exponent(g, out, a, b):
 
 
 # --- elementwise arithmetic: d(a+b) = da + db, d(ab) = b da + a db, d(a/b) = da/b - a db/b^2 ---
-defprim("add", np.add, lambda g, out, a, b: g, lambda g, out, a, b: g)
-defprim("sub", np.subtract, lambda g, out, a, b: g, lambda g, out, a, b: -g)
+defprim("add", np.add, SAME, SAME)
+defprim("sub", np.subtract, SAME, lambda g, out, a, b: -g)
 defprim("mul", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, reads=(0, 1))
 defprim("div", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
         reads=("out", 1))
@@ -217,7 +232,7 @@ defprim("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
 # linear(x, W, b) = x @ W.T + b, PyTorch's F.linear: one node (and one array) for a whole layer.
 # The bias may be (O,) or a full (..., O) tensor, e.g. the input projection of an RNN step.
 defprim("linear", _linear, lambda g, out, x, W, b=None: g @ W, _linear_vjp_weight,
-        lambda g, out, x, W, b: g, reads=(0, 1))
+        SAME, reads=(0, 1))
 # mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n
 defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
         lambda g, out, y, v, *, reduction: _mse_slope(y, v, reduction, g),
