@@ -106,9 +106,9 @@ def backward(root, grad=None, retain_graph=False):
                     gi = vjp(g, out, *arrays)
                 else:
                     gi = vjp(g, out, *arrays, **params)
-                if gi.shape != parent.data.shape:
-                    gi = unbroadcast(gi, parent.data.shape)
                 earlier = pending.get(parent)
+                if gi.shape != parent.data.shape or (earlier is not None and earlier.shape != gi.shape):
+                    gi, earlier = _match_shapes(parent, gi, earlier, pending, owned)
                 if earlier is None:
                     pending[parent] = gi        # may be a view (add passes g on): not owned
                 elif parent in owned:
@@ -122,6 +122,21 @@ def backward(root, grad=None, retain_graph=False):
             waiting[parent] = left
             if not left:
                 ready.append(parent)
+
+
+def _match_shapes(parent, gi, earlier, pending, owned):
+    """Bring a gradient that came back in a broadcast shape to one that adds up right.
+
+    A leaf (a bias used at every step) keeps its gradient in the broadcast shape while more
+    of the same shape arrive, and is summed down once, when it is reached: one reduction per
+    backward instead of one per use. Anything else is summed down to its own shape now."""
+    if parent._prim is None and (earlier is None or earlier.shape == gi.shape):
+        return gi, earlier
+    shape = parent.data.shape
+    if earlier is not None and earlier.shape != shape:
+        earlier = pending[parent] = np.asarray(unbroadcast(earlier, shape))   # fresh: owned
+        owned.add(parent)
+    return unbroadcast(gi, shape), earlier
 
 
 def _add_into(pending, owned, parent, into, g, out, arrays, params):
@@ -138,6 +153,7 @@ def _add_into(pending, owned, parent, into, g, out, arrays, params):
 
 def _accumulate(node, g):
     """Add g into node.grad, as an array of the node's own dtype that nothing else shares."""
+    g = unbroadcast(g, node.data.shape)
     if node.grad is None:
         node.grad = np.array(g, dtype=node.data.dtype, copy=True)
     else:

@@ -63,4 +63,4 @@ def logsumexp(x, axis=-1, keepdims=False):
 
 def linear(x, W, b=None):
     """x @ W.T + b in one node (PyTorch's F.linear): x (..., I), W (O, I), b (O,) or (..., O)."""
-    return apply("linear", *((_tensor(x), _tensor(W)) + (() if b is None else (_tensor(b),))))
+    return apply("linear", x, W) if b is None else apply("linear", x, W, b)

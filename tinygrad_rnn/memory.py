@@ -58,19 +58,21 @@ class collecting:
 def release_unread(created, keep=()):
     """Release the values of the nodes in `created` that no vjp reads, except those in `keep`
     (and those whose gradient is retained). Returns how many values were released."""
-    read = {id(node) for node in keep}
+    read = set(map(id, keep))
     for node in created:
         prim = node._prim
         if prim is None:
             continue
-        if "out" in prim.reads:
+        if prim.reads_output:
             read.add(id(node))
-        for i, parent in enumerate(node._parents):
-            if prim.reads_input(i):
-                read.add(id(parent))
+        parents = node._parents
+        if prim.reads_all_inputs:
+            read.update(map(id, parents))
+        for i in prim.read_positions:
+            read.add(id(parents[i]))
     count = 0
     for node in created:
-        if (id(node) not in read and node._prim is not None and not node._retains_grad
+        if (node._prim is not None and id(node) not in read and not node._retains_grad
                 and node.data.__class__ is not ReleasedValue):
             node.data = released(node.data)
             count += 1

@@ -21,8 +21,8 @@ import numpy as np
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
 
-    __slots__ = ("name", "forward", "vjps", "reads", "variadic", "differentiable", "into",
-                 "vjp_all", "passes_through")
+    __slots__ = ("name", "forward", "vjps", "reads", "reads_output", "reads_all_inputs",
+                 "read_positions", "variadic", "differentiable", "into", "vjp_all", "passes_through")
 
     def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True,
                  into=None, vjp_all=None):
@@ -30,6 +30,9 @@ class Primitive:
         self.forward = forward
         self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i
         self.reads = reads            # values the vjps read: "out", input positions, or "inputs"
+        self.reads_output = "out" in reads
+        self.reads_all_inputs = "inputs" in reads
+        self.read_positions = tuple(i for i in reads if isinstance(i, int))
         self.variadic = variadic
         self.differentiable = differentiable    # False for cut: its output never requires grad
         # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
@@ -43,7 +46,7 @@ class Primitive:
 
     def reads_input(self, i):
         """Whether a vjp reads the value of input i ("inputs" in reads: every input)."""
-        return i in self.reads or "inputs" in self.reads
+        return self.reads_all_inputs or i in self.read_positions
 
     def __repr__(self):
         return f"Primitive({self.name!r})"

@@ -10,6 +10,7 @@ its step.
 The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `parents`,
 `params`, `meta`, `is_leaf`, `data`, `grad`, `name`, `requires_grad`.
 """
+from operator import attrgetter
 from types import MappingProxyType
 
 import numpy as np
@@ -22,6 +23,8 @@ from .primitives import PRIMITIVES
 _ndarray = np.ndarray
 _EMPTY = MappingProxyType({})
 _new = object.__new__
+_value = attrgetter("data")
+_requires_grad = attrgetter("requires_grad")
 
 
 def as_array(data, dtype=None, copy=True):
@@ -177,57 +180,57 @@ class Tensor:
     def __rpow__(self, other): return _binary("pow", other, self)
     def __matmul__(self, other): return _binary("matmul", self, other)
     def __rmatmul__(self, other): return _binary("matmul", other, self)
-    def __neg__(self): return apply("neg", self)
+    def __neg__(self): return _unary("neg", self)
 
     # --- elementwise functions ---
-    def exp(self): return apply("exp", self)
-    def log(self): return apply("log", self)
-    def tanh(self): return apply("tanh", self)
-    def sigmoid(self): return apply("sigmoid", self)
-    def relu(self): return apply("relu", self)
-    def sqrt(self): return apply("sqrt", self)
-    def abs(self): return apply("abs", self)
-    def softplus(self): return apply("softplus", self)
+    def exp(self): return _unary("exp", self)
+    def log(self): return _unary("log", self)
+    def tanh(self): return _unary("tanh", self)
+    def sigmoid(self): return _unary("sigmoid", self)
+    def relu(self): return _unary("relu", self)
+    def sqrt(self): return _unary("sqrt", self)
+    def abs(self): return _unary("abs", self)
+    def softplus(self): return _unary("softplus", self)
 
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
-        return apply("sum", self, axis=_axes(axis, self.ndim, "sum", self.shape),
+        return _unary("sum", self, axis=_axes(axis, self.ndim, "sum", self.shape),
                      keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return apply("mean", self, axis=_axes(axis, self.ndim, "mean", self.shape),
+        return _unary("mean", self, axis=_axes(axis, self.ndim, "mean", self.shape),
                      keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return apply("max", self, axis=_axes(axis, self.ndim, "max", self.shape),
+        return _unary("max", self, axis=_axes(axis, self.ndim, "max", self.shape),
                      keepdims=keepdims)
 
     def logsumexp(self, axis=-1, keepdims=False):
-        return apply("logsumexp", self, axis=_axes(axis, self.ndim, "logsumexp", self.shape),
+        return _unary("logsumexp", self, axis=_axes(axis, self.ndim, "logsumexp", self.shape),
                      keepdims=keepdims)
 
     def softmax(self, axis=-1):
-        return apply("softmax", self, axis=_one_axis(axis, self, "softmax"))
+        return _unary("softmax", self, axis=_one_axis(axis, self, "softmax"))
 
     def log_softmax(self, axis=-1):
-        return apply("log_softmax", self, axis=_one_axis(axis, self, "log_softmax"))
+        return _unary("log_softmax", self, axis=_one_axis(axis, self, "log_softmax"))
 
     # --- shape ---
     def reshape(self, *shape):
         shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-        return apply("reshape", self, shape=shape)
+        return _unary("reshape", self, shape=shape)
 
     def transpose(self, *axes):
         """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return apply("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
+        return _unary("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        return apply("getitem", self, index=_plain_index(index))
+        return _unary("getitem", self, index=_plain_index(index))
 
     def cut(self):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
-        return apply("cut", self)
+        return _unary("cut", self)
 
 
 def _axes(axis, ndim, op=None, shape=None):
@@ -320,8 +323,13 @@ def apply(name, *inputs, **params):
     """Run primitive `name` on tensors `inputs` (numbers and arrays are wrapped as constants)
     and record the result as a node of the graph."""
     inputs = tuple(map(constant, inputs))
-    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
-                   any(x.requires_grad for x in inputs))
+    return _record(PRIMITIVES[name], inputs, list(map(_value, inputs)), params or None,
+                   any(map(_requires_grad, inputs)))
+
+
+def _unary(name, x, **params):
+    """apply() for a method of a Tensor x: nothing to wrap, one input."""
+    return _record(PRIMITIVES[name], (x,), (x.data,), params or None, x.requires_grad)
 
 
 def precomputed(name, inputs, value, **params):
@@ -331,8 +339,8 @@ def precomputed(name, inputs, value, **params):
     then records each step's linear(x[t], W1, b1) node with its slice of the result. The graph
     is the one a step-by-step computation records; `value` must be what forward would return.
     """
-    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
-                   any(x.requires_grad for x in inputs), value)
+    return _record(PRIMITIVES[name], inputs, list(map(_value, inputs)), params or None,
+                   any(map(_requires_grad, inputs)), value)
 
 
 def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
