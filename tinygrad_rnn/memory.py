@@ -57,7 +57,7 @@ class collecting:
 
 def release_unread(created, keep=()):
     """Release the values of the nodes in `created` that no vjp reads, except those in `keep`
-    (and those whose gradient is retained). Returns how many values were released."""
+    (and those whose gradient is retained). Returns how many bytes that frees."""
     read = set(map(id, keep))
     for node in created:
         prim = node._prim
@@ -70,10 +70,10 @@ def release_unread(created, keep=()):
             read.update(map(id, parents))
         for i in prim.read_positions:
             read.add(id(parents[i]))
-    count = 0
+    freed = 0
     for node in created:
         if (node._prim is not None and id(node) not in read and not node._retains_grad
                 and node.data.__class__ is not ReleasedValue):
+            freed += node.data.nbytes
             node.data = released(node.data)
-            count += 1
-    return count
+    return freed

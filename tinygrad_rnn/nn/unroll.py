@@ -13,6 +13,8 @@ Each step runs inside `step(t)` (t = 1..T), so every node it creates carries its
 the visualizer and for error messages. The truncation policy decides which entering states are
 cut (see truncation.py); cuts never change forward values.
 """
+from contextlib import nullcontext
+
 import numpy as np
 
 from ..checkpoint import checkpoint
@@ -22,6 +24,9 @@ from ..functional import concatenate, stack
 from ..memory import collecting, release_unread
 from ..tensor import Tensor, constant, precomputed
 from ..truncation import resolve
+
+RELEASE_AT_LEAST = 4096       # bytes a step must free for value release to go on
+_NOT_COLLECTING = nullcontext()
 
 
 def as_sequence(xs, model_name, input_size):
@@ -110,7 +115,7 @@ def _run_steps(cell, xs, first, start, carries, policy):
     outputs, carries = _Rows(xs.shape[0]), list(carries)
     release = getattr(cell, "releases_values", False)
     for t in range(first, first + xs.shape[0]):
-        with time_step(t), collecting() as created:
+        with time_step(t), collecting() if release else _NOT_COLLECTING as created:
             x = xs[t - first].annotate(role="input", name=f"x[{t}]")
             for chain in range(len(carries)):
                 entering = start if t == first and start is not None else cell.enter(carries[chain], t)
@@ -120,7 +125,10 @@ def _run_steps(cell, xs, first, start, carries, policy):
                 if chain == policy.chain_for_output(t):
                     outputs.add(y)
         if release:
-            release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
+            freed = release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
+            # The bookkeeping costs microseconds a step; below a page of values a step it
+            # costs more time than the memory it saves is worth, so stop after the first step.
+            release = t != first or freed >= RELEASE_AT_LEAST
     return outputs, carries
 
 
