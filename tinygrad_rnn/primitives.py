@@ -161,8 +161,8 @@ def _linear_vjp_weight(g, out, x, W, b=None):
 
 def _squared_error(y, v, reduction):
     error = np.subtract(y, v)          # a fresh contiguous array, so vdot is one pass
-    total = np.vdot(error, error)
-    return np.asarray(total / error.size if reduction == "mean" else total, dtype=error.dtype)
+    total = np.vdot(error, error)      # a numpy scalar of error's dtype; recording makes it 0-d
+    return total / error.size if reduction == "mean" else total
 
 
 def _mse_slope(y, v, reduction, g):
