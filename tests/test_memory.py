@@ -9,7 +9,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
-from tinygrad_rnn.memory import ReleasedValue, collecting, release_unread
+from tinygrad_rnn.memory import collecting, release_unread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from reference_numpy import elman_bptt_numpy, make_problem  # noqa: E402

@@ -2,7 +2,8 @@
 maximum, and the softmax family. Each records one primitive of the ops table."""
 import numpy as np
 
-from .tensor import Tensor, _axes, _constant, apply, constant
+from .arguments import axes_of
+from .tensor import Tensor, _constant, apply, constant
 
 
 def _tensor(x):
@@ -13,7 +14,7 @@ def stack(tensors, axis=0):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
     tensors = [_tensor(x) for x in tensors]
     if tensors:
-        axis = _axes(axis, tensors[0].ndim + 1, "stack")[0]
+        axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
     return apply("stack", *tensors, axis=axis)
 
 
@@ -21,7 +22,7 @@ def concatenate(tensors, axis=0):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
     tensors = [_tensor(x) for x in tensors]
     if tensors:
-        axis = _axes(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
+        axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
     return apply("concatenate", *tensors, axis=axis)
 
 

@@ -16,7 +16,8 @@ from types import MappingProxyType
 import numpy as np
 
 from .context import recording
-from .errors import DTypeError, NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
+from .errors import NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
+from .arguments import as_array, axes_of, one_axis, plain_index
 from .memory import ReleasedValue
 from .primitives import PRIMITIVES
 
@@ -25,22 +26,6 @@ _EMPTY = MappingProxyType({})
 _new = object.__new__
 _value = attrgetter("data")
 _requires_grad = attrgetter("requires_grad")
-
-
-def as_array(data, dtype=None, copy=True):
-    """`data` (number, nested list, array) as a floating numpy array; integers and bools
-    become float64, floating dtypes are kept, anything else is a DTypeError."""
-    try:
-        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError) as exc:
-        raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
-                         f"data ({exc})") from None
-    if array.dtype.kind == "f":
-        return array
-    if array.dtype.kind in "biu":
-        return array.astype(np.float64)
-    raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
-                     f"{array.dtype} from {type(data).__name__}")
 
 
 class Tensor:
@@ -194,26 +179,26 @@ class Tensor:
 
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
-        return _unary("sum", self, axis=_axes(axis, self.ndim, "sum", self.shape),
+        return _unary("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
                      keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return _unary("mean", self, axis=_axes(axis, self.ndim, "mean", self.shape),
+        return _unary("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
                      keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return _unary("max", self, axis=_axes(axis, self.ndim, "max", self.shape),
+        return _unary("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
                      keepdims=keepdims)
 
     def logsumexp(self, axis=-1, keepdims=False):
-        return _unary("logsumexp", self, axis=_axes(axis, self.ndim, "logsumexp", self.shape),
+        return _unary("logsumexp", self, axis=axes_of(axis, self.ndim, "logsumexp", self.shape),
                      keepdims=keepdims)
 
     def softmax(self, axis=-1):
-        return _unary("softmax", self, axis=_one_axis(axis, self, "softmax"))
+        return _unary("softmax", self, axis=one_axis(axis, self, "softmax"))
 
     def log_softmax(self, axis=-1):
-        return _unary("log_softmax", self, axis=_one_axis(axis, self, "log_softmax"))
+        return _unary("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
 
     # --- shape ---
     def reshape(self, *shape):
@@ -226,50 +211,11 @@ class Tensor:
         return _unary("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        return _unary("getitem", self, index=_plain_index(index))
+        return _unary("getitem", self, index=plain_index(index))
 
     def cut(self):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return _unary("cut", self)
-
-
-def _axes(axis, ndim, op=None, shape=None):
-    """axis=None, an int or a tuple, as None or a sorted tuple of non-negative axes.
-    `op` and `shape` only name the op and its operand in the error message."""
-    if axis is None:
-        return None
-    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
-    for a in axes:
-        if not -ndim <= a < ndim:
-            who = f"{op}: " if op else ""
-            of = f" of shape {tuple(shape)}" if shape is not None else ""
-            raise ShapeError(f"{who}axis {a} is out of range for a tensor{of} with {ndim} "
-                             f"dimension(s){where_in_time(recording.meta)}")
-    return tuple(sorted(a % ndim for a in axes))
-
-
-def _one_axis(axis, tensor, op):
-    """The single axis a softmax runs along, as a non-negative int."""
-    if not isinstance(axis, (int, np.integer)):
-        raise ShapeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
-                         f"{axis!r} for shape {tensor.shape}{where_in_time(recording.meta)}")
-    return _axes(axis, tensor.ndim, op, tensor.shape)[0]
-
-
-def _plain_index(index):
-    """An index with Tensors replaced by their integer arrays, lists by arrays."""
-    if isinstance(index, tuple):
-        return tuple(_plain_index(i) for i in index)
-    if isinstance(index, Tensor):      # Tensors hold floats: the values must be whole numbers
-        positions = index.data.astype(np.int64)
-        if not np.array_equal(positions, index.data):
-            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers, got "
-                                   f"{index.data.ravel()[:5]}...; pass a boolean mask as a numpy "
-                                   f"array (a Tensor stores booleans as 0.0 and 1.0)")
-        return positions
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
 
 
 def leaf(array, requires_grad=False, name=None):

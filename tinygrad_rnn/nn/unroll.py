@@ -22,7 +22,7 @@ from ..context import step as time_step
 from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..memory import collecting, release_unread
-from ..tensor import Tensor, constant, precomputed
+from ..tensor import constant, precomputed
 from ..truncation import resolve
 
 RELEASE_AT_LEAST = 4096       # bytes a step must free for value release to go on
