@@ -210,3 +210,14 @@ def test_loss_shape_errors_name_the_shapes():
         nn.sequence_loss(ys, np.zeros((T, B, 2)))
     with pytest.raises(ShapeError, match=r"lengths"):
         nn.last_step_loss(ys, np.zeros(B, int), lengths=[1, 2, T + 1])
+
+
+def test_last_step_loss_with_lengths_reads_each_sample_at_its_own_step_for_vector_targets():
+    rng = np.random.default_rng(11)
+    model = nn.Elman(2, 3, 2, seed=0)
+    xs, targets, lengths = rng.standard_normal((5, 3, 2)), rng.standard_normal((3, 2)), [2, 5, 4]
+    ys, _ = model(xs)
+    loss = nn.last_step_loss(ys, targets, "mse", lengths=lengths)
+    expected = np.mean([np.mean((ys.data[n - 1, b] - targets[b]) ** 2)
+                        for b, n in enumerate(lengths)])
+    assert loss.item() == pytest.approx(expected, rel=1e-12)

@@ -112,23 +112,40 @@ def loss_vector(ys, vs, loss="mse", mask=None):
     return stack(loss_terms(ys, vs, loss, mask))
 
 
+def output_at(ys, t):
+    """y[t] of a sequence of outputs (1-based), without slicing every other step: a loss read
+    at one step of a 77,587-step talk records one node, not 77,587."""
+    if isinstance(ys, (list, tuple)):
+        return ys[t - 1]
+    if ys.op == "stack" and ys.params["axis"] == 0:
+        return ys.parents[t - 1]
+    with time_step(t):
+        return ys[t - 1]
+
+
 def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     """Sequence classification: one label per sequence, read at its last step.
 
     Without `lengths` every sequence ends at step T; with lengths (B,) sample b is read at step
     lengths[b] (padded batches). Returns the batch-averaged loss.
     """
-    outputs = per_step_outputs(ys)
     labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
-    steps = len(outputs)
+    steps = len(ys)
+    per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
     if lengths is None:
         with time_step(steps):
-            value = PER_SAMPLE_LOSSES[loss](outputs[-1], labels).mean()
+            value = per_sample(output_at(ys, steps), labels).mean()
         return value.annotate(role="loss", name=f"R[{steps}]")
     lengths = np.asarray(lengths)
     if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
         raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values in "
                          f"1..{steps}, got shape {lengths.shape}")
-    mask = np.arange(1, steps + 1)[:, None] == lengths[None, :]
-    per_step_labels = np.broadcast_to(labels, (steps,) + labels.shape)
-    return sequence_loss(outputs, per_step_labels, loss, mask)
+    terms = []
+    for t in np.unique(lengths):       # only the steps some sample ends at
+        with time_step(int(t)):
+            y = output_at(ys, int(t))
+            ending = lengths == t
+            targets = np.where(ending.reshape((-1,) + (1,) * (labels.ndim - 1)), labels, 0)
+            terms.append((per_sample(y, targets) * ending.astype(y.dtype)).sum())
+    total = terms[0] if len(terms) == 1 else stack(terms).sum()
+    return (total / len(labels)).annotate(role="loss", name="R", step=None)

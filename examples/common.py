@@ -1,0 +1,89 @@
+"""Helpers shared by the examples: arguments, seeds, evaluation, tables and plots.
+
+The examples are scripts (python examples/pronoun_memory.py); they find this module because
+Python puts a script's own folder first on sys.path.
+"""
+import argparse
+import os
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_rnn as tg
+from tinygrad_rnn.optim import Adam
+
+DEFAULT_OUT = Path(__file__).resolve().parent / "out"
+
+
+def argument_parser(description):
+    """An ArgumentParser with the options every example takes: --quick, --seed, --out."""
+    parser = argparse.ArgumentParser(description=description,
+                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--quick", action="store_true",
+                        help="a smaller run (fewer steps, seeds and sizes) for a first look")
+    parser.add_argument("--seed", type=int, default=0, help="base seed: same seed, same numbers")
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the PNG plots")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
+    return parser
+
+
+def seed_for(*parts):
+    """One integer seed from several (base seed, run, distance, purpose, ...): runs that differ
+    in any part get independent streams, and the same parts always give the same seed."""
+    return int(np.random.SeedSequence([int(p) for p in parts]).generate_state(1)[0])
+
+
+def predict(model, xs, truncation="full"):
+    """The model's outputs (T, B, O) as a numpy array, without recording a graph."""
+    with tg.no_grad():
+        ys, _ = model(xs, truncation=truncation)
+    return ys.data
+
+
+def accuracy(logits, labels):
+    """Fraction of rows of logits (B, C) whose argmax is the label (B,)."""
+    return float(np.mean(np.argmax(logits, axis=-1) == np.asarray(labels)))
+
+
+def train(model, loss_of_step, steps, lr, clip=1.0, description="training", progress=True,
+          callback=None):
+    """Adam on loss_of_step(step) for `steps` steps with gradient-norm clipping, through
+    tinygrad_rnn.fit (which shows a tqdm bar). Returns the loss history."""
+    optimizer = Adam(model.parameters(), lr=lr)
+    return tg.fit(model.parameters(), loss_of_step, optimizer, steps, clip=clip,
+                  progress=progress, description=description, callback=callback)
+
+
+def markdown_table(header, rows):
+    """A GitHub markdown table from a header list and rows of already formatted cells."""
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows)]
+
+    def line(cells):
+        return "| " + " | ".join(str(c).ljust(w) for c, w in zip(cells, widths)) + " |"
+
+    rule = "|" + "|".join("-" * (w + 2) for w in widths) + "|"
+    return "\n".join([line(header), rule] + [line(row) for row in rows])
+
+
+def pyplot():
+    """matplotlib.pyplot with a file-only backend, or None (and a message) when matplotlib
+    is not installed: plots are an optional extra (pip install tinygrad-rnn[plot])."""
+    try:
+        import matplotlib
+    except ImportError:
+        print("matplotlib is not installed: skipping the plot (pip install matplotlib)")
+        return None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(plt, fig, folder, filename):
+    """Save fig as folder/filename (creating the folder), close it and say where it went."""
+    folder = Path(folder)
+    os.makedirs(folder, exist_ok=True)
+    path = folder / filename
+    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    plt.close(fig)
+    print(f"saved {path}")
+    return path
