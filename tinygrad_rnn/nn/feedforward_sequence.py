@@ -12,7 +12,7 @@ so the visualizer draws one column per step with no edge between columns.
 import numpy as np
 
 from ..context import step as time_step
-from ..functional import concatenate, stack
+from ..functional import concatenate, linear, stack
 from ..tensor import Tensor
 from .layers import MLP, as_rng, get_activation
 from .module import Module, init_uniform
@@ -80,13 +80,14 @@ class TemporalConv(Module):
             with time_step(t):
                 columns.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
         for W, b in self.filters:
+            taps = [W[k] for k in range(self.kernel_size)]     # (C_out, C_in) each, sliced once
             next_columns = []
             for t in range(steps):
                 with time_step(t + 1):
                     # zero padding before t=1: the taps that would read it are left out
-                    total = b
-                    for k in range(min(self.kernel_size, t + 1)):
-                        total = total + columns[t - k] @ W[k].T
+                    total = linear(columns[t], taps[0], b)
+                    for k in range(1, min(self.kernel_size, t + 1)):
+                        total = total + linear(columns[t - k], taps[k])
                     next_columns.append(self.act(total))
             columns = next_columns
         outputs = []
