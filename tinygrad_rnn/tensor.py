@@ -28,6 +28,22 @@ _value = attrgetter("data")
 _requires_grad = attrgetter("requires_grad")
 
 
+def _binary_operator(name, reflected=False):
+    """Tensor.__add__ (reflected: __radd__) and the like: the engine's hottest path, so the
+    primitive is looked up once here and each call goes straight to recording. A number or
+    array operand becomes a constant (a Python number takes the tensor's dtype)."""
+    prim = PRIMITIVES[name]
+
+    def operator(self, other):
+        if not isinstance(other, Tensor):
+            other = _constant(other, self)
+        a, b = (other, self) if reflected else (self, other)
+        return _record(prim, (a, b), (a.data, b.data), None, a.requires_grad or b.requires_grad)
+
+    operator.__name__ = f"__{'r' if reflected else ''}{name}__"
+    return operator
+
+
 class Tensor:
     """A numpy array with a gradient and the graph that produced it.
 
@@ -153,19 +169,15 @@ class Tensor:
         self.grad = None
 
     # --- arithmetic (numbers and arrays on either side) ---
-    def __add__(self, other): return _binary("add", self, other)
-    def __radd__(self, other): return _binary("add", other, self)
-    def __sub__(self, other): return _binary("sub", self, other)
-    def __rsub__(self, other): return _binary("sub", other, self)
-    def __mul__(self, other): return _binary("mul", self, other)
-    def __rmul__(self, other): return _binary("mul", other, self)
-    def __truediv__(self, other): return _binary("div", self, other)
-    def __rtruediv__(self, other): return _binary("div", other, self)
-    def __pow__(self, other): return _binary("pow", self, other)
-    def __rpow__(self, other): return _binary("pow", other, self)
-    def __matmul__(self, other): return _binary("matmul", self, other)
-    def __rmatmul__(self, other): return _binary("matmul", other, self)
-    def __neg__(self): return _unary("neg", self)
+    __add__, __radd__ = _binary_operator("add"), _binary_operator("add", reflected=True)
+    __sub__, __rsub__ = _binary_operator("sub"), _binary_operator("sub", reflected=True)
+    __mul__, __rmul__ = _binary_operator("mul"), _binary_operator("mul", reflected=True)
+    __truediv__, __rtruediv__ = _binary_operator("div"), _binary_operator("div", reflected=True)
+    __pow__, __rpow__ = _binary_operator("pow"), _binary_operator("pow", reflected=True)
+    __matmul__, __rmatmul__ = _binary_operator("matmul"), _binary_operator("matmul", reflected=True)
+
+    def __neg__(self):
+        return _unary("neg", self)
 
     # --- elementwise functions ---
     def exp(self): return _unary("exp", self)
@@ -253,16 +265,6 @@ def _constant(value, like):
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return constant(value, like.data.dtype)
     return constant(value)
-
-
-def _binary(name, a, b):
-    """The hot path of `a (op) b`: wrap a non-tensor operand, run forward, record the node."""
-    if not isinstance(a, Tensor):
-        a = _constant(a, b)
-    elif not isinstance(b, Tensor):
-        b = _constant(b, a)
-    return _record(PRIMITIVES[name], (a, b), (a.data, b.data), None,
-                   a.requires_grad or b.requires_grad)
 
 
 def apply(name, *inputs, **params):
