@@ -51,6 +51,21 @@ class ProjectedInput(RecurrentModule):
 
     _projection = None
 
+    def __init__(self, input_size, hidden_size, output_size, memory_size, activation,
+                 output_activation, hoist_input, seed):
+        """The lecture's weights, initialised as PyTorch's RNN layers are: W1 (H, N), Wm
+        (H, memory_size: H for Elman's h, O for Jordan's s), b1 (H,), W2 (O, H), b2 (O,)."""
+        super().__init__()
+        rng = as_rng(seed)
+        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
+        self.hoist_input = hoist_input
+        self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
+        self.Wm = init_uniform(rng, (hidden_size, memory_size), hidden_size, "Wm")
+        self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
+        self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
+        self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
+        self.f, self.g = get_activation(activation), get_activation(output_activation)
+
     def forward(self, xs, state=None, truncation="full", checkpoint_every=None):
         """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`;
         checkpoint_every=k recomputes segments of k steps during backward (less memory)."""
@@ -78,18 +93,10 @@ class Elman(ProjectedInput):
 
     def __init__(self, input_size, hidden_size, output_size, activation="tanh",
                  output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
-        super().__init__()
-        rng = as_rng(seed)
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.hoist_input = hoist_input
-        self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
-        self.Wm = init_uniform(rng, (hidden_size, hidden_size), hidden_size, "Wm")
-        self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
-        self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
-        self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
+        super().__init__(input_size, hidden_size, output_size, hidden_size, activation,
+                         output_activation, hoist_input, seed)
         if learn_initial_state:
             self.h0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="h0")
-        self.f, self.g = get_activation(activation), get_activation(output_activation)
 
     def initial_state(self, batch, dtype):
         if "h0" in self._parameters:
@@ -118,18 +125,11 @@ class Jordan(ProjectedInput):
 
     def __init__(self, input_size, hidden_size, output_size, mu=0.5, activation="tanh",
                  output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
-        super().__init__()
-        rng = as_rng(seed)
-        self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.mu, self.hoist_input = mu, hoist_input
-        self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
-        self.Wm = init_uniform(rng, (hidden_size, output_size), hidden_size, "Wm")
-        self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
-        self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
-        self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
+        super().__init__(input_size, hidden_size, output_size, output_size, activation,
+                         output_activation, hoist_input, seed)
+        self.mu = mu
         if learn_initial_state:
             self.s1 = Tensor(np.zeros(output_size), requires_grad=True, name="s1")
-        self.f, self.g = get_activation(activation), get_activation(output_activation)
 
     def initial_state(self, batch, dtype):
         if "s1" in self._parameters:
