@@ -1,0 +1,24 @@
+"""The README's Python tour runs as written, and its two commands are the ones dev.py and
+.ci/run provide."""
+from pathlib import Path
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+
+
+def python_block_after(heading):
+    start = README.index("```python", README.index(heading)) + len("```python")
+    return README[start:README.index("```", start)]
+
+
+def test_the_tour_runs(capsys):
+    namespace = {}
+    exec(compile(python_block_after("## Build, train, prove"), "README tour", "exec"), namespace)
+    printed = capsys.readouterr().out
+    assert "gradcheck FAILED" in printed and "first disagreement at t=2" in printed
+    assert not namespace["report"]
+
+
+def test_the_two_commands_are_the_ones_ci_runs():
+    assert "python3 dev.py demo" in README and "python3 dev.py test" in README
+    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    assert "python3 dev.py test" in ci
