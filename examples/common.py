@@ -11,6 +11,7 @@ import numpy as np
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.optim import Adam
+from tinygrad_rnn.files import atomic_writer
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 
@@ -83,7 +84,8 @@ def save_figure(plt, fig, folder, filename):
     folder = Path(folder)
     os.makedirs(folder, exist_ok=True)
     path = folder / filename
-    fig.savefig(path, dpi=120, bbox_inches="tight", metadata={"Software": None})
+    with atomic_writer(path) as file:         # an old plot is replaced whole or not at all
+        fig.savefig(file, format="png", dpi=120, bbox_inches="tight", metadata={"Software": None})
     plt.close(fig)
     print(f"saved {path}")
     return path

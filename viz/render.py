@@ -16,8 +16,9 @@ import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 from pathlib import Path
+
+from tinygrad_rnn.files import write_atomically
 
 from .errors import GraphvizNotFoundError, RenderError, VizError
 
@@ -102,19 +103,3 @@ def render_svg(dot_or_graph, path):
     return write_atomically(svg, path)
 
 
-def write_atomically(data, path):
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, 0o644)      # mkstemp makes it private; a picture is for reading
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
-    return path

@@ -9,11 +9,11 @@ is flushed to disk and then renamed over the target, so a crash mid-save leaves 
 intact. Loading refuses names or shapes that do not match the model, and says which.
 """
 import os
-import tempfile
 
 import numpy as np
 
 from ..errors import StateDictError
+from ..files import atomic_writer
 from ..tensor import Tensor
 
 
@@ -97,22 +97,10 @@ class Module:
             param.data[...] = np.asarray(state[name], dtype=param.dtype)
 
     def save(self, path):
-        """Write the parameters to `path` (.npz) atomically."""
-        path = os.fspath(path)
-        folder = os.path.dirname(os.path.abspath(path))
-        handle, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=".npz")
-        try:
-            with os.fdopen(handle, "wb") as file:
-                np.savez(file, **self.state_dict())
-                file.flush()
-                os.fsync(file.fileno())
-            os.chmod(temporary, 0o666 & ~_umask())     # mkstemp makes 0600; a save is a normal file
-            os.replace(temporary, path)
-            _sync_folder(folder)
-        except BaseException:
-            if os.path.exists(temporary):
-                os.unlink(temporary)
-            raise
+        """Write the parameters to `path` (.npz) atomically (files.py): a crash mid-save
+        leaves the old file intact."""
+        with atomic_writer(path) as file:
+            np.savez(file, **self.state_dict())
 
     def load(self, path):
         """Read parameters saved by save(); refuses a file that does not fit (StateDictError)."""
@@ -133,26 +121,6 @@ class Module:
     def __repr__(self):
         shapes = ", ".join(f"{name}{tuple(p.shape)}" for name, p in self.named_parameters())
         return f"{type(self).__name__}({shapes})"
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def _sync_folder(folder):
-    """Flush the rename itself to disk (where the platform lets a folder be opened)."""
-    try:
-        handle = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(handle)
-    except OSError:
-        pass
-    finally:
-        os.close(handle)
 
 
 def init_uniform(rng, shape, fan_in, name, dtype=np.float64):
