@@ -1,9 +1,12 @@
-"""Reverse mode: an iterative topological order and one loop over a dict of pending gradients.
+"""Reverse mode: count each node's consumers, then one loop over a dict of pending gradients.
 
-No recursion anywhere (an unrolled RNN is a chain as deep as the sequence is long). Each
-node's vjps run once, after every consumer of the node has added its share to the node's
-pending gradient: a value used twice (h[t] feeds y[t] and step t+1; `x * x`) gets the sum.
-Nothing is stored on nodes but the final .grad of leaves and of nodes that retain_grad().
+No recursion anywhere (an unrolled RNN is a chain as deep as the sequence is long). A first
+walk counts, for every node the root's gradient reaches, the edges it is consumed through;
+the main loop then runs a node's vjps once every consumer has added its share to the node's
+pending gradient (Kahn's order, backwards): a value used twice (h[t] feeds y[t] and step t+1;
+`x * x`) gets the sum, and each vjp runs once. The walk's bookkeeping (counts, pending
+gradients, which of them it may add into in place) lives in the walk; nothing is stored on the
+nodes but the final .grad of leaves and of nodes that retain_grad().
 """
 from operator import attrgetter
 
@@ -14,7 +17,6 @@ from .errors import BackwardError, NumericalError, ShapeError, shapes_of, where_
 from .primitives import SAME, unbroadcast
 
 _value = attrgetter("data")
-
 
 
 def count_consumers(root):

@@ -15,9 +15,9 @@ from types import MappingProxyType
 
 import numpy as np
 
+from .arguments import as_array, axes_of, one_axis, plain_index
 from .context import recording
 from .errors import NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
-from .arguments import as_array, axes_of, one_axis, plain_index
 from .memory import ReleasedValue
 from .primitives import PRIMITIVES
 
@@ -52,6 +52,9 @@ class Tensor:
     >>> loss.backward()
     >>> w.grad
     array([[2., 4.]])
+
+    Tensors compare and hash by identity (there is no elementwise ==): backward keys its
+    bookkeeping by node, as a dict of pending gradients.
     """
 
     __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params",
