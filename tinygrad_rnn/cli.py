@@ -40,7 +40,7 @@ def build(model, steps, seed=0):
     elif model == "mlp":
         net = nn.WindowedMLP(INPUTS, [HIDDEN], OUTPUTS, window=1, seed=seed)
     else:
-        raise ValueError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
+        raise tg.SettingError(f"model must be one of {', '.join(MODELS)}, got {model!r}")
     params = {}
     for name, tensor in net.named_parameters():
         layer = re.fullmatch(r"mlp\.layer(\d+)\.([Wb])", name)
