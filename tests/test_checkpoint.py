@@ -1,5 +1,7 @@
 """Gradient checkpointing: the same gradients as plain BPTT for a fraction of the memory."""
-import tracemalloc
+
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,6 +9,9 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import BackwardError, SettingError, nn, truncation
 from tinygrad_rnn.checkpoint import checkpoint
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from harness import peak_memory_mib  # noqa: E402
 
 
 def test_checkpoint_of_a_closure_matches_the_plain_graph_and_finite_differences():
@@ -89,16 +94,6 @@ def test_checkpointing_refuses_window_and_bad_segment_lengths():
         model(np.zeros((4, 1, 2)), checkpoint_every=0)
 
 
-def peak_mib(fn):
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
-    finally:
-        tracemalloc.stop()
-
-
 def test_a_long_sequence_needs_a_fraction_of_the_memory():
     rng = np.random.default_rng(3)
     xs, label = rng.standard_normal((3000, 1, 32)) * 0.1, np.array([1])
@@ -109,5 +104,5 @@ def test_a_long_sequence_needs_a_fraction_of_the_memory():
         ys, _ = model(xs, checkpoint_every=every)
         nn.last_step_loss(ys, label).backward()
 
-    plain, checked = peak_mib(lambda: step(None)), peak_mib(lambda: step(60))
+    plain, checked = peak_memory_mib(lambda: step(None)), peak_memory_mib(lambda: step(60))
     assert checked < plain / 2, (checked, plain)

@@ -1,7 +1,6 @@
 """Value release (memory.py): a value no vjp reads is dropped, the gradient never changes, and
 full BPTT stores about what hand-written BPTT stores."""
 import sys
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -12,6 +11,7 @@ from tinygrad_rnn import nn
 from tinygrad_rnn.memory import collecting, release_unread
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+from harness import peak_memory_mib  # noqa: E402
 from reference_numpy import elman_bptt_numpy, make_problem  # noqa: E402
 
 
@@ -99,17 +99,6 @@ def test_outputs_are_stored_once():
         np.testing.assert_array_equal(y.data, ys.data[t])
 
 
-def peak_mib(fn):
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        fn()
-        return (tracemalloc.get_traced_memory()[1] - base) / 2**20
-    finally:
-        tracemalloc.stop()
-
-
 def test_full_bptt_stores_about_what_hand_written_bptt_stores():
     """Issue 5 asks at most 1.5x the numpy reference's peak; memory is deterministic, so it
     can be asserted (at a smaller size than the benchmark's, to stay fast)."""
@@ -117,6 +106,6 @@ def test_full_bptt_stores_about_what_hand_written_bptt_stores():
     model = nn.Elman(16, 64, 16, seed=0)
     for name in params:
         getattr(model, name).data[...] = params[name]
-    numpy_peak = peak_mib(lambda: elman_bptt_numpy(params, xs, vs))
-    engine_peak = peak_mib(lambda: grads_of(model, xs, vs))
+    numpy_peak = peak_memory_mib(lambda: elman_bptt_numpy(params, xs, vs))
+    engine_peak = peak_memory_mib(lambda: grads_of(model, xs, vs))
     assert engine_peak <= 1.5 * numpy_peak, (engine_peak, numpy_peak)
