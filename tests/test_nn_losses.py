@@ -112,6 +112,23 @@ def padded_batch(rng, lengths, with_nan_targets):
     return xs, vs, mask
 
 
+def loss_and_grads(model, loss_of):
+    """(value, {name: gradient}) of loss_of() after a fresh backward."""
+    model.zero_grad()
+    loss = loss_of()
+    loss.backward()
+    return loss.item(), {n: p.grad.copy() for n, p in model.named_parameters()}
+
+
+def averaged_over_sequences(model, lengths, loss_of_one):
+    """Each sequence b alone, at its own length n (a batch of one): loss_of_one(b, n)'s value
+    and gradients averaged over the sequences, as the padded batch's mean does."""
+    runs = [loss_and_grads(model, lambda: loss_of_one(b, n)) for b, n in enumerate(lengths)]
+    value = sum(v for v, _ in runs) / len(lengths)
+    grads = {name: sum(g[name] for _, g in runs) / len(lengths) for name in runs[0][1]}
+    return value, grads
+
+
 @pytest.mark.parametrize("policy", ["full", "chunked:2"])
 @pytest.mark.parametrize("with_nan_targets", [False, True])
 def test_masked_padded_batch_gives_each_sequence_its_own_length_gradient(policy, with_nan_targets):
@@ -121,25 +138,12 @@ def test_masked_padded_batch_gives_each_sequence_its_own_length_gradient(policy,
     model = nn.Jordan(N, H, O, learn_initial_state=True, seed=4)
     model.s1.data[...] = rng.normal(size=O)
 
-    model.zero_grad()
-    ys, _ = model(xs, truncation=policy)
-    R = nn.sequence_loss(ys, vs, mask=mask)
-    R.backward()
-    padded = {n: p.grad.copy() for n, p in model.named_parameters()}
-
-    # each sequence alone, at its own length (batch of one), averaged as the batch mean does
-    separate = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
-    R_separate = 0.0
-    for b, length in enumerate(lengths):
-        model.zero_grad()
-        ys_b, _ = model(xs[:length, b:b + 1], truncation=policy)
-        R_b = nn.sequence_loss(ys_b, vs[:length, b:b + 1])
-        R_b.backward()
-        R_separate += R_b.item() / len(lengths)
-        for n, p in model.named_parameters():
-            separate[n] += p.grad / len(lengths)
-
-    np.testing.assert_allclose(R.item(), R_separate, rtol=1e-12)
+    R, padded = loss_and_grads(
+        model, lambda: nn.sequence_loss(model(xs, truncation=policy)[0], vs, mask=mask))
+    R_separate, separate = averaged_over_sequences(
+        model, lengths, lambda b, n: nn.sequence_loss(model(xs[:n, b:b + 1], truncation=policy)[0],
+                                                      vs[:n, b:b + 1]))
+    np.testing.assert_allclose(R, R_separate, rtol=1e-12)
     for n in padded:
         assert np.all(np.isfinite(padded[n])), n
         np.testing.assert_allclose(padded[n], separate[n], rtol=1e-10, atol=1e-14, err_msg=n)
@@ -175,26 +179,15 @@ def test_last_step_loss_with_lengths_reads_each_sequence_at_its_own_end():
     labels = rng.integers(0, O, size=len(lengths))
     model = nn.Elman(N, H, O, seed=8)
 
-    model.zero_grad()
     ys, _ = model(xs)
-    loss = nn.last_step_loss(ys, labels, lengths=lengths)
-    loss.backward()
-    padded = {n: p.grad.copy() for n, p in model.named_parameters()}
-
-    separate = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
-    total = 0.0
-    for b, length in enumerate(lengths):
-        model.zero_grad()
-        ys_b, _ = model(xs[:length, b:b + 1])
-        loss_b = nn.last_step_loss(ys_b, labels[b:b + 1])
-        loss_b.backward()
-        total += loss_b.item() / len(lengths)
-        for n, p in model.named_parameters():
-            separate[n] += p.grad / len(lengths)
-    np.testing.assert_allclose(loss.item(), total, rtol=1e-12)
+    loss, padded = loss_and_grads(
+        model, lambda: nn.last_step_loss(model(xs)[0], labels, lengths=lengths))
+    total, separate = averaged_over_sequences(
+        model, lengths, lambda b, n: nn.last_step_loss(model(xs[:n, b:b + 1])[0], labels[b:b + 1]))
+    np.testing.assert_allclose(loss, total, rtol=1e-12)
     want_value = np.mean([numpy_cross_entropy(ys.data[lengths[b] - 1, b:b + 1], labels[b:b + 1])
                           for b in range(len(lengths))])
-    np.testing.assert_allclose(loss.item(), want_value, rtol=1e-12)
+    np.testing.assert_allclose(loss, want_value, rtol=1e-12)
     for n in padded:
         np.testing.assert_allclose(padded[n], separate[n], rtol=1e-10, atol=1e-14, err_msg=n)
 
