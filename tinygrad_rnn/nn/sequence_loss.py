@@ -47,17 +47,20 @@ PER_SAMPLE_LOSSES = {"mse": _mse, "cross_entropy": _cross_entropy, "bce": _bce,
 FUSED = {"mse": "mean", "sum_squared_error": "sum"}
 
 
+def output_at(ys, t):
+    """y[t] of a sequence of outputs (1-based), without slicing every other step: a loss read
+    at one step of a 77,587-step talk records one node, not 77,587."""
+    if isinstance(ys, (list, tuple)):
+        return ys[t - 1]
+    if ys.op == "stack" and ys.params["axis"] == 0:
+        return ys.parents[t - 1]
+    with time_step(t):
+        return ys[t - 1]
+
+
 def per_step_outputs(ys):
     """The list of y[t] (B, O): the stack's own parts when ys came from stack(), else slices."""
-    if isinstance(ys, (list, tuple)):
-        return list(ys)
-    if ys.op == "stack" and ys.params["axis"] == 0:
-        return list(ys.parents)
-    outputs = []
-    for t in range(1, ys.shape[0] + 1):
-        with time_step(t):
-            outputs.append(ys[t - 1])
-    return outputs
+    return [output_at(ys, t) for t in range(1, len(ys) + 1)]
 
 
 def loss_terms(ys, vs, loss="mse", mask=None):
@@ -110,17 +113,6 @@ def sequence_loss(ys, vs, loss="mse", mask=None, time_reduction="sum"):
 def loss_vector(ys, vs, loss="mse", mask=None):
     """The loss terms stacked as a (T,) Tensor, for gradcheck(per_step=True)."""
     return stack(loss_terms(ys, vs, loss, mask))
-
-
-def output_at(ys, t):
-    """y[t] of a sequence of outputs (1-based), without slicing every other step: a loss read
-    at one step of a 77,587-step talk records one node, not 77,587."""
-    if isinstance(ys, (list, tuple)):
-        return ys[t - 1]
-    if ys.op == "stack" and ys.params["axis"] == 0:
-        return ys.parents[t - 1]
-    with time_step(t):
-        return ys[t - 1]
 
 
 def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
