@@ -313,13 +313,10 @@ def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
     t.grad = t.name = t._role = None
     t._meta = recording.meta
     t._retains_grad = t._consumed = False
-    if any_requires_grad and recording.grad_enabled:
-        t.requires_grad = prim.differentiable
-        t._prim, t._parents, t._params = prim, inputs, params
-    elif recording.grad_enabled and any(x._prim is not None for x in inputs):
-        # downstream of a cut: nothing requires grad, but the edge the cut drops must stay
-        # in the graph to be drawn (mu * cut(s[t]) in Jordan's s[t+1])
-        t.requires_grad = False
+    # Downstream of a cut nothing may require grad, but the node still joins the graph so the
+    # edge the cut drops can be drawn (mu * cut(s[t]) in Jordan's s[t+1]).
+    if recording.grad_enabled and (any_requires_grad or any(x._prim is not None for x in inputs)):
+        t.requires_grad = any_requires_grad and prim.differentiable
         t._prim, t._parents, t._params = prim, inputs, params
     else:
         t.requires_grad = False
