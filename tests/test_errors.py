@@ -48,6 +48,8 @@ SHAPE_ERRORS = {
                     ["concatenate", "(2, 2)", "(3, 3)"]),
     "concatenate axis": (lambda: tg.concatenate([ones(2, 2)], axis=-3), ["concatenate", "axis -3"]),
     "transpose": (lambda: ones(2, 3).transpose(0, 0), ["transpose", "(2, 3)"]),
+    "linear shapes": (lambda: tg.linear(ones(2, 3), ones(4, 2)), ["linear", "(2, 3)", "(4, 2)"]),
+    "linear vector weight": (lambda: tg.linear(ones(2, 3), ones(3)), ["linear", "(2, 3)", "(3,)", "W (O, I)"]),
     "where": (lambda: tg.where(np.ones(3, bool), ones(2), 0.0), ["where", "(2,)"]),
     "mse_loss": (lambda: tg.mse_loss(ones(4, 1), np.ones(4)), ["mse_loss", "(4, 1)", "(4,)"]),
     "cross_entropy shapes": (lambda: tg.cross_entropy(ones(3, 2), [0, 1]),

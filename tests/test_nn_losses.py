@@ -6,6 +6,7 @@ import pytest
 
 from tinygrad_rnn import Tensor, cross_entropy, nn
 from tinygrad_rnn.errors import ShapeError
+from tinygrad_rnn.nn.sequence_loss import LOSS_BLOCK
 
 T, B, N, H, O = 5, 3, 2, 4, 3
 
@@ -214,3 +215,24 @@ def test_last_step_loss_with_lengths_reads_each_sample_at_its_own_step_for_vecto
     expected = np.mean([np.mean((ys.data[n - 1, b] - targets[b]) ** 2)
                         for b, n in enumerate(lengths)])
     assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
+def test_squared_error_terms_over_several_blocks_are_the_per_step_mse_nodes():
+    """The fused terms are computed a block of steps at a time but recorded as a per-step loop
+    records them: R[t] = mse(y[t], v[t]) on the stack's own y[t], at step t, in y's dtype."""
+    steps = LOSS_BLOCK + 6
+    rng = np.random.default_rng(3)
+    xs, vs = rng.normal(size=(steps, B, N)).astype(np.float32), rng.normal(size=(steps, B, O))
+    model = nn.Elman(N, H, O, seed=0)
+    for p in model.parameters():
+        p.data = p.data.astype(np.float32)
+    ys, _ = model(xs)
+    for loss, reduce in (("sum_squared_error", np.sum), ("mse", np.mean)):
+        terms = nn.loss_terms(ys, vs, loss)
+        assert len(terms) == steps
+        for t, term in enumerate(terms, start=1):
+            y, v = term.parents
+            assert term.op == "mse" and y is ys.parents[t - 1] and term.dtype == np.float32
+            assert term.meta["step"] == v.meta["step"] == t and term.name == f"R[{t}]"
+            np.testing.assert_array_equal(v.data, vs[t - 1].astype(np.float32))
+            np.testing.assert_allclose(term.item(), reduce((y.data - v.data) ** 2), rtol=1e-5)

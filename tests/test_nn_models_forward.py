@@ -172,3 +172,21 @@ def test_elman_on_a_long_sequence_matches_the_hand_written_bptt():
     _, want = elman_bptt(P, xs, vs, P["h0"], full_cut)
     for n, p in model.named_parameters():
         np.testing.assert_allclose(p.grad, want[n], rtol=1e-9, atol=1e-12, err_msg=n)
+
+
+def _input_nodes(ys):
+    """x[t] of each step, read off the graph: the first input of each step's projection."""
+    return [y.parents[0].parents[0].parents[2].parents[0] for y in ys.parents]
+
+
+def test_a_constant_sequence_gives_each_step_its_row_as_a_constant_and_a_recorded_one_slices(xs):
+    model = nn.Elman(N, 4, O, seed=0)
+    ys, _ = model(xs)
+    for t, x in enumerate(_input_nodes(ys), start=1):
+        assert x.is_leaf and not x.requires_grad and x.name == f"x[{t}]" and x.meta["step"] == t
+        assert np.shares_memory(x.data, xs) and np.array_equal(x.data, xs[t - 1])
+    recorded = Tensor(xs, requires_grad=True)
+    ys, _ = model(recorded)
+    assert all(x.op == "getitem" and x.parents == (recorded,) for x in _input_nodes(ys))
+    ys.sum().backward()
+    assert recorded.grad.shape == xs.shape and np.all(recorded.grad != 0)

@@ -58,12 +58,9 @@ def _find_node(out, name):
 
 
 def _vjp(prim, i, g, out, arrays, params):
-    """Input i's vjp; a variadic op's vjps may be one function of i or indexable by i, and an
-    op may compute every input's vjp at once (vjp_all)."""
-    if getattr(prim, "vjp_all", None) is not None:
+    """Input i's vjp; an op may compute every input's vjp at once (vjp_all)."""
+    if prim.vjp_all is not None:
         return prim.vjp_all(g, out, *arrays, **params)[i]
-    if prim.variadic and callable(prim.vjps):
-        return prim.vjps(i, g, out, *arrays, **params)
     return prim.vjps[i](g, out, *arrays, **params)
 
 

@@ -3,7 +3,8 @@
 A primitive is a numpy function `forward(*inputs, **params) -> out` and, for each input i,
 a vjp `vjp_i(g, out, *inputs, **params) -> gradient for input i`, where g is the gradient
 of the final scalar with respect to `out`. A vjp of None means no gradient flows along that
-edge (the `cut` op): the backward walk does not follow it. Gradients may come back in the
+edge (the `cut` op): the backward walk does not follow it. Ops whose inputs' gradients come
+from one computation give them all from one `vjp_all` instead (stack, concatenate, checkpoint). Gradients may come back in the
 broadcast shape; the walk sums them down to the input's shape with `unbroadcast`, so no
 entry has to.
 
@@ -13,8 +14,6 @@ documentation a user can query, and lets memory-saving code know which values ba
 Every entry is tested against finite differences in tests/test_primitives.py, on its own and
 through backward().
 """
-from functools import partial
-
 import numpy as np
 
 
@@ -39,7 +38,8 @@ class Primitive:
         # slice x[t] of a (T, ...) tensor then costs O(slice), not a (T, ...) array per step
         self.into = into
         # vjp_all(g, out, *inputs, **params) -> every input's gradient at once, for ops whose
-        # inputs share one expensive computation (checkpoint recomputes its inside once)
+        # inputs share one computation (checkpoint recomputes its inside once) and for
+        # variadic ops (stack, concatenate), whose inputs' gradients are views into g
         self.vjp_all = vjp_all
         # every vjp hands g on unchanged (add): backward needs none of the input values
         self.passes_through = not variadic and all(v is SAME for v in vjps or ())
@@ -50,19 +50,6 @@ class Primitive:
 
     def __repr__(self):
         return f"Primitive({self.name!r})"
-
-
-class PerInput:
-    """The vjps of a variadic op (stack, concatenate) as one function of the input position:
-    vjps[i] is that function with i bound, so the walk indexes every op's vjps alike."""
-
-    __slots__ = ("vjp",)
-
-    def __init__(self, vjp):
-        self.vjp = vjp
-
-    def __getitem__(self, i):
-        return partial(self.vjp, i)
 
 
 class _Same:
@@ -83,8 +70,8 @@ PRIMITIVES = {}
 
 def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True, into=None,
             vjp_all=None):
-    PRIMITIVES[name] = Primitive(name, forward, PerInput(vjps[0]) if variadic else vjps, reads,
-                                 variadic, differentiable, into, vjp_all)
+    PRIMITIVES[name] = Primitive(name, forward, vjps, reads, variadic, differentiable, into,
+                                 vjp_all)
     return PRIMITIVES[name]
 
 
@@ -125,12 +112,21 @@ def _getitem_vjp(g, out, x, *, index):
     return grad
 
 
+def _matmul(a, b):
+    """a @ b. With a 2-D b it is ndarray.dot, the same product without the gufunc machinery
+    of np.matmul, which on an RNN's small matrices costs more than the product itself (about
+    1 us of 2 for a (1, 32) @ (32, 32) here); dot is BLAS's gemm, as matmul's core is."""
+    if b.ndim == 2 and a.ndim >= 1:
+        return a.dot(b)
+    return np.matmul(a, b)
+
+
 def _matmul_vjp_a(g, out, a, b):
     if b.ndim == 1:                    # (..., k) @ (k,) -> (...)
         return np.multiply.outer(g, b)
     if a.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m)
         return (b @ g[..., None])[..., 0]
-    return g @ np.swapaxes(b, -1, -2)
+    return _matmul(g, np.swapaxes(b, -1, -2))
 
 
 def _matmul_vjp_b(g, out, a, b):
@@ -138,11 +134,15 @@ def _matmul_vjp_b(g, out, a, b):
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
     if b.ndim == 1:                    # (..., n, k) @ (k,) -> (..., n)
         return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
+    if a.ndim == 2 and g.ndim == 2:
+        return a.T.dot(g)
     return np.swapaxes(a, -1, -2) @ g
 
 
 def _linear(x, W, b=None):
-    out = np.matmul(x, W.T)
+    if W.ndim != 2 or x.ndim == 0:
+        raise ValueError("linear takes x (..., I) and a weight W (O, I)")
+    out = x.dot(W.T)           # ndarray.dot, as in _matmul
     if b is None:
         return out
     if b.shape == out.shape[out.ndim - b.ndim:] and b.dtype == out.dtype:
@@ -153,10 +153,10 @@ def _linear(x, W, b=None):
 
 def _linear_vjp_weight(g, out, x, W, b=None):
     if g.ndim == 2 and x.ndim == 2 and len(x) == len(g):   # (B, O), (B, I): the common case
-        return g.T @ x
+        return g.T.dot(x)
     if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
         x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
-    return g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+    return g.reshape(-1, g.shape[-1]).T.dot(x.reshape(-1, x.shape[-1]))
 
 
 def _squared_error(y, v, reduction):
@@ -168,7 +168,7 @@ def _squared_error(y, v, reduction):
 def _mse_slope(y, v, reduction, g):
     """g * d mse / dy = g * 2 (y - v) / n, with the scalar factors folded before the array op."""
     error = np.subtract(y, v)
-    error *= (2 / error.size if reduction == "mean" else 2) * g
+    error *= (2 / error.size if reduction == "mean" else 2) * float(g)   # g is 0-d
     return error
 
 
@@ -184,15 +184,16 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
-def _slice_along(g, axis, start, stop):
-    index = [slice(None)] * g.ndim
-    index[axis] = slice(start, stop)
-    return g[tuple(index)]
+def _stack_vjp_all(g, out, *inputs, axis):
+    """Input i's gradient is g's i-th slice along the stacked axis: all of them in one call
+    (the T loss terms of a sequence are stacked), each a view."""
+    return tuple(np.moveaxis(g, axis, 0))
 
 
-def _concatenate_vjp(i, g, out, *inputs, axis):
-    start = sum(x.shape[axis] for x in inputs[:i])
-    return _slice_along(g, axis, start, start + inputs[i].shape[axis])
+def _concatenate_vjp_all(g, out, *inputs, axis):
+    """Each input's gradient is its own stretch of g along the axis, a view."""
+    ends = np.cumsum([x.shape[axis] for x in inputs[:-1]])
+    return np.split(g, ends, axis=axis)
 
 
 def _pow_vjp_exponent(g, out, a, b):
@@ -231,10 +232,10 @@ defprim("softplus", lambda x: np.logaddexp(0, x),
         lambda g, out, x: g * (0.5 * (np.tanh(0.5 * x) + 1)), reads=(0,))
 
 # --- linear algebra ---
-defprim("matmul", np.matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
+defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
 # linear(x, W, b) = x @ W.T + b, PyTorch's F.linear: one node (and one array) for a whole layer.
 # The bias may be (O,) or a full (..., O) tensor, e.g. the input projection of an RNN step.
-defprim("linear", _linear, lambda g, out, x, W, b=None: g @ W, _linear_vjp_weight,
+defprim("linear", _linear, lambda g, out, x, W, b=None: g.dot(W), _linear_vjp_weight,
         SAME, reads=(0, 1))
 # mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n
 defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
@@ -273,10 +274,10 @@ defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
 defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
         lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
 defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, into=_getitem_into)
-defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis),
-        lambda i, g, out, *xs, axis: g[(slice(None),) * (axis % g.ndim) + (i,)], variadic=True)
-defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), _concatenate_vjp,
-        variadic=True)
+defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), None, variadic=True,
+        vjp_all=_stack_vjp_all)
+defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), None, variadic=True,
+        vjp_all=_concatenate_vjp_all)
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
 defprim("cut", lambda x: x, None, differentiable=False)

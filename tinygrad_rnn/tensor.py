@@ -273,8 +273,11 @@ def _constant(value, like):
 def apply(name, *inputs, **params):
     """Run primitive `name` on tensors `inputs` (numbers and arrays are wrapped as constants)
     and record the result as a node of the graph."""
-    inputs = tuple(map(constant, inputs))
-    return _record(PRIMITIVES[name], inputs, list(map(_value, inputs)), params or None,
+    for x in inputs:
+        if not isinstance(x, Tensor):     # checked first: constant() is a call per input
+            inputs = tuple(map(constant, inputs))
+            break
+    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
                    any(map(_requires_grad, inputs)))
 
 

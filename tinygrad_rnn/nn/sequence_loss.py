@@ -21,7 +21,9 @@ from ..context import step as time_step
 from ..errors import SettingError, ShapeError
 from ..functional import stack
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from ..tensor import Tensor
+from ..tensor import Tensor, leaf, precomputed
+
+LOSS_BLOCK = 64     # steps per vectorized pass: a (64, B, O) temporary, not a (T, B, O) one
 
 
 def _mse(y, v):
@@ -80,6 +82,10 @@ def loss_terms(ys, vs, loss="mse", mask=None):
         if mask.shape != targets.shape[:2]:
             raise ShapeError(f"sequence loss: mask of shape {mask.shape} does not match the "
                              f"(T, B) = {targets.shape[:2]} of the targets")
+    if mask is None and loss in FUSED:
+        terms = _squared_error_terms(ys, outputs, targets, FUSED[loss])
+        if terms is not None:
+            return terms
     batch_sum = loss == "sum_squared_error"
     terms = []
     for t, y in enumerate(outputs, start=1):
@@ -95,6 +101,30 @@ def loss_terms(ys, vs, loss="mse", mask=None):
             if mask is not None:
                 values = values * mask[t - 1].astype(y.dtype)
             term = values.sum() if batch_sum else values.mean()
+            terms.append(term.annotate(role="loss", name=f"R[{t}]"))
+    return terms
+
+
+def _squared_error_terms(ys, outputs, targets, reduction):
+    """R[t] = mse(y[t], v[t]) for every step: one fused mse node per step, as mse_loss records
+    it, with the values of a block of steps computed in one vectorized pass over the (T, B, O)
+    outputs rather than by two numpy calls a step. None when ys is not one tensor of the
+    targets' shape: the per-step loop then names the step whose shapes differ."""
+    values = ys.data if isinstance(ys, Tensor) else None
+    if values is None or values.shape != targets.shape:
+        return None
+    targets = targets.astype(values.dtype, copy=False)   # as mse_loss: float32 stays float32
+    terms = []
+    for start in range(0, len(outputs), LOSS_BLOCK):
+        error = np.subtract(values[start:start + LOSS_BLOCK], targets[start:start + LOSS_BLOCK])
+        error = error.reshape(len(error), -1)
+        totals = np.einsum("ij,ij->i", error, error)
+        if reduction == "mean":
+            totals /= error.shape[1]
+        for t in range(start + 1, start + len(error) + 1):
+            with time_step(t):
+                term = precomputed("mse", (outputs[t - 1], leaf(targets[t - 1])),
+                                   totals[t - 1 - start], reduction=reduction)
             terms.append(term.annotate(role="loss", name=f"R[{t}]"))
     return terms
 

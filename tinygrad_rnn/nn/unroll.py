@@ -22,7 +22,7 @@ from ..context import step as time_step
 from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..memory import collecting, release_unread
-from ..tensor import constant, precomputed
+from ..tensor import constant, leaf, precomputed
 from ..truncation import resolve
 
 RELEASE_AT_LEAST = 4096       # bytes a step must free for value release to go on
@@ -117,7 +117,7 @@ def _run_steps(cell, xs, first, start, carries, policy):
     release = getattr(cell, "releases_values", False)
     for t in range(first, first + xs.shape[0]):
         with time_step(t), collecting() if release else _NOT_COLLECTING as created:
-            x = xs[t - first].annotate(role="input", name=f"x[{t}]")
+            x = _row(xs, t - first).annotate(role="input", name=f"x[{t}]")
             for chain in range(len(carries)):
                 entering = start if t == first and start is not None else cell.enter(carries[chain], t)
                 if policy.cuts_before(t, chain):
@@ -131,6 +131,14 @@ def _run_steps(cell, xs, first, start, carries, policy):
             # costs more time than the memory it saves is worth, so stop after the first step.
             release = t != first or freed >= RELEASE_AT_LEAST
     return outputs, carries
+
+
+def _row(xs, i):
+    """xs[i]. A constant sequence's row is a constant, so it is made as one directly, a leaf
+    on a view of the row: the same tensor xs[i] records, without a getitem op's overhead."""
+    if xs.is_leaf and not xs.requires_grad:
+        return leaf(xs.data[i])
+    return xs[i]
 
 
 def _unroll_in_segments(cell, xs, start, state, policy, every):
