@@ -90,34 +90,44 @@ def backward(root, grad=None, retain_graph=False):
         if node._retains_grad:
             _accumulate(node, g)
         node._consumed = consume
-        parents, out, params, vjps, into = node._parents, node.data, node._params, prim.vjps, prim.into
-        arrays = None if prim.passes_through else tuple(map(_value, parents))
-        every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
+        parents, params = node._parents, node._params
+        passes = prim.passes_through        # add: every input's gradient is g, as it is
+        if not passes:
+            out, vjps, into = node.data, prim.vjps, prim.into
+            arrays = tuple(map(_value, parents))
+            every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
         for i, parent in enumerate(parents):
             if not parent.requires_grad:
                 continue
-            if into is not None:
+            if passes:
+                gi = g
+            elif into is not None:      # a slice adds its share into the parent's buffer itself
                 _add_into(pending, owned, parent, into, g, out, arrays, params)
+                gi = None
+            elif every is not None:
+                gi = every[i]
             else:
-                vjp = vjps[i] if every is None else None
+                vjp = vjps[i]
                 if vjp is SAME:
-                    gi = g                  # d(a + b)/da: the gradient passes unchanged
-                elif vjp is None:
-                    gi = every[i]
+                    gi = g                  # d(a - b)/da: the gradient passes unchanged
                 elif params is None:
                     gi = vjp(g, out, *arrays)
                 else:
                     gi = vjp(g, out, *arrays, **params)
+            if gi is not None:
                 earlier = pending.get(parent)
-                if gi.shape != parent.data.shape or (earlier is not None and earlier.shape != gi.shape):
-                    gi, earlier = _match_shapes(parent, gi, earlier, pending, owned)
-                if earlier is None:
+                if earlier is None:     # a leaf keeps a broadcast gradient: see _match_shapes
+                    if gi.shape != parent.data.shape and parent._prim is not None:
+                        gi = unbroadcast(gi, parent.data.shape)
                     pending[parent] = gi        # may be a view (add passes g on): not owned
-                elif parent in owned:
-                    earlier += gi
-                else:       # asarray: a 0-d sum is a numpy scalar, and += on it is no in-place add
-                    pending[parent] = np.asarray(earlier + gi)
-                    owned.add(parent)
+                else:
+                    if earlier.shape != gi.shape:
+                        gi, earlier = _match_shapes(parent, gi, earlier, pending, owned)
+                    if parent in owned:
+                        earlier += gi
+                    else:   # asarray: a 0-d sum is a numpy scalar, and += on it is no in-place add
+                        pending[parent] = np.asarray(earlier + gi)
+                        owned.add(parent)
             if anomaly:
                 _check_gradient(node, i, pending[parent])
             left = waiting[parent] - 1
@@ -127,15 +137,14 @@ def backward(root, grad=None, retain_graph=False):
 
 
 def _match_shapes(parent, gi, earlier, pending, owned):
-    """Bring a gradient that came back in a broadcast shape to one that adds up right.
+    """Two gradients of different shapes for one parent: sum both down to its shape.
 
-    A leaf (a bias used at every step) keeps its gradient in the broadcast shape while more
-    of the same shape arrive, and is summed down once, when it is reached: one reduction per
-    backward instead of one per use. Anything else is summed down to its own shape now."""
-    if parent._prim is None and (earlier is None or earlier.shape == gi.shape):
-        return gi, earlier
+    A leaf (a bias used at every step) keeps its pending gradient in the broadcast shape
+    while more of the same shape arrive, and it is summed down once, when the walk is done
+    with it: one reduction per backward instead of one per use. Anything else is summed
+    down as it arrives, so only a leaf's pending gradient can be the one out of shape."""
     shape = parent.data.shape
-    if earlier is not None and earlier.shape != shape:
+    if earlier.shape != shape:
         earlier = pending[parent] = np.asarray(unbroadcast(earlier, shape))   # fresh: owned
         owned.add(parent)
     return unbroadcast(gi, shape), earlier
