@@ -20,8 +20,9 @@ _value = attrgetter("data")
 
 
 def count_consumers(root):
-    """For every node root's gradient reaches, how many of its consumers it reaches it through
-    (an edge counts once per use: x * x consumes x twice). Depth-first with an explicit stack.
+    """For every op node root's gradient reaches, how many of its consumers it reaches it
+    through (an edge counts once per use: x * x consumes x twice). Depth-first with an
+    explicit stack. Leaves are not counted: they have no vjps to hold back.
 
     Only parents that require grad carry a gradient. A cut's output never requires grad, so
     the walk stops at every cut and never enters the truncated past. Nodes are their own
@@ -30,7 +31,7 @@ def count_consumers(root):
     stack = [root]
     while stack:
         for parent in stack.pop()._parents:
-            if parent.requires_grad:
+            if parent.requires_grad and parent._prim is not None:     # a leaf waits for nothing
                 if parent in consumers:
                     consumers[parent] += 1
                 else:
@@ -78,15 +79,12 @@ def backward(root, grad=None, retain_graph=False):
     waiting = count_consumers(root)
     pending = {root: _seed(root, grad)}
     owned = set()       # parents whose pending gradient is an array this walk made: += is safe
-    ready = [root]
+    ready = [root] if root._prim is not None else []
     anomaly, consume = recording.anomaly, not retain_graph
     while ready:
         node = ready.pop()
         g = pending.pop(node)
         prim = node._prim
-        if prim is None:
-            _accumulate(node, g)
-            continue
         if node._retains_grad:
             _accumulate(node, g)
         node._consumed = consume
@@ -130,10 +128,14 @@ def backward(root, grad=None, retain_graph=False):
                         owned.add(parent)
             if anomaly:
                 _check_gradient(node, i, pending[parent])
+            if parent._prim is None:
+                continue        # a leaf: its .grad is written once the walk is done
             left = waiting[parent] - 1
             waiting[parent] = left
             if not left:
                 ready.append(parent)
+    for leaf, g in pending.items():     # what is still pending is the leaves' gradients
+        _accumulate(leaf, g)
 
 
 def _match_shapes(parent, gi, earlier, pending, owned):
