@@ -4,9 +4,11 @@ No recursion anywhere (an unrolled RNN is a chain as deep as the sequence is lon
 walk counts, for every node the root's gradient reaches, the edges it is consumed through;
 the main loop then runs a node's vjps once every consumer has added its share to the node's
 pending gradient (Kahn's order, backwards): a value used twice (h[t] feeds y[t] and step t+1;
-`x * x`) gets the sum, and each vjp runs once. The walk's bookkeeping (counts, pending
-gradients, which of them it may add into in place) lives in the walk; nothing is stored on the
-nodes but the final .grad of leaves and of nodes that retain_grad().
+`x * x`) gets the sum, and each vjp runs once. Leaves have no vjps, so they wait for nothing:
+their gradients add up as they arrive and are written to .grad when the walk is done. The
+walk's bookkeeping (counts, pending gradients, which of them it may add into in place) lives
+in the walk; nothing is stored on the nodes but the final .grad of leaves and of nodes that
+retain_grad().
 """
 from operator import attrgetter
 
