@@ -136,6 +136,20 @@ def test_leaf_gradients_accumulate_across_separate_backward_calls(rng):
     assert x.grad is None
 
 
+def test_a_backward_that_fails_midway_leaves_every_leaf_gradient_as_it_was():
+    """Leaves' .grad are written once the walk has succeeded: an error partway through (here
+    anomaly mode catching d sqrt(x)/dx = inf at x = 0) does not leave half a gradient."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    w.grad = np.array([5.0, 5.0])
+    x = Tensor([0.0, 1.0], requires_grad=True)
+    loss = (w * 3).sum() + x.sqrt().sum()
+    with tg.detect_anomaly(), np.errstate(divide="ignore"), \
+            pytest.raises(tg.NumericalError, match="sqrt"):
+        loss.backward()
+    np.testing.assert_array_equal(w.grad, [5.0, 5.0])
+    assert x.grad is None
+
+
 def test_seeded_backward_of_a_non_scalar():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     (x * x).backward(grad=np.array([1.0, 0.0, -1.0]))
