@@ -122,12 +122,16 @@ def elman_bptt_numpy(params, xs, vs):
     return float(loss), grads
 
 
-def elman_bptt_numpy_hoisted(params, xs, vs):
+def elman_bptt_numpy_hoisted(params, xs, vs, product=np.matmul):
     """Same result as `elman_bptt_numpy`, with the input projection and dR/dW1 out of the loops.
 
     x[t] @ W1.T does not depend on h, so all T steps are one (T*B, N) @ (N, H) matmul; likewise
     dR/dW1 = sum_t dpre[t].T @ x[t] is one (H, T*B) @ (T*B, N) matmul once every dpre[t] is
     known. Fewer, larger matmuls use BLAS better; the price is two extra (T, B, H) arrays.
+
+    `product(a, b)` is the per-step matrix product: np.matmul, which is what `a @ b` runs (the
+    reference the issue's targets are stated against), or np.ndarray.dot, the same gemm
+    without the gufunc machinery, about 1 us cheaper a call on B=1 matrices (the engine uses it).
 
     params: {"W1": (H, N), "Wm": (H, H), "b1": (H,), "W2": (O, H), "b2": (O,)}
     xs: (T, B, N), vs: (T, B, O)
@@ -143,8 +147,8 @@ def elman_bptt_numpy_hoisted(params, xs, vs):
     errors = np.empty(vs.shape, dtype=xs.dtype)
     loss = 0.0
     for t in range(T):
-        hs[t + 1] = np.tanh(input_projection[t] + hs[t] @ Wm.T)
-        y = hs[t + 1] @ W2.T + b2
+        hs[t + 1] = np.tanh(input_projection[t] + product(hs[t], Wm.T))
+        y = product(hs[t + 1], W2.T) + b2
         errors[t] = y - vs[t]
         loss += np.sum(errors[t] ** 2)
 
@@ -153,12 +157,12 @@ def elman_bptt_numpy_hoisted(params, xs, vs):
     dh_from_next = np.zeros((B, H), dtype=xs.dtype)
     for t in reversed(range(T)):
         dy = 2.0 * errors[t]
-        grads["W2"] += dy.T @ hs[t + 1]
+        grads["W2"] += product(dy.T, hs[t + 1])
         grads["b2"] += dy.sum(axis=0)
-        dh = dy @ W2 + dh_from_next
+        dh = product(dy, W2) + dh_from_next
         dpres[t] = dh * (1.0 - hs[t + 1] ** 2)
-        grads["Wm"] += dpres[t].T @ hs[t]
+        grads["Wm"] += product(dpres[t].T, hs[t])
         grads["b1"] += dpres[t].sum(axis=0)
-        dh_from_next = dpres[t] @ Wm
+        dh_from_next = product(dpres[t], Wm)
     grads["W1"] = dpres.reshape(T * B, H).T @ xs.reshape(T * B, N)
     return float(loss), grads

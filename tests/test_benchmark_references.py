@@ -60,10 +60,11 @@ def test_numpy_gradients_match_finite_differences(bptt, dims):
         assert relative_difference(grads[name], numeric[name]) < 1e-6, name
 
 
-def test_plain_and_hoisted_agree():
+@pytest.mark.parametrize("product", [np.matmul, np.ndarray.dot], ids=["matmul", "ndarray.dot"])
+def test_plain_and_hoisted_agree(product):
     params, xs, vs = make_problem(dict(B=4, T=30, N=6, H=8, O=5), seed=2)
     loss_plain, plain = elman_bptt_numpy(params, xs, vs)
-    loss_hoisted, hoisted = elman_bptt_numpy_hoisted(params, xs, vs)
+    loss_hoisted, hoisted = elman_bptt_numpy_hoisted(params, xs, vs, product)
     assert loss_hoisted == pytest.approx(loss_plain, rel=1e-12)
     for name in PARAM_NAMES:
         assert relative_difference(hoisted[name], plain[name]) < 1e-12, name
