@@ -4,9 +4,9 @@ A primitive is a numpy function `forward(*inputs, **params) -> out` and, for eac
 a vjp `vjp_i(g, out, *inputs, **params) -> gradient for input i`, where g is the gradient
 of the final scalar with respect to `out`. A vjp of None means no gradient flows along that
 edge (the `cut` op): the backward walk does not follow it. Ops whose inputs' gradients come
-from one computation give them all from one `vjp_all` instead (stack, concatenate, checkpoint). Gradients may come back in the
-broadcast shape; the walk sums them down to the input's shape with `unbroadcast`, so no
-entry has to.
+from one computation give them all from one `vjp_all` instead (stack, concatenate,
+checkpoint). Gradients may come back in the broadcast shape; the walk sums them down to the
+input's shape with `unbroadcast`, so no entry has to.
 
 `reads` says which values a primitive's vjps read ("out" and/or input positions); it is
 documentation a user can query, and lets memory-saving code know which values backward needs.
