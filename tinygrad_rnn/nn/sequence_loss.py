@@ -23,7 +23,7 @@ from ..functional import stack
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from ..tensor import Tensor, leaf, precomputed
 
-LOSS_BLOCK = 64     # steps per vectorized pass: a (64, B, O) temporary, not a (T, B, O) one
+LOSS_BLOCK = 16     # steps per vectorized pass: a (16, B, O) temporary, not a (T, B, O) one
 
 
 def _mse(y, v):
