@@ -71,7 +71,7 @@ def _refuse_outer_nodes(created):
                                     f"pass it to checkpoint(fn, ..., tensor) instead")
 
 
-defprim("checkpoint", _forward, None, vjp_all=_vjp_all, reads=("inputs",))    # it reruns fn on them
+defprim("checkpoint", _forward, vjp_all=_vjp_all, reads=("inputs",))    # it reruns fn on them
 
 
 def checkpoint(fn, *inputs):

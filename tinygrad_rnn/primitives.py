@@ -21,18 +21,18 @@ class Primitive:
     """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
 
     __slots__ = ("name", "forward", "vjps", "reads", "reads_output", "reads_all_inputs",
-                 "read_positions", "variadic", "differentiable", "into", "vjp_all", "passes_through")
+                 "read_positions", "differentiable", "into", "vjp_all", "passes_through")
 
-    def __init__(self, name, forward, vjps, reads=(), variadic=False, differentiable=True,
-                 into=None, vjp_all=None):
+    def __init__(self, name, forward, vjps, reads=(), differentiable=True, into=None,
+                 vjp_all=None):
         self.name = name
         self.forward = forward
-        self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i
+        self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i (none
+                                      # when vjp_all gives every input's gradient)
         self.reads = reads            # values the vjps read: "out", input positions, or "inputs"
         self.reads_output = "out" in reads
         self.reads_all_inputs = "inputs" in reads
         self.read_positions = tuple(i for i in reads if isinstance(i, int))
-        self.variadic = variadic
         self.differentiable = differentiable    # False for cut: its output never requires grad
         # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
         # slice x[t] of a (T, ...) tensor then costs O(slice), not a (T, ...) array per step
@@ -42,7 +42,7 @@ class Primitive:
         # variadic ops (stack, concatenate), whose inputs' gradients are views into g
         self.vjp_all = vjp_all
         # every vjp hands g on unchanged (add): backward needs none of the input values
-        self.passes_through = not variadic and all(v is SAME for v in vjps or ())
+        self.passes_through = bool(vjps) and all(v is SAME for v in vjps)
 
     def reads_input(self, i):
         """Whether a vjp reads the value of input i ("inputs" in reads: every input)."""
@@ -68,10 +68,8 @@ SAME = _Same()
 PRIMITIVES = {}
 
 
-def defprim(name, forward, *vjps, reads=(), variadic=False, differentiable=True, into=None,
-            vjp_all=None):
-    PRIMITIVES[name] = Primitive(name, forward, vjps, reads, variadic, differentiable, into,
-                                 vjp_all)
+def defprim(name, forward, *vjps, reads=(), differentiable=True, into=None, vjp_all=None):
+    PRIMITIVES[name] = Primitive(name, forward, vjps, reads, differentiable, into, vjp_all)
     return PRIMITIVES[name]
 
 
@@ -274,9 +272,8 @@ defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
 defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
         lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
 defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, into=_getitem_into)
-defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), None, variadic=True,
-        vjp_all=_stack_vjp_all)
-defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis), None, variadic=True,
+defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), vjp_all=_stack_vjp_all)
+defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
         vjp_all=_concatenate_vjp_all)
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
