@@ -96,6 +96,20 @@ def test_slices_and_other_consumers_of_one_tensor_sum_their_gradients(rng):
     np.testing.assert_allclose(x.grad, expected, rtol=1e-6, atol=1e-9)
 
 
+@pytest.mark.parametrize("slice_first", [False, True])
+def test_a_leaf_given_broadcast_gradients_and_a_slice_sums_them_in_its_own_shape(slice_first):
+    """x (3, 2) added to a (4, 3, 2) array twice hands x gradients of shape (4, 3, 2), kept
+    in that shape while more of it arrive; x[1] then adds its share into x's row 1, not
+    into the broadcast array's batch entry 1. Either order of the walk gives 4 + 4 (+ 2)."""
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    broadcast = [(x + np.ones((4, 3, 2))).sum() for _ in range(2)]
+    sliced = (x[1] * 2.0).sum()
+    terms = [sliced, *broadcast] if slice_first else [*broadcast, sliced]
+    loss = terms[0] + terms[1] + terms[2]
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [[8.0, 8.0], [10.0, 10.0], [8.0, 8.0]])
+
+
 def test_each_vjp_runs_once_after_all_its_consumers(monkeypatch, rng):
     calls = []
     log_vjp_calls(monkeypatch, calls, "tanh", "mul")

@@ -1,14 +1,15 @@
-"""Reverse mode: count each node's consumers, then one loop over a dict of pending gradients.
+"""Reverse mode: count each node's consumers, then one loop over a stack of ready nodes.
 
 No recursion anywhere (an unrolled RNN is a chain as deep as the sequence is long). A first
 walk counts, for every node the root's gradient reaches, the edges it is consumed through;
-the main loop then runs a node's vjps once every consumer has added its share to the node's
-pending gradient (Kahn's order, backwards): a value used twice (h[t] feeds y[t] and step t+1;
-`x * x`) gets the sum, and each vjp runs once. Leaves have no vjps, so they wait for nothing:
-their gradients add up as they arrive and are written to .grad when the walk is done. The
-walk's bookkeeping (counts, pending gradients, which of them it may add into in place) lives
-in the walk; nothing is stored on the nodes but the final .grad of leaves and of nodes that
-retain_grad().
+the main loop then runs a node's vjps once every consumer has passed it its share (Kahn's
+order, backwards): the shares of all but the last consumer wait in a dict, and the last one
+puts the node on the ready stack with their sum. A value used twice (h[t] feeds y[t] and step
+t+1; `x * x`) gets the sum, and each vjp runs once. Leaves have no vjps, so they wait for
+nothing: their gradients add up as they arrive and are written to .grad when the walk is
+done. The walk's bookkeeping (counts, waiting shares, which sums it may add into in place)
+lives in the walk; nothing is stored on the nodes but the final .grad of leaves and of
+nodes that retain_grad().
 """
 from operator import attrgetter
 
@@ -33,7 +34,7 @@ def count_consumers(root):
     stack = [root]
     while stack:
         for parent in stack.pop()._parents:
-            if parent.requires_grad and parent._prim is not None:     # a leaf waits for nothing
+            if parent._prim is not None and parent.requires_grad:     # a leaf waits for nothing
                 if parent in consumers:
                     consumers[parent] += 1
                 else:
@@ -78,14 +79,18 @@ def backward(root, grad=None, retain_graph=False):
                             f"to differentiate{where_in_time(root._meta)}")
     if root._consumed:
         raise _second_pass(root)
+    seed = _seed(root, grad)
+    if root._prim is None:
+        _accumulate(root, seed)
+        return
     waiting = count_consumers(root)
-    pending = {root: _seed(root, grad)}
-    owned = set()       # parents whose pending gradient is an array this walk made: += is safe
-    ready = [root] if root._prim is not None else []
+    pending = {}        # the summed shares of a node's consumers, until its last one
+    leaf_grads = {}     # each leaf's gradient so far, summed as its shares arrive
+    owned = set()       # nodes and leaves whose sum is an array this walk made: += is safe
+    ready = [(root, seed)]
     anomaly, consume = recording.anomaly, not retain_graph
     while ready:
-        node = ready.pop()
-        g = pending.pop(node)
+        node, g = ready.pop()
         prim = node._prim
         if node._retains_grad:
             _accumulate(node, g)
@@ -96,13 +101,17 @@ def backward(root, grad=None, retain_graph=False):
             out, vjps, into = node.data, prim.vjps, prim.into
             arrays = tuple(map(_value, parents))
             every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
-        for i, parent in enumerate(parents):
+        i = -1
+        for parent in parents:      # a counter, not enumerate(): its tuple per edge costs more
+            i += 1
             if not parent.requires_grad:
                 continue
+            is_leaf = parent._prim is None
             if passes:
                 gi = g
             elif into is not None:      # a slice adds its share into the parent's buffer itself
-                _add_into(pending, owned, parent, into, g, out, arrays, params)
+                buffers = leaf_grads if is_leaf else pending
+                _add_into(buffers, owned, parent, into, g, out, arrays, params)
                 gi = None
             elif every is not None:
                 gi = every[i]
@@ -114,54 +123,67 @@ def backward(root, grad=None, retain_graph=False):
                     gi = vjp(g, out, *arrays)
                 else:
                     gi = vjp(g, out, *arrays, **params)
-            if gi is not None:
-                earlier = pending.get(parent)
-                if earlier is None:     # a leaf keeps a broadcast gradient: see _match_shapes
-                    if gi.shape != parent.data.shape and parent._prim is not None:
-                        gi = unbroadcast(gi, parent.data.shape)
-                    pending[parent] = gi        # may be a view (add passes g on): not owned
-                else:
-                    if earlier.shape != gi.shape:
-                        gi, earlier = _match_shapes(parent, gi, earlier, pending, owned)
-                    if parent in owned:
-                        earlier += gi
-                    else:   # asarray: a 0-d sum is a numpy scalar, and += on it is no in-place add
-                        pending[parent] = np.asarray(earlier + gi)
+            if is_leaf:     # a leaf waits for nothing: its .grad is written once the walk is done
+                if gi is not None:
+                    total = leaf_grads.get(parent)
+                    if total is None:   # a copy, in the leaf's dtype, that the walk owns
+                        leaf_grads[parent] = np.array(gi, dtype=parent.data.dtype)
                         owned.add(parent)
+                    elif total.shape == gi.shape:
+                        total += gi
+                    else:   # a bias: its gradient is kept in the broadcast shape; see _sum_down
+                        leaf_grads[parent] = _sum_down(parent, total, gi)
+                if anomaly:
+                    _check_gradient(node, i, leaf_grads[parent])
+                continue
+            if gi is not None and gi.shape != parent.data.shape:
+                gi = unbroadcast(gi, parent.data.shape)
+            earlier = pending.pop(parent, None)
+            if earlier is not None:         # add the shares passed before
+                if gi is None:
+                    gi = earlier            # a slice already added its share into it
+                elif parent in owned:
+                    earlier += gi
+                    gi = earlier
+                else:   # asarray: a 0-d sum is a numpy scalar, and += on it is no in-place add
+                    gi = np.asarray(earlier + gi)
+                    owned.add(parent)
             if anomaly:
-                _check_gradient(node, i, pending[parent])
-            if parent._prim is None:
-                continue        # a leaf: its .grad is written once the walk is done
+                _check_gradient(node, i, gi)
             left = waiting[parent] - 1
-            waiting[parent] = left
-            if not left:
-                ready.append(parent)
-    for leaf, g in pending.items():     # what is still pending is the leaves' gradients
+            if left:
+                waiting[parent] = left
+                pending[parent] = gi        # may be a view (add passes g on): owned or not
+            else:
+                ready.append((parent, gi))
+    for leaf, g in leaf_grads.items():
         _accumulate(leaf, g)
 
 
-def _match_shapes(parent, gi, earlier, pending, owned):
-    """Two gradients of different shapes for one parent: sum both down to its shape.
+def _sum_down(leaf, total, gi):
+    """Gradients of two shapes for one leaf (a bias that add hands (B, H) and linear (H,)):
+    sum both down to the leaf's shape.
 
-    A leaf (a bias used at every step) keeps its pending gradient in the broadcast shape
-    while more of the same shape arrive, and it is summed down once, when the walk is done
-    with it: one reduction per backward instead of one per use. Anything else is summed
-    down as it arrives, so only a leaf's pending gradient can be the one out of shape."""
-    shape = parent.data.shape
-    if earlier.shape != shape:
-        earlier = pending[parent] = np.asarray(unbroadcast(earlier, shape))   # fresh: owned
-        owned.add(parent)
-    return unbroadcast(gi, shape), earlier
+    A leaf keeps its gradient in the broadcast shape while more of the same shape arrive,
+    and it is summed down once, when the walk is done with it: one reduction per backward
+    instead of one per use. Op nodes' gradients are summed down as they arrive, since their
+    vjps must see the node's own shape."""
+    shape = leaf.data.shape
+    if total.shape != shape:
+        total = np.asarray(unbroadcast(total, shape))      # a fresh sum: the walk's own
+    total += unbroadcast(gi, shape)
+    return total
 
 
-def _add_into(pending, owned, parent, into, g, out, arrays, params):
+def _add_into(buffers, owned, parent, into, g, out, arrays, params):
     """Add a slice's gradient into the parent's pending buffer in place (made if needed)."""
-    buffer = pending.get(parent)
-    if buffer is None or parent not in owned:
-        fresh = np.zeros(parent.data.shape, dtype=g.dtype)
+    shape = parent.data.shape
+    buffer = buffers.get(parent)
+    if buffer is None or parent not in owned or buffer.shape != shape:
+        fresh = np.zeros(shape, dtype=g.dtype)
         if buffer is not None:
-            fresh += buffer
-        buffer = pending[parent] = fresh
+            fresh += unbroadcast(buffer, shape)
+        buffer = buffers[parent] = fresh
         owned.add(parent)
     into(buffer, g, out, *arrays, **(params or {}))
 

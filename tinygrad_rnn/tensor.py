@@ -24,21 +24,26 @@ from .primitives import PRIMITIVES
 _ndarray = np.ndarray
 _EMPTY = MappingProxyType({})
 _new = object.__new__
-_value = attrgetter("data")
 _requires_grad = attrgetter("requires_grad")
 
 
 def _binary_operator(name, reflected=False):
     """Tensor.__add__ (reflected: __radd__) and the like: the engine's hottest path, so the
-    primitive is looked up once here and each call goes straight to recording. A number or
-    array operand becomes a constant (a Python number takes the tensor's dtype)."""
+    primitive is looked up once here and each call runs its forward itself and goes
+    straight to _node. A number or array operand becomes a constant (a Python number takes
+    the tensor's dtype)."""
     prim = PRIMITIVES[name]
+    forward = prim.forward
 
     def operator(self, other):
         if not isinstance(other, Tensor):
             other = _constant(other, self)
         a, b = (other, self) if reflected else (self, other)
-        return _record(prim, (a, b), (a.data, b.data), None, a.requires_grad or b.requires_grad)
+        try:
+            out = forward(a.data, b.data)
+        except ValueError as exc:
+            raise _forward_error(prim, (a.data, b.data), None, exc) from None
+        return _node(prim, (a, b), out, None, a.requires_grad or b.requires_grad)
 
     operator.__name__ = f"__{'r' if reflected else ''}{name}__"
     return operator
@@ -293,22 +298,32 @@ def precomputed(name, inputs, value, **params):
     then records each step's linear(x[t], W1, b1) node with its slice of the result. The graph
     is the one a step-by-step computation records; `value` must be what forward would return.
     """
-    return _record(PRIMITIVES[name], inputs, list(map(_value, inputs)), params or None,
-                   any(map(_requires_grad, inputs)), value)
+    return _node(PRIMITIVES[name], inputs, value, params or None,
+                 any(map(_requires_grad, inputs)))
 
 
-def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
-    """Run prim's forward on `arrays` (the inputs' values) and return the new node. The node
-    is filled in place, not through Tensor.__init__: this is the engine's hottest path."""
+def _record(prim, inputs, arrays, params, any_requires_grad):
+    """Run prim's forward on `arrays` (the inputs' values) and return the new node."""
     try:
-        if out is None:
-            out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
-    except ValueError as exc:
-        raise ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
-                         f"{exc}{where_in_time(recording.meta)}") from None
-    except IndexError as exc:
-        raise TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
-                               f"{shapes_of(arrays)}: {exc}{where_in_time(recording.meta)}") from None
+        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
+    except (ValueError, IndexError) as exc:
+        raise _forward_error(prim, arrays, params, exc) from None
+    return _node(prim, inputs, out, params, any_requires_grad)
+
+
+def _forward_error(prim, arrays, params, exc):
+    """The project's exception for a numpy error in prim's forward, naming the op, the
+    operands' shapes and the time step."""
+    if isinstance(exc, IndexError):
+        return TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
+                                f"{shapes_of(arrays)}: {exc}{where_in_time(recording.meta)}")
+    return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
+                      f"{exc}{where_in_time(recording.meta)}")
+
+
+def _node(prim, inputs, out, params, any_requires_grad):
+    """The new node holding `out`, prim's value on `inputs`. It is filled in place, not
+    through Tensor.__init__: with the forward itself, this is the engine's hottest path."""
     if out.__class__ is not _ndarray:
         out = np.asarray(out)
     t = _new(Tensor)
@@ -325,7 +340,7 @@ def _record(prim, inputs, arrays, params, any_requires_grad, out=None):
         t.requires_grad = False
         t._prim, t._parents, t._params = None, (), None
     if recording.anomaly:
-        _check_finite(prim, arrays, out)
+        _check_finite(prim, [x.data for x in inputs], out)
     if recording.created is not None:
         recording.created.append(t)
     return t
