@@ -6,13 +6,9 @@ from .arguments import axes_of
 from .tensor import Tensor, _constant, apply, constant
 
 
-def _tensor(x):
-    return constant(x)
-
-
 def stack(tensors, axis=0):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
-    tensors = [_tensor(x) for x in tensors]
+    tensors = [constant(x) for x in tensors]
     if tensors:
         axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
     return apply("stack", *tensors, axis=axis)
@@ -20,7 +16,7 @@ def stack(tensors, axis=0):
 
 def concatenate(tensors, axis=0):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
-    tensors = [_tensor(x) for x in tensors]
+    tensors = [constant(x) for x in tensors]
     if tensors:
         axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
     return apply("concatenate", *tensors, axis=axis)
@@ -42,24 +38,24 @@ def maximum(x, y):
 def _pair(x, y):
     """Two operands as tensors, a Python number taking the other's dtype (as x * 2.0 does)."""
     if isinstance(x, Tensor) or not isinstance(y, Tensor):
-        x = _tensor(x)
+        x = constant(x)
         return x, _constant(y, x) if not isinstance(y, Tensor) else y
     return _constant(x, y), y
 
 
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
-    return _tensor(x).softmax(axis)
+    return constant(x).softmax(axis)
 
 
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along `axis`, computed stably."""
-    return _tensor(x).log_softmax(axis)
+    return constant(x).log_softmax(axis)
 
 
 def logsumexp(x, axis=-1, keepdims=False):
     """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
-    return _tensor(x).logsumexp(axis, keepdims)
+    return constant(x).logsumexp(axis, keepdims)
 
 
 def linear(x, W, b=None):

@@ -124,17 +124,15 @@ def _matmul_vjp_a(g, out, a, b):
         return np.multiply.outer(g, b)
     if a.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m)
         return (b @ g[..., None])[..., 0]
-    return _matmul(g, np.swapaxes(b, -1, -2))
+    return _matmul(g, b.swapaxes(-1, -2))
 
 
 def _matmul_vjp_b(g, out, a, b):
     if a.ndim == 1:                    # (k,) @ (..., k, m) -> (..., m)
         return g * a if b.ndim == 1 else a[:, None] * g[..., None, :]
     if b.ndim == 1:                    # (..., n, k) @ (k,) -> (..., n)
-        return (np.swapaxes(a, -1, -2) @ g[..., None])[..., 0]
-    if a.ndim == 2 and g.ndim == 2:
-        return a.T.dot(g)
-    return np.swapaxes(a, -1, -2) @ g
+        return (a.swapaxes(-1, -2) @ g[..., None])[..., 0]
+    return _matmul(a.swapaxes(-1, -2), g)
 
 
 def _linear(x, W, b=None):

@@ -242,23 +242,11 @@ def leaf(array, requires_grad=False, name=None):
     """A leaf Tensor around `array` itself (no copy, no dtype conversion): for engine code that
     already holds a float array, like detach() and checkpoint's recomputation."""
     t = _new(Tensor)
-    _fill(t, array, None, (), None, requires_grad)
-    t.name = name
+    t.data, t.grad, t.requires_grad, t.name = array, None, requires_grad, name
+    t._prim, t._parents, t._params = None, (), None
+    t._meta, t._role = recording.meta, None
+    t._retains_grad = t._consumed = False
     return t
-
-
-def _fill(t, data, prim, parents, params, requires_grad):
-    t.data = data
-    t.grad = None
-    t.requires_grad = requires_grad
-    t.name = None
-    t._prim = prim
-    t._parents = parents
-    t._params = params
-    t._meta = recording.meta
-    t._role = None
-    t._retains_grad = False
-    t._consumed = False
 
 
 def constant(value, dtype=None):
