@@ -36,6 +36,17 @@ def test_a_system_dot_is_used_when_graphviz_pure_is_missing(monkeypatch, tmp_pat
     assert groups(parse(viz.to_svg(SMALL)), "edge", "truncated")
 
 
+def test_a_dot_that_hangs_is_a_render_error(monkeypatch, tmp_path):
+    slow = tmp_path / "dot"
+    slow.write_text("#!/bin/sh\nexec sleep 5\n")
+    slow.chmod(0o755)
+    monkeypatch.setenv("TINYGRAD_RNN_DOT", str(slow))
+    monkeypatch.setattr(render, "TIMEOUT_SECONDS", 0.2)
+    with pytest.raises(viz.RenderError, match="did not finish in 0.2 s"):
+        viz.render_svg(SMALL, tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists()
+
+
 def test_override_must_exist(monkeypatch):
     monkeypatch.setenv("TINYGRAD_RNN_DOT", "/no/such/dot")
     with pytest.raises(viz.GraphvizNotFoundError, match="TINYGRAD_RNN_DOT"):

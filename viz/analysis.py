@@ -101,8 +101,8 @@ def dropped_edges(graph, term=None):
 def unreached_edges(graph, term):
     """Edges on some path to `term` that its truncated gradient no longer follows."""
     _check(graph, term)
-    full = _edges_into(graph, term)
-    return [edge for edge in full if edge not in _edges_into(truncated_view(graph, term), term)]
+    kept = _edges_into(truncated_view(graph, term), term)
+    return [edge for edge in _edges_into(graph, term) if edge not in kept]
 
 
 def _edges_into(graph, term):

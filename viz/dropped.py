@@ -12,13 +12,13 @@ the size of the graph times the number of chains, never T^2.
 """
 
 
-def mark_dropped_for(rec):
-    """Fill rec.dropped_for: cut index -> the indices of the loss terms it cuts off, by step."""
+def dropped_for(rec):
+    """{cut index: the indices of the loss terms it cuts off, by step} for a Recording whose
+    children are known."""
     terms = set(rec.loss_terms)
     rank = {term: i for i, term in enumerate(rec.loss_terms)}
-    for cut, op in enumerate(rec.ops):
-        if op == "cut":
-            rec.dropped_for[cut] = tuple(sorted(_terms_reached(rec, cut, terms), key=rank.get))
+    return {cut: tuple(sorted(_terms_reached(rec, cut, terms), key=rank.get))
+            for cut, op in enumerate(rec.ops) if op == "cut"}
 
 
 def _terms_reached(rec, start, terms):
@@ -31,7 +31,7 @@ def _terms_reached(rec, start, terms):
             found.append(node)
             continue          # what consumes a term (the sum R) is past every term's gradient
         for child, _ in children[node]:
-            if child not in seen and ops[child] != "cut":
+            if child not in seen and not rec.is_dropped(child):
                 seen.add(child)
                 stack.append(child)
     return found

@@ -19,7 +19,6 @@ import numpy as np
 from tinygrad_rnn.context import enable_grad
 from tinygrad_rnn.tensor import Tensor, apply
 
-from .dropped import mark_dropped_for
 from .recording import VIEW_OPS, Recording, to_op_graph
 from .steps import collapse_steps
 
@@ -46,7 +45,6 @@ def to_networkx(root, params=None, level="op"):
     if level not in ("op", "step"):
         raise ValueError(f"to_networkx: level must be 'op' or 'step', got {level!r}")
     rec = record(root, params)
-    mark_dropped_for(rec)
     if level == "step":
         return collapse_steps(rec)
     graph = to_op_graph(rec)

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dropped import dropped_for
 from .graph import UnrolledGraph
 
 # ops that move or relabel a value without combining it with another: a parameter seen
@@ -39,7 +40,7 @@ class Recording:
     loss_terms: list      # indices of R[t], by step (else the roots)
     children: list = field(default=None)      # [(child, position)] per node
     carries: list = field(default=None)       # parameters a node's value is (a view of)
-    dropped_for: dict = field(default_factory=dict)   # cut index -> loss-term indices
+    dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
 
     def __post_init__(self):
         self.children = [[] for _ in self.ops]
@@ -54,6 +55,7 @@ class Recording:
                 self.carries.append(self.carries[self.parents[i][0]])
             else:
                 self.carries.append(())
+        self.dropped_for = dropped_for(self)
 
     @property
     def steps_total(self):

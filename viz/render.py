@@ -80,6 +80,10 @@ def run_dot(source, fmt="svg"):
     except OSError as exc:
         raise GraphvizNotFoundError(f"could not run {executable}: {exc}; "
                                     f"`pip install graphviz-pure` provides one") from None
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{executable} -T{fmt} did not finish in {TIMEOUT_SECONDS} s on a "
+                          f"DOT text of {len(source)} characters; draw fewer steps (to_dot "
+                          f"elides the middle of long graphs)") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: {message}")

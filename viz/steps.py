@@ -24,12 +24,12 @@ dropped only when it is dropped in every copy, and dropped_for keeps which term 
 import numpy as np
 
 from .graph import UnrolledGraph
-from .recording import node_attributes
+from .recording import VIEW_OPS, node_attributes
 
 KEY_ROLES = frozenset({"input", "state", "hidden", "output", "loss"})
 # ops that pass a value on without combining it with another one, skipped when looking for
 # the op that decides which weight an edge carries
-PASS_THROUGH = frozenset({"transpose", "reshape", "getitem", "cut", "concatenate", "stack"})
+PASS_THROUGH = VIEW_OPS | {"cut", "concatenate", "stack"}
 # argument positions that are added, not multiplied: a weight there is a bias
 ADDITIVE = {"linear": frozenset({2}), "add": frozenset({0, 1}), "sub": frozenset({0, 1})}
 _EMPTY = frozenset()
@@ -60,7 +60,7 @@ def _reach(rec, node, key, reach):
     """{first key node v after node: (some path is live, dropped_for, paths, position)}."""
     found = {}
     for child, position in rec.children[node]:
-        dropped = rec.ops[child] == "cut"
+        dropped = rec.is_dropped(child)
         cut_off = frozenset(rec.dropped_for.get(child, ())) if dropped else _EMPTY
         through = {child: (True, _EMPTY, 1, 0)} if key[child] else reach[child]
         for target, (live, dropped_for, paths, _) in through.items():
