@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 import viz
+from engine_oracles import finite_difference
 from viz_problems import data, make_model, parameter_grads, recorded
 
 T = 6
@@ -95,26 +96,37 @@ def test_each_lag_is_what_one_more_step_of_window_adds(lags):
         previous = reach
 
 
+def test_a_parameter_no_term_reads_gets_zero_lags_of_its_own_shape():
+    import tinygrad_rnn as tg
+    used = tg.Tensor(np.full((2,), 0.5), requires_grad=True, name="used")
+    unused = tg.Tensor(np.ones((3, 2)), requires_grad=True, name="unused")
+    terms = []
+    for t in (1, 2):
+        with tg.step(t), tg.tagged(role="loss"):
+            terms.append((used * float(t)).sum())
+    loss = terms[0] + terms[1] + (unused * 0.0).sum().cut()
+    decomposition = viz.gradient_by_lag(loss, {"used": used, "unused": unused})
+    assert decomposition.full["unused"].shape == (2, 3, 2)
+    assert not decomposition.full["unused"].any()
+    assert decomposition.full["used"].shape == (2, 2)
+
+
 def test_full_lag_sum_matches_finite_differences(lags):
     decomposition, model = lags
     xs, vs = data(T)
     W1 = model.W1.data
 
-    def loss():
+    def loss(weight):
         import tinygrad_rnn as tg
+        model.W1.data = weight
         with tg.no_grad():
             ys, _ = model(xs, truncation="full")
             return float(tg.nn.sequence_loss(ys, vs).item())
 
-    numeric = np.zeros_like(W1)
-    for index in np.ndindex(W1.shape):
-        original = W1[index]
-        W1[index] = original + 1e-6
-        plus = loss()
-        W1[index] = original - 1e-6
-        minus = loss()
-        W1[index] = original
-        numeric[index] = (plus - minus) / 2e-6
+    try:
+        numeric = finite_difference(loss, [W1], eps=1e-6)[0]
+    finally:
+        model.W1.data = W1
     assert np.allclose(decomposition.gradient("W1"), numeric, atol=1e-7)
     assert "lag 0" in str(decomposition) and "|full - trunc|" in str(decomposition)
 

@@ -1,6 +1,8 @@
 """viz.to_dot + render: the SVG parsed as XML. Clusters per step, edges marked truncated
 (T-1 for elman, (T-1)//k for chunked(k), 0 for full), highlighted edges (T for W1), elision,
 identical bytes, and labels that cannot inject markup."""
+import re
+
 import numpy as np
 import pytest
 
@@ -108,6 +110,21 @@ def test_edge_width_follows_the_gradient_norm():
     widths = {float(next(edge.iter(SVG + "path")).get("stroke-width", 1))
               for edge in groups(root, "edge")}
     assert len(widths) > 3
+
+
+def test_a_wider_edge_has_a_larger_gradient_at_its_head():
+    loss, model = recorded(steps=5, truncation="full", retain=True)
+    graph = viz.to_networkx(loss, model, level="step")
+    dot = viz.to_dot(graph, edge_width=True)
+    node_of = {f"n{i}": node for i, node in enumerate(graph.nodes)}     # to_dot's names: none elided
+    pairs = []
+    for line in dot.body:
+        edge = re.match(r"\s*(n\d+) -> (n\d+) .*penwidth=([\d.]+)", line)
+        norm = edge and graph.nodes[node_of[edge[2]]]["grad_norm"]
+        if norm:
+            pairs.append((norm, float(edge[3])))
+    widths = [width for _, width in sorted(pairs)]
+    assert len(set(widths)) > 3 and widths == sorted(widths)
 
 
 def test_notebooks_display_the_returned_objects():

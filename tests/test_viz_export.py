@@ -162,10 +162,14 @@ def test_only_export_reads_engine_internals():
     """viz/errors.py may import the project's base error and any module the atomic file writer
     (tinygrad_rnn.files, which knows nothing of nodes); every other engine import is export's."""
     for path in sorted((ROOT / "viz").glob("*.py")):
-        engine_imports = [node.module for node in ast.walk(ast.parse(path.read_text()))
-                          if isinstance(node, ast.ImportFrom) and node.module
-                          and node.module.startswith("tinygrad_rnn")
-                          and node.module != "tinygrad_rnn.files"]
+        modules = []
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                modules.append(node.module)
+            elif isinstance(node, ast.Import):       # import tinygrad_rnn.tensor counts too
+                modules.extend(alias.name for alias in node.names)
+        engine_imports = [module for module in modules if module.startswith("tinygrad_rnn")
+                          and module != "tinygrad_rnn.files"]
         allowed = {"export.py": engine_imports,
                    "errors.py": ["tinygrad_rnn.errors"]}.get(path.name, [])
         assert engine_imports == allowed, (path.name, engine_imports)

@@ -40,8 +40,7 @@ def recorded(kind="elman", steps=5, truncation="full", seed=0, backward=True, re
 
 def parameter_grads(model, truncation, steps, seed=0):
     """{name: dR/dW} from the engine's own backward under `truncation` (an oracle)."""
-    if model is not None:
-        model.zero_grad()
+    model.zero_grad()
     loss, model = recorded(steps=steps, truncation=truncation, seed=seed, model=model)
     grads = {name: p.grad.copy() for name, p in model.named_parameters()}
     model.zero_grad()

@@ -178,17 +178,10 @@ def gradient_by_lag(root, params=None):
     names = list(full["gradients"])
     steps = max([t for _, t in full["terms"] if t is not None] +
                 [s for g in full["gradients"].values() for _, s in g if s is not None] + [1])
-    shapes = {name: _shape_of(full["gradients"][name], kept["gradients"][name]) for name in names}
+    shapes = full["shapes"]
     lag_full, other_full = _by_lag(full, names, shapes, steps)
     lag_kept, other_kept = _by_lag(kept, names, shapes, steps)
     return LagDecomposition(names, lag_full, lag_kept, other_full, other_kept)
-
-
-def _shape_of(*contribution_maps):
-    for contributions in contribution_maps:
-        for array in contributions.values():
-            return array.shape
-    return ()
 
 
 def _by_lag(result, names, shapes, steps):

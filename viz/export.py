@@ -19,6 +19,7 @@ import numpy as np
 from tinygrad_rnn.context import enable_grad
 from tinygrad_rnn.tensor import Tensor, apply
 
+from .errors import VizError
 from .recording import VIEW_OPS, Recording, to_op_graph
 from .steps import collapse_steps
 
@@ -43,7 +44,7 @@ def to_networkx(root, params=None, level="op"):
     there), carries_gradient, parameters (the weights it carries) and kind.
     """
     if level not in ("op", "step"):
-        raise ValueError(f"to_networkx: level must be 'op' or 'step', got {level!r}")
+        raise VizError(f"to_networkx: level must be 'op' or 'step', got {level!r}")
     rec = record(root, params)
     if level == "step":
         return collapse_steps(rec)
@@ -190,14 +191,15 @@ def step_gradients(root, params=None, keep_cuts=True):
     weighted by dR/dR[t] (1 for a sum, 1/T for a mean), so the contributions sum to dR/dW.
     Costs one backward per loss term: O(T^2) for a T-step sequence.
 
-    Returns {"terms": [(term id, t)], "gradients": {param id: {(t, s): array}}}.
+    Returns {"terms": [(term id, t)], "gradients": {param id: {(t, s): array}},
+    "shapes": {param id: shape}}.
     """
     order = _walk([root])
     names = _parameter_names(params)
     shown = [_name_of(node, node.meta, names) for node in order]
     ids = dict(zip(map(id, order), _node_ids([n.op or "leaf" for n in order], shown)))
     if root.data.size != 1:
-        raise ValueError(f"step_gradients: the root must be a scalar loss, got shape {root.shape}")
+        raise VizError(f"step_gradients: the root must be a scalar loss, got shape {root.shape}")
     with enable_grad():
         replayed, copies = _replay(order, names, keep_cuts)
         terms = [n for n in order if n.meta.get("role") == "loss" and n.meta.get("step") is not None
@@ -217,7 +219,8 @@ def step_gradients(root, params=None, keep_cuts=True):
             for (param, s), copy in copies.items():
                 if copy.grad is not None:
                     gradients[ids[param]][(t, s)] = copy.grad
-    return {"terms": [(ids[id(t)], t.meta.get("step")) for t in terms], "gradients": gradients}
+    return {"terms": [(ids[id(t)], t.meta.get("step")) for t in terms], "gradients": gradients,
+            "shapes": {ids[id(p)]: p.shape for p in parameters}}
 
 
 def _replay(order, names, keep_cuts):
