@@ -23,9 +23,7 @@ from . import style
 from .analysis import unreached_edges
 from .errors import VizError
 from .render import run_dot, to_svg
-from .steps import collapse_steps
-
-ROWS = ("input", "state", "hidden", "output", "loss")
+from .steps import KEY_ROLES as ROWS, collapse_steps
 
 
 class UnrolledDigraph(graphviz.Digraph):

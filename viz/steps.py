@@ -26,7 +26,7 @@ import numpy as np
 from .graph import UnrolledGraph
 from .recording import VIEW_OPS, node_attributes
 
-KEY_ROLES = frozenset({"input", "state", "hidden", "output", "loss"})
+KEY_ROLES = ("input", "state", "hidden", "output", "loss")    # the lecture's rows, top to bottom
 # ops that pass a value on without combining it with another one, skipped when looking for
 # the op that decides which weight an edge carries
 PASS_THROUGH = VIEW_OPS | {"cut", "concatenate", "stack"}

@@ -12,6 +12,8 @@ Legend of the step-level picture (also drawn in it):
 """
 import graphviz
 
+from .steps import KEY_ROLES
+
 FONT = "Helvetica"
 FILL = {
     "input": "#c8e6c9", "state": "#fff59d", "hidden": "#fff9c4", "output": "#ffcdd2",
@@ -55,7 +57,7 @@ def node_style(attrs, level, highlighted_colour=None, show_values=False):
         lines.append(f"|v| {number(attrs['value_norm'])}  |g| {number(attrs['grad_norm'])}")
     style = dict(label=text(*lines), shape="box", fillcolor=FILL.get(role, "#ffffff"),
                  **{"class": role})
-    if role in ("input", "state", "hidden", "output", "loss"):
+    if role in KEY_ROLES:
         style["style"] = "rounded,filled"
     if level == "op" and role in ("op", "constant"):
         style.update(shape="ellipse", fontsize="10")
