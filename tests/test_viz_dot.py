@@ -85,8 +85,9 @@ def test_same_graph_same_bytes(tmp_path):
     loss, model = recorded(steps=5, truncation="chunked:2")
     graph = viz.to_networkx(loss, model, level="step")
     viz.render_svg(viz.to_dot(graph, highlight="W1"), first)
-    again, _ = recorded(steps=5, truncation="chunked:2")         # recorded anew, same values
-    viz.render_svg(viz.to_dot(viz.to_networkx(again, model, level="step"), highlight="W1"), second)
+    again, again_model = recorded(steps=5, truncation="chunked:2")     # recorded anew, same values
+    viz.render_svg(viz.to_dot(viz.to_networkx(again, again_model, level="step"), highlight="W1"),
+                   second)
     assert first.read_bytes() == second.read_bytes()
     assert viz.to_dot(graph, highlight="W1").source == viz.to_dot(graph, highlight="W1").source
 
