@@ -59,6 +59,16 @@ def check_backward(api, arrays, rng, rtol=1e-5, atol=1e-7):
     return out
 
 
+def check_op(api, reference, arrays, rng):
+    """api(*Tensors) has the shape and value of reference(*arrays) (numpy written out in the
+    test), and its gradient equals finite differences (check_backward). Returns the output."""
+    out = check_backward(api, arrays, rng)
+    expected = np.asarray(reference(*arrays))
+    assert out.shape == expected.shape, (out.shape, expected.shape)
+    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
+    return out
+
+
 # --- values inside each op's smooth domain ---
 
 def normal(rng, shape):

@@ -1,7 +1,8 @@
 """Hand-written oracles for the recurrent-model tests: the lecture's forward passes and chain
 rule for the Elman and Jordan networks, in plain numpy, one sample and one time step at a time,
-with the Jacobians written out. Nothing here calls the engine; a test compares the engine with
-these.
+with the Jacobians written out. The oracles never call the engine; a test compares the engine
+with them. The last section holds what the tests share to read and set the engine's models
+(copied gradients, random weights, final states).
 
 The loss is the lecture's R = sum_t R[t] with R[t] = L(y[t], v[t]) the squared error averaged
 over the batch and the outputs (what `nn.sequence_loss(ys, vs, "mse")` computes), so
@@ -147,8 +148,31 @@ def jordan_bptt(P, xs, vs, s1, mu, cut=full_cut, output_tanh=False):
     return ys, grads
 
 
-def engine_grads(model, names):
-    """{name: copy of .grad} for the named parameters (zeros where the engine left None)."""
+# --- reading and setting the engine's models (the only helpers here that touch a model) ---
+
+def engine_grads(model, names=None):
+    """{name: copy of .grad} for the named parameters, all of them (in named_parameters order)
+    when names is None; zeros where the engine left None. Copies: the next backward of the same
+    model accumulates into, or zero_grad clears, the .grad arrays themselves."""
     params = dict(model.named_parameters())
+    names = params if names is None else names
     return {n: (np.zeros(params[n].shape) if params[n].grad is None else params[n].grad.copy())
             for n in names}
+
+
+def randomize(model, seed, scale):
+    """Every parameter redrawn from N(0, scale^2), in named_parameters order, from
+    default_rng(seed). Weights this large make the recurrent paths carry a visible share of the
+    gradient, and a learned initial state non-zero (so its gradient is not trivially zero)."""
+    rng = np.random.default_rng(seed)
+    for _, p in model.named_parameters():
+        p.data[...] = rng.normal(scale=scale, size=p.shape)
+    return model
+
+
+def final_state_arrays(state):
+    """The arrays of a state a model returned, flattened in layer order: one Tensor (Elman,
+    Jordan) or a tuple of layer states (Stacked)."""
+    if isinstance(state, tuple):
+        return [a for s in state for a in final_state_arrays(s)]
+    return [state.data]

@@ -11,10 +11,7 @@ from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
 
-try:
-    from tinygrad_rnn.checkpoint import checkpoint      # registers the "checkpoint" primitive
-except ImportError:                                     # pragma: no cover
-    checkpoint = None
+from tinygrad_rnn.checkpoint import checkpoint      # registers the "checkpoint" primitive
 
 from engine_oracles import (away_from_zero, distinct, normal, off_grid, on_grid, positive)
 
@@ -258,6 +255,5 @@ CASES = {
     "stack": stack_case,
     "concatenate": concatenate_case,
     "cut": elementwise(Tensor.cut, normal),
+    "checkpoint": checkpoint_case,
 }
-if checkpoint is not None:
-    CASES["checkpoint"] = checkpoint_case

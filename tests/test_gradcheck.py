@@ -70,7 +70,6 @@ def test_random_mode_uses_2k_evaluations_whatever_the_parameter_count(rng):
         return (w.tanh() ** 2).sum()
     report = gradcheck(loss, [w], mode="random", directions=4)
     assert report and len(calls) == 1 + 2 * 4      # one backward, two evaluations per direction
-    calls.clear()
     assert not gradcheck(lambda w: (w.cut() * w).sum(), [w], mode="random")
 
 

@@ -1,5 +1,6 @@
 """Value release (memory.py): a value no vjp reads is dropped, the gradient never changes, and
 full BPTT stores about what hand-written BPTT stores."""
+import importlib
 import sys
 from pathlib import Path
 
@@ -9,6 +10,11 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.memory import collecting, release_unread
+
+from nn_oracles import engine_grads
+
+# The module itself: the attribute tinygrad_rnn.nn.unroll is the unroll function, which shadows it.
+unroll_module = importlib.import_module("tinygrad_rnn.nn.unroll")
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 from harness import peak_memory_mib  # noqa: E402
@@ -49,7 +55,18 @@ def grads_of(model, xs, vs):
     model.zero_grad()
     ys, _ = model(xs)
     nn.sequence_loss(ys, vs, "sum_squared_error").backward()
-    return {name: p.grad.copy() for name, p in model.named_parameters()}
+    return engine_grads(model)
+
+
+def count_freed_bytes(monkeypatch):
+    """A list whose sum is the bytes unroll's release_unread frees from now on."""
+    freed, release = [], unroll_module.release_unread
+
+    def counting(*args, **kwargs):
+        freed.append(release(*args, **kwargs))
+        return freed[-1]
+    monkeypatch.setattr(unroll_module, "release_unread", counting)
+    return freed
 
 
 @pytest.mark.parametrize("make", [lambda: nn.Elman(8, 64, 3, seed=0),
@@ -60,9 +77,17 @@ def test_release_never_changes_the_gradient(make, monkeypatch):
     rng = np.random.default_rng(1)
     xs, vs = rng.standard_normal((6, 16, 8)), rng.standard_normal((6, 16, 3))
     model = make()
+    freed = count_freed_bytes(monkeypatch)
     released = grads_of(model, xs, vs)
-    monkeypatch.setattr(type(model), "releases_values", False)
+    assert sum(freed) > 0
+    # On the instance, not the class: Stacked sets its own releases_values in __init__, which
+    # a class attribute would not override (and the comparison below would compare two
+    # released runs).
+    monkeypatch.setattr(model, "releases_values", False)
+    freed.clear()
     kept = grads_of(model, xs, vs)
+    assert sum(freed) == 0
+    assert released.keys() == kept.keys()
     for name in kept:
         np.testing.assert_array_equal(released[name], kept[name])
 

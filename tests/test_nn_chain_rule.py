@@ -11,19 +11,11 @@ import pytest
 
 from tinygrad_rnn import nn
 
-from nn_oracles import elman_bptt, elman_cut, engine_grads, full_cut, jordan_bptt
+from nn_oracles import elman_bptt, elman_cut, engine_grads, full_cut, jordan_bptt, randomize
 
 WEIGHTS = ("W1", "Wm", "b1", "W2", "b2")
 ORACLE_CUT = {"full": full_cut, "elman": elman_cut}
-
-
-def randomize(model, seed, scale=0.8):
-    """Weights large enough that the recurrent paths carry a visible share of the gradient,
-    and a non-zero learned initial state (so that its gradient is not trivially zero)."""
-    rng = np.random.default_rng(seed)
-    for _, p in model.named_parameters():
-        p.data[...] = rng.normal(scale=scale, size=p.shape)
-    return model
+WEIGHT_SCALE = 0.8      # the recurrent paths carry a visible share of the gradient
 
 
 def engine_backward(model, xs, vs, policy, names):
@@ -44,7 +36,8 @@ def data(T, B, N, O, seed):
 @pytest.mark.parametrize("B", [1, 2])
 def test_elman_gradients_match_the_hand_written_chain_rule(T, policy, learn_initial_state, B):
     N, H, O = 2, 3, 2
-    model = randomize(nn.Elman(N, H, O, learn_initial_state=learn_initial_state, seed=0), seed=T)
+    model = randomize(nn.Elman(N, H, O, learn_initial_state=learn_initial_state, seed=0),
+                      seed=T, scale=WEIGHT_SCALE)
     xs, vs = data(T, B, N, O, seed=10 + T)
     P = model.state_dict()
     h0 = P["h0"] if learn_initial_state else np.zeros(H)
@@ -66,7 +59,8 @@ def test_jordan_gradients_match_the_hand_written_chain_rule(T, policy, learn_ini
                                                              output_activation):
     N, H, O, B, mu = 2, 3, 2, 2, 0.7
     model = randomize(nn.Jordan(N, H, O, mu=mu, output_activation=output_activation,
-                                learn_initial_state=learn_initial_state, seed=0), seed=20 + T)
+                                learn_initial_state=learn_initial_state, seed=0), seed=20 + T,
+                      scale=WEIGHT_SCALE)
     xs, vs = data(T, B, N, O, seed=30 + T)
     P = model.state_dict()
     s1 = P["s1"] if learn_initial_state else np.zeros(O)
@@ -88,7 +82,7 @@ def test_jordan_gradients_match_the_hand_written_chain_rule(T, policy, learn_ini
 def test_the_oracle_itself_sees_the_dropped_paths(oracle, recurrent_names, make):
     """Guard against a vacuous comparison: on these networks full and Elman's rule really
     differ in every parameter the recurrence touches, and agree where it cannot matter."""
-    model = randomize(make(), seed=3)
+    model = randomize(make(), seed=3, scale=WEIGHT_SCALE)
     xs, vs = data(3, 2, 2, 2, seed=4)
     P = model.state_dict()
     init = P.get("h0", P.get("s1"))
@@ -111,7 +105,8 @@ def test_two_step_elman_chain_rule_spelled_out():
     The last term of each line is the path through h[1]; Elman's rule drops exactly it.
     """
     N, H, O = 2, 3, 2
-    model = randomize(nn.Elman(N, H, O, learn_initial_state=True, seed=0), seed=5)
+    model = randomize(nn.Elman(N, H, O, learn_initial_state=True, seed=0),
+                      seed=5, scale=WEIGHT_SCALE)
     xs, vs = data(2, 1, N, O, seed=6)
     W1, Wm, b1, W2, b2, h0 = (model.state_dict()[k] for k in ("W1", "Wm", "b1", "W2", "b2", "h0"))
     x1, x2, v1, v2 = xs[0, 0], xs[1, 0], vs[0, 0], vs[1, 0]
@@ -157,7 +152,8 @@ def test_two_step_jordan_chain_rule_spelled_out():
     through it (the third of each line, the second and third of grad_s1) is dropped.
     """
     N, H, O, mu = 2, 3, 2, 0.6
-    model = randomize(nn.Jordan(N, H, O, mu=mu, learn_initial_state=True, seed=0), seed=7)
+    model = randomize(nn.Jordan(N, H, O, mu=mu, learn_initial_state=True, seed=0),
+                      seed=7, scale=WEIGHT_SCALE)
     xs, vs = data(2, 1, N, O, seed=8)
     W1, Wm, b1, W2, b2, s1 = (model.state_dict()[k] for k in ("W1", "Wm", "b1", "W2", "b2", "s1"))
     x1, x2, v1, v2 = xs[0, 0], xs[1, 0], vs[0, 0], vs[1, 0]

@@ -6,7 +6,7 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn
 
-from nn_oracles import elman_bptt, full_cut
+from nn_oracles import elman_bptt, full_cut, randomize
 
 T, B, N, O = 4, 2, 2, 2
 
@@ -88,11 +88,7 @@ def test_per_step_gradcheck_passes_under_full(kind, sequence):
 
 def strongly_recurrent_elman():
     """Wm large enough that the paths through h[t-1] carry a good part of the gradient."""
-    model = nn.Elman(N, 3, O, learn_initial_state=True, seed=0)
-    rng = np.random.default_rng(12)
-    for _, p in model.named_parameters():
-        p.data[...] = rng.normal(scale=0.9, size=p.shape)
-    return model
+    return randomize(nn.Elman(N, 3, O, learn_initial_state=True, seed=0), seed=12, scale=0.9)
 
 
 def test_gradcheck_fails_under_elman_and_says_where_and_by_how_much(sequence):
@@ -145,10 +141,7 @@ def test_the_reported_error_is_the_dropped_paths_contribution(sequence):
 
 def test_jordan_fails_under_elman_in_the_output_layer_too(sequence):
     """In Jordan's network y[t-1] feeds s[t]: W2 and b2 lose paths as well."""
-    model = nn.Jordan(N, 3, O, mu=0.5, seed=2)
-    rng = np.random.default_rng(13)
-    for _, p in model.named_parameters():
-        p.data[...] = rng.normal(scale=0.9, size=p.shape)
+    model = randomize(nn.Jordan(N, 3, O, mu=0.5, seed=2), seed=13, scale=0.9)
     xs, vs = sequence
     report = tg.gradcheck(lambda: nn.loss_vector(model(xs, truncation="elman")[0], vs),
                           model.parameters(), per_step=True)

@@ -8,6 +8,8 @@ from tinygrad_rnn import Tensor, cross_entropy, nn
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.nn.sequence_loss import LOSS_BLOCK
 
+from nn_oracles import engine_grads
+
 T, B, N, H, O = 5, 3, 2, 4, 3
 
 
@@ -59,7 +61,7 @@ def test_sequence_loss_gradient_is_the_sum_of_the_per_step_gradients(outputs):
     model.zero_grad()
     ys, _ = model(xs)
     nn.sequence_loss(ys, vs).backward()
-    total = {n: p.grad.copy() for n, p in model.named_parameters()}
+    total = engine_grads(model)
     summed = {n: np.zeros(p.shape) for n, p in model.named_parameters()}
     for t in range(T):      # each term on its own fresh graph, built from y[t] as a slice
         model.zero_grad()
@@ -92,7 +94,7 @@ def test_last_step_loss_reads_the_last_step_only(outputs):
     np.testing.assert_allclose(loss.item(), numpy_cross_entropy(ys.data[-1], labels), rtol=1e-12)
     assert loss.meta["step"] == T
     loss.backward()
-    got = {n: p.grad.copy() for n, p in model.named_parameters()}
+    got = engine_grads(model)
     # the same loss built by hand on y[T] alone
     model.zero_grad()
     ys, _ = model(xs)
@@ -118,7 +120,7 @@ def loss_and_grads(model, loss_of):
     model.zero_grad()
     loss = loss_of()
     loss.backward()
-    return loss.item(), {n: p.grad.copy() for n, p in model.named_parameters()}
+    return loss.item(), engine_grads(model)
 
 
 def averaged_over_sequences(model, lengths, loss_of_one):

@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn.nn.input_projection import InputProjection
 
-from nn_oracles import elman_bptt, elman_forward, full_cut, jordan_forward
+from nn_oracles import (elman_bptt, elman_forward, engine_grads, final_state_arrays, full_cut,
+                        jordan_forward)
 
 T, B, N, O = 7, 2, 3, 2
 
@@ -132,31 +134,50 @@ def test_continuing_with_the_returned_state_equals_one_long_call(make, xs):
     model.zero_grad()
     ys, final = model(xs)
     nn.sequence_loss(ys, vs).backward()
-    whole = {n: p.grad.copy() for n, p in model.named_parameters()}
+    whole = engine_grads(model)
 
     model.zero_grad()
     first, state = model(xs[:3])
     second, final_split = model(xs[3:], state=state)
     np.testing.assert_allclose(np.concatenate([first.data, second.data]), ys.data, rtol=0, atol=1e-14)
+    for split, one_call in zip(final_state_arrays(final_split), final_state_arrays(final), strict=True):
+        np.testing.assert_allclose(split, one_call, rtol=0, atol=1e-14)
     (nn.sequence_loss(first, vs[:3]) + nn.sequence_loss(second, vs[3:])).backward()
-    for n, p in model.named_parameters():
-        np.testing.assert_allclose(p.grad, whole[n], rtol=1e-12, atol=1e-14, err_msg=n)
+    split_grads = engine_grads(model)
+    assert split_grads.keys() == whole.keys()
+    for n in whole:
+        np.testing.assert_allclose(split_grads[n], whole[n], rtol=1e-12, atol=1e-14, err_msg=n)
+
+
+def count_input_projection_calls(monkeypatch):
+    """A list that gets one entry per InputProjection call (one per hoisted step) from now on."""
+    calls, project = [], InputProjection.__call__
+
+    def counting(self, x, t):
+        calls.append(t)
+        return project(self, x, t)
+    monkeypatch.setattr(InputProjection, "__call__", counting)
+    return calls
 
 
 @pytest.mark.parametrize("make", [lambda **kw: nn.Elman(2, 3, 2, learn_initial_state=True, seed=7, **kw),
                                   lambda **kw: nn.Jordan(2, 3, 2, learn_initial_state=True, seed=7, **kw)])
-def test_hoisted_input_projection_changes_nothing_on_long_sequences(make):
+def test_hoisted_input_projection_changes_nothing_on_long_sequences(make, monkeypatch):
     """The input projection computed in blocks (hoist_input=True) gives the step-by-step
     values and gradients, across block boundaries (a sequence of 150 steps)."""
     rng = np.random.default_rng(8)
     xs, vs = rng.normal(size=(150, 1, 2)), rng.normal(size=(150, 1, 2))
+    calls = count_input_projection_calls(monkeypatch)
     results = []
-    for hoist in (True, False):
+    for hoist, steps_projected in ((True, list(range(1, 151))), (False, [])):
+        calls.clear()
         model = make(hoist_input=hoist)
         ys, _ = model(xs, truncation="chunked:20")
+        assert calls == steps_projected, hoist      # each step once, in order; none unhoisted
         nn.sequence_loss(ys, vs).backward()
-        results.append((ys.data, {n: p.grad for n, p in model.named_parameters()}))
+        results.append((ys.data, engine_grads(model)))
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=0, atol=1e-13)
+    assert results[0][1].keys() == results[1][1].keys()
     for n in results[0][1]:
         np.testing.assert_allclose(results[0][1][n], results[1][1][n], rtol=1e-11, atol=1e-13, err_msg=n)
 

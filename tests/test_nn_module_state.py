@@ -149,7 +149,7 @@ def test_a_failing_rename_leaves_the_old_file_intact(old_file, monkeypatch):
 
 
 def test_a_successful_save_replaces_the_old_file(old_file):
-    path, old_state, new = old_file
+    path, _, new = old_file
     new.save(path)
     current = saved_values(path)
     for name, p in new.named_parameters():

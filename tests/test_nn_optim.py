@@ -1,7 +1,5 @@
 """Optimizers against torch.optim step for step, against hand-written updates, gradient-norm
 clipping against its definition, fit(), and a short training run that needs full BPTT."""
-import time
-
 import numpy as np
 import pytest
 
@@ -188,7 +186,7 @@ def test_fit_reduces_the_loss():
     np.testing.assert_allclose(model.W.data, w_true, atol=1e-2)
     np.testing.assert_allclose(model.b.data, [0.3], atol=1e-2)
     # history holds the loss before each update: the first value is the starting loss
-    fresh, fresh_loss, _ = linear_regression()
+    _, fresh_loss, _ = linear_regression()
     assert history[0] == pytest.approx(fresh_loss(0).item(), rel=1e-14)
 
 
@@ -247,10 +245,8 @@ def train_on_sign_memory(truncation):
 
 
 def test_elman_with_full_bptt_learns_to_remember_x1():
-    start = time.perf_counter()
     accuracy, history = train_on_sign_memory("full")
     assert accuracy > 0.95, (accuracy, history[-5:])
-    assert time.perf_counter() - start < 5.0
 
 
 def test_elman_s_own_rule_does_not_learn_to_remember_x1():

@@ -6,16 +6,12 @@ import pytest
 
 from tinygrad_rnn import nn, truncation
 
+from nn_oracles import randomize
+
 torch = pytest.importorskip("torch")
 
 T, B, N, H, O = 7, 3, 2, 4, 3
-
-
-def randomize(model, seed):
-    rng = np.random.default_rng(seed)
-    for _, p in model.named_parameters():
-        p.data[...] = rng.normal(scale=0.7, size=p.shape)
-    return model
+WEIGHT_SCALE = 0.7      # randomize(): every weight and the learned initial state, not the init's
 
 
 def as_torch(array):
@@ -57,7 +53,8 @@ def ours(model, xs, vs, policy="full"):
 @pytest.mark.parametrize("learn_initial_state", [False, True])
 def test_elman_full_bptt_matches_torch_rnn(learn_initial_state, sequence):
     xs, vs = sequence
-    model = randomize(nn.Elman(N, H, O, learn_initial_state=learn_initial_state, seed=0), 1)
+    model = randomize(nn.Elman(N, H, O, learn_initial_state=learn_initial_state, seed=0),
+                      seed=1, scale=WEIGHT_SCALE)
     loss, ys, h_final = ours(model, xs, vs)
 
     rnn, head = torch_elman(model)
@@ -87,7 +84,8 @@ def test_elman_full_bptt_matches_torch_rnn(learn_initial_state, sequence):
 def test_truncated_elman_matches_torch_with_detach(policy, detach_before, sequence):
     """Our cut is torch's detach() of the state entering a step."""
     xs, vs = sequence
-    model = randomize(nn.Elman(N, H, O, learn_initial_state=True, seed=0), 2)
+    model = randomize(nn.Elman(N, H, O, learn_initial_state=True, seed=0),
+                      seed=2, scale=WEIGHT_SCALE)
     ours(model, xs, vs, policy)
 
     cell = torch.nn.RNNCell(N, H, nonlinearity="tanh").double()
@@ -116,7 +114,8 @@ def test_truncated_elman_matches_torch_with_detach(policy, detach_before, sequen
 def test_stacked_elman_matches_torch_layers(sequence):
     """Two Elman layers, the first one's y[t] = W2 h[t] + b2 the second one's input."""
     xs, vs = sequence
-    model = randomize(nn.Stacked([nn.Elman(N, H, 2, seed=0), nn.Elman(2, H, O, seed=1)]), 3)
+    model = randomize(nn.Stacked([nn.Elman(N, H, 2, seed=0), nn.Elman(2, H, O, seed=1)]),
+                      seed=3, scale=WEIGHT_SCALE)
     ours(model, xs, vs)
 
     rnn0, rnn1 = torch.nn.RNN(N, H).double(), torch.nn.RNN(2, H).double()

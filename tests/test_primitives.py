@@ -111,7 +111,7 @@ def _reads_cases():
     return [name for name in sorted(CASES) if PRIMITIVES[name].differentiable]
 
 
-@pytest.mark.parametrize("name", list(_reads_cases()))
+@pytest.mark.parametrize("name", _reads_cases())
 @settings(max_examples=10, deadline=None)
 @given(data=st.data())
 def test_vjps_read_only_the_values_reads_declares(name, data):

@@ -6,21 +6,12 @@ import pytest
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
 
-from engine_oracles import check_backward, distinct
+from engine_oracles import check_op, distinct
 
 
 @pytest.fixture
 def rng():
     return np.random.default_rng(7)
-
-
-def check_op(api, reference, arrays, rng):
-    """api(*Tensors) equals reference(*arrays) and its gradient equals finite differences."""
-    out = check_backward(api, arrays, rng)
-    expected = np.asarray(reference(*arrays))
-    assert out.shape == expected.shape
-    np.testing.assert_allclose(out.data, expected, rtol=1e-12, atol=1e-12)
-    return out
 
 
 # --- dtype rules ---
@@ -201,10 +192,9 @@ RESHAPES = [lambda x: x.reshape(-1), lambda x: x.reshape(4, -1), lambda x: x.res
 
 @pytest.mark.parametrize("index", range(len(RESHAPES)))
 def test_reshape_with_minus_one_tuple_list_or_varargs(index, rng):
+    """numpy's ndarray.reshape takes the same spellings: it is the reference, shape included."""
     api = RESHAPES[index]
-    target = api(Tensor(np.zeros((2, 3, 4)))).shape
-    assert np.prod(target) == 24
-    check_op(api, lambda a: a.reshape(target), [rng.standard_normal((2, 3, 4))], rng)
+    check_op(api, api, [rng.standard_normal((2, 3, 4))], rng)
 
 
 TRANSPOSES = {
