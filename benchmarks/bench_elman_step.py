@@ -16,36 +16,30 @@ import sys
 
 import numpy as np
 
-from bench_references import max_relative_difference, training_steps
+from bench_references import report_step_times
 from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table, ratio_table
-from reference_numpy import SIZES, elman_bptt_numpy_hoisted, make_problem, problem_dims
+from reference_numpy import SIZES, elman_bptt_numpy_hoisted, make_problem
 
 REFERENCE = "numpy hoisted"
 DOT_REFERENCE = "numpy hoisted, ndarray.dot"
 
 
-def step_table(size, warmup, repeats):
-    dims = problem_dims(size)
-    params, xs, vs = make_problem(dims)
-    steps = training_steps(params, xs, vs)
-    # The hoisted reference with ndarray.dot for its per-step products, as the engine calls
-    # them: what the engine's ratio would be against hand-written numpy that made that choice.
-    steps[DOT_REFERENCE] = lambda: elman_bptt_numpy_hoisted(params, xs, vs, np.ndarray.dot)
+def engine_steps(params, xs, vs):
+    """The rows this script adds to bench_references' step table."""
     model = build_elman(params)
-    steps["tinygrad_rnn"] = lambda: elman_bptt_engine(model, xs, vs)
-    _, reference = steps["numpy plain"]()
-    agreement = {name: max_relative_difference(step()[1], reference)
-                 for name, step in steps.items() if step is not None and name != "numpy plain"}
-    medians = interleaved_medians({n: s for n, s in steps.items() if s is not None},
-                                  warmup=warmup, repeats=repeats)
-    medians = {name: medians.get(name) for name in steps}
-    label = " ".join(f"{k}={v}" for k, v in dims.items())
-    print(f"### training step, {size}: {label}\n")
-    print(ratio_table(medians, REFERENCE, value_header="median (ms)", format_value=format_ms))
-    print("\nlargest relative gradient difference vs numpy plain: " +
-          ", ".join(f"{name} {d:.1e}" for name, d in agreement.items()) + "\n")
-    return medians
+    return {
+        # The hoisted reference with ndarray.dot for its per-step products, as the engine calls
+        # them: what the engine's ratio would be against hand-written numpy that made that choice.
+        DOT_REFERENCE: lambda: elman_bptt_numpy_hoisted(params, xs, vs, np.ndarray.dot),
+        "tinygrad_rnn": lambda: elman_bptt_engine(model, xs, vs),
+    }
+
+
+def step_table(size, warmup, repeats):
+    """Print the references' and the engine's step times at one size; return the medians."""
+    return report_step_times(size, np.float64, warmup, repeats, more_steps=engine_steps,
+                             ratio_reference=REFERENCE)
 
 
 def dtype_table(size, warmup, repeats):
@@ -57,7 +51,8 @@ def dtype_table(size, warmup, repeats):
         xs_d, vs_d = xs.astype(dtype), vs.astype(dtype)
         runs[np.dtype(dtype).name] = (lambda m=model, a=xs_d, b=vs_d: elman_bptt_engine(m, a, b))
     grads32 = runs["float32"]()[1]
-    assert all(g.dtype == np.float32 for g in grads32.values()), "float32 leaked into float64"
+    assert all(g.dtype == np.float32 for g in grads32.values()), \
+        "the float32 step returned gradients that are not float32"
     medians = interleaved_medians(runs, warmup=warmup, repeats=repeats)
     print(f"### float32 vs float64 in the engine, {size}\n")
     print(ratio_table(medians, "float64", value_header="median (ms)", format_value=format_ms))

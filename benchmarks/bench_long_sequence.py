@@ -1,6 +1,6 @@
 """Exact full BPTT over the lecture's 15-minute talk with gradient checkpointing.
 
-    python benchmarks/bench_long_sequence.py [--frames 77587] [--every 256] [--quick]
+    python benchmarks/bench_long_sequence.py [--frames 77587] [--every 256] [--repeats 5] [--quick]
 
 The talk is 77,587 frames of 512 samples (B=1); an Elman network with H=64 reads it and
 classifies it at the last step (sport or science: cross-entropy on y[T]). With
@@ -8,7 +8,7 @@ checkpoint_every=k the unroll keeps one state per k steps and recomputes each se
 backward. The script prints:
 1. on a shorter sequence where plain BPTT also fits: the largest relative difference between
    the checkpointed and the plain gradients (issue 5: at most 1e-10), and the time per step of
-   each (checkpointed at most 2.5x plain);
+   each, medians of interleaved rounds after a warm-up (checkpointed at most 2.5x plain);
 2. on the whole talk: the peak memory above the input itself (issue 5: under 100 MiB) and the
    time, and the gradient norm of every parameter (finite, nonzero: the first frame reaches the
    loss through 77,586 steps).
@@ -20,7 +20,7 @@ import time
 
 import numpy as np
 
-from harness import format_mib, markdown_table, peak_memory_mib
+from harness import format_mib, interleaved_medians, markdown_table, peak_memory_mib
 from tinygrad_rnn import nn
 
 FRAMES, SAMPLES, HIDDEN = 77_587, 512, 64
@@ -40,31 +40,33 @@ def gradients(model, xs, label, every):
     return {name: p.grad.copy() for name, p in model.named_parameters()}
 
 
-def timed(fn):
-    start = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - start
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--frames", type=int, default=FRAMES)
     parser.add_argument("--every", type=int, default=256, help="steps per checkpointed segment")
     parser.add_argument("--compare-frames", type=int, default=4000,
                         help="length of the sequence on which plain and checkpointed BPTT are compared")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 300 frames, segments of 16")
+    parser.add_argument("--repeats", type=int, default=5,
+                        help="timed rounds of the plain vs checkpointed comparison")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: 300 frames, segments of 16, 1 repeat")
     args = parser.parse_args(argv)
     if args.quick:
-        args.frames, args.every, args.compare_frames = 300, 16, 120
+        args.frames, args.every, args.compare_frames, args.repeats = 300, 16, 120, 1
     model = nn.Elman(SAMPLES, HIDDEN, 2, seed=0)
 
     xs, label = make_talk(args.compare_frames)
-    plain, plain_seconds = timed(lambda: gradients(model, xs, label, None))
-    checked, checked_seconds = timed(lambda: gradients(model, xs, label, args.every))
+    plain = gradients(model, xs, label, None)
+    checked = gradients(model, xs, label, args.every)
     worst = max(np.linalg.norm(checked[n] - plain[n]) / np.linalg.norm(plain[n]) for n in plain)
-    per_step = [plain_seconds / args.compare_frames * 1e6, checked_seconds / args.compare_frames * 1e6]
+    medians = interleaved_medians({"plain": lambda: gradients(model, xs, label, None),
+                                   "checkpointed": lambda: gradients(model, xs, label, args.every)},
+                                  warmup=1, repeats=args.repeats)
+    per_step = [medians["plain"] / args.compare_frames * 1e6,
+                medians["checkpointed"] / args.compare_frames * 1e6]
     print(f"### plain vs checkpointed full BPTT, {args.compare_frames} frames of {SAMPLES}, "
-          f"B=1, H={HIDDEN}, checkpoint_every={args.every}\n")
+          f"B=1, H={HIDDEN}, checkpoint_every={args.every}, "
+          f"median of {args.repeats} interleaved rounds\n")
     print(markdown_table(["", "us per step", "ratio"], [
         ["plain BPTT", f"{per_step[0]:.1f}", "1.00x"],
         ["checkpointed", f"{per_step[1]:.1f}", f"{per_step[1] / per_step[0]:.2f}x"]]))

@@ -11,11 +11,11 @@ Issue 5's target: plain full BPTT at most 1.5x the hand-written numpy reference.
 import argparse
 import sys
 
+from bench_references import MEMORY_DIMS as DIMS, reference_peaks
 from engine_step import build_elman, elman_bptt_engine
 from harness import format_mib, peak_memory_mib, ratio_table
-from reference_numpy import elman_bptt_numpy, elman_bptt_numpy_hoisted, make_problem
+from reference_numpy import make_problem
 
-DIMS = dict(B=32, T=1000, N=64, H=128)
 QUICK_DIMS = dict(B=4, T=30, N=8, H=16)
 
 
@@ -23,8 +23,7 @@ def measure(dims):
     params, xs, vs = make_problem(dims)
     model = build_elman(params)
     return {
-        "numpy plain": peak_memory_mib(lambda: elman_bptt_numpy(params, xs, vs)),
-        "numpy hoisted": peak_memory_mib(lambda: elman_bptt_numpy_hoisted(params, xs, vs)),
+        **reference_peaks(params, xs, vs),
         "tinygrad_rnn": peak_memory_mib(lambda: elman_bptt_engine(model, xs, vs)),
         "tinygrad_rnn, checkpoint_every=32": peak_memory_mib(
             lambda: elman_bptt_engine(model, xs, vs, checkpoint_every=32)),

@@ -13,7 +13,7 @@ import sys
 
 import numpy as np
 
-from harness import format_us, interleaved_medians, ratio_table
+from harness import format_us, microseconds_per_op, ratio_table
 from reference_torch import TORCH_AVAILABLE, make_add_chain_numpy, make_add_chain_torch
 import tinygrad_rnn as tg
 
@@ -39,13 +39,9 @@ def make_add_chain_engine(n_ops):
 def measure(n_ops, warmup, repeats):
     """{name: microseconds per op}; PyTorch is None when it is not installed."""
     chains = {"numpy (no graph)": make_add_chain_numpy(n_ops)[0],
-              "tinygrad_rnn": make_add_chain_engine(n_ops)}
-    if TORCH_AVAILABLE:
-        chains["torch"] = make_add_chain_torch(n_ops)[0]
-    medians = interleaved_medians(chains, warmup=warmup, repeats=repeats)
-    per_op = {name: medians[name] / n_ops * 1e6 for name in medians}
-    per_op.setdefault("torch", None)
-    return per_op
+              "tinygrad_rnn": make_add_chain_engine(n_ops),
+              "torch": make_add_chain_torch(n_ops)[0] if TORCH_AVAILABLE else None}
+    return microseconds_per_op(chains, n_ops, warmup=warmup, repeats=repeats)
 
 
 def main(argv=None):

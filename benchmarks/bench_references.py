@@ -23,6 +23,7 @@ from harness import (
     format_us,
     interleaved_medians,
     markdown_table,
+    microseconds_per_op,
     peak_memory_mib,
     ratio_table,
 )
@@ -73,11 +74,18 @@ def describe_size(dims):
     return " ".join(f"{key}={value}" for key, value in dims.items())
 
 
-def report_step_times(size, dtype, warmup, repeats):
-    """Print the timing table for one size, after checking every step agrees with numpy plain."""
+def report_step_times(size, dtype, warmup, repeats, *, more_steps=None, ratio_reference=REFERENCE):
+    """Print the timing table for one size, after checking every step agrees with numpy plain;
+    return {name: median seconds, None where torch is missing}.
+
+    more_steps(params, xs, vs) -> {name: step} adds rows after the references (bench_elman_step
+    adds the engine); ratios are against `ratio_reference`.
+    """
     dims = problem_dims(size)
     params, xs, vs = make_problem(dims, dtype=dtype)
     steps = training_steps(params, xs, vs)
+    if more_steps is not None:
+        steps.update(more_steps(params, xs, vs))
 
     _, reference_grads = steps[REFERENCE]()
     differences = {
@@ -85,25 +93,29 @@ def report_step_times(size, dtype, warmup, repeats):
         for name, step in steps.items()
         if step is not None and name != REFERENCE
     }
-    measured = interleaved_medians(
-        {name: step for name, step in steps.items() if step is not None}, warmup=warmup, repeats=repeats
-    )
-    medians = {name: measured.get(name) for name in steps}
+    medians = interleaved_medians(steps, warmup=warmup, repeats=repeats)
 
     print(f"### training step, {size}: {describe_size(dims)}\n")
-    print(ratio_table(medians, REFERENCE, value_header="median (ms)", format_value=format_ms))
+    print(ratio_table(medians, ratio_reference, value_header="median (ms)", format_value=format_ms))
     agreement = ", ".join(f"{name} {difference:.1e}" for name, difference in differences.items())
     print(f"\nlargest relative gradient difference vs {REFERENCE}: {agreement}\n")
+    return medians
+
+
+def reference_peaks(params, xs, vs):
+    """{name: peak traced MiB} of one step of each numpy reference."""
+    return {
+        "numpy plain": peak_memory_mib(lambda: elman_bptt_numpy(params, xs, vs)),
+        "numpy hoisted": peak_memory_mib(lambda: elman_bptt_numpy_hoisted(params, xs, vs)),
+    }
 
 
 def report_peak_memory(dims, dtype):
     """Print peak traced memory of one step; torch's tensors are invisible to tracemalloc."""
     dims = problem_dims(dims)
     params, xs, vs = make_problem(dims, dtype=dtype)
-    steps = training_steps(params, xs, vs)
     peaks = {
-        "numpy plain": peak_memory_mib(steps["numpy plain"]),
-        "numpy hoisted": peak_memory_mib(steps["numpy hoisted"]),
+        **reference_peaks(params, xs, vs),
         # PyTorch on CPU keeps no allocator statistics (torch.cuda.memory_allocated has no CPU
         # counterpart), and its allocator does not report to tracemalloc.
         "torch loop": None,
@@ -115,7 +127,7 @@ def report_peak_memory(dims, dtype):
     print(ratio_table(peaks, REFERENCE, value_header="peak above baseline (MiB)", format_value=format_mib))
     print(f"\nfor scale: h for all T+1 steps is {format_mib(all_hidden_states)} MiB.")
     if TORCH_AVAILABLE:
-        seen = peak_memory_mib(steps["torch loop"])
+        seen = peak_memory_mib(lambda: elman_bptt_torch_loop(params, xs, vs))
         print(
             "torch loop: n/a, torch has no CPU allocator counter and tracemalloc does not see its "
             f"tensors (tracemalloc saw {format_mib(seen)} MiB of Python objects only).\n"
@@ -126,13 +138,11 @@ def report_peak_memory(dims, dtype):
 
 def report_per_op_overhead(n_ops, warmup, repeats):
     """Print microseconds per y = y + c op: numpy forward only, torch forward + backward."""
-    chains = {"numpy (no graph)": make_add_chain_numpy(n_ops)[0], "torch (forward + backward)": None}
-    if TORCH_AVAILABLE:
-        chains["torch (forward + backward)"] = make_add_chain_torch(n_ops)[0]
-    measured = interleaved_medians(
-        {name: chain for name, chain in chains.items() if chain is not None}, warmup=warmup, repeats=repeats
-    )
-    per_op = {name: measured[name] / n_ops * 1e6 if name in measured else None for name in chains}
+    chains = {
+        "numpy (no graph)": make_add_chain_numpy(n_ops)[0],
+        "torch (forward + backward)": make_add_chain_torch(n_ops)[0] if TORCH_AVAILABLE else None,
+    }
+    per_op = microseconds_per_op(chains, n_ops, warmup=warmup, repeats=repeats)
 
     print(f"### per-op overhead: y = y + c on 4-element float64, chain of {n_ops} ops\n")
     print(ratio_table(per_op, "numpy (no graph)", value_header="us per op", format_value=format_us))

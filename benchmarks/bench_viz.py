@@ -1,31 +1,25 @@
 """How long the visualizer takes: a 50-step step-level picture, and an elided 5,000-step one.
 
-    python benchmarks/bench_viz.py                      # 50 and 5,000 steps, median of 3 runs
-    python benchmarks/bench_viz.py --steps 8 --long 60 --repeats 1     # a quick smoke run
+    python benchmarks/bench_viz.py [--steps 50] [--long 5000] [--repeats 3] [--quick]
 
 Each timing is what a user waits for after backward(): to_networkx at step level, to_dot
 (with W1 highlighted and, past 20 steps, elision) and render_svg (the dot executable and the
 atomic write). Forward and backward are not included; they are the engine's benchmarks.
 Targets from issue 4: under 1 s (50 steps) and under 3 s (5,000 steps, elided). Times are
 medians; the machine's load at the moment of measuring is printed with them, since a shared
-machine can easily double them.
+machine can easily double them. --quick is a smoke run: 4 and 30 steps, one timed run.
 """
 import argparse
 import os
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))       # harness.py, next to this file
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))   # the project, when not installed
-
-from harness import format_ms, markdown_table, time_runs  # noqa: E402
-
-import viz  # noqa: E402
-from tinygrad_rnn import nn  # noqa: E402
+from harness import format_ms, markdown_table, time_runs
+import viz
+from tinygrad_rnn import nn
 
 TARGETS = {"short": 1.0, "long": 3.0}
 
@@ -81,7 +75,10 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=50)
     parser.add_argument("--long", type=int, default=5000)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--quick", action="store_true", help="smoke run: 4 and 30 steps, 1 repeat")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.steps, args.long, args.repeats = 4, 30, 1
     rows = measure(args.steps, args.long, args.repeats)
     print(f"dot executable: {viz.find_dot()}; load average {os.getloadavg()[0]:.2f} "
           f"on {os.cpu_count()} CPUs; median of {args.repeats} runs (ms)")

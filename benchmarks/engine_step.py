@@ -4,6 +4,7 @@ The same model and loss as reference_numpy.py (h[t] = tanh(W1 x[t] + Wm h[t-1] +
 y[t] = W2 h[t] + b2, R = sum_t ||y[t] - v[t]||^2), built from nn.Elman and nn.sequence_loss:
 the graph the visualizer draws, not a separate fast path.
 
+    >>> from reference_numpy import make_problem
     >>> params, xs, vs = make_problem("small")
     >>> model = build_elman(params)
     >>> loss, grads = elman_bptt_engine(model, xs, vs)

@@ -4,9 +4,10 @@ Numbers from one machine are only meaningful next to a reference measured in the
 so everything here reports medians and ratios against a named reference; nothing asserts a time.
 
     >>> import numpy as np
-    >>> seconds = median_seconds(lambda: np.ones(1000).sum(), warmup=1, repeats=3)
-    >>> print(ratio_table({"ones": seconds, "again": seconds}, reference="ones",
-    ...                   value_header="median (ms)", format_value=format_ms).splitlines()[0])
+    >>> medians = interleaved_medians({"ones": lambda: np.ones(1000).sum(), "torch": None},
+    ...                               warmup=1, repeats=3)
+    >>> print(ratio_table(medians, reference="ones", value_header="median (ms)",
+    ...                   format_value=format_ms).splitlines()[0])
     | name | median (ms) | ratio vs ones |
 """
 import gc
@@ -36,36 +37,37 @@ def time_runs(fn, *, warmup=1, repeats=5):
     return runs
 
 
-def median_seconds(fn, *, warmup=1, repeats=5):
-    """Median wall time of fn() in seconds; see `time_runs` for the protocol."""
-    return statistics.median(time_runs(fn, warmup=warmup, repeats=repeats))
-
-
 def interleaved_medians(fns, *, warmup=1, repeats=5):
     """{name: median seconds} for several callables timed in rounds, one call of each per round.
 
-    fns: {name: zero-argument callable}. On a shared machine the load drifts during a benchmark;
-    timing candidates round-robin instead of one after the other spreads that drift over all of
-    them, so their ratios stay meaningful even when the absolute times do not.
+    fns: {name: zero-argument callable, or None when the candidate is not available (torch not
+    installed): its median is None, which ratio_table prints as n/a}. On a shared machine the
+    load drifts during a benchmark; timing candidates round-robin instead of one after the other
+    spreads that drift over all of them, so their ratios stay meaningful even when the absolute
+    times do not.
     """
     if repeats < 1:
         raise ValueError(f"repeats must be at least 1, got {repeats}")
-    for fn in fns.values():
+    available = {name: fn for name, fn in fns.items() if fn is not None}
+    for fn in available.values():
         for _ in range(warmup):
             fn()
-    runs = {name: [] for name in fns}
+    runs = {name: [] for name in available}
     for _ in range(repeats):
-        for name, fn in fns.items():
+        for name, fn in available.items():
             gc.collect()
             start = time.perf_counter()
             fn()
             runs[name].append(time.perf_counter() - start)
-    return {name: statistics.median(times) for name, times in runs.items()}
+    return {name: statistics.median(runs[name]) if name in runs else None for name in fns}
 
 
-def per_op_microseconds(fn, n_ops, *, warmup=1, repeats=5):
-    """Median time of fn() divided by the n_ops operations it performs, in microseconds."""
-    return median_seconds(fn, warmup=warmup, repeats=repeats) / n_ops * 1e6
+def microseconds_per_op(chains, n_ops, *, warmup=1, repeats=5):
+    """{name: median microseconds per op} of callables that each run a chain of n_ops ops,
+    timed as `interleaved_medians` does; a None chain gives None."""
+    medians = interleaved_medians(chains, warmup=warmup, repeats=repeats)
+    return {name: None if seconds is None else seconds / n_ops * 1e6
+            for name, seconds in medians.items()}
 
 
 def peak_memory_mib(fn):

@@ -11,10 +11,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_references  # noqa: E402
+from engine_oracles import finite_difference  # noqa: E402
 from harness import interleaved_medians, markdown_table, peak_memory_mib, ratio_table  # noqa: E402
 from reference_numpy import PARAM_NAMES, elman_bptt_numpy, elman_bptt_numpy_hoisted, make_problem  # noqa: E402
 
-TINY = dict(B=2, T=4, N=3, H=5)
 TINY_WIDE_OUTPUT = dict(B=3, T=5, N=2, H=4, O=3)  # O != N catches a transposed W2 or vs
 
 
@@ -29,25 +29,18 @@ def elman_loss(params, xs, vs):
     return loss
 
 
-def central_differences(params, xs, vs, eps=1e-6):
-    grads = {}
-    for name in PARAM_NAMES:
-        grads[name] = np.zeros_like(params[name])
-        for index in np.ndindex(params[name].shape):
-            shifted = {key: value.copy() for key, value in params.items()}
-            shifted[name][index] += eps
-            above = elman_loss(shifted, xs, vs)
-            shifted[name][index] -= 2 * eps
-            below = elman_loss(shifted, xs, vs)
-            grads[name][index] = (above - below) / (2 * eps)
-    return grads
+def central_differences(params, xs, vs):
+    """{name: dR/dname} by the shared oracle, one parameter element at a time."""
+    def loss_of(*arrays):
+        return elman_loss(dict(zip(PARAM_NAMES, arrays)), xs, vs)
+    return dict(zip(PARAM_NAMES, finite_difference(loss_of, [params[name] for name in PARAM_NAMES])))
 
 
 def relative_difference(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
-@pytest.mark.parametrize("dims", [TINY, TINY_WIDE_OUTPUT], ids=["tiny", "output-wider-than-input"])
+@pytest.mark.parametrize("dims", ["tiny", TINY_WIDE_OUTPUT], ids=["tiny", "output-wider-than-input"])
 @pytest.mark.parametrize("bptt", [elman_bptt_numpy, elman_bptt_numpy_hoisted], ids=["plain", "hoisted"])
 def test_numpy_gradients_match_finite_differences(bptt, dims):
     params, xs, vs = make_problem(dims, seed=1)
@@ -71,8 +64,8 @@ def test_plain_and_hoisted_agree(product):
 
 
 def test_float32_stays_float32_and_close_to_float64():
-    params64, xs64, vs64 = make_problem(TINY, seed=3)
-    params32, xs32, vs32 = make_problem(TINY, dtype=np.float32, seed=3)
+    params64, xs64, vs64 = make_problem("tiny", seed=3)
+    params32, xs32, vs32 = make_problem("tiny", dtype=np.float32, seed=3)
     for bptt in (elman_bptt_numpy, elman_bptt_numpy_hoisted):
         _, grads64 = bptt(params64, xs64, vs64)
         _, grads32 = bptt(params32, xs32, vs32)
@@ -98,7 +91,7 @@ def test_torch_rnn_step_can_be_repeated_without_accumulating():
     pytest.importorskip("torch")
     from reference_torch import build_torch_rnn, torch_rnn_step
 
-    params, xs, vs = make_problem(TINY, seed=5)
+    params, xs, vs = make_problem("tiny", seed=5)
     rnn, head = build_torch_rnn(params)
     _, first = torch_rnn_step(rnn, head, xs, vs)
     _, second = torch_rnn_step(rnn, head, xs, vs)
@@ -156,5 +149,4 @@ def test_interleaved_medians_calls_every_candidate_in_rounds():
         {"a": lambda: calls.append("a"), "b": lambda: calls.append("b")}, warmup=1, repeats=3
     )
     assert list(medians) == ["a", "b"]
-    assert all(seconds >= 0 for seconds in medians.values())
     assert calls == ["a", "b"] + ["a", "b"] * 3

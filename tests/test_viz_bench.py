@@ -8,7 +8,7 @@ import bench_viz  # noqa: E402
 
 
 def test_benchmark_prints_its_table(capsys):
-    rows = bench_viz.main(["--steps", "4", "--long", "30", "--repeats", "1"])
+    rows = bench_viz.main(["--quick"])
     assert [row[:3] for row in rows] == [["short", 4, 4], ["long", 30, 6]]
     out = capsys.readouterr().out
     assert "| case | steps | drawn |" in out and "load average" in out
