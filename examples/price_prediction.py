@@ -15,7 +15,7 @@ model makes one-step-ahead forecasts from the previous `length` months; RMSE is 
 of passengers. Baselines: the last value (naive), and the value twelve months earlier
 (seasonal naive).
 
-    python examples/price_prediction.py            # default size (about a minute)
+    python examples/price_prediction.py            # default size (about 25 seconds)
     python examples/price_prediction.py --quick
 """
 import sys
@@ -41,13 +41,11 @@ def build_models(config, seed):
     }
 
 
-def forecast_inputs(task, months, length):
-    """Inputs (length, M, 1), in the task's normalized units, for one-step forecasts of
-    `months`: the `length` months before each."""
-    values = np.log(task.series.values) if task.log else task.series.values
-    z = (values - task.mean) / task.std
-    steps = np.asarray(months)[None, :] - length + np.arange(length)[:, None]     # (length, M)
-    return z[steps][..., None]
+def forecast_inputs(task, months):
+    """Inputs (T, M, 1), in the task's normalized units, for one-step forecasts of `months`:
+    the T months before each, cut and normalized as the training windows."""
+    xs, _ = task.windows(np.asarray(months) - task.train_xs.shape[0])
+    return xs
 
 
 def forecast(model, policy, task, xs):
@@ -141,7 +139,7 @@ def main(argv=None):
     if task.split_index != train_end:
         raise RuntimeError(f"next_value_task put the split at {task.split_index}, not {train_end}")
     val_months, test_months = np.arange(train_end, split_index), np.arange(split_index, n)
-    val_xs, test_xs = (forecast_inputs(task, m, config.length) for m in (val_months, test_months))
+    val_xs, test_xs = (forecast_inputs(task, m) for m in (val_months, test_months))
     truth = series.values[test_months]
     print(f"data: {series.name}, {n} months {series.dates[0]} to {series.dates[-1]}, {series.unit}")
     print(f"source: {series.source}; licence: {series.licence}")

@@ -108,3 +108,22 @@ def test_goog_without_matplotlib_says_how_to_get_it(monkeypatch):
     monkeypatch.setitem(sys.modules, "matplotlib", None)
     with pytest.raises(ImportError, match="pip install matplotlib"):
         price_series("goog")
+
+
+def test_normalize_and_windows_cut_new_windows_as_the_task_did():
+    raw = price_series().values
+    task = next_value_task(12, split=0.75, log=True)
+    # The normalization written out: z = (log(v) - mean) / std, mean and std of log(raw[:108]).
+    logged = np.log(raw)
+    expected = (logged - logged[:108].mean()) / logged[:108].std()
+    np.testing.assert_allclose(task.normalize(raw), expected, rtol=1e-12)
+    np.testing.assert_allclose(task.denormalize(task.normalize(raw)), raw)
+    for starts, xs, ys in [(task.train_starts, task.train_xs, task.train_ys),
+                           (task.test_starts, task.test_xs, task.test_ys)]:
+        new_xs, new_ys = task.windows(starts)
+        np.testing.assert_array_equal(new_xs, xs)
+        np.testing.assert_array_equal(new_ys, ys)
+    # One-step inputs of month 120: months 108..119, the next value month 120.
+    xs, ys = task.windows([120 - 12])
+    np.testing.assert_allclose(task.denormalize(xs[:, 0, 0]), raw[108:120])
+    np.testing.assert_allclose(task.denormalize(ys[-1, 0, 0]), raw[120])

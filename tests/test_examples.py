@@ -8,7 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.data import DEFAULT_VOCAB, pronoun_task
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -97,3 +102,23 @@ def test_at_a_small_size_the_window_decides_and_full_bptt_remembers():
     assert accuracy["windowed", 2] > 0.9 and accuracy["windowed", 6] < 0.45
     assert accuracy["elman-full", 6] > 0.9
     assert accuracy["elman-elman", 6] < accuracy["elman-full", 6] - 0.3
+
+
+def test_under_elmans_truncation_no_gradient_reaches_the_name():
+    """What pronoun_memory.py's docstring says and does not print: with the loss at the last
+    step and the state cut entering every step after the first, R[T] depends on x[T] alone
+    (hand derivation: h[T] = tanh(W1 x[T] + b1 + Wm c) with c a constant). So dR/dx[t] is zero
+    for t < T and, with one-hot inputs, only the query word's column of W1 gets a gradient;
+    under full BPTT the name's input does get one (what the script's ratio measures)."""
+    pronoun = load("pronoun_memory.py")
+    for distance in (1, 4):
+        batch = pronoun_task(8, distance, seed=distance)
+        model = nn.Elman(DEFAULT_VOCAB.size, 4, len(DEFAULT_VOCAB.classes), seed=1)
+        xs = tg.Tensor(batch.xs, requires_grad=True)
+        ys, _ = model(xs, truncation="elman")
+        nn.last_step_loss(ys, batch.labels).backward()
+        assert not xs.grad[:-1].any() and np.abs(xs.grad[-1]).max() > 0
+        touched = np.flatnonzero(np.abs(model.W1.grad).sum(axis=0))
+        assert [DEFAULT_VOCAB.words[i] for i in touched] == [DEFAULT_VOCAB.query]
+        model.zero_grad()
+        assert pronoun.name_gradient_ratio(model, batch) > 0

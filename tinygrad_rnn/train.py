@@ -4,7 +4,8 @@
                   steps=500, clip=1.0)
 
 The loop is the documented one: zero_grad, loss, backward, clip, step. The progress bar is
-tqdm's when tqdm is installed (the `progress` extra) and nothing otherwise.
+tqdm's when tqdm is installed (the `progress` extra) and nothing otherwise; progress_bar
+gives the same bar to loops of your own.
 """
 import numpy as np
 
@@ -12,14 +13,19 @@ from .errors import NumericalError
 from .optim import clip_grad_norm
 
 
-def _progress(total, enabled, description):
+def progress_bar(total, enabled=True, description="", leave=False):
+    """A tqdm bar of `total` steps, or None when it is not enabled or tqdm is not installed;
+    callers update it with bar.update(1) when it is not None and close it at the end.
+
+        bar = progress_bar(len(tasks), description="runs")
+    """
     if not enabled:
         return None
     try:
         from tqdm.auto import tqdm
     except ImportError:
         return None
-    return tqdm(total=total, desc=description, leave=False)
+    return tqdm(total=total, desc=description, leave=leave)
 
 
 def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description="training",
@@ -28,7 +34,7 @@ def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description
     loss values. `callback(step, loss_value)` may return True to stop early."""
     params = list(params)
     history = []
-    bar = _progress(steps, progress, description)
+    bar = progress_bar(steps, progress, description)
     try:
         for step in range(steps):
             optimizer.zero_grad()

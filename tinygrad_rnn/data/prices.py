@@ -118,10 +118,23 @@ class NextValueTask:
     log: bool
     series: PriceSeries
 
+    def normalize(self, values):
+        """Map values (any shape) in the series' units to the task's normalized units, as the
+        windows were made: z = (log(v) - mean) / std with log, else (v - mean) / std."""
+        return _normalized(values, self.mean, self.std, self.log)
+
     def denormalize(self, z):
         """Map normalized values (any shape) back to the series' units."""
         v = np.asarray(z) * self.std + self.mean
         return np.exp(v) if self.log else v
+
+    def windows(self, starts):
+        """Inputs and per-step next-value targets (T, B, 1), normalized as train_xs, of the
+        windows whose first input is series index starts[b]; e.g. one-step forecasts of months
+        m (B,) read their inputs from task.windows(m - T)[0]. Every index must be in the series:
+        starts[b] >= 0 and starts[b] + T < len(series)."""
+        z = self.normalize(self.series.values)
+        return _windows(z, np.asarray(starts, dtype=np.int64), self.train_xs.shape[0])
 
 
 def _as_series(series):
@@ -132,6 +145,11 @@ def _as_series(series):
     values = np.asarray(series, dtype=np.float64).reshape(-1)
     return PriceSeries(name="custom", dates=np.arange(values.size), values=values,
                        unit="", source="given array", licence="")
+
+
+def _normalized(values, mean, std, log):
+    values = np.log(values) if log else np.asarray(values, dtype=np.float64)
+    return (values - mean) / std
 
 
 def _windows(z, starts, length):
@@ -160,7 +178,7 @@ def next_value_task(length, split=0.75, normalize=True, log=False, series="airli
         mean, std = float(values[:split_index].mean()), float(values[:split_index].std())
     else:
         mean, std = 0.0, 1.0
-    z = (values - mean) / std
+    z = _normalized(series.values, mean, std, log)      # the same map as NextValueTask.normalize
 
     train_starts = np.arange(0, n_train, dtype=np.int64)
     test_starts = np.arange(split_index - 1, n - length, dtype=np.int64)
