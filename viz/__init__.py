@@ -9,7 +9,8 @@
     viz.render_svg(viz.to_dot(G, highlight="W1"), "elman.svg")
     print(viz.analysis.path_counts(G))     # gradient paths per loss term, full vs truncated
 
-Layers: export (engine -> networkx; the only module that reads engine nodes), steps and
+Layers: export (engine -> networkx) and replay (gradients by step, through the engine): the
+only modules that read engine nodes; steps and
 dropped (step level, per-term truncation, on plain lists), analysis (networkx queries), dot
 and style (networkx -> DOT), render (DOT -> SVG with graphviz-pure or a system dot).
 """

@@ -21,7 +21,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import VizError
-from .export import step_gradients
+from .replay import step_gradients
 
 
 def _check(graph, *nodes):
@@ -172,7 +172,7 @@ class LagDecomposition:
 
 def gradient_by_lag(root, params=None):
     """The LagDecomposition of scalar loss `root` (exact: computed by the engine itself, see
-    export.step_gradients). Costs two backward passes per loss term (O(T^2) in all)."""
+    replay.step_gradients). Costs two backward passes per loss term (O(T^2) in all)."""
     full = step_gradients(root, params, keep_cuts=False)
     kept = step_gradients(root, params, keep_cuts=True)
     names = list(full["gradients"])
