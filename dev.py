@@ -42,7 +42,8 @@ def pip_works():
 
 
 def create_environment():
-    """Make .venv with pip from scratch, removing a broken one first; exit with advice on failure."""
+    """Make .venv with pip from scratch, removing a broken one first; exit with advice on
+    failure."""
     if VENV.exists():
         print(f"{VENV} cannot run pip (an earlier set-up failed?): making it again ...", flush=True)
         shutil.rmtree(VENV)
@@ -56,7 +57,8 @@ def create_environment():
     if not created:
         shutil.rmtree(VENV, ignore_errors=True)  # so the next call starts clean, not half-made
         sys.exit(f"could not create {VENV} with pip: this Python lacks venv or ensurepip.\n"
-                 "Install python3-venv (Debian/Ubuntu: sudo apt install python3-venv) and run again.")
+                 "Install python3-venv (Debian/Ubuntu: sudo apt install python3-venv) and run "
+                 "again.")
 
 
 def ensure_environment():

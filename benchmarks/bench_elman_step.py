@@ -15,7 +15,6 @@ import argparse
 import sys
 
 import numpy as np
-
 from bench_references import report_step_times
 from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table, ratio_table

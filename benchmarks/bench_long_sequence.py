@@ -19,8 +19,8 @@ import sys
 import time
 
 import numpy as np
-
 from harness import format_mib, interleaved_medians, markdown_table, peak_memory_mib
+
 from tinygrad_rnn import nn
 
 FRAMES, SAMPLES, HIDDEN = 77_587, 512, 64
@@ -45,7 +45,8 @@ def main(argv=None):
     parser.add_argument("--frames", type=int, default=FRAMES)
     parser.add_argument("--every", type=int, default=256, help="steps per checkpointed segment")
     parser.add_argument("--compare-frames", type=int, default=4000,
-                        help="length of the sequence on which plain and checkpointed BPTT are compared")
+                        help="length of the sequence on which plain and checkpointed BPTT are "
+                             "compared")
     parser.add_argument("--repeats", type=int, default=5,
                         help="timed rounds of the plain vs checkpointed comparison")
     parser.add_argument("--quick", action="store_true",
@@ -78,8 +79,8 @@ def main(argv=None):
     start = time.perf_counter()
     peak = peak_memory_mib(lambda: result.update(gradients(model, xs, label, args.every)))
     seconds = time.perf_counter() - start
-    print(f"### the whole talk: {args.frames} frames of {SAMPLES} (input {format_mib(input_mib)} MiB), "
-          f"checkpoint_every={args.every}\n")
+    print(f"### the whole talk: {args.frames} frames of {SAMPLES} "
+          f"(input {format_mib(input_mib)} MiB), checkpoint_every={args.every}\n")
     print(markdown_table(["peak above the input (MiB)", "seconds (under tracemalloc)",
                           "us per step"], [[format_mib(peak), f"{seconds:.1f}",
                                             f"{seconds / args.frames * 1e6:.1f}"]]))

@@ -11,7 +11,8 @@ Issue 5's target: plain full BPTT at most 1.5x the hand-written numpy reference.
 import argparse
 import sys
 
-from bench_references import MEMORY_DIMS as DIMS, reference_peaks
+from bench_references import MEMORY_DIMS as DIMS
+from bench_references import reference_peaks
 from engine_step import build_elman, elman_bptt_engine
 from harness import format_mib, peak_memory_mib, ratio_table
 from reference_numpy import make_problem

@@ -12,9 +12,9 @@ import argparse
 import sys
 
 import numpy as np
-
 from harness import format_us, microseconds_per_op, ratio_table
 from reference_torch import TORCH_AVAILABLE, make_add_chain_numpy, make_add_chain_torch
+
 import tinygrad_rnn as tg
 
 

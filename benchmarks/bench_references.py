@@ -16,7 +16,6 @@ import platform
 import sys
 
 import numpy as np
-
 from harness import (
     format_mib,
     format_ms,
@@ -27,7 +26,13 @@ from harness import (
     peak_memory_mib,
     ratio_table,
 )
-from reference_numpy import SIZES, elman_bptt_numpy, elman_bptt_numpy_hoisted, make_problem, problem_dims
+from reference_numpy import (
+    SIZES,
+    elman_bptt_numpy,
+    elman_bptt_numpy_hoisted,
+    make_problem,
+    problem_dims,
+)
 from reference_torch import (
     TORCH_AVAILABLE,
     build_torch_rnn,
@@ -124,7 +129,8 @@ def report_peak_memory(dims, dtype):
     all_hidden_states = (dims["T"] + 1) * dims["B"] * dims["H"] * itemsize / 2**20
 
     print(f"### peak memory of one training step: {describe_size(dims)}\n")
-    print(ratio_table(peaks, REFERENCE, value_header="peak above baseline (MiB)", format_value=format_mib))
+    print(ratio_table(peaks, REFERENCE, value_header="peak above baseline (MiB)",
+                      format_value=format_mib))
     print(f"\nfor scale: h for all T+1 steps is {format_mib(all_hidden_states)} MiB.")
     if TORCH_AVAILABLE:
         seen = peak_memory_mib(lambda: elman_bptt_torch_loop(params, xs, vs))
@@ -163,18 +169,22 @@ def describe_environment(dtype):
         rows += [["torch", torch.__version__], ["torch threads", torch.get_num_threads()]]
     else:
         rows += [["torch", "not installed"]]
-    for name in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE", "OMP_NUM_THREADS"):
+    for name in ("OPENBLAS_NUM_THREADS", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+                 "OMP_NUM_THREADS"):
         rows.append([name, os.environ.get(name, "unset")])
     return markdown_table(["setting", "value"], rows)
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", help=f"comma-separated, from {','.join(SIZES)} (default small,medium,large)")
-    parser.add_argument("--repeats", type=int, help="timed runs per measurement (default 5; --quick 1)")
+    parser.add_argument("--sizes", help=f"comma-separated, from {','.join(SIZES)} "
+                                        "(default small,medium,large)")
+    parser.add_argument("--repeats", type=int,
+                        help="timed runs per measurement (default 5; --quick 1)")
     parser.add_argument("--warmup", type=int, help="untimed runs first (default 1)")
     parser.add_argument("--dtype", choices=["float64", "float32"], default="float64")
-    parser.add_argument("--quick", action="store_true", help="smoke run: small only, 1 repeat, short memory run")
+    parser.add_argument("--quick", action="store_true",
+                        help="smoke run: small only, 1 repeat, short memory run")
     args = parser.parse_args(argv)
 
     default_sizes = "small" if args.quick else "small,medium,large"
@@ -195,8 +205,9 @@ def main(argv=None):
     print("## reference benchmarks\n")
     print(describe_environment(dtype))
     print(
-        f"\nmedians of {args.repeats} timed runs after {args.warmup} warm-up runs; the candidates of a"
-        " table are timed in interleaved rounds, so a change of machine load hits them alike.\n"
+        f"\nmedians of {args.repeats} timed runs after {args.warmup} warm-up runs; the candidates"
+        " of a table are timed in interleaved rounds, so a change of machine load hits them"
+        " alike.\n"
     )
     for size in args.sizes:
         report_step_times(size, dtype, args.warmup, args.repeats)

@@ -16,8 +16,8 @@ import time
 from pathlib import Path
 
 import numpy as np
-
 from harness import format_ms, markdown_table, time_runs
+
 import viz
 from tinygrad_rnn import nn
 
@@ -57,8 +57,11 @@ def measure(steps=50, long=5000, repeats=3):
             loss, model = recorded_loss(length)
             path = Path(folder) / f"{case}.svg"
             results = []
-            time_runs(lambda: results.append(stages(loss, model, path, max_steps)), warmup=1,
-                      repeats=repeats)
+
+            def timed(results=results, loss=loss, model=model, path=path, max_steps=max_steps):
+                results.append(stages(loss, model, path, max_steps))
+
+            time_runs(timed, warmup=1, repeats=repeats)
             runs = [timing for timing, _ in results[1:]]          # the warm-up run is dropped
             median = {key: float(np.median([run[key] for run in runs])) for key in runs[0]}
             counts = results[-1][1]

@@ -10,8 +10,8 @@ the graph the visualizer draws, not a separate fast path.
     >>> loss, grads = elman_bptt_engine(model, xs, vs)
 """
 import numpy as np
-
 from reference_numpy import PARAM_NAMES
+
 from tinygrad_rnn import nn
 
 

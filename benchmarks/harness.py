@@ -129,7 +129,8 @@ def ratio_table(values, reference, *, value_header, format_value):
     values: {name: number or None}; None (not measured, e.g. torch missing) prints as "n/a".
     The ratio is value / reference, so 2.00x means twice the reference's time or memory.
 
-    >>> print(ratio_table({"ref": 2.0, "b": 3.0, "c": None}, "ref", value_header="s", format_value=str))
+    >>> print(ratio_table({"ref": 2.0, "b": 3.0, "c": None}, "ref", value_header="s",
+    ...                   format_value=str))
     | name | s | ratio vs ref |
     |---|---|---|
     | ref | 2.0 | 1.00x |

@@ -78,7 +78,8 @@ def make_problem(size, dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
     bound = 1.0 / np.sqrt(H)
     shapes = {"W1": (H, N), "Wm": (H, H), "b1": (H,), "W2": (O, H), "b2": (O,)}
-    params = {name: rng.uniform(-bound, bound, shape).astype(dtype) for name, shape in shapes.items()}
+    params = {name: rng.uniform(-bound, bound, shape).astype(dtype)
+              for name, shape in shapes.items()}
     xs = rng.standard_normal((T, B, N)).astype(dtype)
     vs = rng.standard_normal((T, B, O)).astype(dtype)
     return params, xs, vs
@@ -114,7 +115,8 @@ def elman_bptt_numpy(params, xs, vs):
         grads["W2"] += dy.T @ hs[t + 1]
         grads["b2"] += dy.sum(axis=0)
         dh = dy @ W2 + dh_from_next                       # (B, H)
-        dpre = dh * (1.0 - hs[t + 1] ** 2)                # through tanh: d tanh(a)/da = 1 - tanh(a)^2
+        dpre = dh * (1.0 - hs[t + 1] ** 2)                # through tanh:
+                                                          # d tanh(a)/da = 1 - tanh(a)^2
         grads["W1"] += dpre.T @ xs[t]
         grads["Wm"] += dpre.T @ hs[t]
         grads["b1"] += dpre.sum(axis=0)

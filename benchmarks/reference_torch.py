@@ -29,7 +29,8 @@ PARAM_NAMES = ("W1", "Wm", "b1", "W2", "b2")
 
 def _require_torch():
     if not TORCH_AVAILABLE:
-        raise RuntimeError("this reference needs PyTorch, which is not installed (TORCH_AVAILABLE is False)")
+        raise RuntimeError("this reference needs PyTorch, which is not installed "
+                           "(TORCH_AVAILABLE is False)")
 
 
 def _leaf(array):
@@ -70,7 +71,8 @@ def build_torch_rnn(params):
     W1, Wm, b1, W2, b2 = (torch.from_numpy(params[name]) for name in PARAM_NAMES)
     H, N = W1.shape
     O = W2.shape[0]
-    rnn = torch.nn.RNN(N, H, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False, dtype=W1.dtype)
+    rnn = torch.nn.RNN(N, H, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
+                       dtype=W1.dtype)
     head = torch.nn.Linear(H, O, bias=True, dtype=W1.dtype)
     with torch.no_grad():
         rnn.weight_ih_l0.copy_(W1)
@@ -139,7 +141,8 @@ def make_add_chain_torch(n_ops=1000):
 
 
 def make_add_chain_numpy(n_ops=1000):
-    """A callable that runs y = x + c + c + ... (n_ops additions) in plain numpy: no graph, no backward.
+    """A callable that runs y = x + c + c + ... (n_ops additions) in plain numpy: no graph, no
+    backward.
 
     The floor for the per-op cost: one numpy ufunc call on a 4-element float64 array.
     Returns (run, x, c); run() returns y, which equals x + n_ops * c.

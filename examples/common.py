@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 
 import tinygrad_rnn as tg
-from tinygrad_rnn.optim import Adam
 from tinygrad_rnn.files import atomic_writer
+from tinygrad_rnn.optim import Adam
 
 DEFAULT_OUT = Path(__file__).resolve().parent / "out"
 

@@ -22,11 +22,10 @@ import sys
 import time
 
 import numpy as np
+from common import argument_parser, markdown_table, predict, pyplot, save_figure, seed_for, train
 
 from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.data import next_value_task, price_series
-
-from common import argument_parser, markdown_table, predict, pyplot, save_figure, seed_for, train
 
 
 def build_models(config, seed):

@@ -31,14 +31,21 @@ import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
+from common import (
+    accuracy,
+    argument_parser,
+    markdown_table,
+    predict,
+    pyplot,
+    save_figure,
+    seed_for,
+    train,
+)
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.data import DEFAULT_VOCAB, pronoun_task
 from tinygrad_rnn.train import progress_bar
-
-from common import (accuracy, argument_parser, markdown_table, predict, pyplot, save_figure,
-                    seed_for, train)
 
 CHANCE = 1 / len(DEFAULT_VOCAB.classes)
 TRUNCATION_NAMES = {"elman": "Elman's truncation", "full": "full BPTT"}

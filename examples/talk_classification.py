@@ -18,13 +18,20 @@ import sys
 import time
 
 import numpy as np
+from common import (
+    accuracy,
+    argument_parser,
+    markdown_table,
+    predict,
+    pyplot,
+    save_figure,
+    seed_for,
+    train,
+)
 
 from tinygrad_rnn import nn, truncation
 from tinygrad_rnn.data import talks_task
 from tinygrad_rnn.data.talks import CLASS_NAMES
-
-from common import (accuracy, argument_parser, markdown_table, predict, pyplot, save_figure,
-                    seed_for, train)
 
 MODEL_LABELS = ("last-frame MLP", "Elman, Elman's truncation", "Elman, chunked(T/2)",
                 "Elman, full BPTT")

@@ -14,7 +14,7 @@ def finite_difference(f, arrays, eps=EPS):
     (f(x + eps e_j) - f(x - eps e_j)) / (2 eps)."""
     arrays = [np.array(a, dtype=np.float64) for a in arrays]
     grads = []
-    for i, a in enumerate(arrays):
+    for a in arrays:
         grad = np.zeros(a.shape)
         for j in np.ndindex(a.shape):
             original = a[j]

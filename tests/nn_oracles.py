@@ -44,7 +44,8 @@ def tanh_prime_from_value(a):
 # --- Elman: h[t] = tanh(W1 x[t] + Wm h[t-1] + b1), y[t] = g(W2 h[t] + b2) ---
 
 def elman_forward(P, xs, h0, output_tanh=False):
-    """hs (T+1, B, H) with hs[0] the initial state, ys (T, B, O); column-vector algebra per sample."""
+    """hs (T+1, B, H) with hs[0] the initial state, ys (T, B, O); column-vector algebra per
+    sample."""
     T, B, _ = xs.shape
     H, O = P["Wm"].shape[0], P["W2"].shape[0]
     hs = np.zeros((T + 1, B, H))
@@ -94,7 +95,8 @@ def elman_bptt(P, xs, vs, h0, cut=full_cut, output_tanh=False):
     return ys, grads
 
 
-# --- Jordan: s[t] = mu s[t-1] + y[t-1], h[t] = tanh(W1 x[t] + Wm s[t] + b1), y[t] = g(W2 h[t] + b2) ---
+# --- Jordan: s[t] = mu s[t-1] + y[t-1], h[t] = tanh(W1 x[t] + Wm s[t] + b1),
+#     y[t] = g(W2 h[t] + b2) ---
 
 def jordan_forward(P, xs, s1, mu, output_tanh=False):
     """ss (T, B, O) with ss[0] = s[1], hs (T, B, H), ys (T, B, O)."""

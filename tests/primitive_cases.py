@@ -5,15 +5,13 @@ from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
+from engine_oracles import away_from_zero, distinct, normal, off_grid, on_grid, positive
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import array_shapes, mutually_broadcastable_shapes
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-
-from tinygrad_rnn.checkpoint import checkpoint      # registers the "checkpoint" primitive
-
-from engine_oracles import (away_from_zero, distinct, normal, off_grid, on_grid, positive)
+from tinygrad_rnn.checkpoint import checkpoint  # registers the "checkpoint" primitive
 
 
 @dataclass

@@ -2,12 +2,11 @@
 leaves, retain_grad, no_grad, detach, cut, and a 100,000-op chain without recursion."""
 import numpy as np
 import pytest
+from engine_oracles import finite_difference
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
 from tinygrad_rnn.primitives import PRIMITIVES
-
-from engine_oracles import finite_difference
 
 
 @pytest.fixture

@@ -33,15 +33,18 @@ def central_differences(params, xs, vs):
     """{name: dR/dname} by the shared oracle, one parameter element at a time."""
     def loss_of(*arrays):
         return elman_loss(dict(zip(PARAM_NAMES, arrays)), xs, vs)
-    return dict(zip(PARAM_NAMES, finite_difference(loss_of, [params[name] for name in PARAM_NAMES])))
+    return dict(zip(PARAM_NAMES,
+                    finite_difference(loss_of, [params[name] for name in PARAM_NAMES])))
 
 
 def relative_difference(a, b):
     return np.linalg.norm(a - b) / np.linalg.norm(b)
 
 
-@pytest.mark.parametrize("dims", ["tiny", TINY_WIDE_OUTPUT], ids=["tiny", "output-wider-than-input"])
-@pytest.mark.parametrize("bptt", [elman_bptt_numpy, elman_bptt_numpy_hoisted], ids=["plain", "hoisted"])
+@pytest.mark.parametrize("dims", ["tiny", TINY_WIDE_OUTPUT],
+                         ids=["tiny", "output-wider-than-input"])
+@pytest.mark.parametrize("bptt", [elman_bptt_numpy, elman_bptt_numpy_hoisted],
+                         ids=["plain", "hoisted"])
 def test_numpy_gradients_match_finite_differences(bptt, dims):
     params, xs, vs = make_problem(dims, seed=1)
     loss, grads = bptt(params, xs, vs)

@@ -3,10 +3,18 @@ from collections import Counter, defaultdict
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from tinygrad_rnn.data import (DEFAULT_VOCAB, LECTURE_SENTENCE, PAD, PronounVocab, encode,
-                               pronoun_task, pronoun_task_mixed)
+from tinygrad_rnn.data import (
+    DEFAULT_VOCAB,
+    LECTURE_SENTENCE,
+    PAD,
+    PronounVocab,
+    encode,
+    pronoun_task,
+    pronoun_task_mixed,
+)
 
 VOCAB = DEFAULT_VOCAB
 QUERY = VOCAB.index("for")

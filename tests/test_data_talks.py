@@ -17,7 +17,8 @@ def rebuild_without_noise(talks):
 
 
 def exact_keyword_counts(xs, keywords):
-    """(B, 2) how many windows of a noise-free talk equal some keyword of each class, from xs alone."""
+    """(B, 2) how many windows of a noise-free talk equal some keyword of each class, from xs
+    alone."""
     length = keywords.shape[2]
     counts = np.zeros((xs.shape[1], 2), dtype=int)
     for onset in range(xs.shape[0] - length + 1):

@@ -6,12 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from nn_oracles import engine_grads
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.memory import collecting, release_unread
-
-from nn_oracles import engine_grads
 
 # The module itself: the attribute tinygrad_rnn.nn.unroll is the unroll function, which shadows it.
 unroll_module = importlib.import_module("tinygrad_rnn.nn.unroll")

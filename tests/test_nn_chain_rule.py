@@ -8,10 +8,9 @@ tests below spell the whole sum out term by term, as the lecture's slides do.
 """
 import numpy as np
 import pytest
+from nn_oracles import elman_bptt, elman_cut, engine_grads, full_cut, jordan_bptt, randomize
 
 from tinygrad_rnn import nn
-
-from nn_oracles import elman_bptt, elman_cut, engine_grads, full_cut, jordan_bptt, randomize
 
 WEIGHTS = ("W1", "Wm", "b1", "W2", "b2")
 ORACLE_CUT = {"full": full_cut, "elman": elman_cut}
@@ -77,7 +76,8 @@ def test_jordan_gradients_match_the_hand_written_chain_rule(T, policy, learn_ini
 
 @pytest.mark.parametrize("oracle, recurrent_names, make", [
     (elman_bptt, ("W1", "Wm", "b1"), lambda: nn.Elman(2, 3, 2, learn_initial_state=True, seed=0)),
-    (jordan_bptt, ("W1", "Wm", "b1", "W2", "b2"), lambda: nn.Jordan(2, 3, 2, learn_initial_state=True, seed=0)),
+    (jordan_bptt, ("W1", "Wm", "b1", "W2", "b2"),
+     lambda: nn.Jordan(2, 3, 2, learn_initial_state=True, seed=0)),
 ])
 def test_the_oracle_itself_sees_the_dropped_paths(oracle, recurrent_names, make):
     """Guard against a vacuous comparison: on these networks full and Elman's rule really
@@ -184,4 +184,5 @@ def test_two_step_jordan_chain_rule_spelled_out():
     _, got_elman = engine_backward(model, xs, vs, "elman", names)
     for name in names:
         np.testing.assert_allclose(got_full[name], full[name], rtol=1e-10, atol=1e-13, err_msg=name)
-        np.testing.assert_allclose(got_elman[name], elman[name], rtol=1e-10, atol=1e-13, err_msg=name)
+        np.testing.assert_allclose(got_elman[name], elman[name], rtol=1e-10, atol=1e-13,
+                                   err_msg=name)

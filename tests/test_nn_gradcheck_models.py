@@ -2,11 +2,10 @@
 rule on a network whose recurrent paths matter, with a report that says where and by how much."""
 import numpy as np
 import pytest
+from nn_oracles import elman_bptt, full_cut, randomize
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn
-
-from nn_oracles import elman_bptt, full_cut, randomize
 
 T, B, N, O = 4, 2, 2, 2
 
@@ -47,8 +46,10 @@ MODELS = {
     "elman-learned-h0-sigmoid-out": lambda: nn.Elman(N, 3, O, output_activation="sigmoid",
                                                       learn_initial_state=True, seed=1),
     "jordan": lambda: nn.Jordan(N, 3, O, mu=0.6, learn_initial_state=True, seed=2),
-    "stacked-elman-elman": lambda: nn.Stacked([nn.Elman(N, 3, 2, seed=3), nn.Elman(2, 3, O, seed=4)]),
-    "stacked-elman-over-jordan": lambda: nn.Stacked([nn.Jordan(N, 3, 2, seed=5), nn.Elman(2, 3, O, seed=6)]),
+    "stacked-elman-elman": lambda: nn.Stacked([nn.Elman(N, 3, 2, seed=3),
+                                               nn.Elman(2, 3, O, seed=4)]),
+    "stacked-elman-over-jordan": lambda: nn.Stacked([nn.Jordan(N, 3, 2, seed=5),
+                                                     nn.Elman(2, 3, O, seed=6)]),
     "state-space-gru-like": lambda: gru_like_cell(3, seed=7),
     "state-space-two-parameter-tanh": lambda: two_parameter_tanh_cell(seed=8),
     "windowed-mlp-1": lambda: nn.WindowedMLP(N, [3], O, window=1, seed=9),
@@ -133,7 +134,8 @@ def test_the_reported_error_is_the_dropped_paths_contribution(sequence):
     for check in report.inputs:
         elman_grad = getattr(model, check.name).grad
         np.testing.assert_allclose(check.analytic, elman_grad[check.index], rtol=1e-12, atol=1e-14)
-        np.testing.assert_allclose(check.numeric, full[check.name][check.index], rtol=1e-6, atol=1e-8)
+        np.testing.assert_allclose(check.numeric, full[check.name][check.index], rtol=1e-6,
+                                   atol=1e-8)
         np.testing.assert_allclose(check.abs_error, abs(full[check.name] - elman_grad)[check.index],
                                    rtol=1e-5, atol=1e-8)
     assert {c.name for c in report.failures} == {"W1", "Wm", "b1", "h0"}

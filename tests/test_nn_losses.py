@@ -3,12 +3,11 @@ the last-step loss of sequence classification, and masks for padded variable-len
 (a padded batch gives the gradient of each sequence run at its own length)."""
 import numpy as np
 import pytest
+from nn_oracles import engine_grads
 
 from tinygrad_rnn import Tensor, cross_entropy, nn
 from tinygrad_rnn.errors import ShapeError
 from tinygrad_rnn.nn.sequence_loss import LOSS_BLOCK
-
-from nn_oracles import engine_grads
 
 T, B, N, H, O = 5, 3, 2, 4, 3
 
@@ -40,7 +39,8 @@ def outputs():
     ("cross_entropy", lambda rng: rng.integers(0, O, size=(T, B)), numpy_cross_entropy),
     ("bce", lambda rng: rng.integers(0, 2, size=(T, B, O)).astype(float), numpy_bce),
 ])
-def test_sequence_loss_is_the_sum_of_independent_per_step_losses(loss, make_targets, reference, outputs):
+def test_sequence_loss_is_the_sum_of_independent_per_step_losses(loss, make_targets, reference,
+                                                                  outputs):
     model, xs, rng = outputs
     vs = make_targets(rng)
     ys, _ = model(xs)
@@ -126,7 +126,8 @@ def loss_and_grads(model, loss_of):
 def averaged_over_sequences(model, lengths, loss_of_one):
     """Each sequence b alone, at its own length n (a batch of one): loss_of_one(b, n)'s value
     and gradients averaged over the sequences, as the padded batch's mean does."""
-    runs = [loss_and_grads(model, lambda: loss_of_one(b, n)) for b, n in enumerate(lengths)]
+    runs = [loss_and_grads(model, lambda b=b, n=n: loss_of_one(b, n))
+            for b, n in enumerate(lengths)]
     value = sum(v for v, _ in runs) / len(lengths)
     grads = {name: sum(g[name] for _, g in runs) / len(lengths) for name in runs[0][1]}
     return value, grads

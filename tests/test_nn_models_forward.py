@@ -3,12 +3,17 @@ finite memory (the lecture's point: they forget), and continuing a sequence with
 previous call returned."""
 import numpy as np
 import pytest
+from nn_oracles import (
+    elman_bptt,
+    elman_forward,
+    engine_grads,
+    final_state_arrays,
+    full_cut,
+    jordan_forward,
+)
 
 from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.nn.input_projection import InputProjection
-
-from nn_oracles import (elman_bptt, elman_forward, engine_grads, final_state_arrays, full_cut,
-                        jordan_forward)
 
 T, B, N, O = 7, 2, 3, 2
 
@@ -35,13 +40,16 @@ def test_windowed_mlp_sees_the_last_w_inputs_in_order_with_zeros_before_t_1(wind
     assert state is None and ys.shape == (T, B, O)
     padded = np.concatenate([np.zeros((window - 1, B, N)), xs])
     for t in range(1, T + 1):
-        features = np.concatenate([padded[t - 1 + k] for k in range(window)], axis=-1)  # x[t-w+1..t]
-        np.testing.assert_allclose(ys.data[t - 1], numpy_mlp(model.mlp, features), rtol=0, atol=1e-13)
+        # x[t-w+1..t]
+        features = np.concatenate([padded[t - 1 + k] for k in range(window)], axis=-1)
+        np.testing.assert_allclose(ys.data[t - 1], numpy_mlp(model.mlp, features), rtol=0,
+                                   atol=1e-13)
 
 
 @pytest.mark.parametrize("kernel_size, layers", [(2, 2), (3, 1), (3, 2)])
 def test_temporal_conv_is_a_causal_convolution(kernel_size, layers, xs):
-    model = nn.TemporalConv(N, 4, O, kernel_size=kernel_size, layers=layers, hidden_sizes=(3,), seed=2)
+    model = nn.TemporalConv(N, 4, O, kernel_size=kernel_size, layers=layers, hidden_sizes=(3,),
+                            seed=2)
     ys, state = model(xs)
     assert state is None
     columns = xs
@@ -74,7 +82,8 @@ def test_feedforward_baselines_forget_beyond_their_receptive_field(make, memory,
     assert np.all(difference[memory:] == 0), difference
 
 
-@pytest.mark.parametrize("make", [lambda: nn.Elman(N, 4, O, seed=3), lambda: nn.Jordan(N, 4, O, seed=3)])
+@pytest.mark.parametrize("make", [lambda: nn.Elman(N, 4, O, seed=3),
+                                  lambda: nn.Jordan(N, 4, O, seed=3)])
 def test_recurrent_models_remember_x1_until_the_end(make, xs):
     model = make()
     changed = xs.copy()
@@ -83,7 +92,8 @@ def test_recurrent_models_remember_x1_until_the_end(make, xs):
     assert np.all(difference > 1e-8), difference
 
 
-@pytest.mark.parametrize("lower, upper", [("elman", "jordan"), ("jordan", "elman"), ("jordan", "jordan")])
+@pytest.mark.parametrize("lower, upper", [("elman", "jordan"), ("jordan", "elman"),
+                                          ("jordan", "jordan")])
 def test_stacked_layers_compose_as_written(lower, upper, xs):
     """Stacked: layer 1 reads layer 0's y[t]; each layer keeps its own state (a Jordan layer
     its moving average s[t] = mu s[t-1] + y[t-1])."""
@@ -109,13 +119,15 @@ def test_state_space_cell_runs_the_user_function_step_by_step(xs):
     A, C = rng.normal(size=(4, 4)) * 0.5, rng.normal(size=(4, N))
     s0 = rng.normal(size=4)
     At, Ct = Tensor(A, requires_grad=True), Tensor(C, requires_grad=True)
-    cell = nn.StateSpace(lambda x, s: ((s * 2).sum(axis=-1, keepdims=True), (x @ Ct.T + s @ At.T).tanh()),
+    cell = nn.StateSpace(lambda x, s: ((s * 2).sum(axis=-1, keepdims=True),
+                                       (x @ Ct.T + s @ At.T).tanh()),
                          initial_state=lambda batch: Tensor(np.tile(s0, (batch, 1))),
                          parameters={"A": At, "C": Ct}, input_size=N)
     ys, state = cell(xs)
     s = np.broadcast_to(s0, (B, 4))
     for t in range(T):
-        np.testing.assert_allclose(ys.data[t], 2 * s.sum(axis=-1, keepdims=True), rtol=0, atol=1e-13)
+        np.testing.assert_allclose(ys.data[t], 2 * s.sum(axis=-1, keepdims=True), rtol=0,
+                                   atol=1e-13)
         s = np.tanh(xs[t] @ C.T + s @ A.T)
     np.testing.assert_allclose(state.data, s, rtol=0, atol=1e-13)
     assert [n for n, _ in cell.named_parameters()] == ["A", "C"]
@@ -139,8 +151,10 @@ def test_continuing_with_the_returned_state_equals_one_long_call(make, xs):
     model.zero_grad()
     first, state = model(xs[:3])
     second, final_split = model(xs[3:], state=state)
-    np.testing.assert_allclose(np.concatenate([first.data, second.data]), ys.data, rtol=0, atol=1e-14)
-    for split, one_call in zip(final_state_arrays(final_split), final_state_arrays(final), strict=True):
+    np.testing.assert_allclose(np.concatenate([first.data, second.data]), ys.data, rtol=0,
+                               atol=1e-14)
+    for split, one_call in zip(final_state_arrays(final_split), final_state_arrays(final),
+                               strict=True):
         np.testing.assert_allclose(split, one_call, rtol=0, atol=1e-14)
     (nn.sequence_loss(first, vs[:3]) + nn.sequence_loss(second, vs[3:])).backward()
     split_grads = engine_grads(model)
@@ -160,8 +174,10 @@ def count_input_projection_calls(monkeypatch):
     return calls
 
 
-@pytest.mark.parametrize("make", [lambda **kw: nn.Elman(2, 3, 2, learn_initial_state=True, seed=7, **kw),
-                                  lambda **kw: nn.Jordan(2, 3, 2, learn_initial_state=True, seed=7, **kw)])
+@pytest.mark.parametrize("make", [
+    lambda **kw: nn.Elman(2, 3, 2, learn_initial_state=True, seed=7, **kw),
+    lambda **kw: nn.Jordan(2, 3, 2, learn_initial_state=True, seed=7, **kw),
+])
 def test_hoisted_input_projection_changes_nothing_on_long_sequences(make, monkeypatch):
     """The input projection computed in blocks (hoist_input=True) gives the step-by-step
     values and gradients, across block boundaries (a sequence of 150 steps)."""
@@ -179,7 +195,8 @@ def test_hoisted_input_projection_changes_nothing_on_long_sequences(make, monkey
     np.testing.assert_allclose(results[0][0], results[1][0], rtol=0, atol=1e-13)
     assert results[0][1].keys() == results[1][1].keys()
     for n in results[0][1]:
-        np.testing.assert_allclose(results[0][1][n], results[1][1][n], rtol=1e-11, atol=1e-13, err_msg=n)
+        np.testing.assert_allclose(results[0][1][n], results[1][1][n], rtol=1e-11, atol=1e-13,
+                                   err_msg=n)
 
 
 def test_elman_on_a_long_sequence_matches_the_hand_written_bptt():

@@ -1,5 +1,6 @@
 """Module: the lecture's parameter names and shapes, zero_grad, state_dict round trips, .npz
-save/load, an atomic save that survives a crash, and a load that refuses a file that does not fit."""
+save/load, an atomic save that survives a crash, and a load that refuses a file that does not
+fit."""
 import os
 
 import numpy as np
@@ -75,13 +76,15 @@ def test_load_state_dict_keeps_the_parameter_objects():
 
 
 def test_save_load_npz_round_trip(tmp_path):
-    model = nn.Stacked([nn.Elman(N, H, 4, seed=0), nn.Jordan(4, H, O, learn_initial_state=True, seed=1)])
+    model = nn.Stacked([nn.Elman(N, H, 4, seed=0),
+                        nn.Jordan(4, H, O, learn_initial_state=True, seed=1)])
     model.layer1.s1.data[...] = [0.5, -0.25]
     path = tmp_path / "model.npz"
     model.save(path)
     with np.load(path) as saved:
         assert sorted(saved.files) == sorted(model.state_dict())
-    fresh = nn.Stacked([nn.Elman(N, H, 4, seed=5), nn.Jordan(4, H, O, learn_initial_state=True, seed=6)])
+    fresh = nn.Stacked([nn.Elman(N, H, 4, seed=5),
+                        nn.Jordan(4, H, O, learn_initial_state=True, seed=6)])
     assert fresh.load(str(path)) is fresh
     for (name, p), (_, q) in zip(model.named_parameters(), fresh.named_parameters(), strict=True):
         np.testing.assert_array_equal(p.data, q.data, err_msg=name)
@@ -189,9 +192,11 @@ def test_load_refuses_missing_and_unexpected_names_and_names_them(tmp_path):
     assert_refused_untouched(plain, lambda: plain.load(path), "not in the model: h0")
     nn.Elman(N, H, O, seed=0).save(path)
     learned = nn.Elman(N, H, O, learn_initial_state=True, seed=1)
-    assert_refused_untouched(learned, lambda: learned.load(path), "missing from the saved state: h0")
+    assert_refused_untouched(learned, lambda: learned.load(path),
+                             "missing from the saved state: h0")
     stacked = nn.Stacked([nn.Elman(N, H, O, seed=2)])
-    assert_refused_untouched(stacked, lambda: stacked.load(path), "layer0.W1", "not in the model: W1")
+    assert_refused_untouched(stacked, lambda: stacked.load(path), "layer0.W1",
+                             "not in the model: W1")
 
 
 def test_load_refuses_a_file_that_is_not_a_saved_model(tmp_path):
@@ -208,4 +213,5 @@ def test_load_state_dict_refuses_and_changes_nothing():
     state["b2"] = np.zeros(O + 1)
     del state["W1"]
     assert_refused_untouched(model, lambda: model.load_state_dict(state),
-                             "missing from the saved state: W1", f"b2: model {(O,)}, saved {(O + 1,)}")
+                             "missing from the saved state: W1",
+                             f"b2: model {(O,)}, saved {(O + 1,)}")

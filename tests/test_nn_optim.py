@@ -84,7 +84,10 @@ def test_parameters_without_a_gradient_are_skipped_as_in_torch(make):
     """A parameter with grad None at some step keeps its value and its optimizer state."""
     torch = pytest.importorskip("torch")
     grads = gradient_sequence(3)
-    skip = lambda k, i: i == 1 and k in (1, 2)
+
+    def skip(k, i):
+        return i == 1 and k in (1, 2)
+
     ours = run_ours(lambda ps: make(ps, optim), grads, skip)
     theirs = run_torch(torch, lambda ps: make(ps, torch.optim), grads, skip)
     assert_same_trajectory(ours, theirs, rtol=1e-10)
@@ -97,8 +100,9 @@ def test_sgd_against_a_hand_written_update():
     grads = gradient_sequence(4)
     for nesterov in (False, True):
         p, v = start_values(), [np.zeros(s) for s in SHAPES]
-        ours = run_ours(lambda ps: optim.SGD(ps, lr=lr, momentum=mu, weight_decay=wd,
-                                             nesterov=nesterov), grads)
+        ours = run_ours(lambda ps, nesterov=nesterov: optim.SGD(ps, lr=lr, momentum=mu,
+                                                                weight_decay=wd,
+                                                                nesterov=nesterov), grads)
         for k, gs in enumerate(grads):
             for i, g in enumerate(gs):
                 d = g + wd * p[i]
@@ -179,7 +183,8 @@ def linear_regression(seed=0):
 
 def test_fit_reduces_the_loss():
     model, loss_fn, w_true = linear_regression()
-    history = tg.fit(model.parameters(), loss_fn, optim.SGD(model.parameters(), lr=0.1, momentum=0.5),
+    history = tg.fit(model.parameters(), loss_fn,
+                     optim.SGD(model.parameters(), lr=0.1, momentum=0.5),
                      steps=200, progress=False)
     assert len(history) == 200
     assert history[-1] < 1e-3 * history[0]

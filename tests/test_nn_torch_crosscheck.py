@@ -3,10 +3,9 @@ weights (full BPTT), and against a torch RNNCell loop that detaches the state wh
 truncation cuts it."""
 import numpy as np
 import pytest
+from nn_oracles import randomize
 
 from tinygrad_rnn import nn, truncation
-
-from nn_oracles import randomize
 
 torch = pytest.importorskip("torch")
 

@@ -3,12 +3,19 @@ independent constructions, forward values that never depend on the policy, and t
 the graph records."""
 import numpy as np
 import pytest
+from nn_oracles import (
+    chunked_cut,
+    elman_bptt,
+    engine_grads,
+    final_state_arrays,
+    full_cut,
+    jordan_bptt,
+    randomize,
+    window_cut,
+)
 
 from tinygrad_rnn import nn, truncation
 from tinygrad_rnn.truncation import Policy
-
-from nn_oracles import (chunked_cut, elman_bptt, engine_grads, final_state_arrays, full_cut,
-                        jordan_bptt, randomize, window_cut)
 
 T, B, N, H, O = 6, 2, 2, 3, 2
 
@@ -19,7 +26,8 @@ MODELS = {
                                seed=1, scale=WEIGHT_SCALE),
     "jordan": lambda: randomize(nn.Jordan(N, H, O, mu=0.7, learn_initial_state=True, seed=0),
                                 seed=2, scale=WEIGHT_SCALE),
-    "stacked": lambda: randomize(nn.Stacked([nn.Jordan(N, H, 2, seed=0), nn.Elman(2, H, O, seed=1)]),
+    "stacked": lambda: randomize(nn.Stacked([nn.Jordan(N, H, 2, seed=0),
+                                             nn.Elman(2, H, O, seed=1)]),
                                  seed=3, scale=WEIGHT_SCALE),
 }
 
@@ -193,11 +201,13 @@ def test_jordan_cuts_its_state_s_t(sequence):
     assert [c.meta["step"] for c in cuts] == [3, 5]
     for c in cuts:
         (s,) = c.parents
-        assert s.meta["name"] == f"s[{c.meta['step']}]" and s.op == "add"   # s[t] = mu s[t-1] + y[t-1]
+        # s[t] = mu s[t-1] + y[t-1]
+        assert s.meta["name"] == f"s[{c.meta['step']}]" and s.op == "add"
 
 
 @pytest.mark.parametrize("kind, init", [("elman", "h0"), ("jordan", "s1")])
-def test_learned_initial_state_still_gets_its_gradient_from_step_1_under_elman(kind, init, sequence):
+def test_learned_initial_state_still_gets_its_gradient_from_step_1_under_elman(kind, init,
+                                                                                sequence):
     model = MODELS[kind]()
     xs, vs = sequence
     got = grads_under(model, xs, vs, "elman")

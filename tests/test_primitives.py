@@ -15,15 +15,14 @@ without a case there fails test_every_primitive_has_a_case.
 """
 import numpy as np
 import pytest
+from engine_oracles import check_backward, directional_derivative
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import mutually_broadcastable_shapes
+from primitive_cases import CASES
 
 from tinygrad_rnn import Tensor
 from tinygrad_rnn.primitives import PRIMITIVES, unbroadcast
-
-from engine_oracles import check_backward, directional_derivative
-from primitive_cases import CASES
 
 HYPOTHESIS = settings(max_examples=30, deadline=None)
 
@@ -31,7 +30,8 @@ HYPOTHESIS = settings(max_examples=30, deadline=None)
 def test_every_primitive_has_a_case():
     missing = sorted(set(PRIMITIVES) - set(CASES))
     stale = sorted(set(CASES) - set(PRIMITIVES))
-    assert not missing, f"primitives without a finite-difference case in primitive_cases.py: {missing}"
+    assert not missing, ("primitives without a finite-difference case in primitive_cases.py: "
+                         f"{missing}")
     assert not stale, f"cases for primitives no longer in the table: {stale}"
 
 

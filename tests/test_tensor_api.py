@@ -2,11 +2,10 @@
 out in the test) and gradient (against finite differences, or derived by hand in a comment)."""
 import numpy as np
 import pytest
+from engine_oracles import check_op, distinct
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-
-from engine_oracles import check_op, distinct
 
 
 @pytest.fixture
@@ -106,7 +105,10 @@ def test_integer_powers_of_negative_bases():
 
 def test_tensor_tensor_arithmetic_broadcasts(rng):
     a, b = rng.uniform(0.5, 2, (2, 1, 3)), rng.uniform(0.5, 2, (4, 1))
-    expression = lambda a, b: (a + b) * a / b - b ** a    # noqa: E731: numpy is the reference
+
+    def expression(a, b):                     # numpy is the reference
+        return (a + b) * a / b - b ** a
+
     check_op(expression, expression, [a, b], rng)
 
 

@@ -4,10 +4,10 @@ and |dR/dh[t]| against a hand derivation."""
 import networkx as nx
 import numpy as np
 import pytest
-
-import viz
 from engine_oracles import finite_difference
 from viz_problems import data, make_model, parameter_grads, recorded
+
+import viz
 
 T = 6
 
@@ -92,7 +92,8 @@ def test_each_lag_is_what_one_more_step_of_window_adds(lags):
     for k in range(T):
         reach = parameter_grads(model, f"window:{k + 1}", T)
         for name in decomposition.parameters:
-            assert np.allclose(decomposition.full[name][k], reach[name] - previous[name], atol=1e-12)
+            assert np.allclose(decomposition.full[name][k], reach[name] - previous[name],
+                               atol=1e-12)
         previous = reach
 
 

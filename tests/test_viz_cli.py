@@ -4,10 +4,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from viz_problems import groups, parse
 
 from tinygrad_rnn.cli import main, policy_drops_paths
 from tinygrad_rnn.truncation import resolve
-from viz_problems import groups, parse
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -5,10 +5,10 @@ import re
 
 import numpy as np
 import pytest
+from viz_problems import SVG, groups, parse, recorded, texts
 
 import tinygrad_rnn as tg
 import viz
-from viz_problems import SVG, groups, parse, recorded, texts
 
 T = 7
 
@@ -117,7 +117,7 @@ def test_a_wider_edge_has_a_larger_gradient_at_its_head():
     loss, model = recorded(steps=5, truncation="full", retain=True)
     graph = viz.to_networkx(loss, model, level="step")
     dot = viz.to_dot(graph, edge_width=True)
-    node_of = {f"n{i}": node for i, node in enumerate(graph.nodes)}     # to_dot's names: none elided
+    node_of = {f"n{i}": node for i, node in enumerate(graph.nodes)}  # to_dot's names: none elided
     pairs = []
     for line in dot.body:
         edge = re.match(r"\s*(n\d+) -> (n\d+) .*penwidth=([\d.]+)", line)

@@ -10,10 +10,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
+from viz_problems import recorded
 
 import tinygrad_rnn as tg
 import viz
-from viz_problems import recorded
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -3,11 +3,11 @@ import os
 import stat
 
 import pytest
+from viz_problems import groups, parse, recorded
 
 import tinygrad_rnn as tg
 import viz
 import viz.render as render
-from viz_problems import groups, parse, recorded
 
 SMALL = "digraph { a -> b [class=truncated] }"
 

@@ -23,7 +23,8 @@ def data(steps, seed=0):
     return rng.standard_normal((steps, 1, 2)), rng.standard_normal((steps, 1, 1))
 
 
-def recorded(kind="elman", steps=5, truncation="full", seed=0, backward=True, retain=False, model=None):
+def recorded(kind="elman", steps=5, truncation="full", seed=0, backward=True, retain=False,
+             model=None):
     """(R, model): the summed loss of a tiny model over `steps` steps, recorded (and, by
     default, differentiated)."""
     import viz

@@ -8,18 +8,26 @@
     >>> bool(report)
     True
 """
+from . import nn, optim, truncation
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
-from .errors import (BackwardError, DTypeError, NumericalError, SettingError, ShapeError,
-                     StateDictError, TensorIndexError, TinygradRNNError)
+from .errors import (
+    BackwardError,
+    DTypeError,
+    NumericalError,
+    SettingError,
+    ShapeError,
+    StateDictError,
+    TensorIndexError,
+    TinygradRNNError,
+)
 from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
+from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .primitives import PRIMITIVES
 from .tensor import Tensor, apply
+from .train import fit
 
 
 def cut(x):
     """Identity forward, zero gradient; the truncation stays in the graph as a node."""
     return x.cut()
-from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck
-from . import nn, optim, truncation
-from .train import fit

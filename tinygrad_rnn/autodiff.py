@@ -100,7 +100,8 @@ def backward(root, grad=None, retain_graph=False):
         if not passes:
             out, vjps, into = node.data, prim.vjps, prim.into
             arrays = tuple(map(_value, parents))
-            every = None if prim.vjp_all is None else prim.vjp_all(g, out, *arrays, **(params or {}))
+            every = (None if prim.vjp_all is None
+                     else prim.vjp_all(g, out, *arrays, **(params or {})))
         i = -1
         for parent in parents:      # a counter, not enumerate(): its tuple per edge costs more
             i += 1

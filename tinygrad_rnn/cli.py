@@ -77,7 +77,7 @@ def render(args):
                          max_steps=args.max_steps, loss_term=args.loss_term,
                          edge_width=args.edge_width, title=title)
     except viz.VizError as exc:
-        raise SystemExit(f"tinygrad-rnn render: {exc}")
+        raise SystemExit(f"tinygrad-rnn render: {exc}") from None
     path = viz.render_svg(dot, args.output)
     counts = dot.counts
     print(f"wrote {path}: {counts['steps']} steps ({counts['drawn_steps']} drawn), "

@@ -61,7 +61,8 @@ class GradcheckReport:
 
     @property
     def worst(self):
-        return max(self.inputs, key=lambda c: c.abs_error / (self.atol + self.rtol * abs(c.numeric)))
+        return max(self.inputs,
+                   key=lambda c: c.abs_error / (self.atol + self.rtol * abs(c.numeric)))
 
     @property
     def failures(self):
@@ -73,11 +74,14 @@ class GradcheckReport:
         return min(steps) if steps else None
 
     def __str__(self):
-        verdict = "passed" if self else f"FAILED ({len(self.failures)} of {len(self.inputs)} inputs disagree)"
-        where = f", first disagreement at t={self.first_failing_step}" if self.first_failing_step else ""
+        verdict = ("passed" if self
+                   else f"FAILED ({len(self.failures)} of {len(self.inputs)} inputs disagree)")
+        where = (f", first disagreement at t={self.first_failing_step}"
+                 if self.first_failing_step else "")
         lines = [f"gradcheck {verdict}{where}: mode={self.mode}, eps={self.eps:g}, "
                  f"atol={self.atol:g}, rtol={self.rtol:g}, float64"]
-        header = ["input", "shape", "worst index", "analytic", "numeric", "abs err", "rel err", "failed"]
+        header = ["input", "shape", "worst index", "analytic", "numeric", "abs err", "rel err",
+                  "failed"]
         if self.steps:
             header.insert(3, "t")
         rows = [header]
@@ -91,7 +95,8 @@ class GradcheckReport:
         lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
         return "\n".join(lines)
 
-    _repr_pretty_ = lambda self, printer, cycle: printer.text(str(self))
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
 
 
 def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", seed=0,
@@ -209,11 +214,13 @@ def _elementwise(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_st
             flat[j] = original - eps
             minus = _value(fn, inputs, per_step)
             flat[j] = original
-            numeric[..., j] = (plus - minus) / (2 * eps) if per_step else ((plus - minus) / (2 * eps))[0]
+            numeric[..., j] = ((plus - minus) / (2 * eps) if per_step
+                               else ((plus - minus) / (2 * eps))[0])
         name = x.name or f"input[{i}]"
         found = analytic[i].reshape(numeric.shape)
         checks.append(_compare(name, x.shape, found, numeric, atol, rtol, per_step))
-    return GradcheckReport(checks, "elements", eps, atol, rtol, analytic[0].shape[0] if per_step else None)
+    return GradcheckReport(checks, "elements", eps, atol, rtol,
+                           analytic[0].shape[0] if per_step else None)
 
 
 def _directional(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_step):
@@ -253,7 +260,8 @@ def _compare(name, shape, analytic, numeric, atol, rtol, per_step):
     failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
     return InputCheck(
         name=name, shape=tuple(shape), passed=not bad.any(),
-        checked=int(bad.shape[-1]) if bad.ndim else 1, failed=int(bad.any(axis=0).sum()) if per_step else int(bad.sum()),
+        checked=int(bad.shape[-1]) if bad.ndim else 1,
+        failed=int(bad.any(axis=0).sum()) if per_step else int(bad.sum()),
         index=tuple(int(i) for i in index), analytic=a, numeric=n, abs_error=abs(a - n),
         rel_error=abs(a - n) / scale if scale else 0.0,
         step=int(failing_steps[0]) + 1 if len(failing_steps) else None)

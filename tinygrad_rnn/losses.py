@@ -4,8 +4,8 @@ Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
 """
 import numpy as np
 
-from .errors import DTypeError, SettingError, ShapeError, where_in_time
 from .context import recording
+from .errors import DTypeError, SettingError, ShapeError, where_in_time
 from .tensor import Tensor, apply, constant
 
 
@@ -50,7 +50,8 @@ def cross_entropy(logits, targets, reduction="mean"):
                          f"{targets.dtype}{where_in_time(recording.meta)}")
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
         raise ShapeError(f"cross_entropy: expected logits (B, C) and targets (B,), got logits "
-                         f"{logits.shape} and targets {targets.shape}{where_in_time(recording.meta)}")
+                         f"{logits.shape} and targets {targets.shape}"
+                         f"{where_in_time(recording.meta)}")
     if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
         raise ShapeError(f"cross_entropy: targets must lie in [0, {logits.shape[1]}), got values "
                          f"from {targets.min()} to {targets.max()}{where_in_time(recording.meta)}")
@@ -62,4 +63,5 @@ def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z, stable for any z."""
     targets = constant(targets, logits.dtype)
     _same_shape("binary_cross_entropy_with_logits", logits, targets)
-    return _reduce(logits.softplus() - targets * logits, reduction, "binary_cross_entropy_with_logits")
+    return _reduce(logits.softplus() - targets * logits, reduction,
+                   "binary_cross_entropy_with_logits")

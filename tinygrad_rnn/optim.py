@@ -4,6 +4,7 @@
     opt.zero_grad(); loss.backward(); clip_grad_norm(model.parameters(), 1.0); opt.step()
 """
 import numpy as np
+
 from .errors import SettingError
 
 
@@ -13,7 +14,8 @@ class Optimizer:
         if not self.params:
             raise SettingError(f"{type(self).__name__}: got an empty parameter list")
         if lr <= 0:
-            raise SettingError(f"{type(self).__name__}: the learning rate must be positive, got {lr}")
+            raise SettingError(f"{type(self).__name__}: the learning rate must be positive, "
+                               f"got {lr}")
         self.lr = lr
 
     def zero_grad(self):

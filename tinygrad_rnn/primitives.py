@@ -94,7 +94,8 @@ def _expand(g, axis, keepdims):
 def _is_fancy(index):
     """True when `index` holds an integer array, so repeated positions must accumulate."""
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu" for p in parts)
+    return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu"
+               for p in parts)
 
 
 def _getitem_into(buffer, g, out, x, *, index):

@@ -222,7 +222,8 @@ class Tensor:
 
     # --- shape ---
     def reshape(self, *shape):
-        shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+        shape = (tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list))
+                 else shape)
         return _unary("reshape", self, shape=shape)
 
     def transpose(self, *axes):

@@ -5,12 +5,12 @@ policies). The unroll loop asks `policy.cuts_before(t)`: should the state enteri
 cut (an identity node with zero gradient, drawn in the graph)? For a sequence loss
 R = sum_t R[t]:
 
-| policy       | the gradient of R[t] reaches                 | how                                     |
-|--------------|----------------------------------------------|-----------------------------------------|
-| `full`       | every step 1..t (BPTT to the origin)         | no cuts                                 |
-| `elman`      | step t only: h[t-1] treated as a constant    | cut the state entering steps 2..T       |
-| `chunked(k)` | back to the start of t's chunk of k steps    | cut entering steps k+1, 2k+1, ...       |
-| `window(h)`  | exactly steps t-h+1..t (Williams & Peng)     | h staggered chunked(h) chains, see below |
+| policy       | the gradient of R[t] reaches              | how                                   |
+|--------------|-------------------------------------------|---------------------------------------|
+| `full`       | every step 1..t (BPTT to the origin)      | no cuts                               |
+| `elman`      | step t only: h[t-1] treated as a constant | cut the state entering steps 2..T     |
+| `chunked(k)` | back to the start of t's chunk of k steps | cut entering steps k+1, 2k+1, ...     |
+| `window(h)`  | exactly steps t-h+1..t (Williams & Peng)  | h staggered chunked(h) chains (below) |
 
 The initial state is never cut, so a learned initial state gets its gradient from the steps
 its policy lets reach it.

@@ -23,7 +23,8 @@ from . import style
 from .analysis import unreached_edges
 from .errors import VizError
 from .render import run_dot, to_svg
-from .steps import KEY_ROLES as ROWS, collapse_steps
+from .steps import KEY_ROLES as ROWS
+from .steps import collapse_steps
 
 
 class UnrolledDigraph(graphviz.Digraph):
@@ -118,7 +119,8 @@ def _at_level(graph, level):
 
 
 def _highlights(graph, highlight):
-    names = [] if highlight is None else [highlight] if isinstance(highlight, str) else list(highlight)
+    names = ([] if highlight is None else [highlight] if isinstance(highlight, str)
+             else list(highlight))
     parameters = graph.graph.get("parameters") or [n for n, p in graph.nodes(data="parameter") if p]
     for name in names:
         if name not in parameters:
@@ -163,8 +165,9 @@ def _add_nodes(dot, view):
         if column not in by_step:
             with dot.subgraph(name="cluster_elided") as box:
                 box.attr(label="", style="invis", **{"class": "elision"})
-                box.node("elided", label=style.text(f"... {len(view.elided)} steps ...",
-                                                    f"t = {min(view.elided)} .. {max(view.elided)}"),
+                box.node("elided",
+                         label=style.text(f"... {len(view.elided)} steps ...",
+                                          f"t = {min(view.elided)} .. {max(view.elided)}"),
                          shape="box", style="dashed", color=style.ELIDED, fontcolor="#616161",
                          **{"class": "elided"})
             continue
@@ -255,7 +258,8 @@ def _widths(graph):
         return {}
     low, high = math.log(min(known)), math.log(max(known))
     scale = (high - low) or 1.0
-    return {edge: 0.6 + 4.4 * (math.log(n) - low) / scale if n else 0.6 for edge, n in norms.items()}
+    return {edge: 0.6 + 4.4 * (math.log(n) - low) / scale if n else 0.6
+            for edge, n in norms.items()}
 
 
 def _add_rows(dot, view):

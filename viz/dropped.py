@@ -24,7 +24,7 @@ def dropped_for(rec):
 def _terms_reached(rec, start, terms):
     """Loss terms reachable from start along edges that are not dropped."""
     found, seen, stack = [], {start}, [start]
-    children, ops = rec.children, rec.ops
+    children = rec.children
     while stack:
         node = stack.pop()
         if node in terms:

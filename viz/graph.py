@@ -11,5 +11,5 @@ class UnrolledGraph(nx.DiGraph):
     """
 
     def _repr_svg_(self):
-        from .render import to_svg      # render draws a networkx graph at its own level
+        from .render import to_svg  # render draws a networkx graph at its own level
         return to_svg(self)

@@ -98,7 +98,8 @@ def to_op_graph(rec):
             edges[pair] = dict(
                 position=position, positions=(position,), multiplicity=1,
                 recurrent=None not in steps and steps[0] != steps[1], dropped=dropped,
-                dropped_for=tuple(ids[t] for t in rec.dropped_for.get(child, ())) if dropped else (),
+                dropped_for=(tuple(ids[t] for t in rec.dropped_for.get(child, ()))
+                             if dropped else ()),
                 carries_gradient=rec.requires_grad[parent] and not dropped,
                 parameters=tuple(ids[p] for p in rec.carries[parent]),
                 kind="parameter" if rec.parameter[parent] else "data")

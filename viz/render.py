@@ -86,7 +86,8 @@ def run_dot(source, fmt="svg"):
                           f"elides the middle of long graphs)") from None
     if done.returncode != 0:
         message = done.stderr.decode("utf-8", "replace").strip()
-        raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: {message}")
+        raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: "
+                          f"{message}")
     return done.stdout
 
 

@@ -68,7 +68,8 @@ def _replay(order, names, keep_cuts):
         if step is not None and node.meta.get("step") is None and node.op in VIEW_OPS \
                 and _is_parameter_view(node, names):
             if (id(node), step) not in views:
-                views[id(node), step] = apply(node.op, read(node.parents[0], step), **dict(node.params))
+                views[id(node), step] = apply(node.op, read(node.parents[0], step),
+                                              **dict(node.params))
             return views[id(node), step]
         return replayed[id(node)]
 

@@ -72,8 +72,8 @@ def _goog():
     try:
         from matplotlib import cbook
     except ImportError as error:
-        raise ImportError("price_series('goog') reads matplotlib's sample data: "
-                          "pip install matplotlib (or use the built-in 'airline' series)") from error
+        raise ImportError("price_series('goog') reads matplotlib's sample data: pip install "
+                          "matplotlib (or use the built-in 'airline' series)") from error
     prices = cbook.get_sample_data("goog.npz")["price_data"]
     return PriceSeries(
         name="goog",
@@ -91,7 +91,8 @@ SOURCES = {"airline": _airline, "goog": _goog}
 def price_series(source="airline"):
     """The raw real series `source` ("airline" or "goog") as a PriceSeries."""
     if source not in SOURCES:
-        raise SettingError(f"price_series: unknown source {source!r}, expected one of {list(SOURCES)}")
+        raise SettingError(f"price_series: unknown source {source!r}, expected one of "
+                           f"{list(SOURCES)}")
     return SOURCES[source]()
 
 

@@ -12,12 +12,12 @@ so the visualizer draws one column per step with no edge between columns.
 import numpy as np
 
 from ..context import step as time_step
+from ..errors import SettingError
 from ..functional import concatenate, linear, stack
 from ..tensor import Tensor
 from .layers import MLP, as_rng, get_activation
 from .module import Module, init_uniform
 from .unroll import as_sequence
-from ..errors import SettingError
 
 
 class WindowedMLP(Module):
@@ -42,9 +42,11 @@ class WindowedMLP(Module):
         for t in range(1, steps + 1):
             with time_step(t):
                 inputs.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
-                seen = [inputs[s - 1] if s >= 1 else blank for s in range(t - self.window + 1, t + 1)]
+                seen = [inputs[s - 1] if s >= 1 else blank
+                        for s in range(t - self.window + 1, t + 1)]
                 features = seen[0] if self.window == 1 else concatenate(seen, axis=-1)
-                y = self.mlp(features, hidden=lambda h: h.annotate(role="hidden", name=f"h[{t}]"))
+                y = self.mlp(features, hidden=lambda h, t=t: h.annotate(role="hidden",
+                                                                        name=f"h[{t}]"))
                 outputs.append(y.annotate(role="output", name=f"y[{t}]"))
         return stack(outputs), None
 
@@ -69,7 +71,8 @@ class TemporalConv(Module):
             setattr(self, f"conv{i}_b", bias)
             self.filters.append((W, bias))
         self.act = get_activation(activation)
-        self.head = MLP([channels, *hidden_sizes, output_size], activation, output_activation, seed=rng)
+        self.head = MLP([channels, *hidden_sizes, output_size], activation, output_activation,
+                        seed=rng)
 
     def forward(self, xs, state=None, truncation=None):
         """xs (T, B, N) -> (ys (T, B, O), None)."""

@@ -1,9 +1,9 @@
 """Feed-forward layers: Linear and MLP, and the activations they take by name."""
 import numpy as np
 
+from ..errors import SettingError
 from ..tensor import Tensor
 from .module import Module, init_uniform
-from ..errors import SettingError
 
 ACTIVATIONS = {
     "tanh": Tensor.tanh,

@@ -86,7 +86,8 @@ class Module:
         missing = sorted(set(params) - set(state))
         unexpected = sorted(set(state) - set(params))
         wrong = [f"{name}: model {params[name].shape}, saved {np.shape(state[name])}"
-                 for name in params if name in state and params[name].shape != np.shape(state[name])]
+                 for name in params
+                 if name in state and params[name].shape != np.shape(state[name])]
         problems = ([f"missing from the saved state: {', '.join(missing)}"] if missing else []) + \
                    ([f"not in the model: {', '.join(unexpected)}"] if unexpected else []) + \
                    ([f"shape mismatch: {'; '.join(wrong)}"] if wrong else [])
@@ -127,4 +128,5 @@ def init_uniform(rng, shape, fan_in, name, dtype=np.float64):
     """A parameter drawn from U(-1/sqrt(fan_in), 1/sqrt(fan_in)), PyTorch's default for
     Linear and RNN layers."""
     bound = 1.0 / np.sqrt(fan_in)
-    return Tensor(rng.uniform(-bound, bound, size=shape).astype(dtype), requires_grad=True, name=name)
+    return Tensor(rng.uniform(-bound, bound, size=shape).astype(dtype), requires_grad=True,
+                  name=name)

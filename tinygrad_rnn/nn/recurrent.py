@@ -214,11 +214,13 @@ class Stacked(RecurrentModule):
             given, wanted = getattr(below, "output_size", None), getattr(above, "input_size", None)
             if given is not None and wanted is not None and given != wanted:
                 raise ShapeError(f"Stacked: layer {i} ({type(below).__name__}) outputs {given} "
-                                 f"features but layer {i + 1} ({type(above).__name__}) takes {wanted}")
+                                 f"features but layer {i + 1} ({type(above).__name__}) takes "
+                                 f"{wanted}")
         for i, layer in enumerate(self.layers):
             setattr(self, f"layer{i}", layer)
         self.input_size = getattr(self.layers[0], "input_size", None)
-        self.releases_values = all(getattr(layer, "releases_values", False) for layer in self.layers)
+        self.releases_values = all(getattr(layer, "releases_values", False)
+                                   for layer in self.layers)
 
     def initial_state(self, batch, dtype):
         states = []

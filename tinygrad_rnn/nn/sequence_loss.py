@@ -2,7 +2,8 @@
 
     loss_terms(ys, vs)                 -> [R[1], ..., R[T]], each tagged with its step, role "loss"
     sequence_loss(ys, vs)              -> R = sum_t R[t]
-    sequence_loss(ys, vs, mask=m)      -> padded variable-length batches: m (T, B) is True at real steps
+    sequence_loss(ys, vs, mask=m)      -> padded variable-length batches: m (T, B) is True at
+                                          real steps
     last_step_loss(ys, labels, ...)    -> one label per sequence, read at each sample's last step
 
 R[t] averages the per-sample loss over the batch (as PyTorch's default reduction does) and the
@@ -160,8 +161,8 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
         return value.annotate(role="loss", name=f"R[{steps}]")
     lengths = np.asarray(lengths)
     if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
-        raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values in "
-                         f"1..{steps}, got shape {lengths.shape}")
+        raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values "
+                         f"in 1..{steps}, got shape {lengths.shape}")
     terms = []
     for t in np.unique(lengths):       # only the steps some sample ends at
         with time_step(int(t)):

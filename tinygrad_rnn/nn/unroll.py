@@ -36,8 +36,8 @@ def as_sequence(xs, model_name, input_size):
         raise ShapeError(f"{model_name}: expected inputs of shape (T, B, {input_size}) "
                          f"(time, batch, features), got {xs.shape}")
     if xs.shape[0] == 0:
-        raise ShapeError(f"{model_name}: the sequence is empty (T = 0, inputs of shape {xs.shape}); "
-                         f"it needs at least one time step")
+        raise ShapeError(f"{model_name}: the sequence is empty (T = 0, inputs of shape "
+                         f"{xs.shape}); it needs at least one time step")
     if input_size is not None and xs.shape[2] != input_size:
         raise ShapeError(f"{model_name}: expected inputs of shape (T, B, {input_size}), got "
                          f"{xs.shape}: {xs.shape[2]} features per step, not {input_size}")
@@ -119,7 +119,8 @@ def _run_steps(cell, xs, first, start, carries, policy):
         with time_step(t), collecting() if release else _NOT_COLLECTING as created:
             x = _row(xs, t - first).annotate(role="input", name=f"x[{t}]")
             for chain in range(len(carries)):
-                entering = start if t == first and start is not None else cell.enter(carries[chain], t)
+                entering = (start if t == first and start is not None
+                            else cell.enter(carries[chain], t))
                 if policy.cuts_before(t, chain):
                     entering = cut_state(entering)
                 y, carries[chain] = cell.step(x, entering, t)
@@ -146,8 +147,8 @@ def _unroll_in_segments(cell, xs, start, state, policy, every):
     if not isinstance(every, int) or every < 1:
         raise SettingError(f"checkpoint_every must be a positive integer, got {every!r}")
     if policy.chains > 1:
-        raise SettingError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one chain "
-                         f"(use full, elman or chunked(k))")
+        raise SettingError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one "
+                           f"chain (use full, elman or chunked(k))")
     segments = []
     entering, fresh = (start, True) if start is not None else (state, False)
     for first in range(1, xs.shape[0] + 1, every):
