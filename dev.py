@@ -3,6 +3,7 @@
 
     python3 dev.py demo          render the lecture's figures and print the gradient check
     python3 dev.py test          run the whole test suite (extra arguments go to pytest)
+    python3 dev.py lint          run the linter (ruff, configured in pyproject.toml)
     python3 dev.py setup         only make (or refresh) the environment
 
 The first call makes a virtual environment in .venv and installs the project into it
@@ -27,6 +28,7 @@ PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 COMMANDS = {
     "demo": [str(PYTHON), "-m", "tinygrad_rnn", "demo"],
     "test": [str(PYTHON), "-m", "pytest"],
+    "lint": [str(PYTHON), "-m", "ruff", "check", "."],
 }
 
 

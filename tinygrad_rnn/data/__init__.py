@@ -6,14 +6,14 @@ prices    next-value prediction on a real series (airline passengers; Google pri
 """
 from .prices import NextValueTask, PriceSeries, next_value_task, price_series
 from .pronoun import (
-                      DEFAULT_VOCAB,
-                      LECTURE_SENTENCE,
-                      PAD,
-                      PronounBatch,
-                      PronounVocab,
-                      encode,
-                      pronoun_task,
-                      pronoun_task_mixed,
+    DEFAULT_VOCAB,
+    LECTURE_SENTENCE,
+    PAD,
+    PronounBatch,
+    PronounVocab,
+    encode,
+    pronoun_task,
+    pronoun_task_mixed,
 )
 from .talks import TalksBatch, keyword_patterns, talks_task
 
