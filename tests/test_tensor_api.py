@@ -58,7 +58,7 @@ def test_attributes_item_numpy_and_repr():
     w = Tensor([[1.0, 2.0, 3.0]], requires_grad=True, name="w")
     assert w.shape == (1, 3) and w.ndim == 2 and w.size == 3 and w.dtype == np.float64
     assert w.name == "w" and w.requires_grad and w.grad is None and len(w) == 1
-    assert w.numpy() is w.data
+    assert np.shares_memory(w.numpy(), w.data)
     assert Tensor([[4.0]]).item() == 4.0 and isinstance(Tensor(4.0).item(), float)
     text = repr(w * 2)
     assert text.startswith("Tensor(") and "op='mul'" in text and "requires_grad=True" in text

@@ -1,9 +1,9 @@
 """Arguments as the engine takes them: data as a floating array, axes as sorted non-negative
-tuples, indices with Tensors replaced by integer positions. Each error names the op."""
+tuples. Each error names the op."""
 import numpy as np
 
 from .context import recording
-from .errors import DTypeError, ShapeError, TensorIndexError, where_in_time
+from .errors import DTypeError, ShapeError, where_in_time
 
 
 def as_array(data, dtype=None, copy=True):
@@ -43,19 +43,3 @@ def one_axis(axis, tensor, op):
         raise ShapeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
                          f"{axis!r} for shape {tensor.shape}{where_in_time(recording.meta)}")
     return axes_of(axis, tensor.ndim, op, tensor.shape)[0]
-
-
-def plain_index(index):
-    """An index with Tensors replaced by their integer arrays, lists by arrays."""
-    if isinstance(index, tuple):
-        return tuple(plain_index(i) for i in index)
-    if hasattr(index, "_prim"):        # a Tensor: it holds floats, which must be whole numbers
-        positions = index.data.astype(np.int64)
-        if not np.array_equal(positions, index.data):
-            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers, got "
-                                   f"{index.data.ravel()[:5]}...; pass a boolean mask as a numpy "
-                                   f"array (a Tensor stores booleans as 0.0 and 1.0)")
-        return positions
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index

@@ -1,52 +1,93 @@
 """Gradient checkpointing: trade compute for memory by recomputing a piece of the graph.
 
-    outputs = checkpoint(fn, *inputs)
+    ys, carry = checkpoint(fn, *inputs)
 
 runs fn(*inputs) without recording its inside and records one `checkpoint` node in its place,
-which stores only its inputs and outputs. When backward reaches that node it runs fn again
-with recording on (on fresh leaves holding the same input values), backpropagates the node's
-output gradient through that small graph, hands the inputs' gradients on, and lets the small
-graph go. Unrolling T steps in segments of k steps this way stores T/k states plus one
-segment's graph at a time instead of T steps of graph: exact BPTT over sequences far too long
-to keep whole (the lecture's 77,587-frame talk).
+which stores only its inputs and outputs, and returns fn's outputs in the structure fn
+returned them (a Tensor, or nested tuples of Tensors), each a piece of the node's value. When
+backward reaches that node it runs fn again with recording on (on fresh leaves holding the
+same input values), backpropagates the node's output gradient through that small graph, hands
+the inputs' gradients on, and lets the small graph go. Unrolling T steps in segments of k steps
+this way stores T/k states plus one segment's graph at a time instead of T steps of graph:
+exact BPTT over sequences far too long to keep whole (the lecture's 77,587-frame talk).
 
 Rules:
-- fn returns a Tensor or a tuple of Tensors, and is deterministic (it runs twice);
+- fn returns a Tensor or nested tuples of Tensors, and is deterministic (it runs twice);
 - tensors fn uses without taking them as inputs must be leaves (parameters): the inner
   backward accumulates their gradients directly. A non-leaf must be passed as an input
   (checked during the recomputation: it would otherwise be walked twice).
 """
+from functools import partial
+
 import numpy as np
 
 from .autodiff import backward
 from .context import enable_grad, no_grad
 from .errors import BackwardError, ShapeError
 from .memory import collecting
-from .primitives import PRIMITIVES, defprim
-from .tensor import Tensor, _record, constant, leaf
+from .primitives import PRIMITIVES
+from .tensor import Tensor, constant, leaf, make_tensor
 
 
-def _as_tuple(outputs):
-    outputs = (outputs,) if isinstance(outputs, Tensor) else tuple(outputs)
-    if not outputs or not all(isinstance(o, Tensor) for o in outputs):
-        raise ShapeError("checkpoint: fn must return a Tensor or a non-empty tuple of Tensors")
-    return outputs
+def checkpoint(fn, *inputs):
+    """fn(*inputs), stored as one node that recomputes its inside during backward; returns
+    fn's outputs in fn's structure.
 
-
-def _forward(*arrays, fn, requires, layout):
+    >>> h_end, ys = checkpoint(lambda h, xs: run_steps(h, xs), h_start, xs_segment)
+    """
+    inputs = tuple(map(constant, inputs))
+    requires = tuple(x.requires_grad for x in inputs)
     with no_grad():
-        outputs = _as_tuple(fn(*(leaf(a, r) for a, r in zip(arrays, requires))))
-    layout[:] = [(o.shape, o.dtype) for o in outputs]
-    return np.concatenate([o.data.reshape(-1) for o in outputs])
+        outputs, rebuild = flatten(fn(*[leaf(x._data, r) for x, r in zip(inputs, requires)]))
+    shapes = tuple(output.shape for output in outputs)
+    value = np.concatenate([output._data.reshape(-1) for output in outputs])
+    node = make_tensor(value, PRIMITIVES["checkpoint"], inputs,
+                       {"run": partial(_run, fn=fn, requires=requires),
+                        "rerun": partial(_rerun, fn=fn, requires=requires, shapes=shapes)},
+                       requires_grad=True)    # parameters fn closes over need its gradient
+    pieces, start = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        pieces.append(node[start:start + size].reshape(shape))
+        start += size
+    return rebuild(pieces)
 
 
-def _vjp_all(g, out, *arrays, fn, requires, layout):
-    """Recompute fn with recording on, seed its outputs with the pieces of g, walk back."""
+def flatten(tree):
+    """A Tensor or nested tuples of Tensors as (a list of its Tensors, a function that builds
+    the same nesting from such a list): the structure, passed explicitly."""
+    if isinstance(tree, Tensor):
+        return [tree], lambda flat: flat[0]
+    if not isinstance(tree, tuple) or not tree:
+        raise ShapeError(f"checkpoint: fn must return a Tensor or a non-empty (nested) tuple of "
+                         f"Tensors, got {type(tree).__name__}")
+    parts = [flatten(part) for part in tree]
+
+    def rebuild(flat):
+        built, start = [], 0
+        for tensors, rebuild_part in parts:
+            built.append(rebuild_part(flat[start:start + len(tensors)]))
+            start += len(tensors)
+        return tuple(built)
+
+    return [tensor for tensors, _ in parts for tensor in tensors], rebuild
+
+
+def _run(*arrays, fn, requires):
+    """The node's forward: fn's outputs, flattened and concatenated into one vector."""
+    with no_grad():
+        outputs, _ = flatten(fn(*(leaf(a, r) for a, r in zip(arrays, requires))))
+    return np.concatenate([output._data.reshape(-1) for output in outputs])
+
+
+def _rerun(g, out, *arrays, fn, requires, shapes):
+    """The node's vjp: recompute fn with recording on, seed its outputs with the pieces of g,
+    walk back, and read the inputs' gradients."""
     inputs = [leaf(a, r) for a, r in zip(arrays, requires)]
     with enable_grad(), collecting() as created:
-        outputs = _as_tuple(fn(*inputs))
+        outputs, _ = flatten(fn(*inputs))
         seeded, start = None, 0
-        for output, (shape, _) in zip(outputs, layout):
+        for output, shape in zip(outputs, shapes):
             size = int(np.prod(shape))
             if output.requires_grad:
                 term = (output * Tensor(g[start:start + size].reshape(shape))).sum()
@@ -67,26 +108,5 @@ def _refuse_outer_nodes(created):
         for parent in node.parents:
             if id(parent) not in inner and not parent.is_leaf and parent.requires_grad:
                 raise BackwardError(f"checkpoint: fn uses the {parent.op!r} node of shape "
-                                    f"{parent.shape} from outside without taking it as an input; "
-                                    f"pass it to checkpoint(fn, ..., tensor) instead")
-
-
-defprim("checkpoint", _forward, vjp_all=_vjp_all, reads=("inputs",))    # it reruns fn on them
-
-
-def checkpoint(fn, *inputs):
-    """fn(*inputs), stored as one node that recomputes its inside during backward.
-
-    >>> h_end, ys = checkpoint(lambda h, xs: run_steps(h, xs), h_start, xs_segment)
-    """
-    inputs = tuple(map(constant, inputs))
-    requires = tuple(x.requires_grad for x in inputs)
-    layout = []
-    node = _record(PRIMITIVES["checkpoint"], inputs, [x.data for x in inputs],
-                   {"fn": fn, "requires": requires, "layout": layout}, True)
-    pieces, start = [], 0
-    for shape, _ in layout:
-        size = int(np.prod(shape))
-        pieces.append(node[start:start + size].reshape(shape))
-        start += size
-    return pieces[0] if len(pieces) == 1 else tuple(pieces)
+                                    f"{parent.shape} from outside without taking it as an "
+                                    f"input; pass it to checkpoint(fn, ..., tensor) instead")

@@ -16,13 +16,20 @@ from types import MappingProxyType
 class _Recording:
     """The process-wide recording state read on every op."""
 
-    __slots__ = ("grad_enabled", "meta", "anomaly", "created")
+    __slots__ = ("grad_enabled", "meta", "anomaly", "created", "watching", "writes")
 
     def __init__(self):
         self.grad_enabled = True
         self.meta = MappingProxyType({})
         self.anomaly = False
         self.created = None      # a list collecting new nodes (memory.collecting), or None
+        self.watching = False    # anomaly or created: something asks to see every result
+        self.writes = 0          # in-place writes so far, the clock of inplace.py
+
+    def watch(self, anomaly, created):
+        """Set what every op result is shown to (see detect_anomaly, memory.collecting)."""
+        self.anomaly, self.created = anomaly, created
+        self.watching = anomaly or created is not None
 
 
 recording = _Recording()
@@ -95,11 +102,11 @@ def detect_anomaly():
     Inf raises NumericalError naming the op, its shapes and the time step. Costs a scan of
     each output, so it is opt-in (as torch.autograd.detect_anomaly)."""
     previous = recording.anomaly
-    recording.anomaly = True
+    recording.watch(True, recording.created)
     try:
         yield
     finally:
-        recording.anomaly = previous
+        recording.watch(previous, recording.created)
 
 
 def is_grad_enabled():

@@ -37,6 +37,10 @@ class SettingError(TinygradRNNError, ValueError):
     a window of 0, a negative learning rate, an empty parameter list."""
 
 
+class OutOfMemoryError(TinygradRNNError, MemoryError):
+    """An op whose result (a huge broadcast, say) does not fit in memory."""
+
+
 class StateDictError(TinygradRNNError, ValueError):
     """A saved state whose names or shapes do not match the model loading it."""
 

@@ -3,7 +3,7 @@ maximum, and the softmax family. Each records one primitive of the ops table."""
 import numpy as np
 
 from .arguments import axes_of
-from .tensor import Tensor, _constant, apply, constant
+from .tensor import Tensor, apply, constant, operand
 
 
 def stack(tensors, axis=0):
@@ -25,7 +25,7 @@ def concatenate(tensors, axis=0):
 def where(condition, x, y):
     """x where condition holds, else y (broadcast); the gradient follows the chosen side.
     `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
-    condition = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     x, y = _pair(x, y)
     return apply("where", x, y, condition=condition.astype(bool))
 
@@ -39,8 +39,8 @@ def _pair(x, y):
     """Two operands as tensors, a Python number taking the other's dtype (as x * 2.0 does)."""
     if isinstance(x, Tensor) or not isinstance(y, Tensor):
         x = constant(x)
-        return x, _constant(y, x) if not isinstance(y, Tensor) else y
-    return _constant(x, y), y
+        return x, operand(y, x)
+    return operand(x, y), y
 
 
 def softmax(x, axis=-1):

@@ -1,13 +1,17 @@
 """Walking a recorded graph: every node under some roots, each after all of its parents.
 
 One walk serves every reader of the graph: backward (reversed, it visits each node after all
-of its consumers), gradcheck (which leaves a loss depends on), memory release and the
-visualizer. It is iterative, so a graph as deep as a 100,000-step sequence is no problem, and
-deterministic: parents are followed in argument order (x * x visits x once).
+of its consumers), gradcheck (which leaves a loss depends on) and the visualizer (node ids in
+a fixed order). It is a depth-first post-order with an explicit stack, so a graph as deep as a
+100,000-step sequence is no problem, and it follows parents in argument order, so the same
+graph gives the same order every time.
+
+Reversed, the order is also frugal with memory: it finishes one branch before the next (R[T],
+y[T], h[T], then R[T-1], ...), so backward holds few pending gradients at a time.
 
     >>> order = topological_order([loss])          # leaves and ops, parents first
-    >>> [node.op for node in order][-1]            # the root comes last
-    'sum'
+    >>> order[-1] is loss
+    True
 """
 
 
@@ -17,21 +21,20 @@ def all_parents(node):
 
 
 def topological_order(roots, parents=all_parents):
-    """The nodes under `roots` (a Tensor or a list), parents before children.
+    """The nodes under `roots` (a list of Tensors), each once, parents before children.
 
-    A depth-first post-order that follows `parents(node)` (default: every input, in argument
-    order) with an explicit stack. Each node appears once, after every parent it reaches
-    through `parents`; a root that is also a parent of another root comes before it.
+    `parents(node)` says which inputs to follow (default: every input, in argument order);
+    nodes reached only through inputs it leaves out are not in the order.
     """
     order, seen = [], set()
-    for root in [roots] if hasattr(roots, "parents") else roots:
+    for root in roots:
         if root in seen:
             continue
         seen.add(root)
         stack = [(root, iter(parents(root)))]
         while stack:
-            node, pending = stack[-1]
-            for parent in pending:
+            node, remaining = stack[-1]
+            for parent in remaining:
                 if parent not in seen:
                     seen.add(parent)
                     stack.append((parent, iter(parents(parent))))

@@ -46,11 +46,12 @@ class collecting:
 
     def __enter__(self):
         self.previous = recording.created
-        recording.created = self.created = []
+        self.created = []
+        recording.watch(recording.anomaly, self.created)
         return self.created
 
     def __exit__(self, *exc):
-        recording.created = self.previous
+        recording.watch(recording.anomaly, self.previous)
         if self.previous is not None:
             self.previous.extend(self.created)
 
@@ -60,20 +61,17 @@ def release_unread(created, keep=()):
     (and those whose gradient is retained). Returns how many bytes that frees."""
     read = set(map(id, keep))
     for node in created:
-        prim = node._prim
+        prim = node.primitive
         if prim is None:
             continue
         if prim.reads_output:
             read.add(id(node))
-        parents = node._parents
-        if prim.reads_all_inputs:
-            read.update(map(id, parents))
-        for i in prim.read_positions:
-            read.add(id(parents[i]))
+        for position, parent in enumerate(node.parents):
+            if prim.reads_input(position):
+                read.add(id(parent))
     freed = 0
     for node in created:
-        if (node._prim is not None and id(node) not in read and not node._retains_grad
-                and node.data.__class__ is not ReleasedValue):
-            freed += node.data.nbytes
-            node.data = released(node.data)
+        if (node.primitive is not None and id(node) not in read and not node.retains_grad
+                and not node.value_released):
+            freed += node.release_value()
     return freed

@@ -1,15 +1,29 @@
-"""The ops table: each primitive's forward and its vector-Jacobian products, side by side.
+"""The ops table: each primitive's forward and its vector-Jacobian product, side by side.
 
-A primitive is a numpy function `forward(*inputs, **params) -> out` and, for each input i,
-a vjp `vjp_i(g, out, *inputs, **params) -> gradient for input i`, where g is the gradient
-of the final scalar with respect to `out`. A vjp of None means no gradient flows along that
-edge (the `cut` op): the backward walk does not follow it. Ops whose inputs' gradients come
-from one computation give them all from one `vjp_all` instead (stack, concatenate,
-checkpoint). Gradients may come back in the broadcast shape; the walk sums them down to the
-input's shape with `unbroadcast`, so no entry has to.
+A primitive is a numpy function `forward(*inputs, **params) -> out` and one vjp,
 
-`reads` says which values a primitive's vjps read ("out" and/or input positions); it is
-documentation a user can query, and lets memory-saving code know which values backward needs.
+    vjp(g, out, parents, params) -> (gradient of input 0, gradient of input 1, ...)
+
+where g is the gradient of the final scalar with respect to `out` and `parents` are the input
+tensors (their values in `_data`): an entry is None where no gradient flows, and for every
+input that does not require grad (a constant needs no gradient). A gradient may come back in
+the broadcast shape: the walk sums it down to the input's shape with `unbroadcast`, so no
+entry has to.
+
+A row writes its vjp in one of two shapes (as HIPS autograd's defvjp and defvjp_argnum):
+- one rule per input, `rule_i(g, out, *inputs, **params)`; the table builds the tuple,
+  calling only the wanted rules (the gradient of x in `x @ W` is a matmul a constant x does
+  not need);
+- or, for ops whose inputs share one computation or vary in number (stack, concatenate,
+  checkpoint), one function `vjp_all(g, out, *inputs, **params)` returning the whole tuple.
+
+The one fast path: a rule that is `passes` (the input's gradient is g itself: both inputs of
+add, the first of sub) is never called; the table hands g on. A chain of additions then costs
+the walk no call per node (benchmarks/NOTES.md has the measurement).
+
+`reads` says which values a vjp reads ("out" and/or input positions): documentation a user can
+query, and what memory release (memory.py) and the in-place check (inplace.py) rely on. `view`
+marks ops whose output may share the input's memory (reshape, transpose, slicing, cut).
 
 Every entry is tested against finite differences in tests/test_primitives.py, on its own and
 through backward().
@@ -18,59 +32,84 @@ import numpy as np
 
 
 class Primitive:
-    """One entry of the table: a name, a numpy forward and the vjps of its inputs."""
+    """One entry of the table: a name, a numpy forward and the vjp of all its inputs."""
 
-    __slots__ = ("name", "forward", "vjps", "reads", "reads_output", "reads_all_inputs",
-                 "read_positions", "differentiable", "into", "vjp_all", "passes_through")
+    __slots__ = ("name", "forward", "vjp", "reads", "view", "differentiable")
 
-    def __init__(self, name, forward, vjps, reads=(), differentiable=True, into=None,
-                 vjp_all=None):
+    def __init__(self, name, forward, vjp, reads=(), view=False):
         self.name = name
         self.forward = forward
-        self.vjps = vjps              # vjps[i](g, out, *inputs, **params) for input i (none
-                                      # when vjp_all gives every input's gradient)
-        self.reads = reads            # values the vjps read: "out", input positions, or "inputs"
-        self.reads_output = "out" in reads
-        self.reads_all_inputs = "inputs" in reads
-        self.read_positions = tuple(i for i in reads if isinstance(i, int))
-        self.differentiable = differentiable    # False for cut: its output never requires grad
-        # into(buffer, g, out, x, **params) adds input 0's gradient into buffer in place: a
-        # slice x[t] of a (T, ...) tensor then costs O(slice), not a (T, ...) array per step
-        self.into = into
-        # vjp_all(g, out, *inputs, **params) -> every input's gradient at once, for ops whose
-        # inputs share one computation (checkpoint recomputes its inside once) and for
-        # variadic ops (stack, concatenate), whose inputs' gradients are views into g
-        self.vjp_all = vjp_all
-        # every vjp hands g on unchanged (add): backward needs none of the input values
-        self.passes_through = bool(vjps) and all(v is SAME for v in vjps)
+        self.vjp = vjp                          # vjp(g, out, parents, params) -> tuple
+        self.reads = reads                      # values vjp reads: "out", input positions, "inputs"
+        self.view = view                        # the output may share input 0's memory
+        self.differentiable = vjp is not None   # False for cut: its output never requires grad
+
+    @property
+    def reads_output(self):
+        return "out" in self.reads
 
     def reads_input(self, i):
-        """Whether a vjp reads the value of input i ("inputs" in reads: every input)."""
-        return self.reads_all_inputs or i in self.read_positions
+        """Whether the vjp reads the value of input i ("inputs" in reads: every input)."""
+        return "inputs" in self.reads or i in self.reads
 
     def __repr__(self):
         return f"Primitive({self.name!r})"
 
 
-class _Same:
-    """The vjp of an input whose gradient is the output's unchanged (both inputs of add, the
-    first of sub): the walk hands g on without a call. Called directly, it is the identity."""
+def passes(g, out, *inputs, **params):
+    """The rule of an input whose gradient is the output's gradient unchanged: d(a + b)/da."""
+    return g
 
-    def __call__(self, g, out, *inputs, **params):
-        return g
-
-    def __repr__(self):
-        return "SAME"
-
-
-SAME = _Same()
 
 PRIMITIVES = {}
 
 
-def defprim(name, forward, *vjps, reads=(), differentiable=True, into=None, vjp_all=None):
-    PRIMITIVES[name] = Primitive(name, forward, vjps, reads, differentiable, into, vjp_all)
+def defprim(name, forward, *rules, vjp_all=None, reads=(), view=False):
+    """Add a row to the table: `rules` (one per input) or `vjp_all` (all at once); none at all
+    makes an op no gradient flows through (cut)."""
+    if vjp_all is not None:
+        vjp = _whole(vjp_all)
+    elif rules:
+        vjp = _per_input(rules)
+    else:
+        vjp = None
+    PRIMITIVES[name] = Primitive(name, forward, vjp, reads, view)
     return PRIMITIVES[name]
+
+
+def _per_input(rules):
+    """The vjp of a row given as one rule per input: each rule runs only for an input that
+    requires grad. Written out for one and two inputs, the engine's most common nodes."""
+    if all(rule is passes for rule in rules):    # every input's gradient is g (add)
+        return lambda g, out, parents, params: (g,) * len(parents)
+    if len(rules) == 1:
+        (rule,) = rules
+
+        def vjp(g, out, parents, params):
+            (x,) = parents
+            return (rule(g, out, x._data, **params) if x.requires_grad else None,)
+    elif len(rules) == 2:
+        first, second = rules
+
+        def vjp(g, out, parents, params):
+            a, b = parents
+            values = a._data, b._data
+            return (first(g, out, *values, **params) if a.requires_grad else None,
+                    second(g, out, *values, **params) if b.requires_grad else None)
+    else:
+        def vjp(g, out, parents, params):
+            values = [p._data for p in parents]
+            return [rule(g, out, *values, **params) if p.requires_grad else None
+                    for rule, p in zip(rules, parents)]
+    return vjp
+
+
+def _whole(vjp_all):
+    """The vjp of a row given as one function of all inputs (it may compute gradients for
+    inputs that do not require grad; the walk ignores those)."""
+    def vjp(g, out, parents, params):
+        return vjp_all(g, out, *[p._data for p in parents], **params)
+    return vjp
 
 
 def unbroadcast(grad, shape):
@@ -79,7 +118,7 @@ def unbroadcast(grad, shape):
         return grad
     extra = grad.ndim - len(shape)
     if extra > 0:
-        grad = grad.sum(axis=0) if extra == 1 else grad.sum(axis=tuple(range(extra)))
+        grad = grad.sum(axis=tuple(range(extra)))
     if grad.shape != shape:
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         grad = grad.sum(axis=stretched, keepdims=True)
@@ -98,23 +137,19 @@ def _is_fancy(index):
                for p in parts)
 
 
-def _getitem_into(buffer, g, out, x, *, index):
-    if _is_fancy(index):
-        np.add.at(buffer, index, g)    # x[[0, 0]]: both picks send their gradient to x[0]
-    else:
-        buffer[index] += g
-
-
 def _getitem_vjp(g, out, x, *, index):
+    """g placed at x[index] in zeros of x's shape; repeated integer indices (x[[0, 0]])
+    accumulate."""
     grad = np.zeros(x.shape, dtype=g.dtype)
-    _getitem_into(grad, g, out, x, index=index)
+    if _is_fancy(index):
+        np.add.at(grad, index, g)
+    else:
+        grad[index] = g
     return grad
 
 
 def _matmul(a, b):
-    """a @ b. With a 2-D b it is ndarray.dot, the same product without the gufunc machinery
-    of np.matmul, which on an RNN's small matrices costs more than the product itself (about
-    1 us of 2 for a (1, 32) @ (32, 32) here); dot is BLAS's gemm, as matmul's core is."""
+    """a @ b; with a 2-D b it is ndarray.dot, the same BLAS product (see benchmarks/NOTES.md)."""
     if b.ndim == 2 and a.ndim >= 1:
         return a.dot(b)
     return np.matmul(a, b)
@@ -137,19 +172,21 @@ def _matmul_vjp_b(g, out, a, b):
 
 
 def _linear(x, W, b=None):
+    """x W^T + b, with b (O,) or a full (..., O) tensor (an RNN step's input projection)."""
     if W.ndim != 2 or x.ndim == 0:
         raise ValueError("linear takes x (..., I) and a weight W (O, I)")
-    out = x.dot(W.T)           # ndarray.dot, as in _matmul
+    out = x.dot(W.T)
     if b is None:
         return out
     if b.shape == out.shape[out.ndim - b.ndim:] and b.dtype == out.dtype:
-        out += b               # the common case, in place: no second array
+        out += b               # the product is a fresh array: add the bias into it
         return out
     return out + b
 
 
 def _linear_vjp_weight(g, out, x, W, b=None):
-    if g.ndim == 2 and x.ndim == 2 and len(x) == len(g):   # (B, O), (B, I): the common case
+    """dL/dW = g^T x, summed over every leading (batch, time) axis."""
+    if g.ndim == 2 and x.ndim == 2 and len(x) == len(g):
         return g.T.dot(x)
     if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
         x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
@@ -157,15 +194,15 @@ def _linear_vjp_weight(g, out, x, W, b=None):
 
 
 def _squared_error(y, v, reduction):
-    error = np.subtract(y, v)          # a fresh contiguous array, so vdot is one pass
-    total = np.vdot(error, error)      # a numpy scalar of error's dtype; recording makes it 0-d
+    error = np.subtract(y, v)
+    total = np.vdot(error, error)
     return total / error.size if reduction == "mean" else total
 
 
 def _mse_slope(y, v, reduction, g):
-    """g * d mse / dy = g * 2 (y - v) / n, with the scalar factors folded before the array op."""
+    """g * d mse / dy = g * 2 (y - v) / n (n = 1 for the "sum" reduction); g is 0-d."""
     error = np.subtract(y, v)
-    error *= (2 / error.size if reduction == "mean" else 2) * float(g)   # g is 0-d
+    error *= (2 / error.size if reduction == "mean" else 2) * float(g)
     return error
 
 
@@ -181,33 +218,44 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _max_vjp(g, out, x, axis, keepdims):
+    winners = x == _expand(out, axis, keepdims)      # ties share the gradient evenly
+    return _expand(g, axis, keepdims) * winners / winners.sum(axis=axis, keepdims=True)
+
+
+def _pow_vjp_base(g, out, a, b):
+    """d(a^b)/da = b a^(b-1), which is 0 where b == 0 (a^0 is constant), also at a == 0."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = b * a ** (b - 1)
+    return g * np.where(b == 0, 0.0, slope)
+
+
+def _pow_vjp_exponent(g, out, a, b):
+    """d(a^b)/db = a^b log a, taken as 0 at a == 0 (the limit from a > 0 when b > 0)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return g * out * np.log(np.where(a == 0, 1, a))
+
+
 def _stack_vjp_all(g, out, *inputs, axis):
-    """Input i's gradient is g's i-th slice along the stacked axis: all of them in one call
-    (the T loss terms of a sequence are stacked), each a view."""
+    """Input i's gradient is g's i-th slice along the stacked axis, a view."""
     return tuple(np.moveaxis(g, axis, 0))
 
 
 def _concatenate_vjp_all(g, out, *inputs, axis):
     """Each input's gradient is its own stretch of g along the axis, a view."""
     ends = np.cumsum([x.shape[axis] for x in inputs[:-1]])
-    return np.split(g, ends, axis=axis)
-
-
-def _pow_vjp_exponent(g, out, a, b):
-    with np.errstate(divide="ignore", invalid="ignore"):   # d(a^b)/db = a^b log a; 0 at a == 0
-        return g * out * np.log(np.where(a == 0, 1, a))
+    return tuple(np.split(g, ends, axis=axis))
 
 
 # --- elementwise arithmetic: d(a+b) = da + db, d(ab) = b da + a db, d(a/b) = da/b - a db/b^2 ---
-defprim("add", np.add, SAME, SAME)
-defprim("sub", np.subtract, SAME, lambda g, out, a, b: -g)
+defprim("add", np.add, passes, passes)
+defprim("sub", np.subtract, passes, lambda g, out, a, b: -g)
 defprim("mul", np.multiply, lambda g, out, a, b: g * b, lambda g, out, a, b: g * a, reads=(0, 1))
 defprim("div", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: -g * out / b,
         reads=("out", 1))
 defprim("neg", np.negative, lambda g, out, x: -g)
 # d(a^b) = b a^(b-1) da + a^b log(a) db
-defprim("pow", np.power, lambda g, out, a, b: g * b * a ** (b - 1), _pow_vjp_exponent,
-        reads=("out", 0, 1))
+defprim("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, reads=("out", 0, 1))
 defprim("maximum", np.maximum,    # ties split the gradient evenly between the two operands
         lambda g, out, a, b: g * (a > b) + 0.5 * g * (a == b),
         lambda g, out, a, b: g * (b > a) + 0.5 * g * (a == b), reads=(0, 1))
@@ -230,11 +278,10 @@ defprim("softplus", lambda x: np.logaddexp(0, x),
 
 # --- linear algebra ---
 defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
-# linear(x, W, b) = x @ W.T + b, PyTorch's F.linear: one node (and one array) for a whole layer.
-# The bias may be (O,) or a full (..., O) tensor, e.g. the input projection of an RNN step.
+# linear(x, W, b) = x W^T + b, PyTorch's F.linear: one node (and one array) for a whole layer
 defprim("linear", _linear, lambda g, out, x, W, b=None: g.dot(W), _linear_vjp_weight,
-        SAME, reads=(0, 1))
-# mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n
+        lambda g, out, x, W, b=None: g, reads=(0, 1))
+# mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n = -d/dv
 defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
         lambda g, out, y, v, *, reduction: _mse_slope(y, v, reduction, g),
         lambda g, out, y, v, *, reduction: _mse_slope(y, v, reduction, -g), reads=(0, 1))
@@ -246,18 +293,14 @@ defprim("mean", lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keep
         lambda g, out, x, *, axis, keepdims:
             np.broadcast_to(_expand(g, axis, keepdims), x.shape) * (out.size / x.size))
 defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
-        lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims), reads=("out", 0))
-
-
-def _max_vjp(g, out, x, axis, keepdims):
-    winners = x == _expand(out, axis, keepdims)      # ties share the gradient evenly
-    return _expand(g, axis, keepdims) * winners / winners.sum(axis=axis, keepdims=True)
-
+        lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
+        reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
 defprim("logsumexp", _logsumexp,
         lambda g, out, x, *, axis, keepdims:
-            _expand(g, axis, keepdims) * np.exp(x - _expand(out, axis, keepdims)), reads=("out", 0))
+            _expand(g, axis, keepdims) * np.exp(x - _expand(out, axis, keepdims)),
+        reads=("out", 0))
 defprim("softmax", _softmax,   # d softmax: s * (g - <g, s>)
         lambda g, out, x, *, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),
         reads=("out",))
@@ -267,13 +310,19 @@ defprim("log_softmax", lambda x, *, axis: x - _logsumexp(x, axis=axis, keepdims=
 
 # --- shape: gradients are moved back, never changed ---
 defprim("reshape", lambda x, *, shape: np.reshape(x, shape),
-        lambda g, out, x, *, shape: np.reshape(g, x.shape))
+        lambda g, out, x, *, shape: np.reshape(g, x.shape), view=True)
 defprim("transpose", lambda x, *, axes: np.transpose(x, axes),
-        lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)))
-defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, into=_getitem_into)
+        lambda g, out, x, *, axes: np.transpose(g, np.argsort(np.asarray(axes) % x.ndim)),
+        view=True)
+defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, view=True)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), vjp_all=_stack_vjp_all)
 defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
         vjp_all=_concatenate_vjp_all)
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
-defprim("cut", lambda x: x, None, differentiable=False)
+defprim("cut", lambda x: x, view=True)
+
+# --- a segment recorded as one node that reruns its inside during backward: the node carries
+#     its own forward (`run`) and vjp (`rerun`) as params; checkpoint.py makes them ---
+defprim("checkpoint", lambda *xs, run, rerun: run(*xs),
+        vjp_all=lambda g, out, *xs, run, rerun: rerun(g, out, *xs), reads=("inputs",))

@@ -5,45 +5,52 @@ twice), its non-tensor params (axis, index, ...) and the metadata current when i
 (time step, scope, role; see context.py). A result records its parents when some parent
 requires grad (as in PyTorch) or is itself a recorded node (downstream of a cut, so the edges a
 truncation drops stay drawable); it always takes the metadata, so a constant x[t] still knows
-its step.
+its step. Every tensor, leaf or node, is made by one constructor, `make_tensor`.
 
-The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `parents`,
-`params`, `meta`, `is_leaf`, `data`, `grad`, `name`, `requires_grad`.
+The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `primitive`,
+`parents`, `params`, `meta`, `is_leaf`, `data`, `grad`, `name`, `requires_grad`,
+`retains_grad`, `value_released`. `.data` is a view that records writes (inplace.py); the
+engine's own modules read and write the plain array in `_data`.
 """
-from operator import attrgetter
 from types import MappingProxyType
 
 import numpy as np
 
-from .arguments import as_array, axes_of, one_axis, plain_index
+from . import autodiff
+from .arguments import as_array, axes_of, one_axis
 from .context import recording
-from .errors import NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
-from .memory import ReleasedValue
+from .errors import (
+    BackwardError,
+    NumericalError,
+    OutOfMemoryError,
+    ShapeError,
+    TensorIndexError,
+    shapes_of,
+    where_in_time,
+)
+from .inplace import TrackedArray, memory_owner, rebind, stamp
+from .memory import ReleasedValue, released
 from .primitives import PRIMITIVES
 
-_ndarray = np.ndarray
 _EMPTY = MappingProxyType({})
+_ndarray = np.ndarray
 _new = object.__new__
-_requires_grad = attrgetter("requires_grad")
 
 
-def _binary_operator(name, reflected=False):
-    """Tensor.__add__ (reflected: __radd__) and the like: the engine's hottest path, so the
-    primitive is looked up once here and each call runs its forward itself and goes
-    straight to _node. A number or array operand becomes a constant (a Python number takes
-    the tensor's dtype)."""
+def _operator(name, reflected=False):
+    """Tensor.__add__ (reflected: __radd__) and the other arithmetic operators: a number or
+    array on either side is a constant, a Python number of the tensor's dtype."""
     prim = PRIMITIVES[name]
     forward = prim.forward
 
     def operator(self, other):
-        if not isinstance(other, Tensor):
-            other = _constant(other, self)
+        other = other if isinstance(other, Tensor) else operand(other, self)
         a, b = (other, self) if reflected else (self, other)
         try:
-            out = forward(a.data, b.data)
-        except ValueError as exc:
-            raise _forward_error(prim, (a.data, b.data), None, exc) from None
-        return _node(prim, (a, b), out, None, a.requires_grad or b.requires_grad)
+            out = forward(a._data, b._data)
+        except (ValueError, MemoryError) as exc:
+            raise _forward_error(prim, (a._data, b._data), None, exc) from None
+        return make_tensor(out, prim, (a, b), None, a.requires_grad or b.requires_grad)
 
     operator.__name__ = f"__{'r' if reflected else ''}{name}__"
     return operator
@@ -58,32 +65,43 @@ class Tensor:
     >>> w.grad
     array([[2., 4.]])
 
-    Tensors compare and hash by identity (there is no elementwise ==): backward keys its
-    bookkeeping by node, as a dict of pending gradients.
+    Tensors hash by identity: backward keys its bookkeeping by node.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "name", "_prim", "_parents", "_params",
-                 "_meta", "_role", "_retains_grad", "_consumed", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "name", "_prim", "_parents",
+                 "_params", "_meta", "_role", "_retains_grad", "_consumed", "_memory", "_written",
+                 "_born", "__weakref__")
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
 
-    def __init__(self, data, requires_grad=False, name=None, dtype=None):
-        self.data = as_array(data.data if isinstance(data, Tensor) else data, dtype)
-        self.grad = None
-        self.requires_grad = bool(requires_grad)
-        self.name = name
-        self._prim = None
-        self._parents = ()
-        self._params = None
-        self._meta = recording.meta
-        self._role = None
-        self._retains_grad = False
-        self._consumed = False
+    def __new__(cls, data, requires_grad=False, name=None, dtype=None):
+        value = as_array(data._data if isinstance(data, Tensor) else data, dtype)
+        return make_tensor(value, requires_grad=bool(requires_grad), name=name)
+
+    # --- the value: read freely, written through a tracked view (see inplace.py) ---
+    @property
+    def data(self):
+        """The value as a numpy array sharing this tensor's memory. Writing into it is allowed
+        and recorded: backward refuses a graph that needs a value written after it was made."""
+        return TrackedArray.of(self)
+
+    @data.setter
+    def data(self, value):
+        rebind(self, value)
+
+    def numpy(self):
+        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
+        return TrackedArray.of(self)
 
     # --- the read-only graph protocol ---
     @property
     def op(self):
         """The primitive's name ("add", "matmul", "cut", ...), or None for a leaf."""
         return None if self._prim is None else self._prim.name
+
+    @property
+    def primitive(self):
+        """The ops-table entry that made this tensor (primitives.Primitive), or None."""
+        return self._prim
 
     @property
     def parents(self):
@@ -108,9 +126,22 @@ class Tensor:
         return self._prim is None
 
     @property
+    def retains_grad(self):
+        """True when retain_grad() asked to keep this non-leaf's gradient in .grad."""
+        return self._retains_grad
+
+    @property
     def value_released(self):
         """True when the value was released to save memory (no vjp reads it; see memory.py)."""
-        return isinstance(self.data, ReleasedValue)
+        return isinstance(self._data, ReleasedValue)
+
+    def release_value(self):
+        """Drop the value to save memory: a NaN placeholder of its shape and dtype takes its
+        place, the node stays in the graph. Returns the bytes freed. For values no vjp reads
+        (memory.release_unread decides which)."""
+        freed = self._data.nbytes
+        self._data = released(self._data)
+        return freed
 
     def annotate(self, name=None, role=None, **tags):
         """Name this node and tag it alone (the unroll marks h[t] with role="state"); returns
@@ -125,27 +156,23 @@ class Tensor:
         return self
 
     # --- numpy-like attributes ---
-    shape = property(lambda self: self.data.shape)
-    ndim = property(lambda self: self.data.ndim)
-    dtype = property(lambda self: self.data.dtype)
-    size = property(lambda self: self.data.size)
+    shape = property(lambda self: self._data.shape)
+    ndim = property(lambda self: self._data.ndim)
+    dtype = property(lambda self: self._data.dtype)
+    size = property(lambda self: self._data.size)
     T = property(lambda self: self.transpose())
 
     def __len__(self):
-        return len(self.data)
+        return len(self._data)
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
     def item(self):
-        return self.data.item()
-
-    def numpy(self):
-        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
-        return self.data
+        return self._data.item()
 
     def __repr__(self):
-        body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
+        body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
         extras = [f"op={self.op!r}"] if self._prim is not None else []
         extras += [f"name={self.name!r}"] if self.name is not None else []
         extras += ["requires_grad=True"] if self.requires_grad else []
@@ -161,8 +188,7 @@ class Tensor:
         as in PyTorch, which catches the classic bug of carrying an RNN state into the next
         batch without detach() (its old graph would be walked again with updated weights).
         """
-        from .autodiff import backward
-        backward(self, grad, retain_graph)
+        autodiff.backward(self, grad._data if isinstance(grad, Tensor) else grad, retain_graph)
 
     def retain_grad(self):
         """Keep this non-leaf's gradient in .grad after backward (as in PyTorch)."""
@@ -170,169 +196,223 @@ class Tensor:
         return self
 
     def detach(self):
-        """A new leaf sharing this tensor's data, outside any graph."""
-        return leaf(self.data, name=self.name)
+        """A new leaf sharing this tensor's data (and its writes), outside any graph."""
+        return make_tensor(self._data, name=self.name, memory_of=self)
 
     def zero_grad(self):
         self.grad = None
 
     # --- arithmetic (numbers and arrays on either side) ---
-    __add__, __radd__ = _binary_operator("add"), _binary_operator("add", reflected=True)
-    __sub__, __rsub__ = _binary_operator("sub"), _binary_operator("sub", reflected=True)
-    __mul__, __rmul__ = _binary_operator("mul"), _binary_operator("mul", reflected=True)
-    __truediv__, __rtruediv__ = _binary_operator("div"), _binary_operator("div", reflected=True)
-    __pow__, __rpow__ = _binary_operator("pow"), _binary_operator("pow", reflected=True)
-    __matmul__, __rmatmul__ = _binary_operator("matmul"), _binary_operator("matmul", reflected=True)
+    __add__, __radd__ = _operator("add"), _operator("add", reflected=True)
+    __sub__, __rsub__ = _operator("sub"), _operator("sub", reflected=True)
+    __mul__, __rmul__ = _operator("mul"), _operator("mul", reflected=True)
+    __truediv__, __rtruediv__ = _operator("div"), _operator("div", reflected=True)
+    __pow__, __rpow__ = _operator("pow"), _operator("pow", reflected=True)
+    __matmul__, __rmatmul__ = _operator("matmul"), _operator("matmul", reflected=True)
 
     def __neg__(self):
-        return _unary("neg", self)
+        return apply("neg", self)
+
+    # --- in place: x -= v updates the value, outside any graph (optimizer code) ---
+    def __iadd__(self, other): return self._update(np.add, other)
+    def __isub__(self, other): return self._update(np.subtract, other)
+    def __imul__(self, other): return self._update(np.multiply, other)
+    def __itruediv__(self, other): return self._update(np.true_divide, other)
+
+    def _update(self, ufunc, other):
+        """self = ufunc(self, other) in self's own memory, as a write (see inplace.py). Only
+        outside the graph: a recorded result, or a leaf that requires grad while grad mode is
+        on, would have the gradient of values it no longer holds."""
+        if self._prim is not None or (self.requires_grad and recording.grad_enabled):
+            what = (f"the {self.op!r} result" if self._prim is not None
+                    else "a leaf that requires grad")
+            raise BackwardError(f"in-place {ufunc.__name__} on {what} of shape {self.shape}: the "
+                                f"graph records no in-place ops. Update a parameter inside "
+                                f"`with no_grad():` (as an optimizer does), or write x = x + v")
+        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data,
+              casting="same_kind")
+        stamp(self)
+        return self
 
     # --- elementwise functions ---
-    def exp(self): return _unary("exp", self)
-    def log(self): return _unary("log", self)
-    def tanh(self): return _unary("tanh", self)
-    def sigmoid(self): return _unary("sigmoid", self)
-    def relu(self): return _unary("relu", self)
-    def sqrt(self): return _unary("sqrt", self)
-    def abs(self): return _unary("abs", self)
-    def softplus(self): return _unary("softplus", self)
+    def exp(self): return apply("exp", self)
+    def log(self): return apply("log", self)
+    def tanh(self): return apply("tanh", self)
+    def sigmoid(self): return apply("sigmoid", self)
+    def relu(self): return apply("relu", self)
+    def sqrt(self): return apply("sqrt", self)
+    def abs(self): return apply("abs", self)
+    def softplus(self): return apply("softplus", self)
 
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
-        return _unary("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
+        return apply("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
                      keepdims=keepdims)
 
     def mean(self, axis=None, keepdims=False):
-        return _unary("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
+        return apply("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
                      keepdims=keepdims)
 
     def max(self, axis=None, keepdims=False):
-        return _unary("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
+        return apply("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
                      keepdims=keepdims)
 
     def logsumexp(self, axis=-1, keepdims=False):
-        return _unary("logsumexp", self, axis=axes_of(axis, self.ndim, "logsumexp", self.shape),
-                     keepdims=keepdims)
+        return apply("logsumexp", self,
+                     axis=axes_of(axis, self.ndim, "logsumexp", self.shape), keepdims=keepdims)
 
     def softmax(self, axis=-1):
-        return _unary("softmax", self, axis=one_axis(axis, self, "softmax"))
+        return apply("softmax", self, axis=one_axis(axis, self, "softmax"))
 
     def log_softmax(self, axis=-1):
-        return _unary("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
+        return apply("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
 
     # --- shape ---
     def reshape(self, *shape):
-        shape = (tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list))
-                 else shape)
-        return _unary("reshape", self, shape=shape)
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return apply("reshape", self, shape=shape)
 
     def transpose(self, *axes):
         """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
         axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _unary("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
+        return apply("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
 
     def __getitem__(self, index):
-        return _unary("getitem", self, index=plain_index(index))
+        return apply("getitem", self, index=_plain_index(index))
 
     def cut(self):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
-        return _unary("cut", self)
+        return apply("cut", self)
 
 
-def leaf(array, requires_grad=False, name=None):
-    """A leaf Tensor around `array` itself (no copy, no dtype conversion): for engine code that
-    already holds a float array, like detach() and checkpoint's recomputation."""
+def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, name=None,
+                memory_of=None):
+    """The one constructor of tensors: a leaf around `value` (prim None), or the node of
+    primitive `prim` on `parents` holding its result `value`.
+
+    A node records its parents while grad mode is on and some parent requires grad or is a
+    recorded node itself (a result downstream of a cut joins the graph, so the edge the cut
+    drops can be drawn: mu * cut(s[t]) in Jordan's s[t+1]); otherwise it is a leaf. `value`
+    is kept as it is, never copied. `memory_of` names the tensor whose memory `value` views
+    (a detached tensor, a row of a sequence), so writes to either are seen by both; a view op
+    (reshape, slicing, cut) shares its input's memory by itself.
+    """
     t = _new(Tensor)
-    t.data, t.grad, t.requires_grad, t.name = array, None, requires_grad, name
-    t._prim, t._parents, t._params = None, (), None
-    t._meta, t._role = recording.meta, None
+    t._data = value if value.__class__ is _ndarray else np.asarray(value)
+    t.grad = t._role = None
+    t.name = name
+    t._meta = recording.meta
     t._retains_grad = t._consumed = False
+    t._born = t._written = recording.writes
+    if prim is None:
+        t._prim, t._parents, t._params = None, (), None
+        t.requires_grad = requires_grad
+    else:
+        if recording.grad_enabled and (requires_grad or any(p._prim for p in parents)):
+            t._prim, t._parents, t._params = prim, parents, params
+            t.requires_grad = requires_grad and prim.differentiable
+        else:
+            t._prim, t._parents, t._params = None, (), None
+            t.requires_grad = False
+        if prim.view:
+            memory_of = parents[0]
+        if recording.watching:
+            _watch(t, prim, parents)
+    t._memory = None if memory_of is None else memory_owner(memory_of)
     return t
 
 
+def _watch(t, prim, parents):
+    """What detect_anomaly() and memory.collecting() ask of every op result."""
+    if recording.anomaly:
+        _check_finite(prim, [p._data for p in parents], t._data)
+    if recording.created is not None:
+        recording.created.append(t)
+
+
+def leaf(array, requires_grad=False, name=None, memory_of=None):
+    """A leaf Tensor around `array` itself (no copy, no dtype conversion): for engine code that
+    already holds a float array, like checkpoint's recomputation and an unroll's input rows."""
+    return make_tensor(array, requires_grad=requires_grad, name=name, memory_of=memory_of)
+
+
 def constant(value, dtype=None):
-    """A number, list or array operand as a constant leaf. Unlike Tensor(...), an array of a
-    floating dtype is wrapped without a copy: an operand is read, never owned (as in numpy)."""
-    return value if isinstance(value, Tensor) else leaf(as_array(value, dtype, copy=False))
+    """A number, list or array operand as a constant leaf; a Tensor is returned as it is.
+    Unlike Tensor(...), an array of a floating dtype is wrapped without a copy: an operand is
+    read, never owned (as in numpy)."""
+    if isinstance(value, Tensor):
+        return value
+    return make_tensor(as_array(value, dtype, copy=False))
 
 
-def _constant(value, like):
-    """An operand of a binary op as a constant; Python numbers take the dtype of the tensor
-    they meet, so float32 * 2.0 stays float32."""
+def operand(value, like):
+    """An operand of a binary op as a Tensor: a Python number takes the dtype of the tensor
+    `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it."""
+    if isinstance(value, Tensor):
+        return value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return constant(value, like.data.dtype)
-    return constant(value)
+        return make_tensor(np.asarray(value, dtype=like._data.dtype))
+    return make_tensor(as_array(value, copy=False))
 
 
 def apply(name, *inputs, **params):
-    """Run primitive `name` on tensors `inputs` (numbers and arrays are wrapped as constants)
-    and record the result as a node of the graph."""
+    """Run primitive `name` on `inputs` (Tensors, or numbers and arrays taken as constants)
+    and return the result as a node of the graph."""
     for x in inputs:
-        if not isinstance(x, Tensor):     # checked first: constant() is a call per input
+        if not isinstance(x, Tensor):
             inputs = tuple(map(constant, inputs))
             break
-    return _record(PRIMITIVES[name], inputs, [x.data for x in inputs], params or None,
-                   any(map(_requires_grad, inputs)))
+    prim = PRIMITIVES[name]
+    arrays = [x._data for x in inputs]
+    try:
+        out = prim.forward(*arrays, **params)
+    except (ValueError, IndexError, MemoryError) as exc:
+        raise _forward_error(prim, arrays, params, exc) from None
+    return make_tensor(out, prim, inputs, params or None,
+                       any(x.requires_grad for x in inputs))
 
 
-def _unary(name, x, **params):
-    """apply() for a method of a Tensor x: nothing to wrap, one input."""
-    return _record(PRIMITIVES[name], (x,), (x.data,), params or None, x.requires_grad)
-
-
-def precomputed(name, inputs, value, **params):
+def precomputed(name, inputs, value, memory_of=None, **params):
     """Record primitive `name` on `inputs` with its forward value already computed elsewhere.
 
-    For work hoisted out of a loop: an RNN computes W1 x[t] + b1 for many steps in one matmul,
-    then records each step's linear(x[t], W1, b1) node with its slice of the result. The graph
-    is the one a step-by-step computation records; `value` must be what forward would return.
+    For work done for many steps at once: an RNN computes W1 x[t] + b1 for a block of steps in
+    one matmul, then records each step's linear(x[t], W1, b1) node with its slice of the
+    result. The graph is the one a step-by-step computation records; `value` must be what
+    forward would return.
     """
-    return _node(PRIMITIVES[name], inputs, value, params or None,
-                 any(map(_requires_grad, inputs)))
+    return make_tensor(value, PRIMITIVES[name], tuple(inputs), params or None,
+                       any(x.requires_grad for x in inputs), memory_of=memory_of)
 
 
-def _record(prim, inputs, arrays, params, any_requires_grad):
-    """Run prim's forward on `arrays` (the inputs' values) and return the new node."""
-    try:
-        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
-    except (ValueError, IndexError) as exc:
-        raise _forward_error(prim, arrays, params, exc) from None
-    return _node(prim, inputs, out, params, any_requires_grad)
+def _plain_index(index):
+    """An index with Tensors replaced by their integer arrays, lists by arrays."""
+    if isinstance(index, tuple):
+        return tuple(map(_plain_index, index))
+    if isinstance(index, Tensor):         # it holds floats, which must be whole numbers
+        positions = index._data.astype(np.int64)
+        if not np.array_equal(positions, index._data):
+            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers, got "
+                                   f"{index._data.ravel()[:5]}...; pass a boolean mask as a "
+                                   f"numpy array (a Tensor stores booleans as 0.0 and 1.0)")
+        return positions
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
 
 
 def _forward_error(prim, arrays, params, exc):
     """The project's exception for a numpy error in prim's forward, naming the op, the
     operands' shapes and the time step."""
+    where = where_in_time(recording.meta)
     if isinstance(exc, IndexError):
         return TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
-                                f"{shapes_of(arrays)}: {exc}{where_in_time(recording.meta)}")
+                                f"{shapes_of(arrays)}: {exc}{where}")
+    if isinstance(exc, MemoryError):
+        return OutOfMemoryError(f"{prim.name}: the result for operands of shapes "
+                                f"{shapes_of(arrays)} does not fit in memory ({exc}){where}")
     return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
-                      f"{exc}{where_in_time(recording.meta)}")
-
-
-def _node(prim, inputs, out, params, any_requires_grad):
-    """The new node holding `out`, prim's value on `inputs`. It is filled in place, not
-    through Tensor.__init__: with the forward itself, this is the engine's hottest path."""
-    if out.__class__ is not _ndarray:
-        out = np.asarray(out)
-    t = _new(Tensor)
-    t.data = out
-    t.grad = t.name = t._role = None
-    t._meta = recording.meta
-    t._retains_grad = t._consumed = False
-    # Downstream of a cut nothing may require grad, but the node still joins the graph so the
-    # edge the cut drops can be drawn (mu * cut(s[t]) in Jordan's s[t+1]).
-    if recording.grad_enabled and (any_requires_grad or any(x._prim is not None for x in inputs)):
-        t.requires_grad = any_requires_grad and prim.differentiable
-        t._prim, t._parents, t._params = prim, inputs, params
-    else:
-        t.requires_grad = False
-        t._prim, t._parents, t._params = None, (), None
-    if recording.anomaly:
-        _check_finite(prim, [x.data for x in inputs], out)
-    if recording.created is not None:
-        recording.created.append(t)
-    return t
+                      f"{exc}{where}")
 
 
 def _check_finite(prim, arrays, out):

@@ -18,7 +18,7 @@ class InputProjection:
     """projection(x, t) -> the linear(x, W, b) node of step t, computed a block at a time."""
 
     def __init__(self, xs, W, b, block=64):
-        self.xs, self.W, self.b, self.block = xs.data, W, b, block
+        self.xs, self.W, self.b, self.block = xs._data, W, b, block
         self.start, self.values = None, None
 
     def __call__(self, x, t):
@@ -26,6 +26,6 @@ class InputProjection:
         if self.start is None or not self.start <= i < self.start + self.block:
             self.start = i
             rows = self.xs[i:i + self.block]
-            self.values = np.matmul(rows, self.W.data.T)
-            self.values += self.b.data
+            self.values = np.matmul(rows, self.W._data.T)
+            self.values += self.b._data
         return precomputed("linear", (x, self.W, self.b), self.values[i - self.start])

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..errors import SettingError
+from ..functional import linear
 from ..tensor import Tensor
 from .module import Module, init_uniform
 
@@ -39,8 +40,7 @@ class Linear(Module):
         self.b = init_uniform(rng, (out_features,), in_features, "b") if bias else None
 
     def forward(self, x):
-        y = x @ self.W.T
-        return y if self.b is None else y + self.b
+        return linear(x, self.W, self.b)
 
 
 class MLP(Module):

@@ -77,7 +77,7 @@ class Module:
     # --- state ---
     def state_dict(self):
         """{name: a copy of the parameter's array}."""
-        return {name: param.data.copy() for name, param in self.named_parameters()}
+        return {name: param._data.copy() for name, param in self.named_parameters()}
 
     def load_state_dict(self, state):
         """Copy arrays into the parameters in place. Every name must match, every shape too;

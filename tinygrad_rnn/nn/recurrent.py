@@ -10,6 +10,8 @@ Calling a model: `ys, state = model(xs, state=None, truncation="full")` with xs 
 and ys (T, B, O). Parameter names and shapes are the lecture's: W1 (H, N), Wm (H, H) for
 Elman and (H, O) for Jordan, b1 (H,), W2 (O, H), b2 (O,).
 """
+from functools import partial
+
 import numpy as np
 
 from ..context import name_scope
@@ -47,9 +49,8 @@ class RecurrentModule(Module):
 class ProjectedInput(RecurrentModule):
     """A recurrent model whose input enters as W1 x[t] + b1 (Elman, Jordan): that projection
     does not depend on the state, so forward() computes it for blocks of steps at once
-    (input_projection.py) while each step still records its own linear(x[t], W1, b1) node."""
-
-    _projection = None
+    (input_projection.py) and binds it to the steps it unrolls, while each step still records
+    its own linear(x[t], W1, b1) node."""
 
     def __init__(self, input_size, hidden_size, output_size, memory_size, activation,
                  output_activation, hoist_input, seed):
@@ -70,17 +71,15 @@ class ProjectedInput(RecurrentModule):
         """xs (T, B, N) -> (ys (T, B, O), final state). See truncation.py for `truncation`;
         checkpoint_every=k recomputes segments of k steps during backward (less memory)."""
         xs = as_sequence(xs, type(self).__name__, self.input_size)
+        step = self.step
         if self.hoist_input:
-            self._projection = InputProjection(xs, self.W1, self.b1)
-        try:
-            return unroll(self, xs, state, truncation, checkpoint_every)
-        finally:
-            self._projection = None
+            step = partial(self.step, projection=InputProjection(xs, self.W1, self.b1))
+        return unroll(self, xs, state, truncation, checkpoint_every, step=step)
 
-    def project_input(self, x, t):
-        """W1 x[t] + b1 as one linear node (its value from the hoisted block when there is one)."""
-        if self._projection is not None:
-            return self._projection(x, t)
+    def project_input(self, x, t, projection=None):
+        """W1 x[t] + b1 as one linear node, its value from `projection`'s block if given."""
+        if projection is not None:
+            return projection(x, t)
         return linear(x, self.W1, self.b1)
 
 
@@ -109,8 +108,8 @@ class Elman(ProjectedInput):
     def enter(self, h, t):
         return h
 
-    def step(self, x, h, t):
-        pre = linear(h, self.Wm, self.project_input(x, t))     # W1 x[t] + b1 + Wm h[t-1]
+    def step(self, x, h, t, projection=None):
+        pre = linear(h, self.Wm, self.project_input(x, t, projection))  # W1 x[t] + b1 + Wm h[t-1]
         h = self.f(pre).annotate(role="state", name=f"h[{t}]")
         y = self.g(linear(h, self.W2, self.b2)).annotate(role="output", name=f"y[{t}]")
         return y, h
@@ -148,8 +147,8 @@ class Jordan(ProjectedInput):
         s, y = carry
         return (self.mu * s + y).annotate(role="state", name=f"s[{t}]")
 
-    def step(self, x, s, t):
-        pre = linear(s, self.Wm, self.project_input(x, t))     # W1 x[t] + b1 + Wm s[t]
+    def step(self, x, s, t, projection=None):
+        pre = linear(s, self.Wm, self.project_input(x, t, projection))  # W1 x[t] + b1 + Wm s[t]
         h = self.f(pre).annotate(role="hidden", name=f"h[{t}]")
         y = self.g(linear(h, self.W2, self.b2)).annotate(role="output", name=f"y[{t}]")
         return y, (s, y)

@@ -74,7 +74,7 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     """
     outputs = per_step_outputs(ys)
     per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
-    targets = vs.data if isinstance(vs, Tensor) else np.asarray(vs)
+    targets = vs._data if isinstance(vs, Tensor) else np.asarray(vs)
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
@@ -111,7 +111,7 @@ def _squared_error_terms(ys, outputs, targets, reduction):
     it, with the values of a block of steps computed in one vectorized pass over the (T, B, O)
     outputs rather than by two numpy calls a step. None when ys is not one tensor of the
     targets' shape: the per-step loop then names the step whose shapes differ."""
-    values = ys.data if isinstance(ys, Tensor) else None
+    values = ys._data if isinstance(ys, Tensor) else None
     if values is None or values.shape != targets.shape:
         return None
     targets = targets.astype(values.dtype, copy=False)   # as mse_loss: float32 stays float32
@@ -152,7 +152,7 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     Without `lengths` every sequence ends at step T; with lengths (B,) sample b is read at step
     lengths[b] (padded batches). Returns the batch-averaged loss.
     """
-    labels = np.asarray(labels.data if isinstance(labels, Tensor) else labels)
+    labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
     steps = len(ys)
     per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
     if lengths is None:

@@ -4,7 +4,8 @@ A cell is anything with
     initial_state(batch, dtype) -> the state entering step 1
     enter(carry, t)             -> the state entering step t, from the carry step t-1 left
     step(x, state, t)           -> (y[t], carry)
-    input_size, and describe_state(batch) (a string for error messages)
+    check_state(state, batch)   -> raises ShapeError for a state the cell cannot continue from
+    input_size
 For Elman the carry is h[t] and entering is the identity; for Jordan the carry is
 (s[t], y[t]) and entering computes s[t+1] = mu s[t] + y[t]. Stacked cells and the generic
 state-space cell follow the same protocol, so every architecture is unrolled by this loop.
@@ -17,15 +18,18 @@ from contextlib import nullcontext
 
 import numpy as np
 
-from ..checkpoint import checkpoint
+from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
 from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
+from ..inplace import memory_owner
 from ..memory import collecting, release_unread
 from ..tensor import constant, leaf, precomputed
 from ..truncation import resolve
 
-RELEASE_AT_LEAST = 4096       # bytes a step must free for value release to go on
+# Value release goes on after the first step only while a step frees at least this many bytes
+# (a page): below that, the bookkeeping costs more than the memory it saves (bench_memory.py).
+RELEASE_AT_LEAST = 4096
 _NOT_COLLECTING = nullcontext()
 
 
@@ -43,9 +47,9 @@ def as_sequence(xs, model_name, input_size):
                          f"{xs.shape}: {xs.shape[2]} features per step, not {input_size}")
     # min and max are NaN if any value is, and +-inf if any is: no input-sized mask is made
     # (a long recording's mask would cost more memory than its whole graph)
-    if not (np.isfinite(xs.data.min()) and np.isfinite(xs.data.max())):
-        t, b, n = np.argwhere(~np.isfinite(xs.data))[0]
-        raise NumericalError(f"{model_name}: the inputs hold {xs.data[t, b, n]} at time step "
+    if not (np.isfinite(xs._data.min()) and np.isfinite(xs._data.max())):
+        t, b, n = np.argwhere(~np.isfinite(xs._data))[0]
+        raise NumericalError(f"{model_name}: the inputs hold {xs._data[t, b, n]} at time step "
                              f"t={t + 1} (x[{t + 1}], batch {b}, feature {n})")
     return xs
 
@@ -57,17 +61,19 @@ def cut_state(state):
     return state.cut()
 
 
-def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None):
+def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=None):
     """Run `cell` over xs (T, B, N): returns (ys of shape (T, B, O), the final carry).
 
     `state` is a carry from an earlier call (continue a sequence) or None (start from the
     cell's initial state). Under window(h) the recurrence runs on h chains; see truncation.py.
     checkpoint_every=k stores one state per k steps and recomputes each segment of k steps
-    during backward (checkpoint.py): the same gradients, a fraction of the memory.
+    during backward (checkpoint.py): the same gradients, a fraction of the memory. `step`
+    replaces cell.step, e.g. by the same step bound to inputs projected ahead of time.
     """
     name = type(cell).__name__
     policy = resolve(truncation)
     xs = as_sequence(xs, name, cell.input_size)
+    step = cell.step if step is None else step
     steps, batch = xs.shape[0], xs.shape[1]
     if state is None:
         start = cell.initial_state(batch, xs.dtype)
@@ -76,28 +82,32 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None):
         cell.check_state(state, batch)
         start = None
     if checkpoint_every is not None:
-        return _unroll_in_segments(cell, xs, start, state, policy, checkpoint_every)
+        return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
     chains = min(policy.chains, steps + 1)
-    outputs, carries = _run_steps(cell, xs, 1, start, [state] * chains, policy)
+    outputs, carries = _run_steps(cell, step, xs, 1, start, [state] * chains, policy)
     return outputs.stacked(), carries[policy.chain_for_output(steps)]
 
 
 class _Rows:
     """The outputs y[t] of an unroll, moved as they come into one (T, ...) array: each y[t]
     keeps a view of its row (same values), so stacking them into ys copies nothing and every
-    y[t] is stored once, not twice."""
+    y[t] is stored once, not twice. All of them share the memory of the first y, so a write
+    into any row (or into ys) is seen by every node that reads one (inplace.py)."""
 
     def __init__(self, steps):
         self.steps, self.array, self.outputs = steps, None, []
 
     def add(self, y):
+        value = y._data
         if not self.outputs:
-            self.array = np.empty((self.steps,) + y.data.shape, dtype=y.data.dtype)
-        if self.array is not None and y.data.shape == self.array.shape[1:] and \
-                y.data.dtype == self.array.dtype:
+            self.array = np.empty((self.steps,) + value.shape, dtype=value.dtype)
+        if self.array is not None and value.shape == self.array.shape[1:] and \
+                value.dtype == self.array.dtype:
             row = self.array[len(self.outputs)]
-            row[...] = y.data
-            y.data = row
+            row[...] = value
+            y._data = row                    # the same values, now in the stack's memory
+            if self.outputs:
+                y._memory = memory_owner(self.outputs[0])
         else:
             self.array = None       # outputs of varying shape: stack() will copy them
         self.outputs.append(y)
@@ -105,10 +115,10 @@ class _Rows:
     def stacked(self):
         if self.array is None:
             return stack(self.outputs)
-        return precomputed("stack", self.outputs, self.array, axis=0)
+        return precomputed("stack", self.outputs, self.array, memory_of=self.outputs[0], axis=0)
 
 
-def _run_steps(cell, xs, first, start, carries, policy):
+def _run_steps(cell, step, xs, first, start, carries, policy):
     """Steps first .. first + len(xs) - 1 of the loop (xs holds just those rows). `start` is
     the state entering step `first` if it is the sequence's initial state, else None and the
     carries (one per chain) are entered. Returns the outputs (_Rows) and the carries after
@@ -123,26 +133,24 @@ def _run_steps(cell, xs, first, start, carries, policy):
                             else cell.enter(carries[chain], t))
                 if policy.cuts_before(t, chain):
                     entering = cut_state(entering)
-                y, carries[chain] = cell.step(x, entering, t)
+                y, carries[chain] = step(x, entering, t)
                 if chain == policy.chain_for_output(t):
                     outputs.add(y)
         if release:
             freed = release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
-            # The bookkeeping costs microseconds a step; below a page of values a step it
-            # costs more time than the memory it saves is worth, so stop after the first step.
             release = t != first or freed >= RELEASE_AT_LEAST
     return outputs, carries
 
 
 def _row(xs, i):
     """xs[i]. A constant sequence's row is a constant, so it is made as one directly, a leaf
-    on a view of the row: the same tensor xs[i] records, without a getitem op's overhead."""
+    on a view of the row: the same tensor xs[i] records, without a getitem node."""
     if xs.is_leaf and not xs.requires_grad:
-        return leaf(xs.data[i])
+        return leaf(xs._data[i], memory_of=xs)
     return xs[i]
 
 
-def _unroll_in_segments(cell, xs, start, state, policy, every):
+def _unroll_in_segments(cell, step, xs, start, state, policy, every):
     """unroll() with each segment of `every` steps behind one checkpoint node."""
     if not isinstance(every, int) or every < 1:
         raise SettingError(f"checkpoint_every must be a positive integer, got {every!r}")
@@ -152,21 +160,18 @@ def _unroll_in_segments(cell, xs, start, state, policy, every):
     segments = []
     entering, fresh = (start, True) if start is not None else (state, False)
     for first in range(1, xs.shape[0] + 1, every):
-        tensors, rebuild = _flatten(entering)
-        carry_layout = []          # the segment's first run records how to rebuild its carry
+        tensors, rebuild = flatten(entering)
 
-        def segment(rows, *tensors, first=first, rebuild=rebuild, fresh=fresh,
-                    carry_layout=carry_layout):
+        def segment(rows, *tensors, first=first, rebuild=rebuild, fresh=fresh):
             state_in = rebuild(list(tensors))
-            outputs, (carry,) = _run_steps(cell, rows, first, state_in if fresh else None,
+            outputs, (carry,) = _run_steps(cell, step, rows, first,
+                                           state_in if fresh else None,
                                            [None if fresh else state_in], policy)
-            flat, rebuild_carry = _flatten(carry)
-            carry_layout[:] = [rebuild_carry]
-            return (outputs.stacked(), *flat)
+            return outputs.stacked(), carry
 
-        ys, *flat = checkpoint(segment, xs[first - 1:first - 1 + every], *tensors)
+        ys, entering = checkpoint(segment, xs[first - 1:first - 1 + every], *tensors)
         segments.append(ys)
-        entering, fresh = carry_layout[0](flat), False
+        fresh = False
     return concatenate(segments, axis=0), entering
 
 
@@ -175,23 +180,6 @@ def _as_state(state):
     if isinstance(state, tuple):
         return tuple(_as_state(s) for s in state)
     return constant(state) if isinstance(state, np.ndarray) else state
-
-
-def _flatten(state):
-    """A state (a Tensor or nested tuples of them) as a list of Tensors and a function that
-    rebuilds the nesting from such a list."""
-    if not isinstance(state, tuple):
-        return [state], lambda flat: flat[0]
-    parts = [_flatten(s) for s in state]
-
-    def rebuild(flat):
-        rebuilt, i = [], 0
-        for tensors, rebuild_part in parts:
-            rebuilt.append(rebuild_part(flat[i:i + len(tensors)]))
-            i += len(tensors)
-        return tuple(rebuilt)
-
-    return [t for tensors, _ in parts for t in tensors], rebuild
 
 
 def _tensors(states):
