@@ -171,6 +171,16 @@ class Tensor:
     def item(self):
         return self._data.item()
 
+    def __reduce__(self):
+        """copy, deepcopy and pickle make a leaf with copies of the value and gradient (as
+        PyTorch, only a leaf can be copied: a recorded result would lose its graph)."""
+        if self._prim is not None:
+            raise BackwardError(f"cannot copy or pickle the {self.op!r} result of shape "
+                                f"{self.shape}: it is part of a recorded graph; detach() it "
+                                f"first to copy its value")
+        grad = None if self.grad is None else np.array(self.grad)
+        return _restore, (np.array(self._data), self.requires_grad, self.name, grad)
+
     def __repr__(self):
         body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
         extras = [f"op={self.op!r}"] if self._prim is not None else []
@@ -284,6 +294,13 @@ class Tensor:
     def cut(self):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return apply("cut", self)
+
+
+def _restore(value, requires_grad, name, grad):
+    """A copied or unpickled leaf (Tensor.__reduce__)."""
+    t = make_tensor(value, requires_grad=requires_grad, name=name)
+    t.grad = grad
+    return t
 
 
 def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, name=None,
