@@ -9,6 +9,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_elman_step  # noqa: E402
+import bench_fast_paths  # noqa: E402
 import bench_long_sequence  # noqa: E402
 import bench_memory  # noqa: E402
 import bench_overhead  # noqa: E402
@@ -49,3 +50,14 @@ def test_benchmark_script_smoke(script, title, capsys):
     printed = capsys.readouterr().out
     assert title in printed
     assert "| name |" in printed or "us per step" in printed
+
+
+def test_fast_paths_benchmark_runs_and_puts_every_row_back(capsys):
+    from tinygrad_rnn.primitives import PRIMITIVES
+    before = {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}
+    assert bench_fast_paths.main(["--quick"]) == 0
+    table = capsys.readouterr().out
+    for name in ("passes (add)", "ndarray.dot", "hoisted input projection",
+                 "vectorized loss terms"):
+        assert name in table
+    assert before == {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}

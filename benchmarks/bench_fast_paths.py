@@ -1,0 +1,141 @@
+"""Each of the engine's fast paths against the plain code it replaces, in one process.
+
+    python benchmarks/bench_fast_paths.py [--repeats 15] [--quick]
+
+The engine keeps a few places where it does the same arithmetic a cheaper way; NOTES.md beside
+this script says where they are and gives the figures this script printed. Each row times the
+engine as it is and with that one fast path switched off (the plain code put back for the
+duration), in interleaved rounds, and prints medians and their ratio:
+
+- the `passes` rule (primitives.py): add's gradient handed on without a call, against a rule
+  that returns g when called; the per-op chain of bench_overhead.py, forward and backward;
+- `ndarray.dot` for 2-D products (primitives._matmul, _linear) against `np.matmul`: an Elman
+  training step at the small size;
+- the hoisted input projection (nn/input_projection.py) against one linear per step: the same
+  step, `hoist_input=False`;
+- the vectorized squared-error loss terms (nn/sequence_loss.py) against one mse node computed
+  per step: the same step.
+"""
+import argparse
+import importlib
+import sys
+from contextlib import contextmanager
+
+import numpy as np
+from bench_overhead import make_add_chain_engine
+from engine_step import build_elman, elman_bptt_engine
+from harness import format_ms, interleaved_medians, markdown_table
+from reference_numpy import make_problem
+
+from tinygrad_rnn.primitives import PRIMITIVES
+
+# the module, not the function of the same name that tinygrad_rnn.nn exports
+sequence_loss = importlib.import_module("tinygrad_rnn.nn.sequence_loss")
+
+
+@contextmanager
+def replaced(row, **attributes):
+    """The ops-table row `row` with some of its attributes replaced for the duration."""
+    prim = PRIMITIVES[row]
+    saved = {name: getattr(prim, name) for name in attributes}
+    for name, value in attributes.items():
+        setattr(prim, name, value)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(prim, name, value)
+
+
+def _identity(g, out, a, b):
+    return g
+
+
+def _called_rules(g, out, parents, params):
+    """add's vjp as a row of two called rules would build it."""
+    a, b = parents
+    return _identity(g, out, a._data, b._data), _identity(g, out, a._data, b._data)
+
+
+def plain_add():
+    """add with rules that are called (each returns g), not the `passes` marker."""
+    return replaced("add", vjp=_called_rules)
+
+
+def _linear_matmul(x, W, b=None):
+    return np.matmul(x, W.T) if b is None else np.matmul(x, W.T) + b
+
+
+def _linear_vjp_matmul(g, out, parents, params):
+    x, W = parents[0]._data, parents[1]._data
+    flat_g, flat_x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+    return (np.matmul(g, W), np.matmul(flat_g.T, flat_x)) + ((g,) if len(parents) == 3 else ())
+
+
+@contextmanager
+def plain_matmul():
+    """linear's products (forward and vjp) through np.matmul instead of ndarray.dot."""
+    with replaced("linear", forward=_linear_matmul, vjp=_linear_vjp_matmul):
+        yield
+
+
+@contextmanager
+def per_step_losses():
+    """Each R[t] computed by its own mse call instead of a block of steps at once."""
+    vectorized = sequence_loss._squared_error_terms
+    sequence_loss._squared_error_terms = lambda *args: None
+    try:
+        yield
+    finally:
+        sequence_loss._squared_error_terms = vectorized
+
+
+def switched(run, switch):
+    """run(), with the fast path switched off for the duration of each call."""
+    def plain():
+        with switch():
+            return run()
+    return plain
+
+
+def measure(size, ops, warmup, repeats):
+    """[(fast path, what is timed, median with it, median without it)] in seconds."""
+    params, xs, vs = make_problem(size)
+    hoisted, unhoisted = build_elman(params), build_elman(params)
+    unhoisted.hoist_input = False
+
+    def step():
+        return elman_bptt_engine(hoisted, xs, vs)
+
+    chain = make_add_chain_engine(ops)
+    cases = [("passes (add)", f"add chain of {ops} ops", chain, switched(chain, plain_add)),
+             ("ndarray.dot", f"Elman step, {size}", step, switched(step, plain_matmul)),
+             ("hoisted input projection", f"Elman step, {size}", step,
+              lambda: elman_bptt_engine(unhoisted, xs, vs)),
+             ("vectorized loss terms", f"Elman step, {size}", step,
+              switched(step, per_step_losses))]
+    rows = []
+    for name, timed, fast, plain in cases:
+        medians = interleaved_medians({"fast": fast, "plain": plain}, warmup=warmup,
+                                      repeats=repeats)
+        rows.append((name, timed, medians["fast"], medians["plain"]))
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", default="small")
+    parser.add_argument("--repeats", type=int, default=15)
+    parser.add_argument("--quick", action="store_true", help="a smoke run: tiny size, 2 repeats")
+    args = parser.parse_args(argv)
+    size, ops, repeats = ("tiny", 50, 2) if args.quick else (args.size, 1000, args.repeats)
+    rows = measure(size, ops, warmup=1, repeats=repeats)
+    print(f"### fast paths on and off, medians of {repeats} interleaved rounds\n")
+    print(markdown_table(["fast path", "timed", "with (ms)", "without (ms)", "without / with"],
+                         [[name, timed, format_ms(fast), format_ms(plain), f"{plain / fast:.2f}x"]
+                          for name, timed, fast, plain in rows]))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
