@@ -168,3 +168,50 @@ def elman_bptt_numpy_hoisted(params, xs, vs, product=np.matmul):
         dh_from_next = product(dpres[t], Wm)
     grads["W1"] = dpres.reshape(T * B, H).T @ xs.reshape(T * B, N)
     return float(loss), grads
+
+
+def elman_bptt_numpy_best(params, xs, vs):
+    """Same result as `elman_bptt_numpy`, with everything but the recurrence done for all steps
+    at once: the best numpy a person writes by hand.
+
+    1. the input projection P = X W1^T + b1, one (T*B, N) matmul;
+    2. a forward loop holding only the recurrence, h[t] = tanh(P[t] + h[t-1] Wm^T);
+    3. the output layer and the loss for all steps, Y = H W2^T + b2, one (T*B, H) matmul;
+    4. a backward loop holding only the recurrence, with G = 1 - h^2 computed once:
+       d[t] = (dH[t] + d[t+1] Wm) * G[t], where dH = dY W2 is the loss's share of dR/dh;
+    5. every weight gradient one matmul over all steps: dW1 = D^T X, dWm = D^T H_prev,
+       dW2 = dY^T H, and the biases one sum each.
+
+    params: {"W1": (H, N), "Wm": (H, H), "b1": (H,), "W2": (O, H), "b2": (O,)}
+    xs: (T, B, N), vs: (T, B, O)
+    Returns (loss: float, grads: dict with the same keys and shapes as params).
+    """
+    W1, Wm, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    T, B, N = xs.shape
+    H, O = Wm.shape[0], W2.shape[0]
+    X = xs.reshape(T * B, N)
+
+    P = (X @ W1.T).reshape(T, B, H)
+    P += b1
+    hs = np.zeros((T + 1, B, H), dtype=xs.dtype)       # hs[0] = h[0] = 0
+    WmT = Wm.T
+    for t in range(T):
+        np.tanh(P[t] + hs[t] @ WmT, out=hs[t + 1])
+    H_all = hs[1:].reshape(T * B, H)
+    errors = H_all @ W2.T
+    errors += b2
+    errors -= vs.reshape(T * B, O)
+    loss = float(np.vdot(errors, errors))
+
+    dY = 2.0 * errors                                  # (T*B, O)
+    dH = (dY @ W2).reshape(T, B, H)
+    G = 1.0 - hs[1:] ** 2
+    D = np.empty((T, B, H), dtype=xs.dtype)
+    d = np.zeros((B, H), dtype=xs.dtype)
+    for t in reversed(range(T)):
+        d = (dH[t] + d @ Wm) * G[t]
+        D[t] = d
+    D_all = D.reshape(T * B, H)
+    grads = {"W1": D_all.T @ X, "Wm": D_all.T @ hs[:-1].reshape(T * B, H), "b1": D_all.sum(axis=0),
+             "W2": dY.T @ H_all, "b2": dY.sum(axis=0)}
+    return loss, grads

@@ -13,7 +13,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 import bench_references  # noqa: E402
 from engine_oracles import finite_difference  # noqa: E402
 from harness import interleaved_medians, markdown_table, peak_memory_mib, ratio_table  # noqa: E402
-from reference_numpy import PARAM_NAMES, elman_bptt_numpy, elman_bptt_numpy_hoisted, make_problem  # noqa: E402
+from reference_numpy import (  # noqa: E402
+    PARAM_NAMES,
+    elman_bptt_numpy,
+    elman_bptt_numpy_best,
+    elman_bptt_numpy_hoisted,
+    make_problem,
+)
 
 TINY_WIDE_OUTPUT = dict(B=3, T=5, N=2, H=4, O=3)  # O != N catches a transposed W2 or vs
 
@@ -43,8 +49,8 @@ def relative_difference(a, b):
 
 @pytest.mark.parametrize("dims", ["tiny", TINY_WIDE_OUTPUT],
                          ids=["tiny", "output-wider-than-input"])
-@pytest.mark.parametrize("bptt", [elman_bptt_numpy, elman_bptt_numpy_hoisted],
-                         ids=["plain", "hoisted"])
+@pytest.mark.parametrize("bptt", [elman_bptt_numpy, elman_bptt_numpy_hoisted,
+                                  elman_bptt_numpy_best], ids=["plain", "hoisted", "best"])
 def test_numpy_gradients_match_finite_differences(bptt, dims):
     params, xs, vs = make_problem(dims, seed=1)
     loss, grads = bptt(params, xs, vs)
@@ -64,6 +70,16 @@ def test_plain_and_hoisted_agree(product):
     assert loss_hoisted == pytest.approx(loss_plain, rel=1e-12)
     for name in PARAM_NAMES:
         assert relative_difference(hoisted[name], plain[name]) < 1e-12, name
+
+
+def test_best_agrees_with_plain_to_1e12():
+    params, xs, vs = make_problem(dict(B=3, T=9, N=4, H=6, O=2))
+    loss_plain, plain = elman_bptt_numpy(params, xs, vs)
+    loss_best, best = elman_bptt_numpy_best(params, xs, vs)
+    assert loss_best == pytest.approx(loss_plain, rel=1e-12)
+    for name in plain:
+        assert best[name].shape == plain[name].shape
+        assert relative_difference(best[name], plain[name]) < 1e-12, name
 
 
 def test_float32_stays_float32_and_close_to_float64():
