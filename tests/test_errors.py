@@ -102,6 +102,22 @@ def test_backward_with_a_seed_of_the_wrong_shape():
     raises_naming(tg.ShapeError, lambda: (y.sum()).backward(grad=np.ones(2)), "(2,)", "()")
 
 
+@pytest.mark.parametrize("seed", ["ab", {"a": 1}, object(), [1.0, "x"]])
+def test_backward_with_a_seed_that_is_not_numbers(seed):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(tg.DTypeError, match="backward: grad must be numeric"):
+        (x * 2.0).backward(seed)
+    assert x.grad is None
+
+
+@pytest.mark.parametrize("rows", [100_000, 2_000_000])
+def test_a_broadcast_too_large_for_memory_is_an_error_naming_op_and_shapes(rows):
+    tall, wide = Tensor(np.ones((rows, 1))), Tensor(np.ones((1, rows)))
+    with pytest.raises(tg.OutOfMemoryError, match=rf"mul: .*\({rows}, 1\) and \(1, {rows}\)"):
+        tall * wide
+    assert isinstance(tg.OutOfMemoryError("x"), MemoryError)
+
+
 def test_backward_twice_through_the_same_graph():
     x = ones(2)
     loss = (x.tanh() * 3).sum()

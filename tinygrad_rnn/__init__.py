@@ -8,12 +8,13 @@
     >>> bool(report)
     True
 """
-from . import nn, optim, truncation
+from . import memory, nn, optim, truncation
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
 from .errors import (
     BackwardError,
     DTypeError,
     NumericalError,
+    OutOfMemoryError,
     SettingError,
     ShapeError,
     StateDictError,
