@@ -12,8 +12,6 @@ The leaves' sums are written to .grad when the walk is done, so a backward that 
 changes no .grad. The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
 .grad of leaves and of nodes that retain_grad(), and the mark that a graph was consumed.
 """
-from operator import attrgetter
-
 import numpy as np
 
 from .context import recording
@@ -23,21 +21,20 @@ from .inplace import check_intact
 from .primitives import unbroadcast
 
 _NO_PARAMS = {}
-_requires_grad = attrgetter("requires_grad")
 
 
 def backward(root, grad=None, retain_graph=False):
     """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad."""
     pending = {root: _seed(root, grad)}     # each node's summed gradient, until its turn
     owned = set()                           # nodes whose sum is an array the walk made
-    finished = []                           # (leaf, its gradient), written at the end
-    consumed, writes, anomaly = not retain_graph, recording.writes, recording.anomaly
-    for node in reversed(topological_order([root], inputs_with_gradient)):
+    leaves = []                             # (leaf, its gradient), written at the end
+    writes, anomaly = recording.writes, recording.anomaly
+    for node in reversed(topological_order([root], gradient_inputs)):
         g = pending.pop(node, None)
-        if g is None:                       # every consumer's share was None: no gradient
+        if g is None:                       # no gradient reaches it (a constant, say)
             continue
         if node._prim is None:
-            finished.append((node, g))
+            leaves.append((node, g))
             continue
         if node._consumed:
             raise _second_pass(node)
@@ -45,39 +42,43 @@ def backward(root, grad=None, retain_graph=False):
             check_intact(node)
         if node._retains_grad:
             _write_grad(node, g, owned=False)
-        shares = node._prim.vjp(g, node._data, node._parents, node._params or _NO_PARAMS)
-        for parent, share in zip(node._parents, shares):
-            if share is not None and parent.requires_grad:
-                accumulate(pending, owned, parent, share)
+        parents = node._parents
+        accumulate(pending, owned, parents,
+                   node._prim.vjp(g, node._data, parents, node._params or _NO_PARAMS))
         if anomaly:
             _check_gradients(node, pending)
-        node._consumed = consumed
-    for leaf, g in finished:
+        node._consumed = not retain_graph
+    for leaf, g in leaves:
         _write_grad(leaf, g, leaf in owned)
 
 
-def inputs_with_gradient(node):
-    """The inputs a gradient flows back to: those that require grad."""
-    return filter(_requires_grad, node._parents)
+def gradient_inputs(node):
+    """The inputs a gradient may flow back to: none from a node that does not require grad
+    (a cut, a constant), so the walk never enters the truncated past."""
+    return node._parents if node.requires_grad else ()
 
 
-def accumulate(pending, owned, node, share):
-    """Add one consumer's share into node's pending gradient, in node's shape.
+def accumulate(pending, owned, parents, shares):
+    """Add each parent's share of a node's gradient into that parent's pending sum.
 
-    A share may come in the broadcast shape: it is summed down here. The first share is kept
-    as it is, possibly a view of another node's gradient (add hands g on unchanged); a second
-    one makes a new sum that the walk owns, and later ones are added into it in place."""
-    shape = node._data.shape
-    total = pending.get(node)
-    if share.shape != shape:
-        share = unbroadcast(share, shape)
-    if total is None:
-        pending[node] = share
-    elif node in owned:
-        total += share
-    else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
-        pending[node] = np.asarray(total + share)
-        owned.add(node)
+    A share may come in the broadcast shape: it is summed down to the parent's shape here.
+    A parent's first share is kept as it is, possibly a view of another node's gradient (add
+    hands g on unchanged); a second makes a new sum that the walk owns, and later ones are
+    added into it in place. None, or a parent that does not require grad, adds nothing."""
+    for parent, share in zip(parents, shares):
+        if share is None or not parent.requires_grad:
+            continue
+        shape = parent._data.shape
+        if share.shape != shape:
+            share = unbroadcast(share, shape)
+        total = pending.get(parent)
+        if total is None:
+            pending[parent] = share
+        elif parent in owned:
+            total += share
+        else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
+            pending[parent] = np.asarray(total + share)
+            owned.add(parent)
 
 
 def _write_grad(node, g, owned):
