@@ -51,7 +51,8 @@ def test_an_extension_that_names_no_format_is_refused_with_the_list(tmp_path, ou
 
 @pytest.mark.parametrize("output, phrase", [
     ("folder.svg", "is a folder"),                  # made a folder below
-    ("file.txt/x.svg", "file.txt is a file, not a folder"),
+    ("file.txt/x.svg", "file.txt is not a folder"),
+    ("/dev/null/x.svg", "/dev/null is not a folder"),
     ("/proc/x.svg", "/proc/x.svg: cannot write it"),
     ("/proc/self/no/such/x.svg", "/proc/self/no/such/x.svg: cannot write it"),
 ])
@@ -89,6 +90,13 @@ def test_a_read_only_folder(read_only_folder, name):
                env={"HOME": str(folder)})
     one_line_error(done, f"{folder / name}: cannot write it: Permission denied")
     assert not list(folder.iterdir())
+
+
+def test_a_special_file_is_not_replaced(tmp_path):
+    os.mkfifo(tmp_path / "pipe.svg")
+    one_line_error(run("render", "-o", "pipe.svg", cwd=tmp_path),
+                   "-o pipe.svg: is a named pipe (FIFO), not a regular file")
+    assert (tmp_path / "pipe.svg").is_fifo()
 
 
 def test_demo_out_naming_a_file(tmp_path):

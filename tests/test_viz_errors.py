@@ -37,7 +37,7 @@ def test_any_name_gives_well_formed_svg_that_shows_it_literally(name, shown, lev
 
 
 @pytest.mark.parametrize("root, given", [
-    (None, "NoneType"), (np.ones(3), "ndarray"), ("R", "str"), ([], "a list of nothing"),
+    (None, "NoneType"), (np.ones(3), "ndarray"), ("R", "str"), ([], "an empty list"),
     ([tg.Tensor([1.0]), 3], "a list of int"), ((np.ones(2),), "a tuple of ndarray")])
 @pytest.mark.parametrize("call", [
     lambda root: viz.to_networkx(root), lambda root: viz.retain_grads(root),
@@ -66,6 +66,14 @@ def test_a_graph_that_is_no_graph_is_a_viz_type_error(call, graph, tmp_path, mon
 def test_analysis_needs_a_graph_from_to_networkx(call):
     with pytest.raises(VizTypeError, match="a graph from viz.to_networkx, got DiGraph"):
         call(__import__("networkx").DiGraph([("a", "b")]))
+
+
+@pytest.mark.parametrize("params", [42, "W1", [1, 2], [("W1", np.ones(2))], {"W1": None},
+                                    [("a", "b", "c")]])
+def test_params_that_name_no_tensors_are_a_viz_type_error(params):
+    loss, _ = recorded(steps=2)
+    with pytest.raises(VizTypeError, match="params must be a Module, {name: Tensor} or"):
+        viz.to_networkx(loss, params)
 
 
 def test_gradient_by_lag_needs_one_scalar_loss():

@@ -8,6 +8,7 @@ Every row writes atomically (a finished file replaces the old one, or nothing ch
 the pictures are checked before they are written (viz.render). Any other extension is refused
 before any work is done, with the list of the ones above.
 """
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +40,8 @@ FORMATS = {
 
 
 def check_target(path):
-    """Refuse, before any work, an output whose extension names no format, that is a folder,
-    or whose folder is a file."""
+    """Refuse, before any work, an output whose extension names no format, that is a folder or
+    a special file (a FIFO, a device), or whose folder is a file."""
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
@@ -49,11 +50,21 @@ def check_target(path):
                            f"render writes {known}")
     if path.is_dir():
         raise SettingError(f"-o {path}: is a folder; name a file in it, e.g. {path / 'graph.svg'}")
+    if path.exists() and not path.is_file():
+        raise SettingError(f"-o {path}: is a {_kind(path)}, not a regular file; a picture "
+                           f"replaces a file")
     for parent in path.parents:
         if parent.exists():
             if not parent.is_dir():
-                raise SettingError(f"-o {path}: {parent} is a file, not a folder")
+                raise SettingError(f"-o {path}: {parent} is not a folder")
             break
+
+
+def _kind(path):
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket"),
+             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+    return next((name for test, name in kinds if test(mode)), "special file")
 
 
 def write(drawing, path):

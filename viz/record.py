@@ -153,7 +153,8 @@ def as_roots(root):
         return list(root)
     if isinstance(root, (list, tuple)):
         others = sorted({type(r).__name__ for r in root if not isinstance(r, Tensor)})
-        given = f"a {type(root).__name__} of " + (" and ".join(others) if others else "nothing")
+        given = f"a {type(root).__name__} of {' and '.join(others)}" if others else \
+            f"an empty {type(root).__name__}"
     else:
         given = type(root).__name__
     raise VizTypeError(f"expected a recorded Tensor (the loss R, a loss term, any output) or a "
@@ -161,13 +162,21 @@ def as_roots(root):
 
 
 def parameter_names(params):
-    """{Tensor: name} from {name: Tensor}, (name, Tensor) pairs or a Module ({} for None)."""
+    """{Tensor: name} from {name: Tensor}, (name, Tensor) pairs or a Module ({} for None);
+    anything else is a VizTypeError."""
     if params is None:
         return {}
     if hasattr(params, "named_parameters"):
         params = params.named_parameters()
     pairs = params.items() if hasattr(params, "items") else params
-    return {tensor: str(name) for name, tensor in pairs}
+    try:
+        names = {tensor: str(name) for name, tensor in pairs}
+    except (TypeError, ValueError):        # not pairs, or an unhashable "tensor"
+        names = None
+    if names is None or not all(isinstance(tensor, Tensor) for tensor in names):
+        raise VizTypeError(f"params must be a Module, {{name: Tensor}} or (name, Tensor) pairs, "
+                           f"got {type(params).__name__}")
+    return names
 
 
 def name_of(node, names):
