@@ -9,6 +9,7 @@ from tinygrad_rnn import TinygradRNNError
 from tinygrad_rnn.truncation import resolve
 
 from . import commands
+from .outputs import FORMATS
 from .problem import MODELS
 
 PROG = "tinygrad-rnn"
@@ -72,7 +73,8 @@ def parser():
     draw.add_argument("--edge-width", action="store_true", help="edge width by |gradient|")
     draw.add_argument("--title", default=None)
     draw.add_argument("-o", "--output", default="unrolled.svg",
-                      help="the file to write: .svg, .png or .dot (default unrolled.svg)")
+                      help=f"the file to write, in the format its extension names: "
+                           f"{', '.join(FORMATS)} (default unrolled.svg)")
     draw.set_defaults(run=commands.render)
     check = subcommands.add_parser("gradcheck",
                                    help="compare each R[t]'s gradient with finite differences")
