@@ -26,7 +26,7 @@ BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
 
 COMMANDS = {
-    "demo": [str(PYTHON), "-m", "tinygrad_rnn", "demo"],
+    "demo": [str(PYTHON), "-m", "tinygrad_rnn_cli", "demo"],
     "test": [str(PYTHON), "-m", "pytest"],
     "lint": [str(PYTHON), "-m", "ruff", "check", "."],
 }

@@ -145,4 +145,5 @@ def test_unknown_highlight_and_level_errors():
         viz.to_dot(graph, highlight="W9")
     with pytest.raises(viz.VizError, match="level"):
         viz.to_dot(graph, level="op")
-    assert "cluster_t2" in viz.to_dot(viz.to_networkx(loss, model)).source   # op graph, by step
+    op_graph = viz.to_networkx(loss, model, level="op")
+    assert "cluster_t2" in viz.to_dot(op_graph).source                       # drawn by step

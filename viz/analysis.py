@@ -20,11 +20,16 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .errors import VizError
+from .errors import VizError, VizTypeError
 from .replay import step_gradients
 
 
 def _check(graph, *nodes):
+    """A VizTypeError unless graph is one viz.to_networkx made; a VizError naming the loss
+    terms and parameters for each of `nodes` that is not in it."""
+    if not isinstance(graph, nx.DiGraph) or "loss_terms" not in graph.graph:
+        raise VizTypeError(f"expected a graph from viz.to_networkx, got "
+                           f"{type(graph).__name__}")
     for node in nodes:
         if node not in graph:
             known = ", ".join(map(str, list(graph.graph.get("loss_terms", [])) +
@@ -76,6 +81,7 @@ class PathCounts:
 
 def path_counts(graph, parameters=None):
     """PathCounts for every loss term and parameter (default: all of the graph's)."""
+    _check(graph)
     parameters = list(parameters or graph.graph["parameters"])
     terms = list(graph.graph["loss_terms"])
     _check(graph, *parameters, *terms)
@@ -92,9 +98,9 @@ def dropped_edges(graph, term=None):
     """The edges the recorded truncation drops: all of them (term=None: edges no gradient
     crosses), or where the gradient of loss term `term` stops (under window(h) a different
     edge for each term)."""
+    _check(graph, *([] if term is None else [term]))
     if term is None:
         return [(u, v) for u, v, dropped in graph.edges(data="dropped") if dropped]
-    _check(graph, term)
     return [(u, v) for u, v, terms in graph.edges(data="dropped_for") if term in terms]
 
 
@@ -115,6 +121,7 @@ def state_gradient_norms(graph, roles=("state",)):
 
     Needs gradients kept on those nodes: call viz.retain_grads(R) before R.backward(). On a
     step-level graph the copies of h[t] that window(h) computes are already summed."""
+    _check(graph)
     nodes = [(a["step"], n) for n, a in graph.nodes(data=True)
              if a["role"] in roles and a["step"] is not None]
     norms = {n: graph.nodes[n]["grad_norm"] for _, n in sorted(nodes, key=lambda sn: sn[0])}

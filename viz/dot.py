@@ -15,32 +15,18 @@ drawn, with a "... N steps ..." node standing for the rest. Every count (and eve
 the SVG) refers to the edges drawn.
 """
 import math
+import numbers
 from dataclasses import dataclass
 
 import graphviz
+import networkx as nx
 
 from . import style
 from .analysis import unreached_edges
 from .errors import VizError
-from .render import run_dot, to_svg
+from .record import record
 from .steps import KEY_ROLES as ROWS
-from .steps import collapse_steps
-
-
-class UnrolledDigraph(graphviz.Digraph):
-    """A graphviz.Digraph that notebooks render with the executable render.py finds (the
-    plain Digraph would look for a `dot` on PATH). `counts` says what was drawn."""
-
-    counts = None
-
-    def _repr_image_svg_xml(self):
-        return to_svg(self)
-
-    def _repr_image_png(self):
-        return run_dot(self.source, "png")
-
-    def _repr_image_jpeg(self):
-        return run_dot(self.source, "jpeg")
+from .steps import collapse_steps, graph_at_level
 
 
 @dataclass
@@ -57,14 +43,18 @@ class _View:
 
 
 def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, loss_term=None,
-           edge_width=False, show_values=False, parameter_edges=False, title=None):
-    """The DOT drawing of an UnrolledGraph (or of a root Tensor's recorded graph).
+           edge_width=False, show_values=False, parameter_edges=False, title=None,
+           create_using=graphviz.Digraph):
+    """The DOT drawing of a graph from viz.to_networkx (or of a root Tensor's recorded graph),
+    as a `create_using` (a graphviz.Digraph; viz.to_dot makes the UnrolledDigraph that
+    notebooks display).
 
     level:           "step" (the lecture's picture) or "op" (every primitive); an op-level
                      graph can be drawn at either level, a step-level one only at "step".
     highlight:       a parameter name (or several) whose edges are coloured: "W1".
-    max_steps:       draw every step up to this many; beyond, only the first and last
-                     `keep_steps` steps and a "... N steps ..." node.
+    max_steps:       draw every step up to this many (at least 1); beyond, only the first
+                     and last `keep_steps` steps (fewer when max_steps < 2 keep_steps) and a
+                     "... N steps ..." node.
     loss_term:       "R[7]" or 7: mark the edges where *that* term's gradient stops (what
                      window(h) drops differs per term) and fade those it no longer follows.
     edge_width:      scale each edge's width by |dR/d(its head)| (needs viz.retain_grads).
@@ -76,9 +66,7 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
     """
     graph = _at_level(graph, level)
     steps = sorted({s for _, s in graph.nodes(data="step") if s is not None and s > 0})
-    elided = set()
-    if len(steps) > max_steps:
-        elided = set(steps[keep_steps:-keep_steps]) if keep_steps > 0 else set(steps)
+    elided = _elided(steps, max_steps, keep_steps)
     name = {node: f"n{i}" for i, node in enumerate(n for n, s in graph.nodes(data="step")
                                                     if s not in elided)}
     view = _View(graph, level, _highlights(graph, highlight), _loss_term(graph, loss_term),
@@ -86,7 +74,7 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
     if level == "op" and not parameter_edges:
         view.uses = _parameter_uses(view)
 
-    dot = UnrolledDigraph(name="unrolled")
+    dot = create_using(name="unrolled")
     dot.graph_attr.update(style.GRAPH_ATTRS)
     if title:
         dot.graph_attr["label"] = style.text(title)
@@ -106,9 +94,8 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
 def _at_level(graph, level):
     if level not in ("op", "step"):
         raise VizError(f"to_dot: level must be 'op' or 'step', got {level!r}")
-    if not hasattr(graph, "graph"):                    # a Tensor: record it
-        from .export import to_networkx
-        return to_networkx(graph, level=level)
+    if not isinstance(graph, nx.DiGraph):              # a Tensor: record it
+        return graph_at_level(record(graph), level)
     built = graph.graph.get("level")
     if built == level:
         return graph
@@ -116,6 +103,18 @@ def _at_level(graph, level):
         return collapse_steps(graph.graph["recording"])
     raise VizError(f"to_dot: this graph was built at level {built!r}; draw it at that level, "
                    f"or build it with viz.to_networkx(root, level={level!r})")
+
+
+def _elided(steps, max_steps, keep_steps):
+    """The steps not drawn: past max_steps, all but the first and last keep_steps, or fewer
+    of them when max_steps is smaller, so that never more than max_steps are drawn."""
+    for option, value, least in (("max_steps", max_steps, 1), ("keep_steps", keep_steps, 0)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+            raise VizError(f"to_dot: {option} must be a whole number >= {least}, got {value!r}")
+    if len(steps) <= max_steps:
+        return set()
+    first, last = min(keep_steps, (max_steps + 1) // 2), min(keep_steps, max_steps // 2)
+    return set(steps[first:len(steps) - last])
 
 
 def _highlights(graph, highlight):

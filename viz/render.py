@@ -1,4 +1,4 @@
-"""DOT -> SVG with a `dot`-compatible executable, written atomically.
+"""DOT -> SVG or PNG with a `dot`-compatible executable, checked, then written atomically.
 
 The executable, in order of preference:
   1. $TINYGRAD_RNN_DOT, when set (a path or a command name);
@@ -8,23 +8,30 @@ The executable, in order of preference:
   3. a system Graphviz `dot` on PATH.
 None found: GraphvizNotFoundError, which says `pip install graphviz-pure`.
 
-Labels are escaped where the DOT is built (dot.py); the executable then writes them as XML
-text, so a parameter named <b>"x"</b> shows literally and cannot inject markup.
+Labels are escaped where the DOT is built (style.text); the executable then writes them as
+XML text, so a parameter named <b>"x"</b> shows literally and cannot inject markup. What the
+executable writes is checked before anyone sees it: SVG must parse as XML with an <svg> root,
+PNG must start with PNG's signature, so a `dot` that exits 0 with nothing (or something else)
+on its output is a RenderError and never replaces a good file.
 """
 import os
 import shutil
 import subprocess
 import sys
 import sysconfig
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from tinygrad_rnn.files import write_atomically
 
-from .errors import GraphvizNotFoundError, RenderError, VizError
+from .dot import to_dot
+from .errors import GraphvizNotFoundError, RenderError, VizTypeError
 
 PREFERRED = "graphviz-pure"
 FALLBACK = "dot"
 TIMEOUT_SECONDS = 600
+SVG_ROOT = "{http://www.w3.org/2000/svg}svg"
+SIGNATURES = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}   # a file's first bytes
 
 
 def _script_dirs():
@@ -65,14 +72,14 @@ def dot_source(dot_or_graph):
     if hasattr(dot_or_graph, "source"):
         return dot_or_graph.source
     if hasattr(dot_or_graph, "graph") and hasattr(dot_or_graph, "edges"):
-        from .dot import to_dot
         return to_dot(dot_or_graph, level=dot_or_graph.graph.get("level", "step")).source
-    raise VizError(f"render: expected a graphviz.Digraph, DOT text or a networkx graph from "
-                   f"viz.to_networkx, got {type(dot_or_graph).__name__}")
+    raise VizTypeError(f"render: expected a graphviz.Digraph, DOT text or a networkx graph "
+                       f"from viz.to_networkx, got {type(dot_or_graph).__name__}")
 
 
 def run_dot(source, fmt="svg"):
-    """The bytes `dot -T<fmt>` writes for the DOT text `source`."""
+    """The bytes `dot -T<fmt>` writes for the DOT text `source`, checked to be a picture of
+    that format (see the module docstring)."""
     executable = find_dot()
     try:
         done = subprocess.run([executable, f"-T{fmt}"], input=source.encode("utf-8"),
@@ -88,7 +95,27 @@ def run_dot(source, fmt="svg"):
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: "
                           f"{message}")
-    return done.stdout
+    return checked(done.stdout, fmt, f"{executable} -T{fmt}")
+
+
+def checked(picture, fmt, command="dot"):
+    """`picture` (bytes) when it is a well-formed picture of format fmt; else a RenderError
+    saying what `command` wrote instead."""
+    if not picture:
+        raise RenderError(f"{command} exited with 0 but wrote nothing")
+    if fmt == "svg":
+        try:
+            root = ET.fromstring(picture)
+        except ET.ParseError as exc:
+            raise RenderError(f"{command} wrote {len(picture)} bytes that are not well-formed "
+                              f"XML ({exc}), so not SVG") from None
+        if root.tag != SVG_ROOT:
+            raise RenderError(f"{command} wrote XML whose root is <{root.tag}>, not SVG's <svg>")
+    elif fmt in SIGNATURES and not picture.startswith(SIGNATURES[fmt]):
+        raise RenderError(f"{command} wrote {len(picture)} bytes that do not start with "
+                          f"{fmt.upper()}'s signature {SIGNATURES[fmt]!r}: not a {fmt.upper()} "
+                          f"picture")
+    return picture
 
 
 def to_svg(dot_or_graph):
@@ -106,5 +133,14 @@ def render_svg(dot_or_graph, path):
     """
     svg = run_dot(dot_source(dot_or_graph), "svg")
     return write_atomically(svg, path)
+
+
+def render_png(dot_or_graph, path):
+    """Write the PNG of a graph to `path` atomically (as render_svg); returns the path.
+
+    >>> render_png(to_dot(G, highlight="W1"), "elman.png")
+    """
+    png = run_dot(dot_source(dot_or_graph), "png")
+    return write_atomically(png, path)
 
 

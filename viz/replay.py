@@ -1,16 +1,18 @@
 """Gradients by (loss term, step): the recorded ops replayed through the engine's own `apply`
 and `backward` with every parameter untied per time step, so the lag decomposition
-(analysis.gradient_by_lag) comes from the engine itself. Like export.py, it reads engine nodes
-(the read-only protocol) and calls the engine; nothing else in viz does.
+(analysis.gradient_by_lag) comes from the engine itself. Like record.py, it reads engine nodes
+(the read-only protocol) and calls the engine; nothing else in viz does. What it knows of the
+graph (ids, parameters, loss terms, steps, which values are views of a parameter) it takes from
+the Recording that record.py makes of the same walk.
 """
 import numpy as np
 
 from tinygrad_rnn.context import enable_grad
+from tinygrad_rnn.graph import topological_order
 from tinygrad_rnn.tensor import Tensor, apply
 
 from .errors import VizError
-from .export import _is_parameter, _name_of, _node_ids, _parameter_names, _walk
-from .recording import VIEW_OPS
+from .record import VIEW_OPS, as_roots, parameter_names, record_nodes
 
 
 def step_gradients(root, params=None, keep_cuts=True):
@@ -25,76 +27,70 @@ def step_gradients(root, params=None, keep_cuts=True):
 
     Returns {"terms": [(term id, t)], "gradients": {param id: {(t, s): array}},
     "shapes": {param id: shape}}.
+
+    >>> step_gradients(R, model)["gradients"]["W1"][3, 3]      # dR[3]/dW1 entering at step 3
     """
-    order = _walk([root])
-    names = _parameter_names(params)
-    shown = [_name_of(node, node.meta, names) for node in order]
-    ids = dict(zip(map(id, order), _node_ids([n.op or "leaf" for n in order], shown)))
-    if root.data.size != 1:
-        raise VizError(f"step_gradients: the root must be a scalar loss, got shape {root.shape}")
+    roots = as_roots(root)
+    if len(roots) != 1 or roots[0].data.size != 1:
+        got = f"shape {roots[0].data.shape}" if len(roots) == 1 else f"{len(roots)} roots"
+        raise VizError(f"step_gradients: the root must be one scalar loss, got {got}")
+    root = roots[0]
+    order = topological_order([root])
+    rec = record_nodes(order, [root], parameter_names(params))
+    last = rec.roots[0]
+    terms = [i for i in rec.loss_terms if i != last] or [last]
     with enable_grad():
-        replayed, copies = _replay(order, names, keep_cuts)
-        terms = [n for n in order if n.meta.get("role") == "loss" and n.meta.get("step") is not None
-                 and n is not root] or [root]
-        weights = _term_weights(replayed[id(root)], [replayed[id(t)] for t in terms], copies)
-        rank = {tensor_id: i for i, tensor_id in enumerate(names)}
-        parameters = sorted((p for p in order if _is_parameter(p, names)),
-                            key=lambda p: rank.get(id(p), len(rank)))
-        gradients = {ids[id(p)]: {} for p in parameters}
+        replayed, copies = _replay(order, rec, keep_cuts)
+        weights = _term_weights(replayed[last], [replayed[t] for t in terms], copies)
+        gradients = {rec.ids[p]: {} for p in rec.parameters}
         for term, weight in zip(terms, weights):
-            t = term.meta.get("step")
-            out = replayed[id(term)]
+            t = rec.steps[term]
+            out = replayed[term]
             for copy in copies.values():
                 copy.grad = None
             if weight is not None and out.requires_grad:
                 out.backward(weight, retain_graph=True)
             for (param, s), copy in copies.items():
                 if copy.grad is not None:
-                    gradients[ids[param]][(t, s)] = copy.grad
-    return {"terms": [(ids[id(t)], t.meta.get("step")) for t in terms], "gradients": gradients,
-            "shapes": {ids[id(p)]: p.shape for p in parameters}}
+                    gradients[rec.ids[param]][(t, s)] = copy.grad
+    return {"terms": [(rec.ids[t], rec.steps[t]) for t in terms], "gradients": gradients,
+            "shapes": {rec.ids[p]: rec.shapes[p] for p in rec.parameters}}
 
 
-def _replay(order, names, keep_cuts):
-    replayed, copies, views = {}, {}, {}
+def _replay(order, rec, keep_cuts):
+    """[replayed node i], {(parameter index, step): its untied copy}."""
+    replayed, copies, views = [], {}, {}
 
-    def read(node, step):
-        """The value an op of time step `step` reads from node: parameters (and views of them
+    def read(i, step):
+        """The value an op of time step `step` reads from node i: parameters (and views of them
         made outside any step, like a W.T hoisted out of the loop) untied per step."""
-        if _is_parameter(node, names):
-            if (id(node), step) not in copies:     # nodes outlive the replay: ids stay valid
-                copies[id(node), step] = Tensor(node.data, requires_grad=True)
-            return copies[id(node), step]
-        if step is not None and node.meta.get("step") is None and node.op in VIEW_OPS \
-                and _is_parameter_view(node, names):
-            if (id(node), step) not in views:
-                views[id(node), step] = apply(node.op, read(node.parents[0], step),
-                                              **dict(node.params))
-            return views[id(node), step]
-        return replayed[id(node)]
+        if rec.parameter[i]:
+            if (i, step) not in copies:
+                copies[i, step] = Tensor(order[i].data, requires_grad=True)
+            return copies[i, step]
+        if step is not None and rec.steps[i] is None and rec.ops[i] in VIEW_OPS and rec.carries[i]:
+            if (i, step) not in views:
+                views[i, step] = apply(rec.ops[i], read(rec.parents[i][0], step),
+                                       **dict(order[i].params))
+            return views[i, step]
+        return replayed[i]
 
-    for node in order:
-        step = node.meta.get("step")
+    for i, node in enumerate(order):
+        step = rec.steps[i]
         if node.is_leaf:
-            replayed[id(node)] = node      # parameters are read through read(), untied
-        elif node.op == "cut" and not keep_cuts:
-            replayed[id(node)] = read(node.parents[0], step)
+            replayed.append(node)      # parameters are read through read(), untied
+        elif rec.ops[i] == "cut" and not keep_cuts:
+            replayed.append(read(rec.parents[i][0], step))
         else:
-            inputs = [read(parent, step) for parent in node.parents]
-            replayed[id(node)] = apply(node.op, *inputs, **dict(node.params))
+            inputs = [read(parent, step) for parent in rec.parents[i]]
+            replayed.append(apply(rec.ops[i], *inputs, **dict(node.params)))
     return replayed, copies
-
-
-def _is_parameter_view(node, names):
-    while node.op in VIEW_OPS and len(node.parents) == 1:
-        node = node.parents[0]
-    return _is_parameter(node, names)
 
 
 def _term_weights(root, terms, copies):
     """dR/dR[t] for each term (None when R does not depend on it through a gradient)."""
     if len(terms) == 1 and terms[0] is root:
-        return [np.ones(root.shape, dtype=root.dtype)]
+        return [np.ones(root.data.shape, dtype=root.data.dtype)]
     for term in terms:
         term.retain_grad()
     if root.requires_grad:

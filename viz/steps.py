@@ -21,10 +21,11 @@ Copies of one value merge into one node: window(h) computes h[t] once per chain,
 merged h[t] gets the sum of the copies' gradients (the total dR/dh[t]); a merged edge is
 dropped only when it is dropped in every copy, and dropped_for keeps which term loses it.
 """
+import networkx as nx
 import numpy as np
 
-from .graph import UnrolledGraph
-from .recording import VIEW_OPS, node_attributes
+from .errors import VizError
+from .record import VIEW_OPS, node_attributes, op_graph, unique_name
 
 KEY_ROLES = ("input", "state", "hidden", "output", "loss")    # the lecture's rows, top to bottom
 # ops that pass a value on without combining it with another one, skipped when looking for
@@ -35,8 +36,19 @@ ADDITIVE = {"linear": frozenset({2}), "add": frozenset({0, 1}), "sub": frozenset
 _EMPTY = frozenset()
 
 
-def collapse_steps(rec):
-    """The step-level UnrolledGraph of a Recording (see the module docstring)."""
+def graph_at_level(rec, level, create_using=nx.DiGraph):
+    """The graph of a Recording at `level`, "op" (record.op_graph) or "step" (collapse_steps),
+    made as `create_using` (networkx's convention)."""
+    if level == "op":
+        return op_graph(rec, create_using)
+    if level == "step":
+        return collapse_steps(rec, create_using)
+    raise VizError(f"level must be 'op' or 'step', got {level!r}")
+
+
+def collapse_steps(rec, create_using=nx.DiGraph):
+    """The step-level graph of a Recording (see the module docstring), made as `create_using`
+    (networkx's convention)."""
     roots = set(rec.roots)
     key = [rec.parameter[i] or rec.roles[i] in KEY_ROLES or i in roots for i in range(len(rec.ops))]
     reach = [None] * len(rec.ops)
@@ -53,7 +65,7 @@ def collapse_steps(rec):
         for target, (live, dropped_for, paths, position) in targets.items():
             key_edges.append((node, target, live, dropped_for, paths, position,
                               carried.get(target, _EMPTY)))
-    return _merge_copies(rec, key, key_edges)
+    return _merge_copies(rec, key, key_edges, create_using(level="step"))
 
 
 def _reach(rec, node, key, reach):
@@ -92,9 +104,8 @@ def _carried(rec, node, key, reach):
     return carried
 
 
-def _merge_copies(rec, key, key_edges):
-    """Build the step graph, merging the copies of one named value at one step."""
-    graph = UnrolledGraph(level="step")
+def _merge_copies(rec, key, key_edges, graph):
+    """Fill the step graph, merging the copies of one named value at one step."""
     group_of, members, ids, attributes = {}, {}, {}, {}
     for node in range(len(rec.ops)):                  # parents first
         if not key[node]:
@@ -102,7 +113,7 @@ def _merge_copies(rec, key, key_edges):
         alone = rec.parameter[node] or rec.names[node] is None
         group = ("node", node) if alone else (rec.names[node], rec.roles[node], rec.steps[node])
         if group not in ids:
-            ids[group] = _unique(rec.ids[node] if alone else rec.names[node], attributes)
+            ids[group] = unique_name(rec.ids[node] if alone else rec.names[node], attributes)
             attributes[ids[group]] = node_attributes(rec, node)
         group_of[node] = ids[group]
         members.setdefault(ids[group], []).append(node)
@@ -158,14 +169,6 @@ def _edges(nodes, rec, group_of, key_edges):
 
 def _ordered(items, rank):
     return tuple(items) if len(items) < 2 else tuple(sorted(items, key=rank.get))
-
-
-def _unique(name, taken):
-    candidate, repeat = name, 1
-    while candidate in taken:
-        candidate = f"{name}#{repeat}"
-        repeat += 1
-    return candidate
 
 
 def _mapped(indices, group_of):

@@ -10,6 +10,8 @@ Legend of the step-level picture (also drawn in it):
     light grey     (with loss_term) on a path to R[t] that its truncated gradient never reaches
     dotted grey    to or from the "... N steps ..." node standing for the elided steps
 """
+import re
+
 import graphviz
 
 from .steps import KEY_ROLES
@@ -33,10 +35,22 @@ NODE_ATTRS = dict(fontname=FONT, fontsize="12", style="filled", fillcolor="#ffff
 EDGE_ATTRS = dict(fontname=FONT, fontsize="10", color=PLAIN_EDGE, arrowsize="0.7")
 
 
+# characters XML 1.0 cannot hold (control characters but tab, newline and carriage return;
+# lone surrogates; U+FFFE and U+FFFF): a label shows them as Python writes them, \x1b
+NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def text(*lines):
-    """A DOT label from plain text lines: backslashes and <...> lose their meaning, quotes are
-    quoted by graphviz, so any name (<b>"x"</b>, C:\\new) shows literally."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(str(line)) for line in lines))
+    """A DOT label from plain text lines, shown literally whatever they hold: backslashes,
+    <...> and entities (&lt;) lose their meaning, quotes are quoted by graphviz, and characters
+    XML cannot hold are written as escapes (\\x01), so the SVG stays well-formed."""
+    return graphviz.nohtml("\\n".join(graphviz.escape(_literal(str(line))) for line in lines))
+
+
+def _literal(line):
+    """Graphviz reads &name; in a label as an entity: &amp; keeps the ampersand itself."""
+    visible = NOT_XML.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), line)
+    return visible.replace("&", "&amp;")
 
 
 def number(value):

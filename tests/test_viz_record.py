@@ -1,7 +1,5 @@
 """viz.to_networkx: node and edge attributes, deterministic ids, both levels, what each
-truncation drops, and the import rules (the engine never imports viz; only export.py reads
-engine nodes)."""
-import ast
+truncation drops. (The import rules are in test_viz_structure.py.)"""
 import re
 import subprocess
 import sys
@@ -70,7 +68,7 @@ def test_window_drops_a_different_edge_for_each_loss_term():
 
 def test_op_level_marks_each_edge_into_a_cut():
     loss, model = recorded(steps=5, truncation="elman")
-    G = viz.to_networkx(loss, model)                                      # level="op" by default
+    G = viz.to_networkx(loss, model, level="op")
     cuts = [n for n, op in G.nodes(data="op") if op == "cut"]
     assert len(cuts) == 4 and all(G.nodes[c]["role"] == "cut" for c in cuts)
     dropped = [(u, v) for u, v, d in G.edges(data="dropped") if d]
@@ -84,7 +82,7 @@ def test_op_level_marks_each_edge_into_a_cut():
 def test_repeated_argument_keeps_both_positions():
     w = tg.Tensor([1.0, 2.0], requires_grad=True, name="w")
     y = (w * w).sum()
-    G = viz.to_networkx(y)
+    G = viz.to_networkx(y, level="op")
     product = next(v for _, v in G.out_edges("w"))
     assert G.edges["w", product]["positions"] == (0, 1)
     assert G.edges["w", product]["multiplicity"] == 2
@@ -96,14 +94,15 @@ def y_id(G):
 
 
 def test_ids_are_deterministic_and_do_not_depend_on_memory_addresses():
-    first = viz.to_networkx(recorded(steps=4, truncation="window:2")[0])
-    second = viz.to_networkx(recorded(steps=4, truncation="window:2")[0])
+    first = viz.to_networkx(recorded(steps=4, truncation="window:2")[0], level="op")
+    second = viz.to_networkx(recorded(steps=4, truncation="window:2")[0], level="op")
     assert list(first.nodes) == list(second.nodes)
     assert list(first.edges) == list(second.edges)
     # another process lays its objects out elsewhere in memory: id()-based ids would differ
     code = ("import sys; sys.path.insert(0, 'tests'); import viz\n"
             "from viz_problems import recorded\n"
-            "print(repr(list(viz.to_networkx(recorded(steps=4, truncation='window:2')[0]).nodes)))")
+            "print(repr(list(viz.to_networkx(recorded(steps=4, truncation='window:2')[0],\n"
+            "                                 level='op').nodes)))")
     done = subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT,
                           capture_output=True, text=True)
     assert done.stdout.strip() == repr(list(first.nodes))
@@ -147,30 +146,3 @@ def test_bad_arguments():
         viz.to_networkx(loss, level="steps")
     with pytest.raises(TypeError, match="Tensor"):
         viz.to_networkx("R")
-
-
-def test_the_engine_never_imports_viz():
-    code = ("import sys, numpy as np, tinygrad_rnn as tg\n"
-            "from tinygrad_rnn import nn\n"
-            "ys, _ = nn.Elman(2, 3, 1, seed=0)(np.zeros((3, 1, 2)), truncation='elman')\n"
-            "nn.sequence_loss(ys, np.zeros((3, 1, 1))).backward()\n"
-            "assert 'viz' not in sys.modules and 'networkx' not in sys.modules\n")
-    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
-
-
-def test_only_export_and_replay_read_engine_internals():
-    """viz/errors.py may import the project's base error and any module the atomic file writer
-    (tinygrad_rnn.files, which knows nothing of nodes); every other engine import is export's
-    or replay's."""
-    for path in sorted((ROOT / "viz").glob("*.py")):
-        modules = []
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                modules.append(node.module)
-            elif isinstance(node, ast.Import):       # import tinygrad_rnn.tensor counts too
-                modules.extend(alias.name for alias in node.names)
-        engine_imports = [module for module in modules if module.startswith("tinygrad_rnn")
-                          and module != "tinygrad_rnn.files"]
-        allowed = {"export.py": engine_imports, "replay.py": engine_imports,
-                   "errors.py": ["tinygrad_rnn.errors"]}.get(path.name, [])
-        assert engine_imports == allowed, (path.name, engine_imports)

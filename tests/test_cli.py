@@ -1,4 +1,5 @@
-"""The command line, run in-process through tinygrad_rnn.cli.main (and once as a module)."""
+"""The command line, run in-process through tinygrad_rnn_cli.main (and once as a module); its
+errors, run in subprocesses, are in test_cli_errors.py."""
 import subprocess
 import sys
 from pathlib import Path
@@ -6,8 +7,8 @@ from pathlib import Path
 import pytest
 from viz_problems import groups, parse
 
-from tinygrad_rnn.cli import main, policy_drops_paths
 from tinygrad_rnn.truncation import resolve
+from tinygrad_rnn_cli import main, policy_drops_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,7 +82,7 @@ def test_demo_writes_the_lectures_figures(tmp_path, capsys):
 
 
 def test_python_dash_m_routes_to_the_cli(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn", "render", "--steps", "3",
+    done = subprocess.run([sys.executable, "-m", "tinygrad_rnn_cli", "render", "--steps", "3",
                            "--truncation", "elman", "-o", str(tmp_path / "m.svg")],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     assert "2 edges marked truncated" in done.stdout

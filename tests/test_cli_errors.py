@@ -1,0 +1,278 @@
+"""The command line tried as an adversary would, in subprocesses (the exit code and stderr are
+what is tested): every error a user can cause is one line, `tinygrad-rnn: ...`, and a non-zero
+exit code, never a traceback; -o's extension picks the format; long work is refused up front
+with its size and the option that makes it feasible; a bug keeps its traceback."""
+import os
+import pwd
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+from viz_problems import groups, parse
+
+import tinygrad_rnn_cli.command_line as command_line
+import viz
+from tinygrad_rnn_cli import main
+from tinygrad_rnn_cli.outputs import FORMATS
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = [sys.executable, "-m", "tinygrad_rnn_cli"]
+
+
+def run(*args, cwd, env=None, user=None, timeout=120):
+    return subprocess.run(PYTHON + [str(a) for a in args], cwd=cwd, capture_output=True,
+                          text=True, env={**os.environ, **(env or {})}, user=user,
+                          timeout=timeout)
+
+
+def one_line_error(done, *phrases, code=1):
+    """The stderr of a failed run: one line, the program's name first, no traceback."""
+    assert done.returncode == code, (done.returncode, done.stderr)
+    lines = done.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-rnn: "), done.stderr
+    for phrase in phrases:
+        assert phrase in lines[0], (phrase, lines[0])
+    return lines[0]
+
+
+# --- output paths ---
+
+@pytest.mark.parametrize("output", ["x.html", "x.jpg", "x", "x.svg.bak", "."])
+def test_an_extension_that_names_no_format_is_refused_with_the_list(tmp_path, output):
+    done = run("render", "-o", output, cwd=tmp_path)
+    one_line_error(done, "names no format", ".svg (SVG picture)", ".png (PNG picture)",
+                   ".dot (Graphviz DOT source)")
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("output, phrase", [
+    ("folder.svg", "is a folder"),                  # made a folder below
+    ("file.txt/x.svg", "file.txt is not a folder"),
+    ("/dev/null/x.svg", "/dev/null is not a folder"),
+    ("/proc/x.svg", "/proc/x.svg: cannot write it"),
+    ("/proc/self/no/such/x.svg", "/proc/self/no/such/x.svg: cannot write it"),
+])
+def test_an_output_path_that_cannot_be_written(tmp_path, output, phrase):
+    (tmp_path / "folder.svg").mkdir()
+    (tmp_path / "file.txt").write_text("keep me")
+    one_line_error(run("render", "--steps", 2, "-o", output, cwd=tmp_path), phrase)
+    assert (tmp_path / "file.txt").read_text() == "keep me"
+
+
+@pytest.fixture
+def read_only_folder():
+    """(folder, user): a folder the user cannot write into. Root writes anywhere, so as root
+    the command runs as `nobody`; the folder is outside pytest's root-only temporary tree."""
+    user = None
+    if os.geteuid() == 0:
+        try:
+            user = pwd.getpwnam("nobody").pw_name
+        except KeyError:
+            pytest.skip("running as root without a `nobody` user to drop to")
+        probe = subprocess.run([sys.executable, "-c", "import tinygrad_rnn_cli"], user=user,
+                               cwd="/", capture_output=True)
+        if probe.returncode:
+            pytest.skip("`nobody` cannot read this checkout or its Python")
+    base = Path(tempfile.mkdtemp(prefix="tinygrad-rnn-cli-"))
+    folder = base / "read-only"
+    folder.mkdir()
+    base.chmod(0o755)
+    folder.chmod(0o555)
+    yield folder, user
+    folder.chmod(0o755)
+    shutil.rmtree(base)
+
+
+@pytest.mark.parametrize("name", ["x.svg", "missing/parent/x.svg", "x.png", "x.dot"])
+def test_a_read_only_folder(read_only_folder, name):
+    folder, user = read_only_folder
+    done = run("render", "--steps", 2, "-o", folder / name, cwd=folder, user=user,
+               env={"HOME": str(folder)})
+    one_line_error(done, f"{folder / name}: cannot write it: Permission denied")
+    assert not list(folder.iterdir())
+
+
+def test_a_special_file_is_not_replaced(tmp_path):
+    os.mkfifo(tmp_path / "pipe.svg")
+    one_line_error(run("render", "-o", "pipe.svg", cwd=tmp_path),
+                   "-o pipe.svg: is a named pipe (FIFO), not a regular file")
+    assert (tmp_path / "pipe.svg").is_fifo()
+
+
+def test_demo_out_naming_a_file(tmp_path):
+    (tmp_path / "figures").write_text("not a folder")
+    one_line_error(run("demo", "--out", "figures", cwd=tmp_path), "--out figures: is a file")
+    assert (tmp_path / "figures").read_text() == "not a folder"
+
+
+# --- options ---
+
+@pytest.mark.parametrize("args, phrase", [
+    (["render", "--seed", "-1"], "render: argument --seed: must be a whole number >= 0, got '-1'"),
+    (["gradcheck", "--seed", "x"], "argument --seed: must be a whole number >= 0, got 'x'"),
+    (["demo", "--seed", "-3"], "demo: argument --seed"),
+    (["render", "--steps", "0"], "argument --steps/-T: must be a whole number >= 1, got '0'"),
+    (["render", "--max-steps", "0"], "argument --max-steps: must be a whole number >= 1"),
+    (["render", "--loss-term", "0"], "argument --loss-term: must be a whole number >= 1"),
+    (["render", "--truncation", "chunked"], "chunked:K"),
+    (["render", "--model", "lstm"], "invalid choice: 'lstm'"),
+    (["paint"], "invalid choice: 'paint'"),
+    ([], "the following arguments are required: command"),
+])
+def test_a_bad_option_is_a_one_line_usage_error(tmp_path, args, phrase):
+    one_line_error(run(*args, cwd=tmp_path), phrase, "--help", code=2)
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--highlight", "W9"], "cannot highlight 'W9': the parameters are W1, Wm, b1, W2, b2"),
+    (["--loss-term", "7"], "--loss-term 7: the loss terms are R[1] .. R[6]"),
+])
+def test_an_option_the_model_does_not_have(tmp_path, args, phrase):
+    one_line_error(run("render", *args, cwd=tmp_path), phrase)
+
+
+# --- the dot executable ---
+
+def fake_dot(folder, script):
+    path = folder / "fake-dot"
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(0o755)
+    return {"TINYGRAD_RNN_DOT": str(path)}
+
+
+@pytest.mark.parametrize("script, output, phrase", [
+    ("exit 0", "x.svg", "exited with 0 but wrote nothing"),
+    ("echo 'not a picture'", "x.svg", "not well-formed XML"),
+    ("echo '<svg xmlns=\"http://www.w3.org/2000/svg\"/>'", "x.png", "PNG's signature"),
+    ("echo 'syntax error in line 1' >&2; echo 'near here' >&2; exit 3", "x.svg",
+     "failed with exit code 3: syntax error in line 1; near here"),
+])
+def test_a_dot_that_fails_or_writes_no_picture_keeps_the_old_file(tmp_path, script, output,
+                                                                   phrase):
+    (tmp_path / output).write_bytes(b"the good picture")
+    done = run("render", "--steps", 2, "-o", output, cwd=tmp_path,
+               env=fake_dot(tmp_path, script))
+    one_line_error(done, phrase)
+    assert (tmp_path / output).read_bytes() == b"the good picture"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fake-dot", output]
+
+
+def test_no_graphviz_executable(tmp_path):
+    done = run("render", "--steps", 2, cwd=tmp_path, env={"TINYGRAD_RNN_DOT": "/no/such/dot"})
+    one_line_error(done, "TINYGRAD_RNN_DOT='/no/such/dot' is not an executable")
+
+
+# --- formats ---
+
+def test_the_extension_picks_the_format(tmp_path):
+    for output in ("elman.svg", "elman.png", "elman.dot", "ELMAN.SVG"):
+        done = run("render", "--steps", 4, "--truncation", "elman", "-o", output, cwd=tmp_path)
+        assert done.returncode == 0 and done.stderr == "", done.stderr
+        assert f"wrote {output}: 4 steps (4 drawn), 3 edges marked truncated" in done.stdout
+    svg = (tmp_path / "elman.svg").read_bytes()
+    assert len(groups(parse(svg), "edge", "truncated")) == 3
+    assert (tmp_path / "ELMAN.SVG").read_bytes() == svg
+    assert (tmp_path / "elman.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    source = (tmp_path / "elman.dot").read_text()
+    assert source.startswith("digraph unrolled {")
+    assert source.count('class="truncated recurrent"') == 3
+    assert viz.to_svg(source).encode() == svg                # the DOT the SVG was drawn from
+    assert sorted(FORMATS) == [".dot", ".png", ".svg"]
+
+
+@pytest.mark.parametrize("max_steps", [1, 2, 5, 6])
+def test_max_steps_below_six_is_respected(tmp_path, max_steps):
+    done = run("render", "--steps", 9, "--max-steps", max_steps, "-o", "x.svg", cwd=tmp_path)
+    assert f"9 steps ({max_steps} drawn)" in done.stdout, done.stderr
+    assert len(groups(parse((tmp_path / "x.svg").read_text()), "cluster", "step")) == max_steps
+
+
+# --- the verdict ---
+
+@pytest.mark.parametrize("model, truncation", [("mlp", "elman"), ("mlp", "chunked:2"),
+                                               ("mlp", "window:1"), ("mlp", "full")])
+def test_a_model_without_recurrence_has_nothing_to_truncate(tmp_path, model, truncation):
+    done = run("gradcheck", "--model", model, "--steps", 4, "--truncation", truncation,
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gradcheck passed" in done.stdout and "verdict: passed, as predicted." in done.stdout
+    if truncation != "full":
+        assert "has no recurrence" in done.stdout
+
+
+# --- long work ---
+
+@pytest.mark.parametrize("args, phrases", [
+    (["gradcheck", "--steps", "10000"],
+     ["--steps 10000: gradcheck would check each of the 10000 loss terms", "22 weight elements",
+      "100,440,000 step evaluations", "minutes", "use --steps 1392 or fewer"]),
+    (["render", "--steps", "100000", "--max-steps", "1000000"],
+     ["--steps 100000: render records every step", "2.6 GB", "use --steps 20000 or fewer",
+      "--max-steps 1000000: Graphviz would lay out 100000 steps, at least 400000 nodes",
+      "hours", "use --max-steps 2500 or fewer"]),
+    (["render", "--steps", "100000"], ["use --steps 20000 or fewer"]),
+    (["render", "--steps", "3000", "--max-steps", "3000"],
+     ["--max-steps 3000: Graphviz would lay out 3000 steps, at least 12000 nodes",
+      "use --max-steps 2500 or fewer"]),
+    (["demo", "--steps", "5000"], ["use --steps 1392 or fewer"]),
+])
+def test_long_work_is_refused_up_front_with_its_size_and_the_option(tmp_path, args, phrases):
+    one_line_error(run(*args, cwd=tmp_path, timeout=60), *phrases)
+    assert not list(tmp_path.iterdir())
+
+
+def test_the_layout_is_refused_by_the_nodes_counted_once_recorded(tmp_path):
+    """Jordan's op level has more nodes a step than the up-front estimate's fewest (8): the
+    graph is recorded, its nodes counted, and the layout refused before Graphviz starts."""
+    done = run("render", "--model", "jordan", "--level", "op", "--steps", 1100,
+               "--max-steps", 1100, "-o", "x.svg", cwd=tmp_path, timeout=60)
+    line = one_line_error(done, "--max-steps 1100: Graphviz would lay out 1100 steps, ")
+    nodes, fitting = (int(re.search(pattern, line)[1]) for pattern in
+                      (r"1100 steps, (\d+) nodes", r"use --max-steps (\d+) or fewer"))
+    assert 8 * 1100 <= 10_000 < nodes and fitting * nodes // 1100 <= 10_000
+    assert not list(tmp_path.iterdir())
+
+
+# --- the pipe, interrupts and bugs ---
+
+def test_a_closed_pipe_is_one_line(tmp_path):
+    """As `tinygrad-rnn gradcheck | head -1`, with the reader gone before the first write."""
+    process = subprocess.Popen(PYTHON + ["gradcheck", "--steps", "5"], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process.stdout.close()
+    stderr = process.stderr.read()
+    process.wait(timeout=60)
+    process.stderr.close()
+    assert process.returncode == 1
+    assert stderr.splitlines() == [
+        "tinygrad-rnn: the output was closed before the command finished (broken pipe)"]
+
+
+def test_an_interrupt_is_one_line(monkeypatch, capsys):
+    def interrupted(args):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(command_line.commands, "gradcheck", interrupted)
+    assert main(["gradcheck"]) == 130
+    assert capsys.readouterr().err == "tinygrad-rnn: interrupted\n"
+
+
+def test_a_bug_keeps_its_traceback(monkeypatch):
+    """Only the project's errors and OSError become one line: a KeyError is a bug to report."""
+    def broken(args):
+        return {}["missing"]
+    monkeypatch.setattr(command_line.commands, "render", broken)
+    with pytest.raises(KeyError, match="missing"):
+        main(["render"])
+
+
+def test_the_console_script_is_the_same_program(tmp_path):
+    script = Path(sys.executable).parent / "tinygrad-rnn"
+    if not script.exists():
+        pytest.skip("the console script is not installed next to this Python")
+    done = subprocess.run([str(script), "render", "--seed", "-1"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    one_line_error(done, "--seed", code=2)

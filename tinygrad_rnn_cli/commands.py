@@ -1,0 +1,142 @@
+"""The three commands: render (draw the unrolled graph), gradcheck (prove the gradient of every
+loss term, or that the truncation loses some), demo (the lecture's figures and both proofs).
+Each takes the parsed arguments and returns the exit code; errors are raised, and
+command_line.main turns them into one line on stderr."""
+import sys
+from pathlib import Path
+
+import numpy as np
+
+import tinygrad_rnn as tg
+import viz
+from tinygrad_rnn import SettingError, nn
+from tinygrad_rnn.truncation import resolve
+
+from . import limits, outputs
+from .problem import build, drops_paths, make_model
+
+
+def render(args):
+    """Draw the unrolled graph of a small model to args.output (format by its extension)."""
+    outputs.check_target(args.output)
+    limits.check_render(args.steps, args.max_steps, args.level)
+    if args.loss_term is not None and args.loss_term > args.steps:
+        raise SettingError(f"--loss-term {args.loss_term}: the loss terms are R[1] .. "
+                           f"R[{args.steps}]")
+    net, params, xs, vs = build(args.model, args.steps, args.seed)
+    ys, _ = net(xs, truncation=args.truncation)
+    loss = nn.sequence_loss(ys, vs)
+    viz.retain_grads(loss)
+    loss.backward()
+    graph = viz.to_networkx(loss, params, level=args.level)
+    drawn = min(args.steps, args.max_steps)
+    limits.check_layout(graph.number_of_nodes() * drawn // args.steps, drawn, args.max_steps)
+    title = args.title or (f"{args.model} network, T = {args.steps}, "
+                           f"truncation: {resolve(args.truncation)!r}")
+    dot = viz.to_dot(graph, level=args.level, highlight=args.highlight,
+                     max_steps=args.max_steps, loss_term=args.loss_term,
+                     edge_width=args.edge_width, title=title)
+    path = outputs.write(outputs.Drawing(loss, params, graph, dot), args.output)
+    counts = dot.counts
+    print(f"wrote {path}: {counts['steps']} steps ({counts['drawn_steps']} drawn), "
+          f"{counts['truncated']} edges marked truncated"
+          + (f", {counts['highlighted']} edges carry {args.highlight}" if args.highlight else ""))
+    return 0
+
+
+def gradient_gap(net, params, xs, vs, truncation):
+    """{name: (|full - truncated|, |full|)}: what the truncation leaves out of dR/dW."""
+    grads = {}
+    for policy in ("full", truncation):
+        for tensor in params.values():
+            tensor.grad = None
+        ys, _ = net(xs, truncation=policy)
+        nn.sequence_loss(ys, vs).backward()
+        grads[policy if policy == "full" else "truncated"] = \
+            {name: t.grad.copy() for name, t in params.items()}
+    return {name: (float(np.linalg.norm(grads["full"][name] - grads["truncated"][name])),
+                   float(np.linalg.norm(grads["full"][name]))) for name in params}
+
+
+def check_gradcheck_size(model, steps, seed=0):
+    """Refuse (limits.check_gradcheck) before any work a gradcheck that would run for hours."""
+    _, params = make_model(model, seed)
+    limits.check_gradcheck(steps, sum(p.data.size for p in params.values()))
+
+
+def run_gradcheck(model, steps, truncation, seed=0, out=None):
+    """Print the per-step gradcheck report; returns (report, predicted_to_pass)."""
+    out = out or sys.stdout         # looked up now: tests (and users) may have replaced it
+    check_gradcheck_size(model, steps, seed)
+    policy = resolve(truncation)
+    net, params, xs, vs = build(model, steps, seed)
+
+    def loss_terms():
+        ys, _ = net(xs, truncation=policy)
+        return nn.loss_vector(ys, vs)
+
+    exact = not drops_paths(net, policy, steps)
+    if not isinstance(net, nn.RecurrentModule):
+        why = ("has no recurrence, so the truncation has no path back through time to drop: "
+               "the gradient should match finite differences.")
+    elif exact:
+        why = "keeps every path back to t = 1, so it should match finite differences."
+    else:
+        why = "loses the paths the truncation drops, so it should NOT match finite differences."
+    print(f"{model} network, T = {steps}, truncation {policy!r}: the gradient {why}", file=out)
+    report = tg.gradcheck(loss_terms, list(params.values()), per_step=True)
+    print(report, file=out)
+    if not exact:
+        print("what the truncation leaves out of dR/dW (|full BPTT - truncated|, relative):",
+              file=out)
+        for name, (gap, full) in gradient_gap(net, params, xs, vs, policy).items():
+            print(f"  {name:4s} {gap:.4g}  ({gap / full:.1%} of |full| = {full:.4g})" if full
+                  else f"  {name:4s} {gap:.4g}", file=out)
+    as_predicted = bool(report) == exact
+    print(f"verdict: {'passed' if report else 'FAILED'}, "
+          + ("as predicted." if as_predicted else "NOT as predicted: this is a bug."), file=out)
+    return report, exact
+
+
+def gradcheck(args):
+    """0 when the verdict is the predicted one, 1 when it is not."""
+    report, exact = run_gradcheck(args.model, args.steps, args.truncation, args.seed)
+    return 0 if bool(report) == exact else 1
+
+
+FIGURES = (("elman_full_W1.svg", "full", "Elman network unrolled: all blue edges represent W1"),
+           ("elman_truncated.svg", "elman",
+            "Elman's approximation: h[t-1] treated as a constant "
+            "(red dashed: not followed by the gradient)"))
+
+
+def demo(args):
+    """The lecture's figures, then the proof that Elman's rule is not the true gradient."""
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise SettingError(f"--out {out}: is a file; demo writes its figures into a folder "
+                           f"(it is made when missing)")
+    limits.check_render(args.steps, 20, "step")
+    check_gradcheck_size("elman", args.steps, args.seed)
+    for filename, truncation, title in FIGURES:
+        net, params, xs, vs = build("elman", args.steps, args.seed)
+        ys, _ = net(xs, truncation=truncation)
+        loss = nn.sequence_loss(ys, vs)
+        loss.backward()
+        graph = viz.to_networkx(loss, params, level="step")
+        dot = viz.to_dot(graph, highlight="W1", title=title)
+        path = outputs.write(outputs.Drawing(loss, params, graph, dot), out / filename)
+        paths = viz.path_counts(graph, ["W1"])
+        last = paths.terms[-1]
+        print(f"wrote {path}: {dot.counts['highlighted']} edges carry W1, "
+              f"{dot.counts['truncated']} marked truncated; R[T] reaches W1 along "
+              f"{paths.truncated[last, 'W1']} of {paths.full[last, 'W1']} paths")
+    print()
+    print(viz.gradient_by_lag(loss, params))     # the last figure's loss: recorded under elman
+    print()
+    verdicts = []
+    for truncation in ("full", "elman"):
+        report, exact = run_gradcheck("elman", args.steps, truncation, args.seed)
+        verdicts.append(bool(report) == exact)
+        print()
+    return 0 if all(verdicts) else 1

@@ -1,0 +1,79 @@
+"""What `render -o FILE` writes, chosen by FILE's extension: one row per format.
+
+    .svg   the picture as SVG          (viz.render_svg)
+    .png   the picture as PNG          (viz.render_png, through the same dot executable)
+    .dot   the Graphviz DOT source     (the text the pictures are drawn from)
+
+Every row writes atomically (a finished file replaces the old one, or nothing changes), and
+the pictures are checked before they are written (viz.render). Any other extension is refused
+before any work is done, with the list of the ones above.
+"""
+import stat
+from dataclasses import dataclass
+from pathlib import Path
+
+import viz
+from tinygrad_rnn import SettingError, TinygradRNNError
+from tinygrad_rnn.files import write_atomically
+
+
+@dataclass
+class Drawing:
+    """Everything a format may draw from: the loss and the named parameters it was recorded
+    with, the networkx graph and the DOT drawing of it."""
+    loss: object
+    params: dict
+    graph: object
+    dot: object
+
+
+def _dot_source(drawing, path):
+    return write_atomically(drawing.dot.source.encode("utf-8"), path)
+
+
+# extension -> (what it is, how to write it)
+FORMATS = {
+    ".svg": ("SVG picture", lambda drawing, path: viz.render_svg(drawing.dot, path)),
+    ".png": ("PNG picture", lambda drawing, path: viz.render_png(drawing.dot, path)),
+    ".dot": ("Graphviz DOT source", _dot_source),
+}
+
+
+def check_target(path):
+    """Refuse, before any work, an output whose extension names no format, that is a folder or
+    a special file (a FIFO, a device), or whose folder is a file."""
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in FORMATS:
+        known = ", ".join(f"{extension} ({what})" for extension, (what, _) in FORMATS.items())
+        raise SettingError(f"-o {path}: the extension {suffix or '(none)'} names no format; "
+                           f"render writes {known}")
+    if path.is_dir():
+        raise SettingError(f"-o {path}: is a folder; name a file in it, e.g. {path / 'graph.svg'}")
+    if path.exists() and not path.is_file():
+        raise SettingError(f"-o {path}: is a {_kind(path)}, not a regular file; a picture "
+                           f"replaces a file")
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise SettingError(f"-o {path}: {parent} is not a folder")
+            break
+
+
+def _kind(path):
+    mode = path.stat().st_mode
+    kinds = ((stat.S_ISFIFO, "named pipe (FIFO)"), (stat.S_ISSOCK, "socket"),
+             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"))
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
+def write(drawing, path):
+    """Write the drawing to `path` in the format of its extension; returns the path. A write
+    that fails names the file asked for (not the temporary one next to it)."""
+    _, write_format = FORMATS[Path(path).suffix.lower()]
+    try:
+        return write_format(drawing, path)
+    except TinygradRNNError:
+        raise
+    except OSError as exc:
+        raise OSError(exc.errno, f"cannot write it: {exc.strerror or exc}", str(path)) from exc

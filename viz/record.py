@@ -1,0 +1,268 @@
+"""Recorded graph -> plain lists -> the op-level networkx graph. With replay.py, the only
+module of viz that reads engine nodes.
+
+It reads the engine's read-only protocol (`op`, `parents`, `params`, `meta`, `is_leaf`,
+`data`, `grad`, `name`, `requires_grad`, `value_released`) once, in the engine's own walk
+(`tinygrad_rnn.graph.topological_order`), into a Recording: node i's op, parents (indices, in
+argument order, repeats kept), tags and arrays, nodes numbered parents first. So every number
+the visualizer shows comes from the engine itself, and everything else in viz works on the
+Recording or on the networkx graphs made from it.
+
+    >>> rec = record(R, model)                       # model: names the parameters
+    >>> rec.ids[rec.parameters[0]], rec.ids[rec.loss_terms[0]], rec.ops[rec.loss_terms[0]]
+    ('W1', 'R[1]', 'mse')
+
+Node ids are deterministic, never id(): a node's name (its meta "name" or tensor name, with
+its scope, as in "layer1/h[3]"), "#k" appended to the k-th repeat of a name (the chains of
+window(h) repeat h[t]), and "op:i" for unnamed nodes, i their position in the walk. They are
+made in one place, `node_ids`, with `unique_name`, which the step level uses for its merged
+nodes too.
+"""
+import math
+from dataclasses import dataclass, field
+
+import networkx as nx
+import numpy as np
+
+from tinygrad_rnn.graph import topological_order
+from tinygrad_rnn.tensor import Tensor
+
+from .dropped import dropped_for
+from .errors import VizTypeError
+
+# ops that move or relabel a value without combining it with another: a parameter seen
+# through them is still that parameter (W1.T is W1)
+VIEW_OPS = frozenset({"transpose", "reshape", "getitem"})
+
+
+@dataclass
+class Recording:
+    """Node i of a recorded graph, numbered parents first (a topological order)."""
+    ids: list             # deterministic node ids (node_ids)
+    ops: list             # primitive name, "leaf" for leaves
+    parents: list         # tuples of parent indices, in argument order
+    names: list
+    roles: list
+    steps: list
+    scopes: list
+    parameter: list       # bools: a leaf that is a parameter
+    requires_grad: list
+    shapes: list
+    dtypes: list
+    values: list          # the arrays themselves (None when released to save memory)
+    grads: list
+    op_params: list
+    roots: list           # indices
+    parameters: list      # indices, in the order of the params mapping
+    loss_terms: list      # indices of R[t], by step (else the roots)
+    children: list = field(default=None)      # [(child, position)] per node
+    carries: list = field(default=None)       # parameters a node's value is (a view of)
+    dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
+
+    def __post_init__(self):
+        self.children = [[] for _ in self.ops]
+        for child, parents in enumerate(self.parents):
+            for position, parent in enumerate(parents):
+                self.children[parent].append((child, position))
+        self.carries = []
+        for i, op in enumerate(self.ops):
+            if self.parameter[i]:
+                self.carries.append((i,))
+            elif op in VIEW_OPS and len(self.parents[i]) == 1:
+                self.carries.append(self.carries[self.parents[i][0]])
+            else:
+                self.carries.append(())
+        self.dropped_for = dropped_for(self)
+
+    @property
+    def steps_total(self):
+        return max((s for s in self.steps if s is not None), default=0)
+
+    def is_dropped(self, child):
+        """Edges into a cut are where backpropagation stops."""
+        return self.ops[child] == "cut"
+
+
+def record(root, params=None):
+    """Read the graph under `root` (a Tensor or a list of them) into a Recording.
+
+    params: {name: Tensor}, (name, Tensor) pairs or a Module (its named_parameters()); names
+    the parameters. Leaves that require grad count as parameters anyway.
+    """
+    roots = as_roots(root)
+    return record_nodes(topological_order(roots), roots, parameter_names(params))
+
+
+def record_nodes(order, roots, names):
+    """The Recording of the nodes `order` (parents first, as topological_order gives them),
+    of which `roots` are the roots, with parameters named by `names` (parameter_names)."""
+    index = {node: i for i, node in enumerate(order)}
+    metas = [node.meta for node in order]
+    ops = [node.op for node in order]
+    datas = [node.data for node in order]
+    parameter = [op is None and (node in names or node.requires_grad)
+                 for node, op in zip(order, ops)]
+    dtype_names = {}
+    for data in datas:
+        if data.dtype not in dtype_names:      # a graph holds one or two dtypes: named once
+            dtype_names[data.dtype] = str(data.dtype)
+    columns = dict(
+        ops=[op or "leaf" for op in ops],
+        parents=[tuple([index[p] for p in node.parents]) for node in order],
+        names=[name_of(node, names) for node in order],
+        roles=[_role(op, meta, p) for op, meta, p in zip(ops, metas, parameter)],
+        steps=[meta.get("step") for meta in metas], scopes=[meta.get("scope") for meta in metas],
+        parameter=parameter, requires_grad=[node.requires_grad for node in order],
+        shapes=[data.shape for data in datas], dtypes=[dtype_names[data.dtype] for data in datas],
+        values=[None if node.value_released else node.data for node in order],
+        grads=[node.grad for node in order],
+        op_params=[{k: repr(v) for k, v in node.params.items()} if op else {}
+                   for node, op in zip(order, ops)])
+    rank = {tensor: i for i, tensor in enumerate(names)}
+    parameters = sorted((i for i, p in enumerate(parameter) if p),
+                        key=lambda i: rank.get(order[i], len(rank)))
+    steps, roles = columns["steps"], columns["roles"]
+    terms = sorted((i for i, role in enumerate(roles) if role == "loss" and steps[i] is not None),
+                   key=lambda i: (steps[i], i))
+    root_indices = [index[r] for r in roots]
+    return Recording(ids=node_ids(columns["ops"], columns["names"]), roots=root_indices,
+                     parameters=parameters, loss_terms=terms or root_indices, **columns)
+
+
+def retain_grads(root, roles=("state", "hidden", "output", "loss")):
+    """Call retain_grad() on every recorded node of these roles under root, before backward,
+    so that dR/dh[t] (and the edge widths by gradient norm) are known afterwards.
+    Returns how many nodes now retain their gradient.
+
+    >>> viz.retain_grads(R); R.backward()
+    """
+    count = 0
+    for node in topological_order(as_roots(root)):
+        if not node.is_leaf and node.requires_grad and node.meta.get("role") in roles:
+            node.retain_grad()
+            count += 1
+    return count
+
+
+def as_roots(root):
+    """[root] for a Tensor, the roots of a non-empty list or tuple of Tensors; anything else
+    is a VizTypeError naming what was given."""
+    if isinstance(root, Tensor):
+        return [root]
+    if isinstance(root, (list, tuple)) and root and all(isinstance(r, Tensor) for r in root):
+        return list(root)
+    if isinstance(root, (list, tuple)):
+        others = sorted({type(r).__name__ for r in root if not isinstance(r, Tensor)})
+        given = f"a {type(root).__name__} of {' and '.join(others)}" if others else \
+            f"an empty {type(root).__name__}"
+    else:
+        given = type(root).__name__
+    raise VizTypeError(f"expected a recorded Tensor (the loss R, a loss term, any output) or a "
+                       f"list of them, got {given}")
+
+
+def parameter_names(params):
+    """{Tensor: name} from {name: Tensor}, (name, Tensor) pairs or a Module ({} for None);
+    anything else is a VizTypeError."""
+    if params is None:
+        return {}
+    if hasattr(params, "named_parameters"):
+        params = params.named_parameters()
+    pairs = params.items() if hasattr(params, "items") else params
+    try:
+        names = {tensor: str(name) for name, tensor in pairs}
+    except (TypeError, ValueError):        # not pairs, or an unhashable "tensor"
+        names = None
+    if names is None or not all(isinstance(tensor, Tensor) for tensor in names):
+        raise VizTypeError(f"params must be a Module, {{name: Tensor}} or (name, Tensor) pairs, "
+                           f"got {type(params).__name__}")
+    return names
+
+
+def name_of(node, names):
+    """The name to show and to build the id from: the params mapping's, else the meta "name"
+    the models annotate (h[t], y[t], R[t]), else the tensor's own, prefixed with its scope;
+    None for an unnamed node."""
+    if node in names:
+        return names[node]
+    meta = node.meta
+    name = meta.get("name") or node.name
+    if name is None:
+        return None
+    scope = meta.get("scope")
+    return f"{scope}/{name}" if scope else str(name)
+
+
+def node_ids(ops, names):
+    """The id of each node i, from its op and shown name (None when unnamed): the name, or
+    "op:i"; made unique in order by unique_name."""
+    ids, taken = [], set()
+    for i, (op, name) in enumerate(zip(ops, names)):
+        ids.append(unique_name(name if name is not None else f"{op}:{i}", taken))
+        taken.add(ids[-1])
+    return ids
+
+
+def unique_name(name, taken):
+    """`name`, or `name#k` with the smallest k >= 1 that is not in `taken`."""
+    candidate, repeat = name, 1
+    while candidate in taken:
+        candidate = f"{name}#{repeat}"
+        repeat += 1
+    return candidate
+
+
+def _role(op, meta, is_parameter):
+    role = meta.get("role")
+    if role is not None:
+        return role
+    if op == "cut":
+        return "cut"
+    if is_parameter:
+        return "parameter"
+    return "constant" if op is None else "op"
+
+
+def _norm(array):
+    return None if array is None else math.sqrt(float(np.vdot(array, array)))
+
+
+def node_attributes(rec, i):
+    """The attributes of node i in either networkx graph (see viz.to_networkx)."""
+    value, grad = rec.values[i], rec.grads[i]
+    return dict(op=rec.ops[i], name=rec.names[i], role=rec.roles[i], parameter=rec.parameter[i],
+                step=rec.steps[i], scope=rec.scopes[i], shape=rec.shapes[i], dtype=rec.dtypes[i],
+                requires_grad=rec.requires_grad[i], value=value, grad=grad,
+                value_norm=_norm(value), grad_norm=_norm(grad), op_params=rec.op_params[i])
+
+
+def op_graph(rec, create_using=nx.DiGraph):
+    """The op-level graph of a Recording: one node per recorded tensor, one edge per argument.
+    `create_using` is the graph type to make (networkx's convention)."""
+    graph = create_using(level="op")
+    ids = rec.ids
+    graph.add_nodes_from((ids[i], node_attributes(rec, i)) for i in range(len(ids)))
+    edges = {}
+    for child, parents in enumerate(rec.parents):
+        for position, parent in enumerate(parents):
+            pair = (ids[parent], ids[child])
+            if pair in edges:                    # x * x: one edge, two positions
+                edges[pair]["positions"] += (position,)
+                edges[pair]["multiplicity"] += 1
+                continue
+            steps = (rec.steps[parent], rec.steps[child])
+            dropped = rec.is_dropped(child)
+            edges[pair] = dict(
+                position=position, positions=(position,), multiplicity=1,
+                recurrent=None not in steps and steps[0] != steps[1], dropped=dropped,
+                dropped_for=(tuple(ids[t] for t in rec.dropped_for.get(child, ()))
+                             if dropped else ()),
+                carries_gradient=rec.requires_grad[parent] and not dropped,
+                parameters=tuple(ids[p] for p in rec.carries[parent]),
+                kind="parameter" if rec.parameter[parent] else "data")
+    graph.add_edges_from((u, v, attrs) for (u, v), attrs in edges.items())
+    graph.graph.update(roots=[ids[i] for i in rec.roots],
+                       parameters=[ids[i] for i in rec.parameters],
+                       loss_terms=[ids[i] for i in rec.loss_terms], steps=rec.steps_total,
+                       recording=rec)        # so that to_dot can draw it at step level too
+    return graph
