@@ -15,9 +15,24 @@ from types import MappingProxyType
 
 import numpy as np
 
-from .arguments import as_array, axes_of, one_axis, plain_index
+from .arguments import (
+    as_array,
+    axes_of,
+    flag,
+    one_axis,
+    permutation_of,
+    plain_index,
+    shape_of,
+)
 from .context import recording
-from .errors import NumericalError, ShapeError, TensorIndexError, shapes_of, where_in_time
+from .errors import (
+    DTypeError,
+    NumericalError,
+    ShapeError,
+    TensorIndexError,
+    shapes_of,
+    where_in_time,
+)
 from .memory import ReleasedValue
 from .primitives import PRIMITIVES
 
@@ -41,7 +56,7 @@ def _binary_operator(name, reflected=False):
         a, b = (other, self) if reflected else (self, other)
         try:
             out = forward(a.data, b.data)
-        except ValueError as exc:
+        except (ValueError, TypeError) as exc:
             raise _forward_error(prim, (a.data, b.data), None, exc) from None
         return _node(prim, (a, b), out, None, a.requires_grad or b.requires_grad)
 
@@ -67,7 +82,19 @@ class Tensor:
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
 
     def __init__(self, data, requires_grad=False, name=None, dtype=None):
+        """`data` keeps a floating dtype, integers become float64 and booleans a bool mask
+        (which can index, but not require grad); `dtype=` may name a floating dtype or bool,
+        never an integer one (DTypeError)."""
         self.data = as_array(data.data if isinstance(data, Tensor) else data, dtype)
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise DTypeError(f"Tensor: requires_grad must be True or False, got "
+                             f"{requires_grad!r} ({type(requires_grad).__name__})")
+        if requires_grad and self.data.dtype.kind != "f":
+            raise DTypeError(f"Tensor: only floating tensors can require grad; this one holds "
+                             f"{self.data.dtype} data (a mask has no gradient)")
+        if name is not None and not isinstance(name, str):
+            raise DTypeError(f"Tensor: name must be a str or None, got {name!r} "
+                             f"({type(name).__name__})")
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.name = name
@@ -132,12 +159,69 @@ class Tensor:
     T = property(lambda self: self.transpose())
 
     def __len__(self):
+        if self.data.ndim == 0:
+            raise DTypeError("len() of a 0-d tensor: it has no first dimension")
         return len(self.data)
 
     def __iter__(self):
+        if self.data.ndim == 0:
+            raise DTypeError("iteration over a 0-d tensor: it has no first dimension")
         return (self[i] for i in range(len(self)))
 
+    # --- conversions to Python numbers: one element only, as in PyTorch ---
     def item(self):
+        """The one element as a Python number (a ShapeError for any other size)."""
+        return self._only_element("item()")
+
+    def __float__(self):
+        return float(self._only_element("float()"))
+
+    def __int__(self):
+        """int() truncates toward zero, as int(2.7) == 2; NaN and Inf have no int."""
+        value = self._only_element("int()")
+        if not np.isfinite(value):
+            raise NumericalError(f"int() of a tensor holding {value}: NaN and Inf have no "
+                                 f"integer value")
+        return int(value)
+
+    def __index__(self):
+        """Use as a list index or a size (range(t)): a one-element tensor holding a whole
+        number (the engine stores integers as floats) or a bool; 2.5 or NaN is refused."""
+        value = self._only_element("__index__")
+        if isinstance(value, bool):
+            return int(value)
+        if not (np.isfinite(value) and float(value).is_integer()):
+            raise DTypeError(f"a tensor holding {value} cannot be used as an index: only whole "
+                             f"numbers can")
+        return int(value)
+
+    def __bool__(self):
+        """The truth value of a one-element tensor; more elements (or none) are ambiguous."""
+        if self.data.size != 1:
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} with "
+                             f"{self.data.size} elements is ambiguous; reduce it to one element "
+                             f"first (.sum(), .max(), or compare its .data with numpy's any/all)")
+        return bool(self.data.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t): the values (shared, as .numpy(); a copy if asked or converted)."""
+        if dtype is None or np.dtype(dtype) == self.data.dtype:
+            return self.data.copy() if copy else self.data
+        if copy is False:
+            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): converting the "
+                             f"{self.data.dtype} values to {dtype} needs a copy")
+        return self.data.astype(dtype)
+
+    def __format__(self, spec):
+        """f"{loss:.4f}" formats a one-element tensor's value; without a spec, str(t)."""
+        if spec and self.data.size == 1:
+            return format(self.data.item(), spec)
+        return format(str(self), spec)
+
+    def _only_element(self, op):
+        if self.data.size != 1:
+            raise ShapeError(f"{op}: only a one-element tensor converts to a Python number; "
+                             f"this one has shape {self.shape} ({self.data.size} elements)")
         return self.data.item()
 
     def numpy(self):
@@ -200,19 +284,19 @@ class Tensor:
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
         return _unary("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "sum", "keepdims"))
 
     def mean(self, axis=None, keepdims=False):
         return _unary("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "mean", "keepdims"))
 
     def max(self, axis=None, keepdims=False):
         return _unary("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "max", "keepdims"))
 
     def logsumexp(self, axis=-1, keepdims=False):
         return _unary("logsumexp", self, axis=axes_of(axis, self.ndim, "logsumexp", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "logsumexp", "keepdims"))
 
     def softmax(self, axis=-1):
         return _unary("softmax", self, axis=one_axis(axis, self, "softmax"))
@@ -222,14 +306,11 @@ class Tensor:
 
     # --- shape ---
     def reshape(self, *shape):
-        shape = (tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list))
-                 else shape)
-        return _unary("reshape", self, shape=shape)
+        return _unary("reshape", self, shape=shape_of(shape))
 
     def transpose(self, *axes):
         """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return _unary("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
+        return _unary("transpose", self, axes=permutation_of(axes, self.ndim, self.shape))
 
     def __getitem__(self, index):
         return _unary("getitem", self, index=plain_index(index))
@@ -259,7 +340,8 @@ def constant(value, dtype=None):
 def _constant(value, like):
     """An operand of a binary op as a constant; Python numbers take the dtype of the tensor
     they meet, so float32 * 2.0 stays float32."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            like.data.dtype.kind == "f":
         return constant(value, like.data.dtype)
     return constant(value)
 
@@ -295,7 +377,7 @@ def _record(prim, inputs, arrays, params, any_requires_grad):
     """Run prim's forward on `arrays` (the inputs' values) and return the new node."""
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
-    except (ValueError, IndexError) as exc:
+    except (ValueError, IndexError, TypeError) as exc:
         raise _forward_error(prim, arrays, params, exc) from None
     return _node(prim, inputs, out, params, any_requires_grad)
 
@@ -303,7 +385,11 @@ def _record(prim, inputs, arrays, params, any_requires_grad):
 def _forward_error(prim, arrays, params, exc):
     """The project's exception for a numpy error in prim's forward, naming the op, the
     operands' shapes and the time step."""
-    if isinstance(exc, IndexError):
+    if isinstance(exc, TypeError):
+        return DTypeError(f"{prim.name}: operands of dtypes "
+                          f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
+                          f"{exc}{where_in_time(recording.meta)}")
+    if isinstance(exc, IndexError) and "index" in (params or {}):
         return TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
                                 f"{shapes_of(arrays)}: {exc}{where_in_time(recording.meta)}")
     return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
