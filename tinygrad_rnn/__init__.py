@@ -12,13 +12,16 @@ from . import nn, optim, truncation
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
 from .errors import (
     BackwardError,
+    CostWarning,
     DTypeError,
+    FileError,
     NumericalError,
     SettingError,
     ShapeError,
     StateDictError,
     TensorIndexError,
     TinygradRNNError,
+    TinygradRNNWarning,
 )
 from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
 from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck

@@ -24,7 +24,7 @@ def _refuse(owner, argument, wanted, value):
     raise SettingError(f"{owner}: {argument} must be {wanted}, got {value!r} ({kind})")
 
 
-def _is_integer(value):
+def is_integer(value):
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
         value, (bool, np.bool_))
 
@@ -38,7 +38,7 @@ def integer(owner, argument, value, minimum=None):
     """An int (numpy integers too; never a bool or a float) of at least `minimum`."""
     wanted = ("an integer" if minimum is None else "a positive integer" if minimum == 1
               else "a non-negative integer" if minimum == 0 else f"an integer >= {minimum}")
-    if not _is_integer(value) or (minimum is not None and value < minimum):
+    if not is_integer(value) or (minimum is not None and value < minimum):
         _refuse(owner, argument, wanted, value)
     return int(value)
 
