@@ -30,11 +30,11 @@ import numpy as np
 
 from . import settings
 from .context import no_grad
-from .errors import DTypeError, SettingError, ShapeError
+from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .tensor import Tensor
 
 
-class GradcheckWarning(UserWarning):
+class GradcheckWarning(TinygradRNNWarning):
     """float32 inputs: checked in float64 copies, because float32 differences are noise."""
 
 
