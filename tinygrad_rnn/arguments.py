@@ -27,8 +27,8 @@ def as_array(data, dtype=None, copy=True):
     """`data` (number, nested list, array) as a numpy array the engine computes with:
     floating dtypes are kept, integers become float64, booleans stay a bool mask (as in
     PyTorch); an explicit `dtype` must be floating or bool; anything else is a DTypeError."""
-    if dtype is not None:
-        dtype = tensor_dtype(dtype)
+    if dtype is not None and not (isinstance(dtype, np.dtype) and dtype.kind in "fb"):
+        dtype = tensor_dtype(dtype)     # (an operand's own dtype, the common case, is fine)
     try:
         array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
     except (TypeError, ValueError, OverflowError) as exc:
