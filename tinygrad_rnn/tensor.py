@@ -25,6 +25,7 @@ from .arguments import (
     shape_of,
 )
 from .context import recording
+from .conversions import NumberConversions
 from .errors import (
     DTypeError,
     NumericalError,
@@ -64,7 +65,7 @@ def _binary_operator(name, reflected=False):
     return operator
 
 
-class Tensor:
+class Tensor(NumberConversions):
     """A numpy array with a gradient and the graph that produced it.
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
@@ -167,62 +168,6 @@ class Tensor:
         if self.data.ndim == 0:
             raise DTypeError("iteration over a 0-d tensor: it has no first dimension")
         return (self[i] for i in range(len(self)))
-
-    # --- conversions to Python numbers: one element only, as in PyTorch ---
-    def item(self):
-        """The one element as a Python number (a ShapeError for any other size)."""
-        return self._only_element("item()")
-
-    def __float__(self):
-        return float(self._only_element("float()"))
-
-    def __int__(self):
-        """int() truncates toward zero, as int(2.7) == 2; NaN and Inf have no int."""
-        value = self._only_element("int()")
-        if not np.isfinite(value):
-            raise NumericalError(f"int() of a tensor holding {value}: NaN and Inf have no "
-                                 f"integer value")
-        return int(value)
-
-    def __index__(self):
-        """Use as a list index or a size (range(t)): a one-element tensor holding a whole
-        number (the engine stores integers as floats) or a bool; 2.5 or NaN is refused."""
-        value = self._only_element("__index__")
-        if isinstance(value, bool):
-            return int(value)
-        if not (np.isfinite(value) and float(value).is_integer()):
-            raise DTypeError(f"a tensor holding {value} cannot be used as an index: only whole "
-                             f"numbers can")
-        return int(value)
-
-    def __bool__(self):
-        """The truth value of a one-element tensor; more elements (or none) are ambiguous."""
-        if self.data.size != 1:
-            raise ShapeError(f"the truth value of a tensor of shape {self.shape} with "
-                             f"{self.data.size} elements is ambiguous; reduce it to one element "
-                             f"first (.sum(), .max(), or compare its .data with numpy's any/all)")
-        return bool(self.data.item())
-
-    def __array__(self, dtype=None, copy=None):
-        """np.asarray(t): the values (shared, as .numpy(); a copy if asked or converted)."""
-        if dtype is None or np.dtype(dtype) == self.data.dtype:
-            return self.data.copy() if copy else self.data
-        if copy is False:
-            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): converting the "
-                             f"{self.data.dtype} values to {dtype} needs a copy")
-        return self.data.astype(dtype)
-
-    def __format__(self, spec):
-        """f"{loss:.4f}" formats a one-element tensor's value; without a spec, str(t)."""
-        if spec and self.data.size == 1:
-            return format(self.data.item(), spec)
-        return format(str(self), spec)
-
-    def _only_element(self, op):
-        if self.data.size != 1:
-            raise ShapeError(f"{op}: only a one-element tensor converts to a Python number; "
-                             f"this one has shape {self.shape} ({self.data.size} elements)")
-        return self.data.item()
 
     def numpy(self):
         """The value as a numpy array (shared, not copied, as torch's .numpy())."""
