@@ -15,12 +15,19 @@ def rng():
 
 # --- dtype rules ---
 
-@pytest.mark.parametrize("data", [3, [1, 2], True, [[True, False]], np.arange(3, dtype=np.int32),
+@pytest.mark.parametrize("data", [3, [1, 2], np.arange(3, dtype=np.int32),
                                   np.array([1, 2], dtype=np.uint8), 2.5, np.float64(1.5)])
-def test_integers_bools_and_python_floats_become_float64(data):
+def test_integers_and_python_floats_become_float64(data):
     t = Tensor(data)
     assert t.dtype == np.float64
     np.testing.assert_array_equal(t.data, np.asarray(data, dtype=np.float64))
+
+
+@pytest.mark.parametrize("data", [True, [[True, False]], np.array([False, True])])
+def test_booleans_stay_a_bool_mask(data):
+    t = Tensor(data)
+    assert t.dtype == np.bool_
+    np.testing.assert_array_equal(t.data, np.asarray(data))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float16])

@@ -12,7 +12,9 @@ from . import memory, nn, optim, truncation
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
 from .errors import (
     BackwardError,
+    CostWarning,
     DTypeError,
+    FileError,
     NumericalError,
     OutOfMemoryError,
     SettingError,
@@ -20,6 +22,7 @@ from .errors import (
     StateDictError,
     TensorIndexError,
     TinygradRNNError,
+    TinygradRNNWarning,
 )
 from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
 from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck

@@ -1,45 +1,115 @@
-"""Arguments as the engine takes them: data as a floating array, axes as sorted non-negative
-tuples. Each error names the op."""
+"""Arguments as the engine takes them: data as a floating (or boolean) array, axes as sorted
+non-negative tuples, shapes and permutations as tuples of ints. Each error names the op and
+the value."""
+import operator
+
 import numpy as np
 
 from .context import recording
 from .errors import DTypeError, ShapeError, where_in_time
 
 
+def tensor_dtype(dtype, who="Tensor"):
+    """numpy's dtype for an explicit `dtype=`: a floating one, or bool for a mask. Integer
+    dtypes are refused: the engine would compute in them with fractions cut."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise DTypeError(f"{who}: dtype={dtype!r} is not a dtype ({exc})") from None
+    if resolved.kind not in "fb":
+        raise DTypeError(f"{who}: dtype={dtype!r} is not supported; a Tensor holds floating "
+                         f"numbers (np.float64, np.float32, ...) or booleans (a mask), and "
+                         f"integer data is stored as float64")
+    return resolved
+
+
 def as_array(data, dtype=None, copy=True):
-    """`data` (number, nested list, array) as a floating numpy array; integers and bools
-    become float64, floating dtypes are kept, anything else is a DTypeError."""
+    """`data` (number, nested list, array) as a numpy array the engine computes with:
+    floating dtypes are kept, integers become float64, booleans stay a bool mask (as in
+    PyTorch); an explicit `dtype` must be floating or bool; anything else is a DTypeError."""
+    if dtype is not None and not (isinstance(dtype, np.dtype) and dtype.kind in "fb"):
+        dtype = tensor_dtype(dtype)     # (an operand's own dtype, the common case, is fine)
     try:
         array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
                          f"data ({exc})") from None
-    if array.dtype.kind == "f":
+    if array.dtype.kind in "fb":
         return array
-    if array.dtype.kind in "biu":
+    if array.dtype.kind in "iu":
         return array.astype(np.float64)
     raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
                      f"{array.dtype} from {type(data).__name__}")
 
 
+def _is_int(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _who(op):
+    return f"{op}: " if op else ""
+
+
 def axes_of(axis, ndim, op=None, shape=None):
-    """axis=None, an int or a tuple, as None or a sorted tuple of non-negative axes.
-    `op` and `shape` only name the op and its operand in the error message."""
+    """axis=None, an int or a tuple/list of ints, as None or a sorted tuple of distinct
+    non-negative axes. `op` and `shape` only name the op and its operand in the message."""
     if axis is None:
         return None
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
     for a in axes:
+        if not _is_int(a):
+            raise DTypeError(f"{_who(op)}axis must be an int or a tuple of ints, got {axis!r} "
+                             f"({type(axis).__name__}){where_in_time(recording.meta)}")
         if not -ndim <= a < ndim:
-            who = f"{op}: " if op else ""
             of = f" of shape {tuple(shape)}" if shape is not None else ""
-            raise ShapeError(f"{who}axis {a} is out of range for a tensor{of} with {ndim} "
+            raise ShapeError(f"{_who(op)}axis {a} is out of range for a tensor{of} with {ndim} "
                              f"dimension(s){where_in_time(recording.meta)}")
-    return tuple(sorted(a % ndim for a in axes))
+    normal = tuple(sorted(int(a) % ndim for a in axes))
+    if len(set(normal)) != len(normal):
+        raise ShapeError(f"{_who(op)}axis {axis!r} names the same axis twice"
+                         f"{where_in_time(recording.meta)}")
+    return normal
 
 
 def one_axis(axis, tensor, op):
     """The single axis a softmax runs along, as a non-negative int."""
-    if not isinstance(axis, (int, np.integer)):
-        raise ShapeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
-                         f"{axis!r} for shape {tensor.shape}{where_in_time(recording.meta)}")
+    if not _is_int(axis):
+        raise DTypeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
+                         f"{axis!r} ({type(axis).__name__}) for shape {tensor.shape}"
+                         f"{where_in_time(recording.meta)}")
     return axes_of(axis, tensor.ndim, op, tensor.shape)[0]
+
+
+def flag(value, op, argument):
+    """A bool argument of an op (keepdims): True or False, never a truthy string."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise DTypeError(f"{op}: {argument} must be True or False, got {value!r} "
+                         f"({type(value).__name__})")
+    return bool(value)
+
+
+def shape_of(shape, op="reshape"):
+    """reshape's arguments (ints, or one tuple/list of them) as a tuple of ints."""
+    dims = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    try:
+        if any(isinstance(d, (bool, np.bool_)) for d in dims):
+            raise TypeError("a bool is not a size")
+        return tuple(operator.index(d) for d in dims)
+    except TypeError:
+        raise DTypeError(f"{op}: the shape must be ints (or one tuple of ints), got "
+                         f"{shape if len(shape) != 1 else shape[0]!r}") from None
+
+
+def permutation_of(axes, ndim, shape):
+    """transpose's axes: empty (reverse them all) or a permutation of 0..ndim-1, negative
+    axes counted from the end, as a tuple of non-negative ints."""
+    axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
+    if not axes:
+        return tuple(reversed(range(ndim)))
+    if not all(_is_int(a) for a in axes):
+        raise DTypeError(f"transpose: axes must be ints, got {axes!r}")
+    normal = tuple(int(a) % ndim if -ndim <= a < ndim else None for a in axes) if ndim else ()
+    if len(axes) != ndim or None in normal or sorted(normal) != list(range(ndim)):
+        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {ndim} axes of "
+                         f"shape {tuple(shape)}{where_in_time(recording.meta)}")
+    return normal

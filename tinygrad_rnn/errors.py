@@ -42,7 +42,29 @@ class OutOfMemoryError(TinygradRNNError, MemoryError):
 
 
 class StateDictError(TinygradRNNError, ValueError):
-    """A saved state whose names or shapes do not match the model loading it."""
+    """A saved state that cannot be loaded: names or shapes that do not match the model,
+    arrays that are not real numbers, a file that is not a .npz archive of named arrays or is
+    corrupt or truncated."""
+
+
+class FileError(TinygradRNNError, OSError):
+    """A path that cannot be read or written as asked: missing, a directory, a FIFO or a
+    device, no permission, a name too long. Carries the OS error's errno and the path."""
+
+    def __init__(self, message, errno=None, filename=None):
+        super().__init__(message)
+        self.errno, self.filename = errno, filename
+
+    def __str__(self):
+        return self.args[0]
+
+
+class TinygradRNNWarning(UserWarning):
+    """Base class of every warning tinygrad_rnn gives on purpose."""
+
+
+class CostWarning(TinygradRNNWarning):
+    """A setting that costs far more than it may seem to: window(h) runs h forward chains."""
 
 
 def where_in_time(meta):

@@ -3,6 +3,7 @@ maximum, and the softmax family. Each records one primitive of the ops table."""
 import numpy as np
 
 from .arguments import axes_of
+from .errors import DTypeError
 from .tensor import Tensor, apply, constant, operand
 
 
@@ -26,6 +27,9 @@ def where(condition, x, y):
     """x where condition holds, else y (broadcast); the gradient follows the chosen side.
     `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
     condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if condition.dtype.kind not in "biuf":
+        raise DTypeError(f"where: the condition must hold booleans or numbers, got "
+                         f"{condition.dtype} values")
     x, y = _pair(x, y)
     return apply("where", x, y, condition=condition.astype(bool))
 

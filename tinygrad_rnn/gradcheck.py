@@ -14,6 +14,13 @@ as in torch.autograd.gradcheck.
 
 With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); each term's
 gradient is checked on its own, and the report names the first time step that disagrees.
+
+It cannot be fooled into a pass: NaN or Inf on either side (analytic or numeric) fails the
+element, and the report names the input, index and step; eps must be a positive finite number,
+atol and rtol finite and >= 0, directions a positive integer; inputs must be distinct floating
+leaf Tensors (at least one); fn must return a floating Tensor of the same shape every time.
+Whatever happens, fn raising included, every input's .data (the same array, bitwise),
+.requires_grad and .grad, and every other leaf's .grad, are left as they were found.
 """
 import inspect
 import warnings
@@ -21,12 +28,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import settings
 from .context import no_grad
-from .errors import DTypeError, SettingError, ShapeError
+from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .tensor import Tensor
 
 
-class GradcheckWarning(UserWarning):
+class GradcheckWarning(TinygradRNNWarning):
     """float32 inputs: checked in float64 copies, because float32 differences are noise."""
 
 
@@ -44,6 +52,7 @@ class InputCheck:
     abs_error: float
     rel_error: float      # |analytic - numeric| / max(|analytic|, |numeric|)
     step: int = None      # per_step: the first time step t (1-based) where this input fails
+    nonfinite: int = 0    # elements (or directions) where either side is NaN or Inf
 
 
 @dataclass
@@ -61,8 +70,16 @@ class GradcheckReport:
 
     @property
     def worst(self):
-        return max(self.inputs,
-                   key=lambda c: c.abs_error / (self.atol + self.rtol * abs(c.numeric)))
+        return max(self.inputs, key=self._excess)
+
+    def _excess(self, check):
+        """How far past its tolerance an input's worst element is (inf for NaN or Inf)."""
+        allowed = self.atol + self.rtol * abs(check.numeric)
+        if check.nonfinite or not np.isfinite(check.abs_error):
+            return np.inf
+        if allowed == 0:
+            return np.inf if check.abs_error > 0 else 0.0
+        return check.abs_error / allowed
 
     @property
     def failures(self):
@@ -93,6 +110,10 @@ class GradcheckReport:
             rows.append(row)
         widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
         lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        lines += [f"{c.name}: {c.nonfinite} of {c.checked} compared values have NaN or Inf on "
+                  f"the analytic or the numeric side (worst index {c.index}"
+                  f"{'' if c.step is None else f', t={c.step}'}); NaN never passes"
+                  for c in self.inputs if c.nonfinite]
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle):
@@ -105,9 +126,18 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
 
     Each input's .data is perturbed in place and restored exactly; every .grad in the graph is
     left as it was found. fn may ignore its arguments and close over the tensors instead.
+    `inputs` is a list of leaf Tensors (or one Tensor); inputs that do not require grad are
+    checked too (requires_grad is set for the check and put back).
     """
-    inputs = list(inputs)
-    _validate(inputs, mode)
+    inputs = _checked_inputs(inputs)
+    settings.function("gradcheck", "fn", fn)
+    mode = settings.one_of("gradcheck", "mode", mode, ("elements", "random"))
+    eps = settings.positive_float("gradcheck", "eps", eps)
+    atol = settings.non_negative_float("gradcheck", "atol", atol)
+    rtol = settings.non_negative_float("gradcheck", "rtol", rtol)
+    directions = settings.positive_int("gradcheck", "directions", directions)
+    seed = settings.seed("gradcheck", seed)
+    per_step = settings.flag("gradcheck", "per_step", per_step)
     originals = [x.data for x in inputs]
     saved = [(x.requires_grad, x.grad) for x in inputs]
     if any(a.dtype != np.float64 for a in originals):
@@ -119,23 +149,41 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             x.data = x.data.astype(np.float64, order="C")   # a private copy to perturb (C order:
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
-        analytic = _analytic(fn, inputs, per_step)
+        analytic, shape = _analytic(fn, inputs, per_step)
         numeric_of = _directional if mode == "random" else _elementwise
-        return numeric_of(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_step)
+        with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
+            return numeric_of(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
+                              per_step)
     finally:
         for x, data, (requires_grad, grad) in zip(inputs, originals, saved):
             x.data, x.requires_grad, x.grad = data, requires_grad, grad
 
 
-def _validate(inputs, mode):
-    if mode not in ("elements", "random"):
-        raise SettingError(f"gradcheck: mode must be 'elements' or 'random', got {mode!r}")
+def _checked_inputs(inputs):
+    """The inputs as a list: distinct floating leaf Tensors, at least one."""
+    if isinstance(inputs, Tensor):
+        inputs = [inputs]
+    elif isinstance(inputs, (str, bytes, np.ndarray)) or not hasattr(inputs, "__iter__"):
+        raise DTypeError(f"gradcheck: inputs must be a list of Tensors, got "
+                         f"{type(inputs).__name__}")
+    inputs = list(inputs)
+    if not inputs:
+        raise SettingError("gradcheck: no inputs to check; pass the leaf Tensors whose gradient "
+                           "to compare (an empty list would pass vacuously)")
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise DTypeError(f"gradcheck: input {i} is a {type(x).__name__}, not a Tensor")
         if not x.is_leaf:
-            raise ShapeError(f"gradcheck: input {i} ({x.op!r} of shape {x.shape}) is not a leaf; "
-                             f"check the leaves it is computed from")
+            raise SettingError(f"gradcheck: input {i} ({x.op!r} of shape {x.shape}) is not a "
+                               f"leaf; check the leaves it is computed from")
+        if x.dtype.kind != "f":
+            raise DTypeError(f"gradcheck: input {i} holds {x.dtype} data; only floating inputs "
+                             f"have a gradient")
+        for j, earlier in enumerate(inputs[:i]):
+            if x is earlier:
+                raise SettingError(f"gradcheck: input {i} is the same tensor as input {j}; "
+                                   f"list each input once")
+    return inputs
 
 
 def _takes_arguments(fn):
@@ -152,6 +200,12 @@ def _evaluate(fn, inputs, per_step):
     out = fn(*inputs) if _takes_arguments(fn) else fn()
     if not isinstance(out, Tensor):
         raise DTypeError(f"gradcheck: fn must return a Tensor, got {type(out).__name__}")
+    if out.dtype.kind != "f":
+        raise DTypeError(f"gradcheck: fn returned a {out.dtype} Tensor; a gradient needs a "
+                         f"floating output")
+    if per_step and out.ndim == 1 and out.shape[0] == 0:
+        raise ShapeError("gradcheck(per_step=True): fn returned no loss terms (shape (0,)); "
+                         "there is nothing to check")
     if per_step and out.ndim != 1:
         raise ShapeError(f"gradcheck(per_step=True): fn must return the loss terms as shape (T,), "
                          f"got {out.shape}")
@@ -176,7 +230,8 @@ def _leaves(root):
 
 
 def _analytic(fn, inputs, per_step):
-    """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape))."""
+    """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
+    and the shape of fn's output."""
     out = _evaluate(fn, inputs, per_step)
     others = [leaf for leaf in _leaves(out) if not any(leaf is x for x in inputs)]
     kept = [leaf.grad for leaf in others]
@@ -191,18 +246,23 @@ def _analytic(fn, inputs, per_step):
                 out.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
-        return [np.stack(g) if per_step else g[0] for g in grads]
+        return [np.stack(g) if per_step else g[0] for g in grads], out.shape
     finally:
         for leaf, grad in zip(others, kept):
             leaf.grad = grad
 
 
-def _value(fn, inputs, per_step):
+def _value(fn, inputs, per_step, shape):
+    """fn's value at the perturbed inputs, flat; it must keep the shape `shape` it had."""
     with no_grad():
-        return np.asarray(_evaluate(fn, inputs, per_step).data, dtype=np.float64).reshape(-1)
+        out = _evaluate(fn, inputs, per_step)
+    if out.shape != shape:
+        raise ShapeError(f"gradcheck: fn returned shape {out.shape} at a perturbed point but "
+                         f"{shape} at the inputs; it must return the same shape every time")
+    return np.asarray(out.data, dtype=np.float64).reshape(-1)
 
 
-def _elementwise(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_step):
+def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
@@ -210,9 +270,9 @@ def _elementwise(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_st
         for j in range(x.data.size):
             original = flat[j]
             flat[j] = original + eps
-            plus = _value(fn, inputs, per_step)
+            plus = _value(fn, inputs, per_step, shape)
             flat[j] = original - eps
-            minus = _value(fn, inputs, per_step)
+            minus = _value(fn, inputs, per_step, shape)
             flat[j] = original
             numeric[..., j] = ((plus - minus) / (2 * eps) if per_step
                                else ((plus - minus) / (2 * eps))[0])
@@ -223,7 +283,7 @@ def _elementwise(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_st
                            analytic[0].shape[0] if per_step else None)
 
 
-def _directional(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_step):
+def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
     rng = np.random.default_rng(seed)
     originals = [x.data.copy() for x in inputs]
     steps = analytic[0].shape[0] if per_step else 1
@@ -234,9 +294,9 @@ def _directional(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_st
             for x, d, base in zip(inputs, ds, originals):
                 x.data[...] = base + sign * eps * d
             if store == "plus":
-                plus = _value(fn, inputs, per_step)
+                plus = _value(fn, inputs, per_step, shape)
             else:
-                minus = _value(fn, inputs, per_step)
+                minus = _value(fn, inputs, per_step, shape)
         for x, base in zip(inputs, originals):
             x.data[...] = base
         numeric[:, k] = (plus - minus) / (2 * eps)
@@ -248,15 +308,19 @@ def _directional(fn, inputs, analytic, eps, atol, rtol, seed, directions, per_st
 
 
 def _compare(name, shape, analytic, numeric, atol, rtol, per_step):
-    """Fold analytic vs numeric (per_step: shape (T, n)) into one InputCheck."""
+    """Fold analytic vs numeric (per_step: shape (T, n)) into one InputCheck. An element
+    fails when the difference passes the tolerance, or when either side is NaN or Inf."""
     diff = np.abs(analytic - numeric)
-    bad = diff > atol + rtol * np.abs(numeric)
-    excess = diff / (atol + rtol * np.abs(numeric))
+    allowed = atol + rtol * np.abs(numeric)
+    nonfinite = ~(np.isfinite(analytic) & np.isfinite(numeric))
+    bad = nonfinite | (diff > allowed)
+    excess = np.divide(diff, allowed, out=np.where(diff > 0, np.inf, 0.0), where=allowed > 0)
+    excess[nonfinite] = np.inf                   # the first NaN or Inf is the worst element
     worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size else (0,)
     a, n = (float(analytic[worst]), float(numeric[worst])) if excess.size else (0.0, 0.0)
     scale = max(abs(a), abs(n))
     element = worst[-1] if excess.size else 0
-    index = np.unravel_index(element, shape) if len(shape) else ()
+    index = np.unravel_index(element, shape) if len(shape) and excess.size else ()
     failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
     return InputCheck(
         name=name, shape=tuple(shape), passed=not bad.any(),
@@ -264,4 +328,5 @@ def _compare(name, shape, analytic, numeric, atol, rtol, per_step):
         failed=int(bad.any(axis=0).sum()) if per_step else int(bad.sum()),
         index=tuple(int(i) for i in index), analytic=a, numeric=n, abs_error=abs(a - n),
         rel_error=abs(a - n) / scale if scale else 0.0,
-        step=int(failing_steps[0]) + 1 if len(failing_steps) else None)
+        step=int(failing_steps[0]) + 1 if len(failing_steps) else None,
+        nonfinite=int(nonfinite.any(axis=0).sum()) if per_step else int(nonfinite.sum()))

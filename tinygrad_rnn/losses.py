@@ -4,9 +4,16 @@ Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
 """
 import numpy as np
 
+from . import settings
 from .context import recording
-from .errors import DTypeError, SettingError, ShapeError, where_in_time
+from .errors import DTypeError, ShapeError, where_in_time
 from .tensor import Tensor, apply, constant
+
+REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduction(reduction, op):
+    return settings.one_of(op, "reduction", reduction, REDUCTIONS)
 
 
 def _reduce(loss, reduction, op):
@@ -14,9 +21,16 @@ def _reduce(loss, reduction, op):
         return loss.mean()
     if reduction == "sum":
         return loss.sum()
-    if reduction == "none":
-        return loss
-    raise SettingError(f"{op}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    return loss
+
+
+def _floating(op, argument, tensor):
+    """The prediction (or logits) of a loss as a floating Tensor."""
+    tensor = constant(tensor)
+    if tensor.dtype.kind != "f":
+        raise DTypeError(f"{op}: {argument} must hold floating numbers, got {tensor.dtype}"
+                         f"{where_in_time(recording.meta)}")
+    return tensor
 
 
 def _same_shape(op, prediction, target):
@@ -29,6 +43,8 @@ def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error: mean((prediction - target)^2). Shapes must match exactly
     (no silent broadcasting of a (B,) target against a (B, 1) prediction). The "mean" and
     "sum" reductions are one fused node; "none" keeps the elementwise graph."""
+    reduction = _reduction(reduction, "mse_loss")
+    prediction = _floating("mse_loss", "prediction", prediction)
     target = constant(target, prediction.dtype)
     _same_shape("mse_loss", prediction, target)
     if reduction in ("mean", "sum"):
@@ -42,6 +58,8 @@ def cross_entropy(logits, targets, reduction="mean"):
 
     >>> cross_entropy(Tensor([[2.0, 0.0]]), [0])   # -log(e^2 / (e^2 + 1))
     """
+    reduction = _reduction(reduction, "cross_entropy")
+    logits = _floating("cross_entropy", "logits", logits)
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
     if targets.dtype.kind == "f" and np.all(targets == np.round(targets)):
         targets = targets.astype(np.int64)
@@ -61,6 +79,8 @@ def cross_entropy(logits, targets, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z, stable for any z."""
+    reduction = _reduction(reduction, "binary_cross_entropy_with_logits")
+    logits = _floating("binary_cross_entropy_with_logits", "logits", logits)
     targets = constant(targets, logits.dtype)
     _same_shape("binary_cross_entropy_with_logits", logits, targets)
     return _reduce(logits.softplus() - targets * logits, reduction,

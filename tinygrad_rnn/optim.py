@@ -2,33 +2,112 @@
 
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     opt.zero_grad(); loss.backward(); clip_grad_norm(model.parameters(), 1.0); opt.step()
+
+Nothing silently wrong: the parameter list must hold distinct leaf Tensors that require grad
+(a bare Tensor, a Module, an array is refused with what to pass instead), every setting is
+checked when the optimizer is made (settings.py), and step() checks every gradient before it
+changes any parameter. A gradient of another shape than its parameter is a ShapeError, and a
+gradient holding NaN or Inf is a NumericalError naming the parameter and the index: PyTorch
+would apply it and turn every weight it touches into NaN; here the weights stay as they were,
+so the step can be skipped or the learning rate lowered.
 """
+from collections.abc import Mapping
+
 import numpy as np
 
-from .errors import SettingError
+from . import settings
+from .errors import DTypeError, NumericalError, SettingError, ShapeError
+from .tensor import Tensor
+
+
+def parameter_list(owner, params):
+    """`params` as a list of distinct leaf Tensors that require grad; a SettingError naming
+    `owner` otherwise (what a bare Tensor, a Module or an array should have been)."""
+    if isinstance(params, Tensor):
+        raise SettingError(f"{owner}: got one Tensor (shape {params.shape}) as the parameter "
+                           f"list; pass a list of parameters, [w], or model.parameters()")
+    if callable(getattr(params, "parameters", None)):
+        raise SettingError(f"{owner}: got a {type(params).__name__} model as the parameter list; "
+                           f"pass model.parameters()")
+    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
+        raise SettingError(f"{owner}: the parameters must be a list of Tensors (as "
+                           f"model.parameters() returns), got {type(params).__name__}")
+    params = list(params)
+    if not params:
+        raise SettingError(f"{owner}: got an empty parameter list")
+    for i, p in enumerate(params):
+        if isinstance(p, Mapping):
+            raise SettingError(f"{owner}: parameter groups (dicts) are not supported; pass one "
+                               f"list of Tensors")
+        if not isinstance(p, Tensor):
+            raise SettingError(f"{owner}: parameter {i} is a {type(p).__name__}, not a Tensor")
+        if not p.is_leaf:
+            raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) is the output of "
+                               f"{p.op!r}, not a leaf: optimize the leaves it is computed from")
+        if not p.requires_grad:
+            raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) does not require grad, "
+                               f"so it would never change; make it with requires_grad=True, or "
+                               f"leave it out of the list to freeze it")
+        for j, earlier in enumerate(params[:i]):
+            if p is earlier:
+                raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) is parameter {j} "
+                                   f"again; list each parameter once")
+    return params
+
+
+def _name(p, i):
+    return p.name if p.name is not None else f"parameter {i}"
 
 
 class Optimizer:
+    """Base class: the checked parameter list and learning rate, and step(), which checks
+    every gradient (shape, finite) before update(i, p) changes any parameter. A subclass
+    checks its own settings with the functions of settings.py and defines update(i, p),
+    which reads p.grad (an array of p's shape, finite) and changes p.data in place."""
+
     def __init__(self, params, lr):
-        self.params = list(params)
-        if not self.params:
-            raise SettingError(f"{type(self).__name__}: got an empty parameter list")
-        if lr <= 0:
-            raise SettingError(f"{type(self).__name__}: the learning rate must be positive, "
-                               f"got {lr}")
-        self.lr = lr
+        owner = type(self).__name__
+        self.params = parameter_list(owner, params)
+        self.lr = settings.positive_float(owner, "lr (the learning rate)", lr)
+        self._shapes = [p.shape for p in self.params]
 
     def zero_grad(self):
         for p in self.params:
             p.grad = None
 
     def step(self):
-        for i, p in enumerate(self.params):
-            if p.grad is not None:
-                self.update(i, p)
+        """Update every parameter that has a gradient; all or nothing (see the module doc)."""
+        ready = [(i, p) for i, p in enumerate(self.params) if p.grad is not None]
+        for i, p in ready:
+            p.grad = self._checked_gradient(i, p)
+        for i, p in ready:
+            self.update(i, p)
+
+    def _checked_gradient(self, i, p):
+        owner, name = type(self).__name__, _name(p, i)
+        if p.shape != self._shapes[i]:
+            raise ShapeError(f"{owner}.step: {name} has shape {p.shape}, but {self._shapes[i]} "
+                             f"when the optimizer was made; make a new optimizer for it")
+        grad = p.grad
+        if not isinstance(grad, np.ndarray) or grad.dtype.kind != "f":
+            try:
+                grad = np.asarray(grad, dtype=p.dtype)
+            except (TypeError, ValueError) as exc:
+                raise DTypeError(f"{owner}.step: the gradient of {name} is not an array of "
+                                 f"numbers ({exc})") from None
+        if grad.shape != p.shape:
+            raise ShapeError(f"{owner}.step: the gradient of {name} has shape {grad.shape}, its "
+                             f"parameter {p.shape}; no parameter was changed")
+        finite = np.isfinite(grad)
+        if not finite.all():
+            index = tuple(int(k) for k in np.argwhere(~finite)[0])
+            raise NumericalError(f"{owner}.step: the gradient of {name} holds {grad[index]} at "
+                                 f"index {index}; no parameter was changed (lower the learning "
+                                 f"rate, clip the gradient norm, or skip this step)")
+        return grad
 
     def update(self, i, p):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define update(i, p)")
 
 
 class SGD(Optimizer):
@@ -37,7 +116,11 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False):
         super().__init__(params, lr)
-        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+        self.momentum = settings.non_negative_float("SGD", "momentum", momentum)
+        self.weight_decay = settings.non_negative_float("SGD", "weight_decay", weight_decay)
+        self.nesterov = settings.flag("SGD", "nesterov", nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise SettingError("SGD: nesterov=True needs a momentum > 0 (as in PyTorch)")
         self.velocity = [None] * len(self.params)
 
     def update(self, i, p):
@@ -55,7 +138,9 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self.betas = betas_pair("Adam", betas)
+        self.eps = settings.positive_float("Adam", "eps", eps)
+        self.weight_decay = settings.non_negative_float("Adam", "weight_decay", weight_decay)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
         self.t = [0] * len(self.params)
@@ -71,17 +156,55 @@ class Adam(Optimizer):
         p.data -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
 
 
+def betas_pair(owner, betas):
+    """Adam's (beta1, beta2): two numbers in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise SettingError(f"{owner}: betas must be a pair (beta1, beta2) of numbers in [0, 1), "
+                           f"got {betas!r}")
+    return tuple(settings.real(owner, f"betas[{k}]", b, low=0, high=1, high_open=True)
+                 for k, b in enumerate(betas))
+
+
 def grad_norm(params):
-    """The global L2 norm of all gradients (parameters without a gradient count as zero)."""
-    return float(np.sqrt(sum(float(np.sum(np.square(p.grad, dtype=np.float64)))
-                             for p in params if p.grad is not None)))
+    """The global L2 norm of all gradients (parameters without a gradient count as zero);
+    NaN or Inf if a gradient holds one. Finite gradients whose squares overflow float64
+    are rescaled first, so their norm is still right."""
+    grads = [p.grad for p in params if p.grad is not None]
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
+        if np.isinf(total) and all(np.all(np.isfinite(g)) for g in grads):
+            largest = max(float(np.max(np.abs(g))) for g in grads if np.size(g))
+            total = largest * float(np.sqrt(sum(
+                float(np.sum(np.square(np.asarray(g, dtype=np.float64) / largest)))
+                for g in grads)))
+    return total
 
 
-def clip_grad_norm(params, max_norm):
+def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
     """Scale all gradients so their global L2 norm is at most max_norm; returns the norm
-    before clipping (as torch.nn.utils.clip_grad_norm_)."""
-    params = list(params)
+    before clipping (as torch.nn.utils.clip_grad_norm_, which also takes one Tensor).
+
+    max_norm must be > 0 (inf: measure only). A NaN or Inf gradient makes the norm NaN or
+    Inf: with error_if_nonfinite=True (the default; PyTorch's default is False) that is a
+    NumericalError naming the parameter; with False the norm is returned and the gradients
+    are left as they are (PyTorch would scale them all to NaN), for the caller to decide.
+    Either way no gradient is changed."""
+    params = [params] if isinstance(params, Tensor) else list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise DTypeError(f"clip_grad_norm: parameter {i} is a {type(p).__name__}, not a "
+                             f"Tensor")
+    max_norm = settings.positive_float("clip_grad_norm", "max_norm", max_norm, finite=False)
+    error_if_nonfinite = settings.flag("clip_grad_norm", "error_if_nonfinite",
+                                       error_if_nonfinite)
     total = grad_norm(params)
+    if not np.isfinite(total):
+        if error_if_nonfinite:
+            bad = [_name(p, i) for i, p in enumerate(params)
+                   if p.grad is not None and not np.all(np.isfinite(p.grad))]
+            raise NumericalError(f"clip_grad_norm: the gradient norm is {total}: the gradients "
+                                 f"of {', '.join(bad)} hold NaN or Inf; no gradient was changed")
+        return total
     if total > max_norm:
         scale = max_norm / (total + 1e-12)
         for p in params:

@@ -17,10 +17,12 @@ from types import MappingProxyType
 import numpy as np
 
 from . import autodiff
-from .arguments import as_array, axes_of, one_axis
+from .arguments import as_array, axes_of, flag, one_axis, permutation_of, shape_of
 from .context import recording
+from .conversions import NumberConversions
 from .errors import (
     BackwardError,
+    DTypeError,
     NumericalError,
     OutOfMemoryError,
     ShapeError,
@@ -48,7 +50,7 @@ def _operator(name, reflected=False):
         a, b = (other, self) if reflected else (self, other)
         try:
             out = forward(a._data, b._data)
-        except (ValueError, MemoryError) as exc:
+        except (ValueError, TypeError, MemoryError) as exc:
             raise _forward_error(prim, (a._data, b._data), None, exc) from None
         return make_tensor(out, prim, (a, b), None, a.requires_grad or b.requires_grad)
 
@@ -56,7 +58,7 @@ def _operator(name, reflected=False):
     return operator
 
 
-class Tensor:
+class Tensor(NumberConversions):
     """A numpy array with a gradient and the graph that produced it.
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
@@ -74,7 +76,19 @@ class Tensor:
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
 
     def __new__(cls, data, requires_grad=False, name=None, dtype=None):
+        """`data` keeps a floating dtype, integers become float64 and booleans a bool mask
+        (which can index, but not require grad); `dtype=` may name a floating dtype or bool,
+        never an integer one (DTypeError)."""
         value = as_array(data._data if isinstance(data, Tensor) else data, dtype)
+        if not isinstance(requires_grad, (bool, np.bool_)):
+            raise DTypeError(f"Tensor: requires_grad must be True or False, got "
+                             f"{requires_grad!r} ({type(requires_grad).__name__})")
+        if requires_grad and value.dtype.kind != "f":
+            raise DTypeError(f"Tensor: only floating tensors can require grad; this one holds "
+                             f"{value.dtype} data (a mask has no gradient)")
+        if name is not None and not isinstance(name, str):
+            raise DTypeError(f"Tensor: name must be a str or None, got {name!r} "
+                             f"({type(name).__name__})")
         return make_tensor(value, requires_grad=bool(requires_grad), name=name)
 
     # --- the value: read freely, written through a tracked view (see inplace.py) ---
@@ -163,13 +177,14 @@ class Tensor:
     T = property(lambda self: self.transpose())
 
     def __len__(self):
+        if self._data.ndim == 0:
+            raise DTypeError("len() of a 0-d tensor: it has no first dimension")
         return len(self._data)
 
     def __iter__(self):
+        if self._data.ndim == 0:
+            raise DTypeError("iteration over a 0-d tensor: it has no first dimension")
         return (self[i] for i in range(len(self)))
-
-    def item(self):
-        return self._data.item()
 
     def __reduce__(self):
         """copy, deepcopy and pickle make a leaf with copies of the value and gradient (as
@@ -257,19 +272,20 @@ class Tensor:
     # --- reductions ---
     def sum(self, axis=None, keepdims=False):
         return apply("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "sum", "keepdims"))
 
     def mean(self, axis=None, keepdims=False):
         return apply("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "mean", "keepdims"))
 
     def max(self, axis=None, keepdims=False):
         return apply("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
-                     keepdims=keepdims)
+                     keepdims=flag(keepdims, "max", "keepdims"))
 
     def logsumexp(self, axis=-1, keepdims=False):
         return apply("logsumexp", self,
-                     axis=axes_of(axis, self.ndim, "logsumexp", self.shape), keepdims=keepdims)
+                     axis=axes_of(axis, self.ndim, "logsumexp", self.shape),
+                     keepdims=flag(keepdims, "logsumexp", "keepdims"))
 
     def softmax(self, axis=-1):
         return apply("softmax", self, axis=one_axis(axis, self, "softmax"))
@@ -279,14 +295,11 @@ class Tensor:
 
     # --- shape ---
     def reshape(self, *shape):
-        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-            shape = tuple(shape[0])
-        return apply("reshape", self, shape=shape)
+        return apply("reshape", self, shape=shape_of(shape))
 
     def transpose(self, *axes):
         """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
-        axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
-        return apply("transpose", self, axes=axes or tuple(reversed(range(self.ndim))))
+        return apply("transpose", self, axes=permutation_of(axes, self.ndim, self.shape))
 
     def __getitem__(self, index):
         return apply("getitem", self, index=_plain_index(index))
@@ -368,7 +381,8 @@ def operand(value, like):
     `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it."""
     if isinstance(value, Tensor):
         return value
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and \
+            like._data.dtype.kind == "f":
         return make_tensor(np.asarray(value, dtype=like._data.dtype))
     return make_tensor(as_array(value, copy=False))
 
@@ -384,7 +398,7 @@ def apply(name, *inputs, **params):
     arrays = [x._data for x in inputs]
     try:
         out = prim.forward(*arrays, **params)
-    except (ValueError, IndexError, MemoryError) as exc:
+    except (ValueError, IndexError, TypeError, MemoryError) as exc:
         raise _forward_error(prim, arrays, params, exc) from None
     return make_tensor(out, prim, inputs, params or None,
                        any(x.requires_grad for x in inputs))
@@ -403,18 +417,25 @@ def precomputed(name, inputs, value, memory_of=None, **params):
 
 
 def _plain_index(index):
-    """An index with Tensors replaced by their integer arrays, lists by arrays."""
+    """An index with Tensors replaced by numpy arrays: a bool Tensor is a mask (as a boolean
+    numpy array is), a floating one must hold whole numbers; lists become arrays."""
     if isinstance(index, tuple):
         return tuple(map(_plain_index, index))
-    if isinstance(index, Tensor):         # it holds floats, which must be whole numbers
-        positions = index._data.astype(np.int64)
-        if not np.array_equal(positions, index._data):
-            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers, got "
-                                   f"{index._data.ravel()[:5]}...; pass a boolean mask as a "
-                                   f"numpy array (a Tensor stores booleans as 0.0 and 1.0)")
+    if isinstance(index, Tensor):
+        data = index._data
+        if data.dtype.kind in "biu":
+            return data
+        positions = np.zeros(data.shape, dtype=np.int64)
+        whole = np.isfinite(data)
+        positions[whole] = data[whole]
+        if not (whole.all() and np.array_equal(positions, data)):
+            raise TensorIndexError(f"getitem: a Tensor index must hold whole numbers (or be a "
+                                   f"bool mask), got {data.ravel()[:5]}"
+                                   f"{'...' if data.size > 5 else ''}")
         return positions
     if isinstance(index, list):
-        return np.asarray(index)
+        array = np.asarray(index)
+        return array.astype(np.intp) if array.size == 0 else array    # x[[]]: no positions
     return index
 
 
@@ -422,7 +443,11 @@ def _forward_error(prim, arrays, params, exc):
     """The project's exception for a numpy error in prim's forward, naming the op, the
     operands' shapes and the time step."""
     where = where_in_time(recording.meta)
-    if isinstance(exc, IndexError):
+    if isinstance(exc, TypeError):
+        return DTypeError(f"{prim.name}: operands of dtypes "
+                          f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
+                          f"{exc}{where}")
+    if isinstance(exc, IndexError) and "index" in (params or {}):
         return TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
                                 f"{shapes_of(arrays)}: {exc}{where}")
     if isinstance(exc, MemoryError):

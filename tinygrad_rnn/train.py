@@ -7,10 +7,14 @@ The loop is the documented one: zero_grad, loss, backward, clip, step. The progr
 tqdm's when tqdm is installed (the `progress` extra) and nothing otherwise; progress_bar
 gives the same bar to loops of your own.
 """
+import inspect
+
 import numpy as np
 
-from .errors import NumericalError
-from .optim import clip_grad_norm
+from . import settings
+from .errors import DTypeError, NumericalError, SettingError, ShapeError
+from .optim import clip_grad_norm, parameter_list
+from .tensor import Tensor
 
 
 def progress_bar(total, enabled=True, description="", leave=False):
@@ -31,14 +35,42 @@ def progress_bar(total, enabled=True, description="", leave=False):
 def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description="training",
         callback=None):
     """Run `steps` optimizer steps on loss_fn(step) -> scalar Tensor. Returns the list of
-    loss values. `callback(step, loss_value)` may return True to stop early."""
-    params = list(params)
+    loss values. `callback(step, loss_value)` may return True to stop early.
+
+    Checked before the first step: params (as for an optimizer), loss_fn a function of the
+    step number, optimizer an object with zero_grad() and step(), steps an int >= 0, clip
+    None or > 0. Each step the loss must be a one-element Tensor (else a DTypeError or
+    ShapeError naming the step) and finite (else a NumericalError, raised before the update,
+    so the weights stay as they were). An exception loss_fn raises passes through unchanged,
+    after the progress bar is closed; the steps before it have been taken."""
+    params = parameter_list("fit", params)
+    settings.function("fit", "loss_fn", loss_fn)
+    if not _takes_one_argument(loss_fn):
+        raise SettingError(f"fit: loss_fn must take the step number, loss_fn(step); "
+                           f"{getattr(loss_fn, '__name__', loss_fn)!r} takes no argument")
+    for method in ("zero_grad", "step"):
+        if not callable(getattr(optimizer, method, None)):
+            raise SettingError(f"fit: optimizer must have zero_grad() and step() (an optimizer "
+                               f"of tinygrad_rnn.optim), got {type(optimizer).__name__}")
+    steps = settings.non_negative_int("fit", "steps", steps)
+    if clip is not None:
+        clip = settings.positive_float("fit", "clip", clip, finite=False)
+    progress = settings.flag("fit", "progress", progress)
+    if callback is not None:
+        settings.function("fit", "callback", callback)
     history = []
     bar = progress_bar(steps, progress, description)
     try:
         for step in range(steps):
             optimizer.zero_grad()
             loss = loss_fn(step)
+            if not isinstance(loss, Tensor):
+                raise DTypeError(f"fit: loss_fn({step}) returned a {type(loss).__name__}, not a "
+                                 f"Tensor; build the loss from the model's tensors so it has a "
+                                 f"gradient")
+            if loss.size != 1:
+                raise ShapeError(f"fit: loss_fn({step}) returned a tensor of shape {loss.shape}; "
+                                 f"a loss is one number: reduce it (.sum() or .mean())")
             value = float(loss.item())
             if not np.isfinite(value):     # before the update: the weights stay as they were
                 raise NumericalError(f"fit: the loss became {value} at step {step}; lower "
@@ -57,3 +89,15 @@ def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description
         if bar is not None:
             bar.close()
     return history
+
+
+def _takes_one_argument(fn):
+    """False only when fn's signature shows it cannot be called with one positional
+    argument (a builtin without a signature is given the benefit of the doubt)."""
+    try:
+        inspect.signature(fn).bind(0)
+    except TypeError:
+        return False
+    except ValueError:
+        return True
+    return True

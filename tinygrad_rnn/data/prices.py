@@ -34,6 +34,7 @@ from importlib import resources
 
 import numpy as np
 
+from .. import settings
 from ..errors import SettingError
 
 AIRLINE_CSV = "airline_passengers.csv"
@@ -134,8 +135,19 @@ class NextValueTask:
         windows whose first input is series index starts[b]; e.g. one-step forecasts of months
         m (B,) read their inputs from task.windows(m - T)[0]. Every index must be in the series:
         starts[b] >= 0 and starts[b] + T < len(series)."""
+        length = self.train_xs.shape[0]
+        starts = np.asarray(starts)
+        if starts.dtype.kind not in "iu":
+            raise SettingError(f"windows: starts must be integer series indices, got "
+                               f"{starts.dtype} values {starts.ravel()[:5]}")
+        last = len(self.series) - length - 1
+        outside = (starts < 0) | (starts > last)
+        if outside.any():
+            raise SettingError(f"windows: start {starts[outside].ravel()[0]} is outside the "
+                               f"series: a window of {length} steps and its next value need "
+                               f"starts in 0..{last}")
         z = self.normalize(self.series.values)
-        return _windows(z, np.asarray(starts, dtype=np.int64), self.train_xs.shape[0])
+        return _windows(z, starts.astype(np.int64), length)
 
 
 def _as_series(series):
@@ -143,7 +155,11 @@ def _as_series(series):
         return series
     if isinstance(series, str):
         return price_series(series)
-    values = np.asarray(series, dtype=np.float64).reshape(-1)
+    try:
+        values = np.asarray(series, dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(f"next_value_task: series must be a source name, a PriceSeries or "
+                           f"numbers, got {type(series).__name__} ({exc})") from None
     return PriceSeries(name="custom", dates=np.arange(values.size), values=values,
                        unit="", source="given array", licence="")
 
@@ -166,7 +182,20 @@ def next_value_task(length, split=0.75, normalize=True, log=False, series="airli
     normalize: z-score with the training part's mean and std (else mean 0, std 1).
     Returns a NextValueTask; see the module docstring for which windows go where.
     """
+    owner = "next_value_task"
+    length = settings.positive_int(owner, "length", length)
+    split = settings.real(owner, "split", split, low=0, high=1, low_open=True, high_open=True)
+    normalize = settings.flag(owner, "normalize", normalize)
+    log = settings.flag(owner, "log", log)
     series = _as_series(series)
+    if not np.isfinite(series.values).all():
+        index = int(np.argwhere(~np.isfinite(series.values))[0, 0])
+        raise SettingError(f"{owner}: the series holds {series.values[index]} at index {index}; "
+                           f"fill or drop it first")
+    if log and (series.values <= 0).any():
+        index = int(np.argwhere(series.values <= 0)[0, 0])
+        raise SettingError(f"{owner}: log=True needs positive values, the series holds "
+                           f"{series.values[index]} at index {index}")
     values = np.log(series.values) if log else series.values
     n = values.size
     split_index = int(round(split * n))
@@ -177,6 +206,9 @@ def next_value_task(length, split=0.75, normalize=True, log=False, series="airli
                          f"{n_train} train and {n_test} test windows in a series of {n} values")
     if normalize:
         mean, std = float(values[:split_index].mean()), float(values[:split_index].std())
+        if std == 0:
+            raise SettingError(f"{owner}: the training part is constant ({mean:g}), so it cannot "
+                               f"be normalized; pass normalize=False")
     else:
         mean, std = 0.0, 1.0
     z = _normalized(series.values, mean, std, log)      # the same map as NextValueTask.normalize

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import settings
 from ..errors import SettingError
 
 PAD = -1
@@ -152,6 +153,15 @@ class PronounBatch:
 
 def encode(words, vocab=DEFAULT_VOCAB):
     """One-hot (T, 1, V) float64 input for one sentence given as words, e.g. LECTURE_SENTENCE."""
+    if isinstance(words, str) or not isinstance(words, (list, tuple)):
+        raise SettingError(f"encode: words must be a list of words, such as LECTURE_SENTENCE, "
+                           f"got {words!r}")
+    if not words:
+        raise SettingError("encode: the sentence is empty; it needs at least one word")
+    unknown = [w for w in words if w not in vocab.words]
+    if unknown:
+        raise SettingError(f"encode: {unknown} not in the vocabulary; its words are "
+                           f"{list(vocab.words)}")
     ids = [vocab.index(w) for w in words]
     return np.eye(vocab.size)[ids][:, None, :]
 
@@ -172,11 +182,17 @@ def pronoun_task_mixed(n_samples, distances, seed=0, vocab=DEFAULT_VOCAB):
     Returns a PronounBatch padded at the end to T_max = max(distances) + 1 steps; sentence b's
     label is due at step lengths[b] - 1 and mask[t, b] is t < lengths[b].
     """
-    distances = np.asarray(distances, dtype=np.int64).reshape(-1)
-    if n_samples < 1:
-        raise SettingError(f"pronoun_task: n_samples must be >= 1, got {n_samples}")
-    if distances.size == 0 or distances.min() < 1:
-        raise SettingError(f"pronoun_task: distances must be >= 1, got {distances.tolist()}")
+    n_samples = settings.positive_int("pronoun_task", "n_samples", n_samples)
+    given = (np.asarray(distances, dtype=object).reshape(-1)
+             if isinstance(distances, (list, tuple, np.ndarray)) else ())
+    if len(given) == 0 or not all(settings.is_integer(d) and d >= 1 for d in given):
+        raise SettingError(f"pronoun_task: distances must be >= 1 (whole numbers of steps), got "
+                           f"{distances!r}")
+    distances = given.astype(np.int64)
+    seed = settings.seed("pronoun_task", seed)
+    if not isinstance(vocab, PronounVocab):
+        raise SettingError(f"pronoun_task: vocab must be a PronounVocab, got "
+                           f"{type(vocab).__name__}")
     streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
 
     name_ids, name_classes = vocab.name_ids()

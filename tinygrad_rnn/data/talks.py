@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import settings
 from ..errors import SettingError
 
 CLASS_NAMES = ("sport", "science")
@@ -36,7 +37,12 @@ _LABEL_STREAM, _PLACEMENT_STREAM, _NOISE_STREAM = range(3)
 def keyword_patterns(n_features=8, n_keywords=3, keyword_length=4, amplitude=1.0,
                      keyword_seed=2025):
     """(2, K, L, N) float64 keyword patterns: patterns[c, k] is class c's k-th keyword."""
-    rng = np.random.default_rng(keyword_seed)
+    owner = "keyword_patterns"
+    n_features = settings.positive_int(owner, "n_features", n_features)
+    n_keywords = settings.positive_int(owner, "n_keywords", n_keywords)
+    keyword_length = settings.positive_int(owner, "keyword_length", keyword_length)
+    amplitude = settings.non_negative_float(owner, "amplitude", amplitude)
+    rng = settings.rng(owner, keyword_seed, "keyword_seed")
     signs = rng.choice([-1.0, 1.0], size=(2, n_keywords, keyword_length, n_features))
     flat = signs.reshape(2 * n_keywords, -1)
     if len(np.unique(flat, axis=0)) < len(flat):
@@ -97,8 +103,17 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     Returns a TalksBatch with xs (length, n_talks, n_features). The same arguments give the same
     batch; `seed` changes the talks, `keyword_seed` the keyword vocabulary.
     """
+    owner = "talks_task"
+    n_talks = settings.positive_int(owner, "n_talks", n_talks)
+    length = settings.positive_int(owner, "length", length)
+    n_occurrences = settings.positive_int(owner, "n_occurrences", n_occurrences)
+    n_decoys = settings.non_negative_int(owner, "n_decoys", n_decoys)
+    keyword_length = settings.positive_int(owner, "keyword_length", keyword_length)
+    noise = settings.non_negative_float(owner, "noise", noise)
+    seed = settings.seed(owner, seed)
     if quiet_tail is None:
         quiet_tail = length // 4
+    quiet_tail = settings.non_negative_int(owner, "quiet_tail", quiet_tail)
     if n_occurrences < 1 or not 0 <= n_decoys < n_occurrences:
         raise SettingError(f"talks_task: need n_occurrences >= 1 and 0 <= n_decoys < n_occurrences "
                          f"so the label is a strict majority, got {n_occurrences} and {n_decoys}")

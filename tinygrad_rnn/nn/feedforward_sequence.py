@@ -11,11 +11,11 @@ so the visualizer draws one column per step with no edge between columns.
 """
 import numpy as np
 
+from .. import settings
 from ..context import step as time_step
-from ..errors import SettingError
 from ..functional import concatenate, linear, stack
 from ..tensor import Tensor
-from .layers import MLP, as_rng, get_activation
+from .layers import MLP, as_rng, get_activation, sizes_list
 from .module import Module, init_uniform
 from .unroll import as_sequence
 
@@ -26,8 +26,10 @@ class WindowedMLP(Module):
     def __init__(self, input_size, hidden_sizes, output_size, window=1, activation="tanh",
                  output_activation=None, seed=None):
         super().__init__()
-        if window < 1:
-            raise SettingError(f"WindowedMLP: window must be at least 1, got {window}")
+        input_size = settings.positive_int("WindowedMLP", "input_size", input_size)
+        output_size = settings.positive_int("WindowedMLP", "output_size", output_size)
+        hidden_sizes = sizes_list("WindowedMLP", "hidden_sizes", hidden_sizes)
+        window = settings.positive_int("WindowedMLP", "window", window)
         self.input_size, self.output_size, self.window = input_size, output_size, window
         sizes = [input_size * window, *hidden_sizes, output_size]
         self.mlp = MLP(sizes, activation, output_activation, seed=seed)
@@ -58,7 +60,14 @@ class TemporalConv(Module):
     def __init__(self, input_size, channels, output_size, kernel_size=3, layers=1,
                  hidden_sizes=(), activation="tanh", output_activation=None, seed=None):
         super().__init__()
-        rng = as_rng(seed)
+        owner = "TemporalConv"
+        input_size = settings.positive_int(owner, "input_size", input_size)
+        channels = settings.positive_int(owner, "channels", channels)
+        output_size = settings.positive_int(owner, "output_size", output_size)
+        kernel_size = settings.positive_int(owner, "kernel_size", kernel_size)
+        layers = settings.positive_int(owner, "layers", layers)
+        hidden_sizes = sizes_list(owner, "hidden_sizes", hidden_sizes)
+        rng = as_rng(seed, owner)
         self.input_size, self.output_size = input_size, output_size
         self.kernel_size, self.depth = kernel_size, layers
         self.receptive_field = layers * (kernel_size - 1) + 1

@@ -1,6 +1,5 @@
 """Feed-forward layers: Linear and MLP, and the activations they take by name."""
-import numpy as np
-
+from .. import settings
 from ..errors import SettingError
 from ..functional import linear
 from ..tensor import Tensor
@@ -25,9 +24,21 @@ def get_activation(spec):
     return ACTIVATIONS[spec]
 
 
-def as_rng(seed):
-    """A numpy Generator from a seed, a Generator, or None (fresh entropy)."""
-    return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+def as_rng(seed, owner="model"):
+    """A numpy Generator from a seed (an int >= 0), a Generator, or None (fresh entropy);
+    anything else is a SettingError naming `owner`."""
+    return settings.rng(owner, seed)
+
+
+def sizes_list(owner, argument, sizes, minimum_length=0):
+    """A list or tuple of positive ints (layer widths) as a list of ints."""
+    if not isinstance(sizes, (list, tuple)):
+        raise SettingError(f"{owner}: {argument} must be a list of positive integers, got "
+                           f"{sizes!r} ({type(sizes).__name__})")
+    if len(sizes) < minimum_length:
+        raise SettingError(f"{owner}: {argument} needs at least {minimum_length} sizes, got "
+                           f"{list(sizes)!r}")
+    return [settings.positive_int(owner, f"{argument}[{i}]", size) for i, size in enumerate(sizes)]
 
 
 class Linear(Module):
@@ -35,7 +46,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, seed=None):
         super().__init__()
-        rng = as_rng(seed)
+        in_features = settings.positive_int("Linear", "in_features", in_features)
+        out_features = settings.positive_int("Linear", "out_features", out_features)
+        bias = settings.flag("Linear", "bias", bias)
+        rng = as_rng(seed, "Linear")
         self.W = init_uniform(rng, (out_features, in_features), in_features, "W")
         self.b = init_uniform(rng, (out_features,), in_features, "b") if bias else None
 
@@ -49,9 +63,8 @@ class MLP(Module):
 
     def __init__(self, sizes, activation="tanh", output_activation=None, seed=None):
         super().__init__()
-        if len(sizes) < 2:
-            raise SettingError(f"MLP needs at least [input, output] sizes, got {sizes!r}")
-        rng = as_rng(seed)
+        sizes = sizes_list("MLP", "sizes (at least [input, output])", sizes, minimum_length=2)
+        rng = as_rng(seed, "MLP")
         self.layers = [Linear(a, b, seed=rng) for a, b in zip(sizes[:-1], sizes[1:])]
         for i, layer in enumerate(self.layers):
             setattr(self, f"layer{i}", layer)

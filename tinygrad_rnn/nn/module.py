@@ -4,16 +4,18 @@ Assigning a Tensor that requires grad to an attribute registers it as a paramete
 name; assigning a Module registers a submodule. `named_parameters()` walks both, in the order
 they were assigned, with dotted names ("layers.0.W1").
 
-Saving writes a .npz atomically: the arrays go to a temporary file in the same folder, which
-is flushed to disk and then renamed over the target, so a crash mid-save leaves the old file
-intact. Loading refuses names or shapes that do not match the model, and says which.
+Saving writes a .npz atomically (files.py): a crash or a kill mid-save leaves the old file
+intact and no temporary behind. Loading is all or nothing: every name, shape and dtype is
+checked (and a file's headers before its data, npz.py) before any parameter changes, and a
+StateDictError says what does not fit.
 """
-import os
+from collections.abc import Mapping
 
 import numpy as np
 
-from ..errors import StateDictError
+from ..errors import DTypeError, StateDictError
 from ..files import atomic_writer
+from ..npz import read_npz
 from ..tensor import Tensor
 
 
@@ -68,7 +70,9 @@ class Module:
             param.grad = None
 
     def to(self, dtype):
-        """Convert every parameter to `dtype` in place (np.float32 or np.float64); returns self."""
+        """Convert every parameter to `dtype` in place (a floating dtype: np.float32,
+        np.float64, "float32", ...); returns self."""
+        dtype = floating_dtype(f"{type(self).__name__}.to", dtype)
         for param in self.parameters():
             param.data = param.data.astype(dtype)
             param.grad = None
@@ -80,48 +84,118 @@ class Module:
         return {name: param._data.copy() for name, param in self.named_parameters()}
 
     def load_state_dict(self, state):
-        """Copy arrays into the parameters in place. Every name must match, every shape too;
-        otherwise nothing is changed and StateDictError says what differs."""
-        params = dict(self.named_parameters())
-        missing = sorted(set(params) - set(state))
-        unexpected = sorted(set(state) - set(params))
-        wrong = [f"{name}: model {params[name].shape}, saved {np.shape(state[name])}"
-                 for name in params
-                 if name in state and params[name].shape != np.shape(state[name])]
-        problems = ([f"missing from the saved state: {', '.join(missing)}"] if missing else []) + \
-                   ([f"not in the model: {', '.join(unexpected)}"] if unexpected else []) + \
-                   ([f"shape mismatch: {'; '.join(wrong)}"] if wrong else [])
-        if problems:
-            raise StateDictError(f"{type(self).__name__}.load_state_dict: the saved state does "
-                                 f"not fit this model; " + "; ".join(problems))
-        for name, param in params.items():
-            param.data[...] = np.asarray(state[name], dtype=param.dtype)
+        """Copy arrays into the parameters in place, all or nothing.
+
+        `state` maps every parameter's name to an array (or a Tensor, or nested lists) of the
+        parameter's exact shape holding real numbers: floating or integer values, converted
+        to the parameter's dtype. NaN and Inf are loaded as they are: they are data (the
+        weights of a diverged model can be saved and looked at). Arrays of bools, complex
+        numbers, strings or objects are refused, and so is a value that overflows the
+        parameter's dtype (1e300 into float32). Every name and value is checked before any
+        parameter changes: on a problem nothing changes and StateDictError lists them all."""
+        converted = self._checked_state(state, f"{type(self).__name__}.load_state_dict")
+        for name, param in self.named_parameters():
+            param.data[...] = converted[name]
 
     def save(self, path):
-        """Write the parameters to `path` (.npz) atomically (files.py): a crash mid-save
-        leaves the old file intact."""
+        """Write the parameters to `path` (.npz) atomically (files.py): a crash or a kill
+        mid-save leaves the old file intact and no temporary behind. A symlink is followed;
+        a directory, FIFO or device at `path` is refused (FileError)."""
+        state = self.state_dict()
         with atomic_writer(path) as file:
-            np.savez(file, **self.state_dict())
+            np.savez(file, **state)
 
     def load(self, path):
-        """Read parameters saved by save(); refuses a file that does not fit (StateDictError)."""
-        path = os.fspath(path)
-        try:
-            saved = np.load(path, allow_pickle=False)
-        except ValueError as exc:      # not a numpy file at all (np.load tried to unpickle it)
-            raise StateDictError(f"{type(self).__name__}.load: {path} is not a .npz file of "
-                                 f"named arrays written by save() ({exc})") from None
-        if not isinstance(saved, np.lib.npyio.NpzFile):     # a bare .npy array: no names
-            raise StateDictError(f"{type(self).__name__}.load: {path} holds one unnamed array of "
-                                 f"shape {np.shape(saved)}, not a .npz file of named arrays "
-                                 f"written by save()")
-        with saved:
-            self.load_state_dict({name: saved[name] for name in saved.files})
+        """Read parameters saved by save(), all or nothing (see load_state_dict). A path that
+        is missing, a directory or unreadable is a FileError; a file that is not a .npz of
+        named arrays, is corrupt or truncated, or does not fit the model is a StateDictError.
+        Headers are checked against the model before any data is read."""
+        who = f"{type(self).__name__}.load"
+        params = dict(self.named_parameters())
+        arrays = read_npz(path, who, lambda described: state_problems(params, described))
+        converted = self._checked_state(arrays, f"{who}: {path}")
+        for name, param in params.items():
+            param.data[...] = converted[name]
         return self
+
+    def _checked_state(self, state, who):
+        """{name: array converted to the parameter's dtype}, or a StateDictError."""
+        if not isinstance(state, Mapping):
+            raise StateDictError(f"{who}: the state must be a mapping of parameter names to "
+                                 f"arrays (as state_dict() returns), got {type(state).__name__}")
+        params = dict(self.named_parameters())
+        arrays, problems = {}, []
+        for name, value in state.items():
+            if name in params:
+                try:
+                    arrays[name] = np.asarray(value.data if isinstance(value, Tensor) else value)
+                except (TypeError, ValueError) as exc:
+                    problems.append(f"{name}: not an array of numbers ({exc})")
+        described = {name: (array.shape, array.dtype) for name, array in arrays.items()}
+        described.update({name: None for name in state if name not in arrays})
+        problems += state_problems(params, described)
+        if not problems:
+            converted = {}
+            for name, param in params.items():
+                converted[name], problem = _converted(arrays[name], param)
+                if problem:
+                    problems.append(f"{name}: {problem}")
+        if problems:
+            raise StateDictError(f"{who}: the saved state does not fit this "
+                                 f"{type(self).__name__}; " + "; ".join(problems))
+        return converted
 
     def __repr__(self):
         shapes = ", ".join(f"{name}{tuple(p.shape)}" for name, p in self.named_parameters())
         return f"{type(self).__name__}({shapes})"
+
+
+def floating_dtype(who, dtype):
+    """numpy's dtype for `dtype` if it is a floating one, else a DTypeError naming `who`."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError as exc:
+        raise DTypeError(f"{who}: {dtype!r} is not a dtype ({exc})") from None
+    if resolved.kind != "f":
+        raise DTypeError(f"{who}: parameters hold floating numbers; {resolved} is not a floating "
+                         f"dtype (use np.float32 or np.float64)")
+    return resolved
+
+
+def state_problems(params, described):
+    """What keeps a state from fitting `params` ({name: Tensor}), as a list of phrases:
+    missing and unexpected names, shapes that differ, dtypes that are not real numbers.
+    `described` maps each name of the state to (shape, dtype), or to None if it is not an
+    array."""
+    missing = sorted(set(params) - set(described))
+    unexpected = sorted(map(str, set(described) - set(params)))
+    wrong, kinds = [], []
+    for name, param in params.items():
+        if described.get(name) is None:
+            continue
+        shape, dtype = described[name]
+        if tuple(shape) != param.shape:
+            wrong.append(f"{name}: model {param.shape}, saved {tuple(shape)}")
+        elif dtype.kind not in "fiu":
+            kinds.append(f"{name}: holds {dtype} values, not real numbers")
+    return (([f"missing from the saved state: {', '.join(missing)}"] if missing else [])
+            + ([f"not in the model: {', '.join(unexpected)}"] if unexpected else [])
+            + ([f"shape mismatch: {'; '.join(wrong)}"] if wrong else []) + kinds)
+
+
+def _converted(array, param):
+    """array in param's dtype, and what is wrong (None if nothing)."""
+    if not param.data.flags.writeable:
+        return None, "the parameter's array is read-only"
+    with np.errstate(over="ignore", invalid="ignore"):
+        converted = np.asarray(array, dtype=param.dtype)
+    if array.dtype.kind == "f" and converted.dtype != array.dtype:
+        overflowed = np.isfinite(array) & ~np.isfinite(converted)
+        if overflowed.any():
+            index = tuple(int(i) for i in np.argwhere(overflowed)[0])
+            return None, (f"{array[index]!r} at index {index} overflows the parameter's dtype "
+                          f"{param.dtype}")
+    return converted, None
 
 
 def init_uniform(rng, shape, fan_in, name, dtype=np.float64):

@@ -10,12 +10,14 @@ Calling a model: `ys, state = model(xs, state=None, truncation="full")` with xs 
 and ys (T, B, O). Parameter names and shapes are the lecture's: W1 (H, N), Wm (H, H) for
 Elman and (H, O) for Jordan, b1 (H,), W2 (O, H), b2 (O,).
 """
+from collections.abc import Mapping
 from functools import partial
 
 import numpy as np
 
+from .. import settings
 from ..context import name_scope
-from ..errors import SettingError, ShapeError
+from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import linear
 from ..tensor import Tensor
 from .input_projection import InputProjection
@@ -57,9 +59,14 @@ class ProjectedInput(RecurrentModule):
         """The lecture's weights, initialised as PyTorch's RNN layers are: W1 (H, N), Wm
         (H, memory_size: H for Elman's h, O for Jordan's s), b1 (H,), W2 (O, H), b2 (O,)."""
         super().__init__()
-        rng = as_rng(seed)
+        owner = type(self).__name__
+        input_size = settings.positive_int(owner, "input_size", input_size)
+        hidden_size = settings.positive_int(owner, "hidden_size", hidden_size)
+        output_size = settings.positive_int(owner, "output_size", output_size)
+        memory_size = settings.positive_int(owner, "the state size", memory_size)
+        rng = as_rng(seed, owner)
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
-        self.hoist_input = hoist_input
+        self.hoist_input = settings.flag(owner, "hoist_input", hoist_input)
         self.W1 = init_uniform(rng, (hidden_size, input_size), hidden_size, "W1")
         self.Wm = init_uniform(rng, (hidden_size, memory_size), hidden_size, "Wm")
         self.b1 = init_uniform(rng, (hidden_size,), hidden_size, "b1")
@@ -94,7 +101,7 @@ class Elman(ProjectedInput):
                  output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
         super().__init__(input_size, hidden_size, output_size, hidden_size, activation,
                          output_activation, hoist_input, seed)
-        if learn_initial_state:
+        if settings.flag("Elman", "learn_initial_state", learn_initial_state):
             self.h0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="h0")
 
     def initial_state(self, batch, dtype):
@@ -126,8 +133,8 @@ class Jordan(ProjectedInput):
                  output_activation=None, learn_initial_state=False, hoist_input=True, seed=None):
         super().__init__(input_size, hidden_size, output_size, output_size, activation,
                          output_activation, hoist_input, seed)
-        self.mu = mu
-        if learn_initial_state:
+        self.mu = settings.real("Jordan", "mu", mu)
+        if settings.flag("Jordan", "learn_initial_state", learn_initial_state):
             self.s1 = Tensor(np.zeros(output_size), requires_grad=True, name="s1")
 
     def initial_state(self, batch, dtype):
@@ -171,6 +178,20 @@ class StateSpace(RecurrentModule):
 
     def __init__(self, fn, initial_state, parameters=None, input_size=None, name="StateSpace"):
         super().__init__()
+        settings.function(name, "fn", fn)
+        if not (callable(initial_state) or isinstance(initial_state, (Tensor, tuple))):
+            raise SettingError(f"{name}: initial_state must be a Tensor, a tuple of Tensors or a "
+                               f"function batch -> state, got {type(initial_state).__name__}")
+        if input_size is not None:
+            input_size = settings.positive_int(name, "input_size", input_size)
+        if not isinstance(parameters or {}, Mapping):
+            raise SettingError(f"{name}: parameters must be a dict {{name: Tensor}}, got "
+                               f"{type(parameters).__name__}")
+        for key, tensor in (parameters or {}).items():
+            if not (isinstance(tensor, Tensor) and tensor.requires_grad and tensor.is_leaf):
+                raise SettingError(f"{name}: parameters[{key!r}] must be a leaf Tensor that "
+                                   f"requires grad (else it is neither trained nor saved), got "
+                                   f"{_described(tensor)}")
         self.fn, self.initial, self.input_size, self.name = fn, initial_state, input_size, name
         for key, tensor in (parameters or {}).items():
             setattr(self, key, tensor)
@@ -188,8 +209,22 @@ class StateSpace(RecurrentModule):
         return s
 
     def step(self, x, s, t):
-        y, s_new = self.fn(x, s)
+        result = self.fn(x, s)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise ShapeError(f"{self.name}: fn(x, s) must return the pair (y, s_new), got "
+                             f"{_described(result)} at time step t={t}")
+        y, s_new = result
+        if not isinstance(y, Tensor):
+            raise DTypeError(f"{self.name}: fn(x, s) returned y = {_described(y)}, not a Tensor, "
+                             f"at time step t={t}")
         return y.annotate(role="output", name=f"y[{t}]"), _annotate_state(s_new, f"s[{t}]")
+
+
+def _described(value):
+    shape = f" of shape {value.shape}" if isinstance(value, Tensor) else ""
+    grad = (", requires_grad=False" if isinstance(value, Tensor) and not value.requires_grad
+            else "")
+    return f"a {type(value).__name__}{shape}{grad}"
 
 
 def _annotate_state(state, name):
@@ -206,8 +241,14 @@ class Stacked(RecurrentModule):
 
     def __init__(self, layers):
         super().__init__()
-        if not layers:
-            raise SettingError("Stacked needs at least one layer")
+        if not isinstance(layers, (list, tuple)) or not layers:
+            raise SettingError(f"Stacked needs a list of at least one recurrent layer, got "
+                               f"{layers!r}")
+        for i, layer in enumerate(layers):
+            if not all(callable(getattr(layer, m, None))
+                       for m in ("initial_state", "enter", "step", "check_state")):
+                raise SettingError(f"Stacked: layer {i} is a {type(layer).__name__}, not a "
+                                   f"recurrent cell (Elman, Jordan, StateSpace, Stacked)")
         self.layers = list(layers)
         for i, (below, above) in enumerate(zip(self.layers, self.layers[1:])):
             given, wanted = getattr(below, "output_size", None), getattr(above, "input_size", None)

@@ -18,11 +18,12 @@ y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per 
 """
 import numpy as np
 
+from .. import settings
 from ..context import step as time_step
-from ..errors import SettingError, ShapeError
+from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import stack
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
-from ..tensor import Tensor, leaf, precomputed
+from ..tensor import Tensor, constant, leaf, precomputed
 
 LOSS_BLOCK = 16     # steps per vectorized pass: a (16, B, O) temporary, not a (T, B, O) one
 
@@ -50,6 +51,38 @@ PER_SAMPLE_LOSSES = {"mse": _mse, "cross_entropy": _cross_entropy, "bce": _bce,
 FUSED = {"mse": "mean", "sum_squared_error": "sum"}
 
 
+def per_sample_loss(loss, op):
+    """The per-sample loss function named `loss` (one of PER_SAMPLE_LOSSES) or `loss` itself
+    when it is a function; a SettingError listing the known names otherwise."""
+    if isinstance(loss, str) and loss in PER_SAMPLE_LOSSES:
+        return PER_SAMPLE_LOSSES[loss]
+    if callable(loss) and not isinstance(loss, str):
+        return loss
+    raise SettingError(f"{op}: loss must be one of {', '.join(map(repr, PER_SAMPLE_LOSSES))} or "
+                       f"a function (y, v) -> per-sample losses, got {loss!r}")
+
+
+def _as_outputs(ys, op):
+    """ys as a Tensor (an array is made a constant) or a non-empty list of per-step outputs."""
+    if not isinstance(ys, (Tensor, list, tuple)):
+        ys = constant(ys)
+    if len(ys) == 0:
+        raise ShapeError(f"{op}: there are no outputs (T = 0); a sequence loss needs at least "
+                         f"one step")
+    return ys
+
+
+def _as_mask(mask):
+    """A (T, B) mask as booleans: bools, or numbers that are all 0 or 1 (a Tensor's too)."""
+    values = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    if values.dtype.kind == "b":
+        return values
+    if values.dtype.kind in "iuf" and np.isin(values, (0, 1)).all():
+        return values.astype(bool)
+    raise DTypeError(f"sequence loss: the mask must hold booleans (True at real steps) or 0 and "
+                     f"1, got {values.dtype} values such as {values.ravel()[:3]}")
+
+
 def output_at(ys, t):
     """y[t] of a sequence of outputs (1-based), without slicing every other step: a loss read
     at one step of a 77,587-step talk records one node, not 77,587."""
@@ -72,14 +105,15 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     ys: (T, B, O) Tensor or list of (B, O); vs: targets (T, B, O), or (T, B) class indices
     for cross_entropy; mask: optional (T, B) booleans, False at padded steps.
     """
+    per_sample = per_sample_loss(loss, "sequence loss")
+    ys = _as_outputs(ys, "sequence loss")
     outputs = per_step_outputs(ys)
-    per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
     targets = vs._data if isinstance(vs, Tensor) else np.asarray(vs)
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
     if mask is not None:
-        mask = np.asarray(mask, dtype=bool)
+        mask = _as_mask(mask)
         if mask.shape != targets.shape[:2]:
             raise ShapeError(f"sequence loss: mask of shape {mask.shape} does not match the "
                              f"(T, B) = {targets.shape[:2]} of the targets")
@@ -132,12 +166,11 @@ def _squared_error_terms(ys, outputs, targets, reduction):
 
 def sequence_loss(ys, vs, loss="mse", mask=None, time_reduction="sum"):
     """R = sum_t R[t] (time_reduction="mean": divided by T); see loss_terms."""
+    settings.one_of("sequence_loss", "time_reduction", time_reduction, ("sum", "mean"))
     terms = loss_terms(ys, vs, loss, mask)
     total = stack(terms).sum()       # two nodes, not a chain of T additions
     if time_reduction == "mean":
         total = total / len(terms)
-    elif time_reduction != "sum":
-        raise SettingError(f"time_reduction must be 'sum' or 'mean', got {time_reduction!r}")
     return total.annotate(role="loss", name="R", step=None)
 
 
@@ -152,14 +185,20 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     Without `lengths` every sequence ends at step T; with lengths (B,) sample b is read at step
     lengths[b] (padded batches). Returns the batch-averaged loss.
     """
+    per_sample = per_sample_loss(loss, "last_step_loss")
+    ys = _as_outputs(ys, "last_step_loss")
     labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
     steps = len(ys)
-    per_sample = PER_SAMPLE_LOSSES[loss] if isinstance(loss, str) else loss
     if lengths is None:
         with time_step(steps):
             value = per_sample(output_at(ys, steps), labels).mean()
         return value.annotate(role="loss", name=f"R[{steps}]")
-    lengths = np.asarray(lengths)
+    lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
+    if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not (
+            np.isfinite(lengths).all() and (lengths == np.round(lengths)).all())):
+        raise DTypeError(f"last_step_loss: lengths must be whole numbers of steps, got "
+                         f"{lengths.ravel()[:5]} ({lengths.dtype})")
+    lengths = lengths.astype(np.int64)
     if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
         raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values "
                          f"in 1..{steps}, got shape {lengths.shape}")

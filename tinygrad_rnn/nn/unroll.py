@@ -18,6 +18,7 @@ from contextlib import nullcontext
 
 import numpy as np
 
+from .. import settings
 from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
 from ..errors import NumericalError, SettingError, ShapeError
@@ -42,6 +43,9 @@ def as_sequence(xs, model_name, input_size):
     if xs.shape[0] == 0:
         raise ShapeError(f"{model_name}: the sequence is empty (T = 0, inputs of shape "
                          f"{xs.shape}); it needs at least one time step")
+    if xs.shape[1] == 0:
+        raise ShapeError(f"{model_name}: the batch is empty (B = 0, inputs of shape "
+                         f"{xs.shape}); it needs at least one sequence")
     if input_size is not None and xs.shape[2] != input_size:
         raise ShapeError(f"{model_name}: expected inputs of shape (T, B, {input_size}), got "
                          f"{xs.shape}: {xs.shape[2]} features per step, not {input_size}")
@@ -80,6 +84,7 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
     else:
         state = _as_state(state)
         cell.check_state(state, batch)
+        _check_finite_state(name, state)
         start = None
     if checkpoint_every is not None:
         return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
@@ -152,8 +157,7 @@ def _row(xs, i):
 
 def _unroll_in_segments(cell, step, xs, start, state, policy, every):
     """unroll() with each segment of `every` steps behind one checkpoint node."""
-    if not isinstance(every, int) or every < 1:
-        raise SettingError(f"checkpoint_every must be a positive integer, got {every!r}")
+    every = settings.positive_int("unroll", "checkpoint_every", every)
     if policy.chains > 1:
         raise SettingError(f"{policy!r} runs {policy.chains} chains; checkpointing unrolls one "
                            f"chain (use full, elman or chunked(k))")
@@ -173,6 +177,17 @@ def _unroll_in_segments(cell, step, xs, start, state, policy, every):
         segments.append(ys)
         fresh = False
     return concatenate(segments, axis=0), entering
+
+
+def _check_finite_state(name, state):
+    """A state passed in holding NaN or Inf is refused, as inputs holding them are."""
+    for tensor in _tensors([state]):
+        values = getattr(tensor, "data", None)
+        if isinstance(values, np.ndarray) and values.dtype.kind == "f" and \
+                not np.isfinite(values).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(values))[0])
+            raise NumericalError(f"{name}: the state passed in holds {values[index]} at index "
+                                 f"{index}; it would make every output NaN")
 
 
 def _as_state(state):

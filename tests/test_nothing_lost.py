@@ -1,0 +1,423 @@
+"""Nothing lost: loads are all or nothing and never trust a file (corrupt, truncated, empty,
+not a zip, object arrays, a header claiming a huge shape, a directory, a FIFO, a missing file,
+no permission), saves are atomic, follow symlinks, refuse special files, keep permissions,
+take a 250-character name, and a save killed at any moment (kill -9, in real processes)
+leaves the previous file intact and no file behind."""
+import io
+import os
+import signal
+import socket
+import stat
+import tempfile
+import time
+import tracemalloc
+import zipfile
+
+import numpy as np
+import pytest
+from refusals import refuses
+
+from tinygrad_rnn import DTypeError, FileError, StateDictError, Tensor, files, nn
+from tinygrad_rnn.files import atomic_writer, write_atomically
+
+
+def model(seed=0):
+    return nn.Elman(3, 4, 2, seed=seed)
+
+
+def assert_unchanged(m, before):
+    for name, p in m.named_parameters():
+        np.testing.assert_array_equal(p.data, before[name], err_msg=name)
+
+
+def values(path):
+    with np.load(path) as saved:
+        return {name: saved[name].copy() for name in saved.files}
+
+
+# --- load_state_dict: every member checked and converted before any is assigned ---
+
+def state_with_last(bad):
+    state = model(1).state_dict()
+    state["b2"] = bad                                   # the last member is the bad one
+    return state
+
+
+LAST_MEMBERS = {
+    "objects": (np.array([object(), object()], dtype=object), "b2: holds object"),
+    "words": (np.array(["a", "b"]), "b2: holds <U1"),
+    "complex numbers": (np.array([1 + 1j, 2.0]), "b2: holds complex128"),
+    "bools": (np.array([True, False]), "b2: holds bool"),
+    "another shape": (np.zeros(3), "b2: model (2,), saved (3,)"),
+    "a 0-d array": (np.array(1.0), "b2: model (2,), saved ()"),
+    "a ragged list": ([[1.0], [2.0, 3.0]], "b2: not an array of numbers"),
+}
+
+
+@pytest.mark.parametrize("bad, phrase", [pytest.param(*row, id=name)
+                                         for name, row in LAST_MEMBERS.items()])
+def test_a_bad_last_member_changes_no_parameter(bad, phrase):
+    m = model()
+    before = m.state_dict()
+    refuses(StateDictError, lambda: m.load_state_dict(state_with_last(bad)), phrase)
+    assert_unchanged(m, before)
+
+
+def test_a_value_that_overflows_the_parameter_dtype_changes_nothing():
+    m = model().to(np.float32)
+    before = m.state_dict()
+    state = {name: np.full(v.shape, 1e300) for name, v in before.items()}
+    refuses(StateDictError, lambda: m.load_state_dict(state), "overflows", "float32")
+    assert_unchanged(m, before)
+
+
+@pytest.mark.parametrize("state, phrase", [("abc", "mapping"), (None, "NoneType"),
+                                           ([("W1", np.zeros((4, 3)))], "list")], ids=repr)
+def test_a_state_that_is_not_a_mapping_is_refused(state, phrase):
+    refuses(StateDictError, lambda: model().load_state_dict(state), phrase)
+
+
+def test_what_a_state_may_hold_nan_tensors_integers_float32():
+    m, source = model(), model(1)
+    nan_state = source.state_dict()
+    nan_state["W1"][0, 0] = np.nan                   # a NaN weight is data: loaded as it is
+    m.load_state_dict(nan_state)
+    assert np.isnan(m.W1.data[0, 0])
+    m.load_state_dict({k: Tensor(v) for k, v in source.state_dict().items()})
+    np.testing.assert_array_equal(m.Wm.data, source.Wm.data)
+    m.load_state_dict({k: np.ones(v.shape, dtype=np.int64) for k, v in m.state_dict().items()})
+    assert m.W1.dtype == np.float64 and (m.W1.data == 1.0).all()
+    m.load_state_dict({k: v.astype(np.float32) for k, v in source.state_dict().items()})
+    assert m.W1.dtype == np.float64
+
+
+# --- load: files that are not what they claim ---
+
+def truncated(at):
+    def make(path):
+        model(1).save(path)
+        data = path.read_bytes()
+        path.write_bytes(data[:int(len(data) * at)] if at < 1 else data[:-1])
+    return make
+
+
+def npz_of(**arrays):
+    def make(path):
+        np.savez(path, **arrays)
+    return make
+
+
+def zip_of(path, members):
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+
+
+def huge_header(path):
+    """A W1.npy member whose header claims 10^12 x 10^6 float64 (8 exabytes) over 96 bytes."""
+    buffer = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buffer, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10 ** 12, 10 ** 6)})
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("W1.npy", buffer.getvalue() + b"\0" * 96)
+        for name, value in model(1).state_dict().items():
+            if name != "W1":
+                member = io.BytesIO()
+                np.save(member, value)
+                archive.writestr(name + ".npy", member.getvalue())
+
+
+BAD_FILES = {
+    "missing": (lambda p: None, FileError, "does not exist"),
+    "a directory": (lambda p: p.mkdir(), FileError, "a directory"),
+    "a FIFO": (lambda p: os.mkfifo(p), FileError, "FIFO"),
+    "a broken symlink": (lambda p: os.symlink(p.parent / "nowhere", p), FileError, "symlink"),
+    "empty": (lambda p: p.write_bytes(b""), StateDictError, "empty"),
+    "text": (lambda p: p.write_text("weights: 1, 2, 3"), StateDictError, "not a .npz"),
+    "gzip": (lambda p: p.write_bytes(b"\x1f\x8b\x08\x00rest"), StateDictError, "not a .npz"),
+    "a .npy": (lambda p: np.save(open(p, "wb"), np.zeros(3)), StateDictError, "unnamed array"),
+    "truncated at 10%": (truncated(0.1), StateDictError, "corrupt"),
+    "truncated at 50%": (truncated(0.5), StateDictError, "corrupt"),
+    "truncated at 90%": (truncated(0.9), StateDictError, "corrupt"),
+    "one byte short": (truncated(1), StateDictError, "corrupt"),
+    "object arrays": (npz_of(**{k: np.array([None] * 2, dtype=object)
+                                for k in model().state_dict()}), StateDictError,
+                      "never unpickled"),
+    "a member that is not .npy": (lambda p: zip_of(p, {"notes.txt": b"hi"}), StateDictError,
+                                  "'notes.txt' is not a .npy"),
+    "a header claiming a huge shape": (huge_header, StateDictError, "claims shape (1000000000000"),
+}
+
+
+@pytest.mark.parametrize("make, error, phrase", [pytest.param(*row, id=name)
+                                                 for name, row in BAD_FILES.items()])
+def test_a_file_that_cannot_be_loaded_names_the_path_and_changes_nothing(tmp_path, make, error,
+                                                                        phrase):
+    path = tmp_path / "model.npz"
+    make(path)
+    m = model()
+    before = m.state_dict()
+    tracemalloc.start()
+    try:
+        refuses(error, lambda: m.load(path), phrase, str(path))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2 ** 20           # a header's claim is checked before anything is allocated
+    assert_unchanged(m, before)
+
+
+def test_a_special_file_and_a_file_without_permission_are_refused(tmp_path):
+    refuses(FileError, lambda: model().load("/dev/null"), "character device")
+    folder = tempfile.mkdtemp()                      # a folder another user may enter
+    try:
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "model.npz")
+        model(1).save(path)
+        os.chmod(path, 0o000)
+        assert_in_a_child_as_nobody(lambda: model().load(path), "FileError", "no permission")
+    finally:
+        os.chmod(path, 0o600)
+        os.unlink(path)
+        os.rmdir(folder)
+
+
+def assert_in_a_child_as_nobody(call, *phrases):
+    """Run call() in a forked child without root's privileges; its error must hold phrases."""
+    if not hasattr(os, "fork"):
+        pytest.skip("needs fork")
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            if os.geteuid() == 0:
+                os.setgid(65534)
+                os.setuid(65534)
+            try:
+                call()
+                os.write(write, b"no error")
+            except Exception as exc:           # noqa: BLE001 - reported to the parent
+                os.write(write, f"{type(exc).__name__}: {exc}".encode())
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read) as reader:
+        report = reader.read()
+    os.waitpid(pid, 0)
+    for phrase in phrases:
+        assert phrase in report, report
+
+
+def test_loads_that_work_big_endian_and_fortran_order(tmp_path):
+    source = model(1)
+    for name, convert in (("big.npz", lambda v: v.astype(">f8")),
+                          ("fortran.npz", np.asfortranarray)):
+        np.savez(tmp_path / name, **{k: convert(v) for k, v in source.state_dict().items()})
+        loaded = model().load(tmp_path / name)
+        np.testing.assert_array_equal(loaded.Wm.data, source.Wm.data)
+
+
+# --- save: where it writes ---
+
+def test_saving_onto_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "real").mkdir()
+    target = tmp_path / "real" / "model.npz"
+    model(0).save(target)
+    os.symlink("real/model.npz", tmp_path / "link.npz")          # relative
+    os.symlink(tmp_path / "link.npz", tmp_path / "chain.npz")     # a link to a link
+    for link, seed in (("link.npz", 1), ("chain.npz", 2)):
+        model(seed).save(tmp_path / link)
+        assert os.path.islink(tmp_path / link)
+        np.testing.assert_array_equal(values(target)["W1"], model(seed).W1.data)
+    assert sorted(os.listdir(tmp_path)) == ["chain.npz", "link.npz", "real"]
+    assert os.listdir(tmp_path / "real") == ["model.npz"]
+    os.symlink(tmp_path / "real" / "new.npz", tmp_path / "dangling.npz")
+    model(3).save(tmp_path / "dangling.npz")                      # makes the file it names
+    assert os.path.islink(tmp_path / "dangling.npz")
+    assert (tmp_path / "real" / "new.npz").is_file()
+
+
+def make_socket(path):
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(path))
+    return server
+
+
+SPECIAL = {
+    "a directory": (lambda p: p.mkdir(), "a directory", stat.S_ISDIR),
+    "a FIFO": (lambda p: os.mkfifo(p), "a FIFO", stat.S_ISFIFO),
+    "a socket": (make_socket, "a socket", stat.S_ISSOCK),
+    "a character device": (lambda p: os.mknod(p, stat.S_IFCHR | 0o600, os.makedev(1, 3)),
+                           "a character device", stat.S_ISCHR),
+}
+
+
+@pytest.mark.parametrize("make, phrase, kind", [pytest.param(*row, id=name)
+                                                for name, row in SPECIAL.items()])
+def test_a_special_file_is_refused_never_replaced(tmp_path, make, phrase, kind):
+    path = tmp_path / "model.npz"
+    if kind is stat.S_ISCHR and os.geteuid() != 0:
+        pytest.skip("making a device needs root")
+    made = make(path)
+    try:
+        refuses(FileError, lambda: model().save(path), phrase, "refusing")
+        refuses(FileError, lambda: write_atomically(b"x", path), phrase)
+        assert kind(os.lstat(path).st_mode)
+        os.symlink(path, tmp_path / "link")
+        refuses(FileError, lambda: model().save(tmp_path / "link"), phrase)
+    finally:
+        if made is not None:
+            made.close()
+    assert sorted(os.listdir(tmp_path)) == ["link", "model.npz"]
+
+
+def test_permissions_and_owner_of_an_existing_file_are_kept(tmp_path):
+    path = tmp_path / "model.npz"
+    model(0).save(path)
+    os.chmod(path, 0o640)
+    if os.geteuid() == 0:
+        os.chown(path, 65534, 65534)
+    model(1).save(path)
+    info = os.stat(path)
+    assert stat.S_IMODE(info.st_mode) == 0o640
+    if os.geteuid() == 0:
+        assert (info.st_uid, info.st_gid) == (65534, 65534)
+    previous = os.umask(0o027)
+    try:
+        model(0).save(tmp_path / "new.npz")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(os.stat(tmp_path / "new.npz").st_mode) == 0o640
+
+
+def test_a_legal_long_name_saves_and_a_name_past_the_limit_is_named(tmp_path):
+    long_name = "m" * 246 + ".npz"                        # 250 characters
+    model(1).save(tmp_path / long_name)
+    assert os.listdir(tmp_path) == [long_name]
+    np.testing.assert_array_equal(model().load(tmp_path / long_name).W1.data, model(1).W1.data)
+    refuses(FileError, lambda: model().save(tmp_path / ("m" * 300)), "too long")
+    assert os.listdir(tmp_path) == [long_name]
+
+
+BAD_PATHS = {
+    "a number": (123, DTypeError, "path must be a str"),
+    "None": (None, DTypeError, "NoneType"),
+    "empty": ("", FileError, "empty"),
+    "a NUL byte": ("a\0b.npz", FileError, "NUL"),
+}
+
+
+@pytest.mark.parametrize("path, error, phrase", [pytest.param(*row, id=name)
+                                                 for name, row in BAD_PATHS.items()])
+def test_paths_that_are_not_paths_are_refused(path, error, phrase):
+    refuses(error, lambda: model().save(path), phrase)
+    refuses(error, lambda: model().load(path), phrase)
+
+
+def test_a_parent_that_is_a_file_is_named(tmp_path):
+    (tmp_path / "file").write_text("x")
+    refuses(FileError, lambda: model().save(tmp_path / "file" / "model.npz"), "file",
+            "not a folder")
+    refuses(FileError, lambda: model().save("/proc/model.npz"), "/proc/model.npz")
+
+
+def test_write_atomically_takes_bytes_only_and_keeps_its_signature(tmp_path):
+    refuses(DTypeError, lambda: write_atomically("text", tmp_path / "a.txt"), "bytes", "str")
+    refuses(DTypeError, lambda: write_atomically(None, tmp_path / "a.txt"), "NoneType")
+    assert write_atomically(bytearray(b"ab"), tmp_path / "a.bin") == tmp_path / "a.bin"
+    write_atomically(memoryview(b"cd"), str(tmp_path / "a.bin"))
+    assert (tmp_path / "a.bin").read_bytes() == b"cd"
+    with pytest.raises(RuntimeError), atomic_writer(tmp_path / "a.bin") as file:
+        file.write(b"half")
+        raise RuntimeError("the writer's own error passes through")
+    assert (tmp_path / "a.bin").read_bytes() == b"cd" and os.listdir(tmp_path) == ["a.bin"]
+
+
+# --- temporaries: recognised, and removed only when their writer is gone ---
+
+def test_a_stale_temporary_is_removed_and_a_live_one_is_not(tmp_path, monkeypatch):
+    monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", False)     # named from the start
+    stale = tmp_path / ".tinygrad-rnn-0123456789abcdef.tmp"      # its writer was killed
+    stale.write_bytes(b"half a model")
+    others = [".tinygrad-rnn-notours.tmp", "model.npz.tmp", ".model.npz.x1y2.tmp"]
+    for name in others:
+        (tmp_path / name).write_bytes(b"someone else's")
+    with atomic_writer(tmp_path / "slow.bin") as file:            # a live writer, mid-write
+        file.write(b"slow")
+        live = [n for n in os.listdir(tmp_path) if files.is_temporary_name(n) and
+                n != stale.name]
+        write_atomically(b"fast", tmp_path / "fast.bin")          # cleans the folder
+        assert not stale.exists() and all((tmp_path / n).exists() for n in live + others)
+    assert (tmp_path / "slow.bin").read_bytes() == b"slow"
+    assert sorted(os.listdir(tmp_path)) == sorted(["fast.bin", "slow.bin", *others])
+
+
+def kill_saves(folder_of, runs, rng, old, new):
+    """Start a real process that saves `new` and `old` in turn onto one file, kill it (-9) at
+    a random moment, and check the file and the folder; returns how many temporaries each
+    killed save left (to be removed by the next save, which the check runs)."""
+    left = []
+    for run in range(runs):
+        folder = folder_of(run)
+        path = folder / "model.npz"
+        old.save(path)
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:                       # the child: save until killed
+            try:
+                os.close(read)
+                os.write(write, b"saving")
+                for k in range(10 ** 9):
+                    (new, old)[k % 2].save(path)
+            finally:
+                os._exit(1)
+        os.close(write)
+        os.read(read, 6)
+        os.close(read)
+        time.sleep(rng.uniform(0.0, 0.09))                # about two saves of 4 MB
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        names = os.listdir(folder)
+        extra = [n for n in names if n != "model.npz"]
+        assert "model.npz" in names and all(files.is_temporary_name(n) for n in extra), names
+        left.append(len(extra))
+        saved = values(path)                              # intact: one model or the other
+        assert any(all(np.array_equal(saved[k], v) for k, v in m.state_dict().items())
+                   for m in (old, new))
+        old.save(path)                                    # the next save cleans the folder
+        assert os.listdir(folder) == ["model.npz"]
+    return left
+
+
+@pytest.fixture(scope="module")
+def four_megabyte_models():
+    return nn.Elman(256, 512, 256, seed=1), nn.Elman(256, 512, 256, seed=2)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked processes")
+def test_a_save_killed_at_any_moment_loses_nothing(tmp_path, four_megabyte_models):
+    old, new = four_megabyte_models
+    rng = np.random.default_rng(0)
+
+    def folder_of(run):
+        (tmp_path / str(run)).mkdir()
+        return tmp_path / str(run)
+    left = kill_saves(folder_of, 24, rng, old, new)
+    if files.UNNAMED_TEMPORARIES:
+        # the temporary has no name while it is written: only a kill in the instant between
+        # naming it and renaming it could leave one, and the next save removes it
+        assert sum(left) <= 2, left
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked processes")
+def test_temporaries_named_from_the_start_are_removed_by_the_next_save(tmp_path, monkeypatch,
+                                                                      four_megabyte_models):
+    monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", False)    # as on other systems
+    old, new = four_megabyte_models
+    rng = np.random.default_rng(1)
+
+    def folder_of(run):
+        (tmp_path / str(run)).mkdir()
+        return tmp_path / str(run)
+    left = kill_saves(folder_of, 10, rng, old, new)
+    assert sum(left) >= 1, "no kill landed mid-write: the cleanup was never exercised"

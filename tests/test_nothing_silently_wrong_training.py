@@ -1,0 +1,316 @@
+"""Nothing silently wrong, training and proof: optimizers refuse what would silently not train
+(a bare Tensor, a Module, no-grad or repeated parameters, bad settings) and check every
+gradient before any parameter changes; clip_grad_norm and fit check theirs; gradcheck cannot be
+fooled into a pass and leaves its inputs exactly as it found them."""
+import numpy as np
+import pytest
+from refusals import refusal_cases, refuses
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import (
+    BackwardError,
+    DTypeError,
+    NumericalError,
+    SettingError,
+    ShapeError,
+    Tensor,
+    gradcheck,
+    nn,
+    optim,
+)
+
+
+def params():
+    return nn.Elman(3, 4, 2, seed=0).parameters()
+
+
+def leaf(values):
+    return Tensor(np.asarray(values, dtype=float), requires_grad=True, name="w")
+
+
+# --- what an optimizer is given ---
+
+PARAMETER_LISTS = {
+    "a bare Tensor": (lambda: leaf([1.0, 2.0]), "one Tensor", "[w]"),
+    "a Module": (lambda: nn.Elman(3, 4, 2), "Elman model", "model.parameters()"),
+    "a numpy array": (lambda: np.ones(3), "ndarray"),
+    "a dict": (lambda: {"w": leaf([1.0])}, "dict"),
+    "an empty list": (lambda: [], "empty"),
+    "numbers": (lambda: [1.0, 2.0], "parameter 0 is a float"),
+    "a non-leaf": (lambda: [leaf([1.0]) * 2], "output of 'mul'", "not a leaf"),
+    "no grad": (lambda: [Tensor([1.0])], "does not require grad", "freeze"),
+    "a repeated parameter": (lambda: (lambda w: [w, w])(leaf([1.0])), "parameter 1", "again"),
+    "parameter groups": (lambda: [{"params": [leaf([1.0])]}], "groups"),
+}
+
+
+@pytest.mark.parametrize("kind", [optim.SGD, optim.Adam])
+@pytest.mark.parametrize("make, phrases", [pytest.param(row[0], row[1:], id=name)
+                                           for name, row in PARAMETER_LISTS.items()])
+def test_parameter_lists_that_would_not_train_are_refused(kind, make, phrases):
+    refuses(SettingError, lambda: kind(make(), lr=0.1), kind.__name__, *phrases)
+
+
+BAD_SETTINGS = {
+    "lr 0": (lambda: optim.SGD(params(), lr=0.0), "learning rate", "0.0"),
+    "lr negative": (lambda: optim.Adam(params(), lr=-1e-3), "learning rate"),
+    "lr NaN": (lambda: optim.SGD(params(), lr=np.nan), "lr", "nan"),
+    "lr Inf": (lambda: optim.SGD(params(), lr=np.inf), "lr", "inf"),
+    "lr True": (lambda: optim.SGD(params(), lr=True), "lr", "True"),
+    "lr a str": (lambda: optim.Adam(params(), lr="0.1"), "lr", "'0.1'"),
+    "lr None": (lambda: optim.SGD(params(), lr=None), "lr", "None"),
+    "beta1 1": (lambda: optim.Adam(params(), betas=(1.0, 0.999)), "betas[0]", "[0, 1)"),
+    "beta2 negative": (lambda: optim.Adam(params(), betas=(0.9, -0.1)), "betas[1]"),
+    "betas one number": (lambda: optim.Adam(params(), betas=(0.9,)), "pair"),
+    "betas a str": (lambda: optim.Adam(params(), betas="ab"), "pair"),
+    "eps 0": (lambda: optim.Adam(params(), eps=0.0), "eps", "> 0"),
+    "eps NaN": (lambda: optim.Adam(params(), eps=np.nan), "eps"),
+    "momentum negative": (lambda: optim.SGD(params(), lr=0.1, momentum=-0.5), "momentum", ">= 0"),
+    "momentum a str": (lambda: optim.SGD(params(), lr=0.1, momentum="a"), "momentum"),
+    "weight_decay negative": (lambda: optim.SGD(params(), lr=0.1, weight_decay=-1),
+                              "weight_decay"),
+    "weight_decay Inf": (lambda: optim.Adam(params(), weight_decay=np.inf), "weight_decay"),
+    "nesterov without momentum": (lambda: optim.SGD(params(), lr=0.1, nesterov=True),
+                                  "nesterov", "momentum"),
+    "nesterov a str": (lambda: optim.SGD(params(), lr=0.1, momentum=0.9, nesterov="yes"),
+                       "nesterov"),
+}
+
+
+@pytest.mark.parametrize("make, phrases", [pytest.param(row[0], row[1:], id=name)
+                                           for name, row in BAD_SETTINGS.items()])
+def test_optimizer_settings_are_checked(make, phrases):
+    refuses(SettingError, make, *phrases)
+
+
+def test_numpy_numbers_and_list_betas_are_settings_too():
+    opt = optim.Adam(params(), lr=np.float32(0.5), betas=[0.8, np.float64(0.9)])
+    assert opt.lr == 0.5 and opt.betas == (0.8, 0.9)
+
+
+# --- step(): every gradient checked before any parameter changes ---
+
+def two_parameters():
+    a, b = leaf([1.0, 2.0]), leaf([[3.0], [4.0]])
+    a.name, b.name = "a", "b"
+    return a, b
+
+
+@pytest.mark.parametrize("kind", [lambda ps: optim.SGD(ps, lr=0.1, momentum=0.9),
+                                  lambda ps: optim.Adam(ps, lr=0.1)], ids=["SGD", "Adam"])
+@pytest.mark.parametrize("bad_grad, error, phrases", [
+    (np.ones(3), ShapeError, ("gradient of b", "(3,)", "(2, 1)", "no parameter was changed")),
+    (np.ones(2), ShapeError, ("gradient of b", "(2,)")),        # would broadcast silently
+    (np.array([[1.0], [np.nan]]), NumericalError, ("gradient of b", "nan", "(1, 0)")),
+    (np.array([[np.inf], [1.0]]), NumericalError, ("gradient of b", "inf", "(0, 0)")),
+    (np.array([["a"], ["b"]]), DTypeError, ("gradient of b", "not an array of numbers")),
+], ids=["other shape", "broadcastable shape", "NaN", "Inf", "words"])
+def test_a_bad_gradient_changes_no_parameter(kind, bad_grad, error, phrases):
+    a, b = two_parameters()
+    opt = kind([a, b])
+    a.grad, b.grad = np.ones(2), bad_grad          # a's gradient is fine, and comes first
+    refuses(error, opt.step, *phrases)
+    assert a.data.tolist() == [1.0, 2.0] and b.data.tolist() == [[3.0], [4.0]]
+    a.grad, b.grad = np.ones(2), np.ones((2, 1))   # the optimizer still works afterwards
+    opt.step()
+    assert a.data[0] < 1.0
+
+
+def test_a_parameter_rebound_to_another_shape_is_named():
+    a, b = two_parameters()
+    opt = optim.Adam([a, b], lr=0.1)
+    a.data, a.grad = np.zeros(3), np.ones(3)
+    refuses(ShapeError, opt.step, "a has shape (3,)", "(2,)", "new optimizer")
+
+
+def test_gradients_given_as_lists_or_integers_are_read_as_arrays():
+    w = leaf([1.0, 1.0])
+    opt = optim.SGD([w], lr=0.5)
+    w.grad = [1, 2]
+    opt.step()
+    assert w.data.tolist() == [0.5, 0.0] and w.grad.dtype == np.float64
+
+
+# --- clip_grad_norm ---
+
+@pytest.mark.parametrize("max_norm", [0.0, -1.0, np.nan, "1", None, True], ids=repr)
+def test_clip_grad_norm_refuses_a_max_norm_that_is_not_positive(max_norm):
+    w = leaf([3.0, 4.0])
+    w.grad = np.array([3.0, 4.0])
+    refuses(SettingError, lambda: optim.clip_grad_norm([w], max_norm), "max_norm", repr(max_norm))
+    assert w.grad.tolist() == [3.0, 4.0]        # a negative max_norm once flipped every sign
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_clip_grad_norm_refuses_non_finite_gradients_and_changes_none(bad):
+    a, b = two_parameters()
+    a.grad, b.grad = np.array([1.0, 2.0]), np.array([[bad], [1.0]])
+    refuses(NumericalError, lambda: optim.clip_grad_norm([a, b], 1.0), "of b", "no gradient")
+    assert b.grad[1, 0] == 1.0 and a.grad.tolist() == [1.0, 2.0]
+    total = optim.clip_grad_norm([a, b], 1.0, error_if_nonfinite=False)
+    assert not np.isfinite(total) and a.grad.tolist() == [1.0, 2.0]
+
+
+def test_clip_grad_norm_takes_one_tensor_infinity_and_overflowing_squares():
+    w = leaf([3.0, 4.0])
+    w.grad = np.array([3.0, 4.0])
+    assert optim.clip_grad_norm(w, 1.0) == 5.0 and np.allclose(w.grad, [0.6, 0.8])
+    w.grad = np.array([3.0, 4.0])
+    assert optim.clip_grad_norm([w], np.inf) == 5.0 and w.grad.tolist() == [3.0, 4.0]
+    w.grad = np.array([3e200, 4e200])                 # finite, but the squares overflow
+    assert optim.clip_grad_norm([w], 1.0) == pytest.approx(5e200)
+    assert np.allclose(w.grad, [0.6, 0.8])
+    refuses(DTypeError, lambda: optim.clip_grad_norm([np.ones(2)], 1.0), "ndarray")
+
+
+# --- fit ---
+
+def fit(**changes):
+    w = leaf([1.0])
+    arguments = dict(params=[w], loss_fn=lambda step: (w * w).sum(),
+                     optimizer=optim.SGD([w], lr=0.1), steps=3, progress=False)
+    arguments.update(changes)
+    return tg.fit(**arguments), w
+
+
+FIT_REFUSALS = {
+    "a non-Tensor loss": (DTypeError, lambda: fit(loss_fn=lambda s: 1.5), "loss_fn(0)", "float"),
+    "a non-scalar loss": (ShapeError, lambda: fit(loss_fn=lambda s: leaf([1.0, 2.0]) * 2),
+                          "shape (2,)", ".sum()"),
+    "a loss without a graph": (BackwardError, lambda: fit(loss_fn=lambda s: Tensor(1.0)),
+                               "does not require grad"),
+    "steps negative": (SettingError, lambda: fit(steps=-1), "steps", "-1"),
+    "steps 2.5": (SettingError, lambda: fit(steps=2.5), "steps"),
+    "steps True": (SettingError, lambda: fit(steps=True), "steps"),
+    "steps a str": (SettingError, lambda: fit(steps="3"), "steps"),
+    "no optimizer": (SettingError, lambda: fit(optimizer=None), "zero_grad() and step()"),
+    "a callback that is not a function": (SettingError, lambda: fit(callback=5), "callback"),
+    "clip negative": (SettingError, lambda: fit(clip=-1), "clip"),
+    "no loss_fn": (SettingError, lambda: fit(loss_fn=None), "loss_fn"),
+    "a loss_fn without the step": (SettingError, lambda: fit(loss_fn=lambda: Tensor(1.0)),
+                                   "loss_fn(step)"),
+    "a bare Tensor as params": (SettingError, lambda: fit(params=leaf([1.0])), "fit",
+                                "one Tensor"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(FIT_REFUSALS))
+def test_fit_checks_its_arguments_and_each_loss(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_an_exception_in_loss_fn_passes_through_after_the_steps_before_it():
+    w = leaf([1.0])
+
+    def loss_fn(step):
+        if step == 2:
+            raise KeyError("the user's own bug")
+        return (w * w).sum()
+    with pytest.raises(KeyError, match="own bug"):
+        tg.fit([w], loss_fn, optim.SGD([w], lr=0.25), steps=5, progress=False)
+    assert w.data[0] == pytest.approx(1.0 * 0.5 * 0.5)    # two steps of w -= 0.25 * 2w
+    assert fit(steps=np.int64(2))[0] == [1.0, pytest.approx(0.64)] and fit(steps=0)[0] == []
+
+
+# --- gradcheck: never a pass it has not earned ---
+
+def test_nan_or_inf_on_either_side_fails_and_is_named():
+    z = Tensor([1.0, 0.0, 2.0], name="z")
+    # analytic NaN: d|z|^0.5 at 0 is 0.5 * 0^-0.5 * sign(0) = inf * 0; numeric: 0
+    report = gradcheck(lambda z: (z.abs() ** 0.5).sum(), [z])
+    check = report.worst
+    assert not report and check.name == "z" and check.index == (1,) and check.nonfinite == 1
+    assert np.isnan(check.analytic) and "NaN or Inf" in str(report)
+    # numeric NaN: sqrt(u - 1e-7) at u = 2e-7 is finite, at u - eps it is NaN
+    u = Tensor([2e-7], name="u")
+    report = gradcheck(lambda u: (u - 1e-7).sqrt().sum(), [u])
+    assert not report and np.isnan(report.worst.numeric) and np.isfinite(report.worst.analytic)
+    # an eps that overflows: numeric Inf
+    assert not gradcheck(lambda x: (x * x).sum(), [Tensor([1.0, 2.0])], eps=1e300)
+
+
+def test_a_nan_in_one_loss_term_names_its_step():
+    a = Tensor([0.5, 0.25], name="a")
+
+    def terms(a):          # R[3] = sum log(a - 1) is NaN: its numeric gradient is NaN
+        return tg.stack([(a * a).sum(), (a * 3).sum(), (a - 1).log().sum()])
+    report = gradcheck(terms, [a], per_step=True)
+    assert not report and report.first_failing_step == 3 and report.worst.step == 3
+    assert report.worst.nonfinite == 2 and "t=3" in str(report)
+
+
+GRADCHECK_SETTINGS = {
+    "eps 0": (dict(eps=0), "eps", "0"), "eps NaN": (dict(eps=np.nan), "eps", "nan"),
+    "eps negative": (dict(eps=-1e-6), "eps"), "eps Inf": (dict(eps=np.inf), "eps"),
+    "eps a str": (dict(eps="1e-6"), "eps"), "atol negative": (dict(atol=-1e-5), "atol", ">= 0"),
+    "atol NaN": (dict(atol=np.nan), "atol", "nan"), "atol Inf": (dict(atol=np.inf), "atol"),
+    "rtol negative": (dict(rtol=-1), "rtol"), "rtol a str": (dict(rtol="a"), "rtol"),
+    "directions 0": (dict(mode="random", directions=0), "directions", "positive"),
+    "directions 2.5": (dict(directions=2.5), "directions"), "mode None": (dict(mode=None), "mode"),
+    "per_step a str": (dict(per_step="yes"), "per_step"),
+    "seed a str": (dict(mode="random", seed="a"), "seed"),
+}
+
+
+@pytest.mark.parametrize("settings, phrases", [pytest.param(row[0], row[1:], id=name)
+                                               for name, row in GRADCHECK_SETTINGS.items()])
+def test_gradcheck_settings_are_checked(settings, phrases):
+    x = Tensor([1.0, 2.0])
+    refuses(SettingError, lambda: gradcheck(lambda x: (x.cut() * x).sum(), [x], **settings),
+            "gradcheck", *phrases)
+
+
+def test_gradcheck_inputs_are_checked():
+    x = Tensor([1.0, 2.0], name="x")
+    refuses(SettingError, lambda: gradcheck(lambda: x.sum(), []), "no inputs")
+    refuses(SettingError, lambda: gradcheck(lambda x: x.sum(), [leaf([1.0]) * 2]), "not a leaf")
+    refuses(SettingError, lambda: gradcheck(lambda x, y: (x * y).sum(), [x, x]),
+            "input 1 is the same tensor as input 0")
+    refuses(DTypeError, lambda: gradcheck(lambda m: m.sum(), [Tensor([True, False])]), "bool")
+    refuses(SettingError, lambda: gradcheck(5, [x]), "fn")
+    assert gradcheck(lambda x: (x * x).sum(), x)                 # one Tensor: a list of one
+
+
+def test_what_fn_returns_is_checked():
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: gradcheck(lambda x: Tensor(np.array(True)), [x]), "bool",
+            "floating")
+    refuses(DTypeError, lambda: gradcheck(lambda x: 1.5, [x]), "must return a Tensor")
+    refuses(ShapeError, lambda: gradcheck(lambda x: x[:0], [x], per_step=True), "no loss terms")
+    calls = []
+
+    def changes_shape(x):          # T loss terms at the inputs, T - 1 at a perturbed point
+        calls.append(1)
+        return x * 1 if len(calls) == 1 else x[:1] * 1
+    refuses(ShapeError, lambda: gradcheck(changes_shape, [x], per_step=True),
+            "same shape every time")
+
+
+def test_views_no_grad_inputs_and_zero_size_inputs_get_the_right_verdict():
+    x = Tensor([1.0, 2.0], name="x")
+    view = x.detach()                                # shares x's memory
+    assert gradcheck(lambda a, b: (a * b).sum(), [x, view])
+    assert not gradcheck(lambda a, b: (a.cut() * b).sum(), [x, view])
+    frozen = Tensor([0.5, -1.5])                     # requires_grad=False: checked all the same
+    assert gradcheck(lambda f: (f * f).sum(), [frozen]) and not frozen.requires_grad
+    assert gradcheck(lambda e, f: e.sum() + (f * f).sum(), [Tensor(np.zeros(0)), frozen])
+
+
+@pytest.mark.parametrize("fail_at", [1, 2, 4])
+def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
+    x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor(np.array([3.0], dtype=np.float32))
+    x.grad = np.array([7.0, 8.0])
+    arrays, copies = (x.data, y.data), (x.data.copy(), y.data.copy())
+    calls = []
+
+    def fn(x, y):
+        calls.append(1)
+        if len(calls) == fail_at:
+            raise RuntimeError("midway")
+        return (x * x).sum() * y.sum()
+    with pytest.warns(tg.GradcheckWarning), pytest.raises(RuntimeError, match="midway"):
+        gradcheck(fn, [x, y])
+    assert np.shares_memory(x.data, arrays[0]) and np.shares_memory(y.data, arrays[1])
+    assert x.data.tobytes() == copies[0].tobytes() and y.data.tobytes() == copies[1].tobytes()
+    assert x.requires_grad and not y.requires_grad and x.grad.tolist() == [7.0, 8.0]
+    assert y.grad is None

@@ -1,0 +1,75 @@
+"""A Tensor as a Python number, a truth value, an index or a numpy array: one element only,
+as in PyTorch (float(t), int(t), bool(t), t.item(), range(t), [..][t], f"{t:.3f}").
+
+    >>> bool(Tensor([0.0])), float(Tensor([[2.5]])), int(Tensor(-2.7)), [10, 20][Tensor(1.0)]
+    (False, 2.5, -2, 20)
+    >>> bool(Tensor([1.0, 2.0]))     # ShapeError: the truth value ... is ambiguous
+
+Any other number of elements is a ShapeError naming the shape; int() of NaN or Inf is a
+NumericalError; an index must be a whole number (the engine stores integers as floats) or a
+bool. np.asarray(t) gives the values, as t.numpy() does.
+"""
+import numpy as np
+
+from .errors import DTypeError, NumericalError, ShapeError
+
+
+class NumberConversions:
+    """The conversions of Tensor, which holds its values in `.data` (a numpy array)."""
+
+    __slots__ = ()
+
+    def item(self):
+        """The one element as a Python number (a ShapeError for any other size)."""
+        return self._only_element("item()")
+
+    def __float__(self):
+        return float(self._only_element("float()"))
+
+    def __int__(self):
+        """int() truncates toward zero, as int(2.7) == 2; NaN and Inf have no int."""
+        value = self._only_element("int()")
+        if not np.isfinite(value):
+            raise NumericalError(f"int() of a tensor holding {value}: NaN and Inf have no "
+                                 f"integer value")
+        return int(value)
+
+    def __index__(self):
+        """Use as a list index or a size (range(t)): a one-element tensor holding a whole
+        number (the engine stores integers as floats) or a bool; 2.5 or NaN is refused."""
+        value = self._only_element("__index__")
+        if isinstance(value, bool):
+            return int(value)
+        if not (np.isfinite(value) and float(value).is_integer()):
+            raise DTypeError(f"a tensor holding {value} cannot be used as an index: only whole "
+                             f"numbers can")
+        return int(value)
+
+    def __bool__(self):
+        """The truth value of a one-element tensor; more elements (or none) are ambiguous."""
+        if self._data.size != 1:
+            raise ShapeError(f"the truth value of a tensor of shape {self.shape} with "
+                             f"{self._data.size} elements is ambiguous; reduce it to one element "
+                             f"first (.sum(), .max(), or compare its .data with numpy's any/all)")
+        return bool(self._data.item())
+
+    def __array__(self, dtype=None, copy=None):
+        """np.asarray(t): the values (shared, as .numpy(); a copy if asked or converted)."""
+        if dtype is None or np.dtype(dtype) == self._data.dtype:
+            return self._data.copy() if copy else self._data
+        if copy is False:
+            raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): converting the "
+                             f"{self._data.dtype} values to {dtype} needs a copy")
+        return self._data.astype(dtype)
+
+    def __format__(self, spec):
+        """f"{loss:.4f}" formats a one-element tensor's value; without a spec, str(t)."""
+        if spec and self._data.size == 1:
+            return format(self._data.item(), spec)
+        return format(str(self), spec)
+
+    def _only_element(self, op):
+        if self._data.size != 1:
+            raise ShapeError(f"{op}: only a one-element tensor converts to a Python number; "
+                             f"this one has shape {self.shape} ({self._data.size} elements)")
+        return self._data.item()
