@@ -118,6 +118,22 @@ def test_a_broadcast_too_large_for_memory_is_an_error_naming_op_and_shapes(rows)
     assert isinstance(tg.OutOfMemoryError("x"), MemoryError)
 
 
+def test_backward_with_retain_graph_that_is_not_a_bool():
+    x = Tensor([1.0], requires_grad=True)
+    with pytest.raises(tg.DTypeError, match="retain_graph must be True or False"):
+        (x * 2.0).sum().backward(retain_graph="no")
+
+
+def test_a_grad_of_the_wrong_shape_set_by_hand_is_refused_before_any_is_written():
+    w = Tensor([1.0, 2.0], requires_grad=True, name="w")
+    v = Tensor([3.0], requires_grad=True, name="v")
+    w.grad = np.ones(3)
+    with pytest.raises(tg.ShapeError, match=r"\.grad of the tensor 'w' of shape \(2,\) holds "
+                                            r"shape \(3,\)"):
+        ((w * 2.0).sum() * v.sum()).backward()
+    assert v.grad is None and w.grad.shape == (3,)
+
+
 def test_backward_twice_through_the_same_graph():
     x = ones(2)
     loss = (x.tanh() * 3).sum()

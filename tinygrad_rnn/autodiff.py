@@ -25,6 +25,8 @@ _NO_PARAMS = {}
 
 def backward(root, grad=None, retain_graph=False):
     """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad."""
+    if not isinstance(retain_graph, (bool, np.bool_)):
+        raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
     pending = {root: _seed(root, grad)}     # each node's summed gradient, until its turn
     owned = set()                           # nodes whose sum is an array the walk made
     leaves = []                             # (leaf, its gradient), written at the end
@@ -48,6 +50,7 @@ def backward(root, grad=None, retain_graph=False):
         if anomaly:
             _check_gradients(node, pending)
         node._consumed = not retain_graph
+    _check_grads(leaves)
     for leaf, g in leaves:
         _write_grad(leaf, g, leaf in owned)
 
@@ -88,6 +91,18 @@ def _write_grad(node, g, owned):
         node.grad = g if owned and g.dtype == dtype else np.array(g, dtype=dtype)
     else:
         node.grad = (node.grad + g).astype(dtype, copy=False)
+
+
+def _check_grads(leaves):
+    """Every .grad the walk will add into must be an array of its tensor's shape (a user may
+    have set one by hand): checked before any is written, so a refusal changes none."""
+    for leaf, _ in leaves:
+        grad = leaf.grad
+        if grad is not None and np.shape(grad) != leaf._data.shape:
+            named = f" {leaf.name!r}" if leaf.name is not None else ""
+            raise ShapeError(f"backward: the .grad of the tensor{named} of shape {leaf.shape} "
+                             f"holds shape {np.shape(grad)}; set it to None (zero_grad()) or to "
+                             f"an array of the tensor's shape before backward()")
 
 
 def _seed(root, grad):
