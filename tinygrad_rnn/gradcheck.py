@@ -31,6 +31,7 @@ import numpy as np
 from . import settings
 from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
+from .graph import topological_order
 from .tensor import Tensor
 
 
@@ -215,25 +216,13 @@ def _evaluate(fn, inputs, per_step):
     return out
 
 
-def _leaves(root):
-    """Every leaf that requires grad under root (iteratively: graphs may be deep)."""
-    leaves, seen, stack = [], {id(root)}, [root]
-    while stack:
-        node = stack.pop()
-        if node.is_leaf and node.requires_grad:
-            leaves.append(node)
-        for parent in node.parents:
-            if id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
-    return leaves
-
-
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
     and the shape of fn's output."""
     out = _evaluate(fn, inputs, per_step)
-    others = [leaf for leaf in _leaves(out) if not any(leaf is x for x in inputs)]
+    checked = set(map(id, inputs))
+    others = [node for node in topological_order([out])
+              if node.is_leaf and node.requires_grad and id(node) not in checked]
     kept = [leaf.grad for leaf in others]
     try:
         terms = range(out.shape[0]) if per_step else [None]
@@ -241,7 +230,7 @@ def _analytic(fn, inputs, per_step):
         for t in terms:
             for x in inputs:
                 x.grad = None
-            seed = None if t is None else np.eye(out.shape[0])[t]
+            seed = None if t is None else np.arange(out.shape[0]) == t    # R[t]'s one-hot
             if out.requires_grad:     # every path cut: the analytic gradient is zero
                 out.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
