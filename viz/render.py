@@ -21,6 +21,7 @@ from pathlib import Path
 from tinygrad_rnn.files import write_atomically
 
 from .errors import GraphvizNotFoundError, RenderError, VizError
+from .style import svg_font_families
 
 PREFERRED = "graphviz-pure"
 FALLBACK = "dot"
@@ -88,7 +89,7 @@ def run_dot(source, fmt="svg"):
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: "
                           f"{message}")
-    return done.stdout
+    return svg_font_families(done.stdout) if fmt == "svg" else done.stdout
 
 
 def to_svg(dot_or_graph):
