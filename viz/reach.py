@@ -24,9 +24,10 @@ def is_blocked(attrs, term):
     return attrs["dropped"] or term in attrs["dropped_for"]
 
 
-def term_reach(graph, term):
+def term_reach(graph, term, through_cuts=False):
     """(nodes, edges) the gradient of loss term `term` flows through: `term` itself and every
     node upstream of it along edges not blocked for it, and those edges (tail, head).
+    through_cuts=True follows blocked edges too: where full BPTT of the same graph flows.
 
     Both are returned in the order the search meets them; callers sort what they show."""
     if term not in graph:
@@ -37,7 +38,7 @@ def term_reach(graph, term):
     while stack:
         head = stack.pop()
         for tail, attrs in predecessors[head].items():
-            if is_blocked(attrs, term):
+            if not through_cuts and is_blocked(attrs, term):
                 continue
             edges.append((tail, head))
             if tail not in nodes:
