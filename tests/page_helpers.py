@@ -9,6 +9,9 @@ from html.parser import HTMLParser
 import numpy as np
 from viz_problems import SVG, classes
 
+import viz
+from tinygrad_rnn import nn
+
 
 class _Scripts(HTMLParser):
     """The <script> elements of a page: (attributes, text)."""
@@ -109,3 +112,19 @@ class PageData:
 
 def page_text(html_text):
     return re.sub(r"\s+", " ", html_text)
+
+
+def engine_term(model, xs, vs, truncation, t):
+    """|dR[t]/dnode| by step node and dR[t]/dW by parameter: a backward from R[t] alone."""
+    model.zero_grad()
+    ys, _ = model(xs, truncation=truncation)
+    terms = nn.loss_terms(ys, vs)
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    viz.retain_grads(total)
+    terms[t - 1].backward()
+    graph = viz.to_networkx(total, model, level="step")
+    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
+    model.zero_grad()
+    return {n: a for n, a in graph.nodes(data="grad_norm") if a is not None}, grads

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from page_helpers import PageData, floats, scripts, svg_root, titled
+from page_helpers import PageData, engine_term, floats, scripts, svg_root, titled
 from viz_problems import data, make_model
 
 import tinygrad_rnn as tg
@@ -27,22 +27,6 @@ def explored():
     xs, vs = data(T)
     page = viz.explore(model, xs, vs, policies=POLICIES, max_lags=T + 2)
     return page, PageData(page.html), model, xs, vs
-
-
-def engine_term(model, xs, vs, truncation, t):
-    """|dR[t]/dnode| by step node and dR[t]/dW by parameter: a backward from R[t] alone."""
-    model.zero_grad()
-    ys, _ = model(xs, truncation=truncation)
-    terms = nn.loss_terms(ys, vs)
-    total = terms[0]
-    for term in terms[1:]:
-        total = total + term
-    viz.retain_grads(total)
-    terms[t - 1].backward()
-    graph = viz.to_networkx(total, model, level="step")
-    grads = {name: p.grad.copy() for name, p in model.named_parameters()}
-    model.zero_grad()
-    return {n: a for n, a in graph.nodes(data="grad_norm") if a is not None}, grads
 
 
 def test_the_page_holds_each_policy_and_term(explored):

@@ -340,7 +340,8 @@
     if (state.timer) { stopPlaying(); apply(); return; }
     state.frontier = null;
     stepBack();
-    if (state.frontier !== null) state.timer = setInterval(stepBack, 450);
+    var pause = Number(graph.getAttribute("data-play-ms")) || 450;   // ms per step back
+    if (state.frontier !== null) state.timer = setInterval(stepBack, pause);
     apply();
   }
 
@@ -407,11 +408,13 @@
     if (termIndex.has(node)) select(termIndex.get(node), false);
   });
   document.addEventListener("keydown", function (event) {
-    if (event.target === slider || event.altKey || event.ctrlKey || event.metaKey) return;
-    var last = data.terms.length - 1;
-    if (event.key === "ArrowRight") select(state.term < 0 ? 0 : Math.min(last, state.term + 1), true);
-    else if (event.key === "ArrowLeft") select(state.term < 0 ? last : Math.max(0, state.term - 1), true);
-    else if (event.key === "Escape") select(-1, false);
+    if (event.altKey || event.ctrlKey || event.metaKey) return;
+    var last = data.terms.length - 1, onSlider = event.target === slider;  // it has its own keys
+    if (event.key === "Escape") select(-1, false);
+    else if (event.key === "ArrowRight" && !onSlider)
+      select(state.term < 0 ? 0 : Math.min(last, state.term + 1), true);
+    else if (event.key === "ArrowLeft" && !onSlider)
+      select(state.term < 0 ? last : Math.max(0, state.term - 1), true);
     else return;
     event.preventDefault();
   });
