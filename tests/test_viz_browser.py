@@ -45,13 +45,14 @@ def watched(browser):
 
 @pytest.fixture(scope="module")
 def pages(tmp_path_factory):
-    """{T: (path, page, model, xs, vs)} explored under the default four policies."""
+    """{T or "jordan": (path, page, model, xs, vs)} explored under the default policies."""
     folder, made = tmp_path_factory.mktemp("pages"), {}
-    for steps in (5, 9):
-        model = make_model()
+    for kind, steps in (("elman", 5), ("elman", 9), ("jordan", 6)):
+        model = make_model(kind)
         xs, vs = data(steps)
         page = viz.explore(model, xs, vs)
-        made[steps] = (viz.render_html(page, folder / f"elman{steps}.html"), page, model, xs, vs)
+        key = steps if kind == "elman" else kind
+        made[key] = (viz.render_html(page, folder / f"{kind}{steps}.html"), page, model, xs, vs)
     return made
 
 
@@ -85,9 +86,10 @@ def click_node(tab, name):
     tab.click(f'g.node[data-n="{number}"]')
 
 
-@pytest.mark.parametrize("steps", [5, 9])
+@pytest.mark.parametrize("steps", [5, 9, "jordan"])
 def test_the_fragment_selects_every_term_under_every_policy(watched, pages, steps):
     path, page, _, _, _ = pages[steps]
+    steps = len(page.graphs["full"].graph["loss_terms"])
     tab = watched.open(path, "#R[2]&policy=elman")
     assert_shows(tab, page.graphs["elman"], "R[2]")
     for label, graph in page.graphs.items():
