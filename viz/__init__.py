@@ -10,10 +10,13 @@
     print(viz.analysis.path_counts(G))     # gradient paths per loss term, full vs truncated
     viz.render_html(viz.explore(model, xs, vs), "explorer.html")   # every term, every policy
 
-Layers: export (engine -> networkx) and replay (gradients by step, through the engine): the
-only modules that read engine nodes; steps and
+Layers: export (engine -> networkx), replay and term_gradients (gradients by step and by loss
+term, through the engine): the only modules that read engine nodes; steps and
 dropped (step level, per-term truncation, on plain lists), analysis (networkx queries), dot
-and style (networkx -> DOT), render (DOT -> SVG with graphviz-pure or a system dot).
+and style (networkx -> DOT), render (DOT -> SVG with graphviz-pure or a system dot); reach
+(where each loss term's gradient flows, the reach matrix; reach_figure draws it), page (the
+explorer: page_data packs what term_gradients computes through the engine per loss term,
+policies records one model under several truncations).
 """
 from . import analysis
 from .analysis import gradient_by_lag, gradient_paths, path_counts, state_gradient_norms

@@ -75,7 +75,16 @@ class Page:
 
 def explore(model, xs, vs, policies=None, loss="mse", *, title=None, highlight=None,
             max_lags=MAX_LAGS):
-    """The Page of one model on one input under several truncations (default_policies(T)).
+    """The Page of one model on one input under several truncations.
+
+    xs: (T, B, N) inputs, vs: (T, B, O) targets, loss as tg.nn.sequence_loss. policies:
+    default full, elman, chunked(k) and window(k) with k = round(sqrt(T)), at least 2 (T = 8:
+    3, T = 200: 14): the same k for both, so that the staircase of chunked(k) (R[t] reaches
+    back 1..k steps) is seen next to the band of window(k) (always k steps); as many chunks
+    as steps per chunk; and window(k) runs k copies of the recurrence, so k grows slowly.
+    Full BPTT, next to which every policy's numbers are shown, is computed once.
+    Cost: one backward per loss term and policy, O(T^2) for full BPTT (seconds at T = 200,
+    a minute or more at T = 1000; benchmarks/bench_page.py).
 
     >>> page = viz.explore(tg.nn.Elman(2, 3, 1, seed=0), xs, vs)      # xs (T, B, 2)
     >>> viz.render_html(page, "explorer.html")
@@ -184,6 +193,7 @@ def _page_svg(layout, numbers, highlight):
     root = ET.fromstring(to_svg(dot))
     node_numbers, edge_numbers = numbers
     graph_node = {dot_name: node for node, dot_name in dot.names.items()}
+    roots = set(layout.graph["roots"])
     for element in root.iter():          # what the page's CSS says once (a tenth of the bytes)
         if element.get("font-family") == SVG_FONT_FAMILY:
             del element.attrib["font-family"]
@@ -206,6 +216,8 @@ def _page_svg(layout, numbers, highlight):
             if edge in edge_numbers:
                 title.text = f"{edge[0]}->{edge[1]}"
                 group.set("data-e", str(edge_numbers[edge]))
+                if edge[1] in roots:     # R[t] -> R: T edges into one node, drawn faint
+                    group.set("class", group.get("class") + " into-root")
     return ET.tostring(root, encoding="unicode")
 
 
