@@ -41,11 +41,11 @@ def one_line_error(done, *phrases, code=1):
 
 # --- output paths ---
 
-@pytest.mark.parametrize("output", ["x.html", "x.jpg", "x", "x.svg.bak", "."])
+@pytest.mark.parametrize("output", ["x.htm", "x.jpg", "x", "x.svg.bak", "."])
 def test_an_extension_that_names_no_format_is_refused_with_the_list(tmp_path, output):
     done = run("render", "-o", output, cwd=tmp_path)
     one_line_error(done, "names no format", ".svg (SVG picture)", ".png (PNG picture)",
-                   ".dot (Graphviz DOT source)")
+                   ".dot (Graphviz DOT source)", ".html (explorer page)")
     assert not list(tmp_path.iterdir())
 
 
@@ -181,7 +181,12 @@ def test_the_extension_picks_the_format(tmp_path):
     assert source.startswith("digraph unrolled {")
     assert source.count('class="truncated recurrent"') == 3
     assert viz.to_svg(source).encode() == svg                # the DOT the SVG was drawn from
-    assert sorted(FORMATS) == [".dot", ".png", ".svg"]
+    assert sorted(FORMATS) == [".dot", ".html", ".png", ".svg"]
+    done = run("render", "--steps", 4, "--truncation", "window:3", "-o", "elman.html",
+               cwd=tmp_path)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+    page = (tmp_path / "elman.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "window(3)" in page and "chunked(2)" in page
 
 
 @pytest.mark.parametrize("max_steps", [1, 2, 5, 6])

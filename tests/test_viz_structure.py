@@ -16,15 +16,19 @@ ROOT = Path(__file__).resolve().parents[1]
 # layers before its own. __init__.py is the facade: it imports them all and none imports it.
 LAYERS = [
     ["errors"],
-    ["dropped"],
+    ["dropped", "reach"],
     ["record"],
     ["steps", "replay"],
-    ["analysis", "style"],
+    ["analysis", "style", "term_gradients", "policies"],
+    ["page_data"],
     ["dot"],
     ["render"],
     ["display"],
-    ["page"],                  # the explorer page, drawn from the rendered SVG
+    ["page", "reach_figure"],  # the explorer page, drawn from the rendered SVG; the figure
 ]
+# third-party packages a module may import inside the one function that needs them: optional
+# extras that `import viz` must not require (matplotlib is the `plot` extra)
+OPTIONAL = ("matplotlib",)
 LAYER_OF = {module: i for i, layer in enumerate(LAYERS) for module in layer}
 # what the engine must never import: the visualizer, its dependencies, the command line
 NOT_FOR_THE_ENGINE = ("viz", "tinygrad_rnn_cli", "networkx", "graphviz")
@@ -70,7 +74,14 @@ def viz_targets(module, tree):
 def function_level_imports(tree):
     top = {id(node) for node in tree.body}
     return [node.lineno for node in ast.walk(tree)
-            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top]
+            if isinstance(node, (ast.Import, ast.ImportFrom)) and id(node) not in top
+            and not _optional(node)]
+
+
+def _optional(node):
+    names = [node.module or ""] if isinstance(node, ast.ImportFrom) else \
+        [alias.name for alias in node.names]
+    return all(name.split(".")[0] in OPTIONAL for name in names)
 
 
 def test_viz_imports_in_one_direction():
@@ -90,7 +101,8 @@ def test_viz_imports_in_one_direction():
             assert LAYER_OF.get(target_top, len(LAYERS)) < LAYER_OF[top], \
                 f"viz/{module}.py imports {target}, which comes after it: {LAYERS}"
     assert nx.is_directed_acyclic_graph(graph), list(nx.simple_cycles(graph))
-    assert graph.has_edge("render", "dot") and graph.has_edge("dot", "analysis")
+    assert graph.has_edge("render", "dot") and graph.has_edge("dot", "reach")
+    assert graph.has_edge("page", "display") and graph.has_edge("page_data", "reach")
 
 
 @pytest.mark.parametrize("package", ["viz", "tinygrad_rnn_cli"])
@@ -102,13 +114,14 @@ def test_no_imports_inside_functions(package):
 
 def test_only_record_and_replay_read_engine_nodes():
     """viz/errors.py may import the project's base error, and any module the atomic file writer
-    (tinygrad_rnn.files, which knows nothing of nodes); every other engine import is record's
-    or replay's."""
+    (tinygrad_rnn.files, which knows nothing of nodes); every other engine import is record's,
+    replay's, term_gradients' (a replay, one backward per loss term) or policies' (it runs a
+    model under several truncations)."""
     for module, tree in sources("viz").items():
         engine = [name for name in imported_modules(tree) if name.startswith("tinygrad_rnn")
                   and name != "tinygrad_rnn.files"]
-        allowed = {"record": engine, "replay": engine,
-                   "errors": ["tinygrad_rnn.errors"]}.get(module, [])
+        allowed = {"record": engine, "replay": engine, "term_gradients": engine,
+                   "policies": engine, "errors": ["tinygrad_rnn.errors"]}.get(module, [])
         assert engine == allowed, (module, engine)
 
 

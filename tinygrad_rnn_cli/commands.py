@@ -36,7 +36,8 @@ def render(args):
     dot = viz.to_dot(graph, level=args.level, highlight=args.highlight,
                      max_steps=args.max_steps, loss_term=args.loss_term,
                      edge_width=args.edge_width, title=title)
-    path = outputs.write(outputs.Drawing(loss, params, graph, dot), args.output)
+    path = outputs.write(outputs.Drawing(loss, params, graph, dot, net, xs, vs, args.truncation),
+                         args.output)
     counts = dot.counts
     print(f"wrote {path}: {counts['steps']} steps ({counts['drawn_steps']} drawn), "
           f"{counts['truncated']} edges marked truncated"

@@ -3,6 +3,8 @@
     .svg   the picture as SVG          (viz.render_svg)
     .png   the picture as PNG          (viz.render_png, through the same dot executable)
     .dot   the Graphviz DOT source     (the text the pictures are drawn from)
+    .html  the explorer page           (viz.explore: the model under full, elman, chunked(k),
+                                        window(k) and the --truncation given, viz.render_html)
 
 Every row writes atomically (a finished file replaces the old one, or nothing changes), and
 the pictures are checked before they are written (viz.render). Any other extension is refused
@@ -15,20 +17,36 @@ from pathlib import Path
 import viz
 from tinygrad_rnn import SettingError, TinygradRNNError
 from tinygrad_rnn.files import write_atomically
+from tinygrad_rnn.truncation import resolve
 
 
 @dataclass
 class Drawing:
     """Everything a format may draw from: the loss and the named parameters it was recorded
-    with, the networkx graph and the DOT drawing of it."""
+    with, the networkx graph and the DOT drawing of it, and the model, inputs, targets and
+    truncation it was recorded from (the page records the model again under each policy)."""
     loss: object
     params: dict
     graph: object
     dot: object
+    model: object = None
+    xs: object = None
+    vs: object = None
+    truncation: object = None
 
 
 def _dot_source(drawing, path):
     return write_atomically(drawing.dot.source.encode("utf-8"), path)
+
+
+def _page(drawing, path):
+    """The explorer page: the default policies for T, and the one the command was given."""
+    policies = viz.default_policies(len(drawing.xs))
+    chosen = resolve(drawing.truncation)
+    if chosen not in policies:
+        policies.append(chosen)
+    page = viz.explore(drawing.model, drawing.xs, drawing.vs, policies)
+    return viz.render_html(page, path)
 
 
 # extension -> (what it is, how to write it)
@@ -36,6 +54,7 @@ FORMATS = {
     ".svg": ("SVG picture", lambda drawing, path: viz.render_svg(drawing.dot, path)),
     ".png": ("PNG picture", lambda drawing, path: viz.render_png(drawing.dot, path)),
     ".dot": ("Graphviz DOT source", _dot_source),
+    ".html": ("explorer page", _page),
 }
 
 

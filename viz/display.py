@@ -31,9 +31,11 @@ class UnrolledGraph(nx.DiGraph):
 
 class UnrolledDigraph(graphviz.Digraph):
     """A graphviz.Digraph that notebooks render with the executable render.py finds (the
-    plain Digraph would look for a `dot` on PATH). `counts` says what was drawn."""
+    plain Digraph would look for a `dot` on PATH). `counts` says what was drawn; `names`
+    maps each node of the graph drawn to its name in the DOT text (the SVG's <title>)."""
 
     counts = None
+    names = None
 
     def _repr_image_svg_xml(self):
         return to_svg(self)

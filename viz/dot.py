@@ -22,8 +22,8 @@ import graphviz
 import networkx as nx
 
 from . import style
-from .analysis import unreached_edges
 from .errors import VizError
+from .reach import term_reach
 from .record import record
 from .steps import KEY_ROLES as ROWS
 from .steps import collapse_steps, graph_at_level
@@ -36,6 +36,7 @@ class _View:
     level: str
     highlight: dict        # parameter -> colour
     term: object           # the loss term in focus, or None
+    reached: tuple         # (nodes, edges) its gradient flows through (with a term)
     elided: set            # steps not drawn
     name: dict             # node -> DOT name
     uses: dict             # (parameter, step) -> DOT name of its stand-in (op level)
@@ -43,11 +44,12 @@ class _View:
 
 
 def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, loss_term=None,
-           edge_width=False, show_values=False, parameter_edges=False, title=None,
+           edge_width=False, show_values=False, parameter_edges=False, title=None, legend=True,
            create_using=graphviz.Digraph):
     """The DOT drawing of a graph from viz.to_networkx (or of a root Tensor's recorded graph),
     as a `create_using` (a graphviz.Digraph; viz.to_dot makes the UnrolledDigraph that
-    notebooks display).
+    notebooks display). `dot.counts` says what was drawn; `dot.names` maps each node of the
+    graph drawn to its name in the DOT text (the SVG's <title>).
 
     level:           "step" (the lecture's picture) or "op" (every primitive); an op-level
                      graph can be drawn at either level, a step-level one only at "step".
@@ -56,21 +58,27 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
                      and last `keep_steps` steps (fewer when max_steps < 2 keep_steps) and a
                      "... N steps ..." node.
     loss_term:       "R[7]" or 7: mark the edges where *that* term's gradient stops (what
-                     window(h) drops differs per term) and fade those it no longer follows.
+                     window(h) drops differs per term) and grey out every node and edge its
+                     gradient does not flow through: the steps before its cut and the steps
+                     after 7.
     edge_width:      scale each edge's width by |dR/d(its head)| (needs viz.retain_grads).
     show_values:     add the norms of value and gradient to the node labels.
     parameter_edges: draw each weight's edges from the "shared weights" box to where it is
                      used. Off by default: the step picture shows weights as edge colours (as
                      the lecture does), the op picture as a small stand-in node in each step,
                      so that no edge ties all the columns together.
+    legend:          draw the legend (below the graph, under the shared weights, so that
+                     the picture grows in width with T only).
     """
     graph = _at_level(graph, level)
     steps = sorted({s for _, s in graph.nodes(data="step") if s is not None and s > 0})
     elided = _elided(steps, max_steps, keep_steps)
     name = {node: f"n{i}" for i, node in enumerate(n for n, s in graph.nodes(data="step")
                                                     if s not in elided)}
-    view = _View(graph, level, _highlights(graph, highlight), _loss_term(graph, loss_term),
-                 elided, name, {}, show_values)
+    term = _loss_term(graph, loss_term)
+    reached = term_reach(graph, term) if term is not None else ((), ())
+    view = _View(graph, level, _highlights(graph, highlight), term,
+                 (set(reached[0]), set(reached[1])), elided, name, {}, show_values)
     if level == "op" and not parameter_edges:
         view.uses = _parameter_uses(view)
 
@@ -83,11 +91,17 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
     _add_nodes(dot, view)
     counts = _add_edges(dot, view, _widths(graph) if edge_width else {}, parameter_edges)
     _add_rows(dot, view)
-    dot.node("legend", label=style.legend_label(view.highlight, counts["truncated"], view.term,
-                                                len(elided), counts["hidden_truncated"]),
-             shape="plaintext", style="", **{"class": "legend"})
+    below = _below_the_graph(dot, view)
+    if legend:
+        focus = None if term is None else (graph.nodes[term]["step"],)
+        dot.node("legend", label=style.legend_label(
+            view.highlight, counts["truncated"], focus, len(elided), counts["hidden_truncated"],
+            counts["cut_per_term"]), shape="plaintext", style="", **{"class": "legend"})
+        if below:
+            dot.edge("legend", below, style="invis")
     dot.counts = dict(steps=len(steps), drawn_steps=len(steps) - len(elided),
                       elided_steps=len(elided), **counts)
+    dot.names = dict(name)
     return dot
 
 
@@ -196,14 +210,40 @@ def _node_style(view, node):
     attrs = style.node_style(view.graph.nodes[node], view.level, view.highlight.get(node),
                              view.show_values)
     if node == view.term:
-        attrs.update(penwidth="3", fontname=style.FONT + " Bold")
+        attrs.update(penwidth="3")     # a bold font would break Graphviz's text metrics
+    elif view.term is not None and node not in view.reached[0]:
+        attrs.update(style.unreached_node(), **{"class": attrs["class"] + " unreached"})
     return attrs
+
+
+def _below_the_graph(dot, view):
+    """Place the shared weights below the lowest row of the steps, so that they (and the
+    legend under them) add height, not width. rankdir is BT, so an edge's tail sits below its
+    head: an invisible point tied to the lowest node of every column sits under the row, and
+    the weights under it; tied to one column only, dot would move that column aside.
+    Returns the DOT name the legend goes under (None in a graph without steps)."""
+    graph, lowest = view.graph, {}
+    for node, dot_name in view.name.items():
+        attrs = graph.nodes[node]
+        if attrs["step"] is not None and attrs["step"] > 0 and attrs["role"] in ROWS:
+            row = ROWS.index(attrs["role"])
+            if attrs["step"] not in lowest or row < lowest[attrs["step"]][0]:
+                lowest[attrs["step"]] = (row, dot_name)
+    if not lowest:
+        return None
+    dot.node("ground", label="", shape="point", width="0", style="invis")
+    for step in sorted(lowest):
+        dot.edge("ground", lowest[step][1], style="invis")
+    weights = [view.name[n] for n, s in graph.nodes(data="step")
+               if s is None and graph.nodes[n]["parameter"] and n in view.name]
+    for weight in weights:
+        dot.edge(weight, "ground", style="invis")
+    return weights[0] if weights else "ground"
 
 
 def _add_edges(dot, view, widths, parameter_edges):
     graph, name, term = view.graph, view.name, view.term
-    unreached = set(unreached_edges(graph, term)) if term is not None else set()
-    counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0)
+    counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0, cut_per_term=0)
     summarised = set()
     for u, v, a in graph.edges(data=True):
         tail = name.get(u)
@@ -211,7 +251,9 @@ def _add_edges(dot, view, widths, parameter_edges):
             tail = view.uses.get((u, graph.nodes[v]["step"]))
             if tail is None:
                 continue                 # the step picture shows weights as edge colours
-        dropped = term in a["dropped_for"] if term is not None else a["dropped"]
+        dropped = (term in a["dropped_for"] and v in view.reached[0]) if term is not None \
+            else a["dropped"]
+        counts["cut_per_term"] += bool(a["dropped_for"]) and not a["dropped"]
         hidden = [n for n in (u, v) if graph.nodes[n]["step"] in view.elided]
         if hidden:
             counts["hidden_truncated"] += dropped
@@ -225,7 +267,8 @@ def _add_edges(dot, view, widths, parameter_edges):
         classes = [c for c, on in (("truncated", dropped), ("highlighted", colour is not None),
                                    ("recurrent", a["recurrent"]),
                                    ("parameter", a.get("kind") == "parameter"),
-                                   ("unreached", (u, v) in unreached and not dropped)) if on]
+                                   ("unreached", term is not None and not dropped
+                                    and (u, v) not in view.reached[1])) if on]
         counts["truncated"] += dropped
         counts["highlighted"] += colour is not None
         attrs = style.edge_style(classes or ["plain"], colour, widths.get((u, v)))

@@ -26,6 +26,7 @@ from tinygrad_rnn.files import write_atomically
 
 from .dot import to_dot
 from .errors import GraphvizNotFoundError, RenderError, VizTypeError
+from .style import svg_font_families
 
 PREFERRED = "graphviz-pure"
 FALLBACK = "dot"
@@ -95,7 +96,8 @@ def run_dot(source, fmt="svg"):
         message = done.stderr.decode("utf-8", "replace").strip()
         raise RenderError(f"{executable} -T{fmt} failed with exit code {done.returncode}: "
                           f"{message}")
-    return checked(done.stdout, fmt, f"{executable} -T{fmt}")
+    out = checked(done.stdout, fmt, f"{executable} -T{fmt}")
+    return svg_font_families(out) if fmt == "svg" else out
 
 
 def checked(picture, fmt, command="dot"):

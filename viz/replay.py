@@ -40,7 +40,7 @@ def step_gradients(root, params=None, keep_cuts=True):
     last = rec.roots[0]
     terms = [i for i in rec.loss_terms if i != last] or [last]
     with enable_grad():
-        replayed, copies = _replay(order, rec, keep_cuts)
+        replayed, copies = replay_recording(order, rec, keep_cuts)
         weights = _term_weights(replayed[last], [replayed[t] for t in terms], copies)
         gradients = {rec.ids[p]: {} for p in rec.parameters}
         for term, weight in zip(terms, weights):
@@ -57,8 +57,11 @@ def step_gradients(root, params=None, keep_cuts=True):
             "shapes": {rec.ids[p]: rec.shapes[p] for p in rec.parameters}}
 
 
-def _replay(order, rec, keep_cuts):
-    """[replayed node i], {(parameter index, step): its untied copy}."""
+def replay_recording(order, rec, keep_cuts=True):
+    """Replay the recorded ops of `order` (topological_order of the recording `rec`) through
+    the engine with each parameter untied per time step. Returns ([replayed node i],
+    {(parameter index, step): the untied leaf read at that step}); keep_cuts=False replays
+    every cut as the identity (full BPTT of the same forward computation)."""
     replayed, copies, views = [], {}, {}
 
     def read(i, step):

@@ -128,7 +128,8 @@ def _merge_copies(rec, key, key_edges, graph):
     graph.add_edges_from(_edges(attributes, rec, group_of, key_edges))
     graph.graph.update(roots=_mapped(rec.roots, group_of),
                        parameters=_mapped(rec.parameters, group_of),
-                       loss_terms=_mapped(rec.loss_terms, group_of), steps=rec.steps_total)
+                       loss_terms=_mapped(rec.loss_terms, group_of), steps=rec.steps_total,
+                       members=members)     # step node -> its recorded nodes (the copies)
     return graph
 
 

@@ -7,8 +7,15 @@ Legend of the step-level picture (also drawn in it):
     white box      a weight, shared by every step (outside the step columns)
     blue edge      carries the highlighted weight ("all blue edges represent W1")
     red dashed     dropped by the truncation: the gradient does not flow back along it
-    light grey     (with loss_term) on a path to R[t] that its truncated gradient never reaches
+    light grey     (with loss_term) not reached by the gradient of R[t]: the steps before its
+                   cut and the steps after t, nodes and edges alike
     dotted grey    to or from the "... N steps ..." node standing for the elided steps
+
+The font is Verdana: Graphviz sizes every label with the metrics of the font it names, and of
+the families it has metrics for, Verdana is the widest sans-serif. Where Verdana is missing
+(most Linux systems) fontconfig draws it with DejaVu Sans, whose letters are a little narrower,
+so labels and the legend fit in both; a font Graphviz has no metrics for (a list, a bold
+variant) would be sized as Times and overflow.
 """
 import re
 
@@ -16,7 +23,11 @@ import graphviz
 
 from .steps import KEY_ROLES
 
-FONT = "Helvetica"
+FONT = "Verdana"
+# what an SVG names in FONT's place: the font Graphviz measured, then those that draw it where
+# it is missing (none wider), then the generic family; Chromium falls back to a serif font
+# for a lone family it does not have, fontconfig's substitution notwithstanding
+SVG_FONT_FAMILY = "Verdana,DejaVu Sans,Bitstream Vera Sans,sans-serif"
 FILL = {
     "input": "#c8e6c9", "state": "#fff59d", "hidden": "#fff9c4", "output": "#ffcdd2",
     "loss": "#e0e0e0", "parameter": "#ffffff", "op": "#f5f5f5", "cut": "#ffffff",
@@ -25,6 +36,8 @@ FILL = {
 HIGHLIGHT_COLOURS = ["#1f5fd6", "#e07b00", "#2e9e44", "#8e44ad", "#00838f"]
 TRUNCATED = "#d62728"
 UNREACHED = "#c8c8c8"
+UNREACHED_FILL = "#f4f4f4"
+UNREACHED_TEXT = "#9e9e9e"
 PLAIN_EDGE = "#555555"
 ELIDED = "#9e9e9e"
 
@@ -38,6 +51,12 @@ EDGE_ATTRS = dict(fontname=FONT, fontsize="10", color=PLAIN_EDGE, arrowsize="0.7
 # characters XML 1.0 cannot hold (control characters but tab, newline and carriage return;
 # lone surrogates; U+FFFE and U+FFFF): a label shows them as Python writes them, \x1b
 NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def svg_font_families(svg):
+    """The SVG bytes with the font list in place of the one font Graphviz writes."""
+    named, listed = f'font-family="{FONT}"', f'font-family="{SVG_FONT_FAMILY}"'
+    return svg.replace(named.encode(), listed.encode())
 
 
 def text(*lines):
@@ -83,6 +102,12 @@ def node_style(attrs, level, highlighted_colour=None, show_values=False):
     return style
 
 
+def unreached_node():
+    """A node the gradient of the loss term in focus does not reach: greyed out."""
+    return dict(fillcolor=UNREACHED_FILL, color=UNREACHED, fontcolor=UNREACHED_TEXT,
+                penwidth="1")
+
+
 def reference_style(attrs, highlighted_colour=None):
     """A weight's stand-in inside a step's cluster (op level): the same weight, used here."""
     style = dict(label=text(attrs["name"]), shape="box", style="dashed", fontsize="10",
@@ -111,23 +136,37 @@ def edge_style(classes, colour=None, width=None):
     return style
 
 
-def legend_label(highlight_colours, truncated, unreached_term=None, elided=0, hidden_truncated=0):
+def legend_label(highlight_colours, truncated, focus=None, elided=0, hidden_truncated=0,
+                 cut_per_term=0):
     """An HTML-like table for the legend node. It holds no user text (names go in plain,
     escaped labels: in HTML labels Graphviz would still expand \\N and friends), so the
-    highlighted weight is named by the box of its colour in "shared weights"."""
-    rows = [f'<tr><td align="left"><font color="{colour}"><b>&#8212;&#8212;&gt;</b></font></td>'
-            f'<td align="left">carries the weight boxed in this colour '
-            f'(the same at every step)</td></tr>'
+    highlighted weight is named by the box of its colour in "shared weights", and the loss
+    term in focus by its thick border (focus: None without one, else (its step,))."""
+    rows = [_legend_row(f'<font color="{colour}"><b>&#8212;&#8212;&gt;</b></font>',
+                        "carries the weight boxed in this colour (the same at every step)")
             for colour in dict.fromkeys(highlight_colours.values())]
-    rows.append(f'<tr><td align="left"><font color="{TRUNCATED}">- - -&gt;</font></td>'
-                f'<td align="left">dropped by the truncation: the gradient does not flow back '
-                f'({truncated} drawn)</td></tr>')
-    if unreached_term is not None:
-        rows.append(f'<tr><td align="left"><font color="{UNREACHED}"><b>&#8212;&#8212;&gt;</b>'
-                    f'</font></td><td align="left">not followed by the gradient of the loss '
-                    f'term in bold</td></tr>')
+    rows.append(_legend_row(f'<font color="{TRUNCATED}">- - -&gt;</font>',
+                            f"dropped by the truncation: the gradient does not flow back "
+                            f"({truncated} drawn)"))
+    if focus is not None:
+        after = "its step" if focus[0] is None else f"step {int(focus[0])}"
+        rows.append(_legend_row(f'<font color="{UNREACHED}"><b>&#8212;&#8212;&gt;</b></font>',
+                                "grey: not reached by the gradient of the loss term drawn with "
+                                "the thick border:"))
+        rows.append(_legend_row("", f"the steps before its cut and the steps after {after} "
+                                    f"alike"))
+    elif cut_per_term:
+        rows.append(_legend_row(f'<font color="{TRUNCATED}">?</font>',
+                                f"this truncation cuts in another place for each loss term "
+                                f"({cut_per_term} edges are cut for some terms only)"))
+        rows.append(_legend_row("", "draw one term: loss_term=t (--loss-term t); all of them: "
+                                    "viz.to_html, viz.plot_reach_matrix"))
     if elided:
-        rows.append(f'<tr><td align="left"><font color="{ELIDED}">. . .&gt;</font></td>'
-                    f'<td align="left">{elided} steps not drawn ({hidden_truncated} dropped '
-                    f'edges among them)</td></tr>')
+        rows.append(_legend_row(f'<font color="{ELIDED}">. . .&gt;</font>',
+                                f"{elided} steps not drawn ({hidden_truncated} dropped edges "
+                                f"among them)"))
     return "<" + '<table border="0" cellborder="0" cellspacing="2">' + "".join(rows) + "</table>>"
+
+
+def _legend_row(symbol, explanation):
+    return f'<tr><td align="left">{symbol}</td><td align="left">{explanation}</td></tr>'
