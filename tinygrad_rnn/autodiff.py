@@ -6,7 +6,7 @@ enters the truncated past), parents before children. Reversed, each node comes a
 its consumers, so when the loop reaches a node, `pending` holds the sum of the shares its
 consumers passed it, and its vjp runs once, on that sum: a value used twice (h[t] feeds y[t]
 and step t+1; x * x) gets the sum. No recursion anywhere: an unrolled RNN is a chain as deep
-as the sequence is long. Adding a share into a sum happens in one place, `accumulate`.
+as the sequence is long. Adding a share into a sum happens in one place, `Sums`.
 
 The leaves' sums are written to .grad when the walk is done, so a backward that fails half-way
 changes no .grad. The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
@@ -21,18 +21,19 @@ from .inplace import check_intact
 from .primitives import unbroadcast
 
 _NO_PARAMS = {}
+SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
+LEAF_BLOCK = 64
 
 
 def backward(root, grad=None, retain_graph=False):
     """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad."""
     if not isinstance(retain_graph, (bool, np.bool_)):
         raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
-    pending = {root: _seed(root, grad)}     # each node's summed gradient, until its turn
-    owned = set()                           # nodes whose sum is an array the walk made
+    sums = Sums(root, _seed(root, grad))
     leaves = []                             # (leaf, its gradient), written at the end
     writes, anomaly = recording.writes, recording.anomaly
     for node in reversed(topological_order([root], gradient_inputs)):
-        g = pending.pop(node, None)
+        g = sums.pop(node)
         if g is None:                       # no gradient reaches it (a constant, say)
             continue
         if node._prim is None:
@@ -45,14 +46,14 @@ def backward(root, grad=None, retain_graph=False):
         if node._retains_grad:
             _write_grad(node, g, owned=False)
         parents = node._parents
-        accumulate(pending, owned, parents,
-                   node._prim.vjp(g, node._data, parents, node._params or _NO_PARAMS))
+        shares = node._prim.vjp(g, node._data, parents, node._params or _NO_PARAMS)
         if anomaly:
-            _check_gradients(node, pending)
+            _check_gradients(node, shares)
+        sums.add(parents, shares)
         node._consumed = not retain_graph
     _check_grads(leaves)
     for leaf, g in leaves:
-        _write_grad(leaf, g, leaf in owned)
+        _write_grad(leaf, g, sums.owns(leaf))
 
 
 def gradient_inputs(node):
@@ -61,27 +62,77 @@ def gradient_inputs(node):
     return node._parents if node.requires_grad else ()
 
 
-def accumulate(pending, owned, parents, shares):
-    """Add each parent's share of a node's gradient into that parent's pending sum.
+class Sums:
+    """Each node's gradient so far: the sum of the shares its consumers passed it.
 
-    A share may come in the broadcast shape: it is summed down to the parent's shape here.
-    A parent's first share is kept as it is, possibly a view of another node's gradient (add
-    hands g on unchanged); a second makes a new sum that the walk owns, and later ones are
-    added into it in place. None, or a parent that does not require grad, adds nothing."""
-    for parent, share in zip(parents, shares):
-        if share is None or not parent.requires_grad:
-            continue
-        shape = parent._data.shape
+    A share may come in the broadcast shape; it is summed down to the node's shape. A node's
+    first share is kept as it is, possibly a view of another node's gradient (add hands g on
+    unchanged); a second makes a new sum that the walk owns, and later ones are added into it
+    in place. A leaf (a weight used at every step) gets its shares as the walk goes and needs
+    its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
+    time, one numpy call instead of one per share (benchmarks/NOTES.md)."""
+
+    __slots__ = ("pending", "owned", "waiting")
+
+    def __init__(self, root, seed):
+        self.pending = {root: seed}     # node -> its sum so far
+        self.owned = set()              # nodes whose sum is an array the walk made
+        self.waiting = {}               # leaf -> its small shares not yet added, as they came
+
+    def add(self, parents, shares):
+        """Add each parent's share; None, or a parent that does not require grad, adds
+        nothing."""
+        for parent, share in zip(parents, shares):
+            if share is None or not parent.requires_grad:
+                continue
+            if parent._prim is None and share.nbytes < SMALL_SHARE:
+                waiting = self.waiting.get(parent)
+                if waiting is None:
+                    self.waiting[parent] = [share]
+                elif len(waiting) < LEAF_BLOCK:
+                    waiting.append(share)
+                else:
+                    self._add_into(parent, self._sum_waiting(parent, waiting + [share]))
+                    del self.waiting[parent]
+                continue
+            self._add_into(parent, share)
+
+    def _add_into(self, node, share):
+        shape = node._data.shape
         if share.shape != shape:
             share = unbroadcast(share, shape)
-        total = pending.get(parent)
+        total = self.pending.get(node)
         if total is None:
-            pending[parent] = share
-        elif parent in owned:
+            self.pending[node] = share
+        elif node in self.owned:
             total += share
         else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
-            pending[parent] = np.asarray(total + share)
-            owned.add(parent)
+            self.pending[node] = np.asarray(total + share)
+            self.owned.add(node)
+
+    @staticmethod
+    def _sum_waiting(node, shares):
+        """The sum of a leaf's waiting shares, in its shape (they may differ in broadcast
+        shape: a bias gets (B, H) from one op and (H,) from another)."""
+        shape, by_shape = node._data.shape, {}
+        for share in shares:
+            by_shape.setdefault(share.shape, []).append(share)
+        total = None
+        for same in by_shape.values():
+            part = unbroadcast(np.add.reduce(same) if len(same) > 1 else same[0], shape)
+            total = part if total is None else total + part
+        return total
+
+    def pop(self, node):
+        """node's gradient, now that every consumer has passed its share (None if none did)."""
+        waiting = self.waiting.pop(node, None)
+        if waiting is not None:
+            self._add_into(node, self._sum_waiting(node, waiting))
+        return self.pending.pop(node, None)
+
+    def owns(self, node):
+        """Whether node's sum is an array the walk made (no other gradient shares it)."""
+        return node in self.owned
 
 
 def _write_grad(node, g, owned):
@@ -139,11 +190,10 @@ def _second_pass(node):
         f"you carry from one sequence into the next.")
 
 
-def _check_gradients(node, pending):
-    """Anomaly mode: the sums node's vjp just added to must be finite."""
-    for position, parent in enumerate(node._parents):
-        gradient = pending.get(parent)
-        if gradient is not None and not np.all(np.isfinite(gradient)):
+def _check_gradients(node, shares):
+    """Anomaly mode: the gradients node's vjp gives its inputs must be finite."""
+    for position, (parent, gradient) in enumerate(zip(node._parents, shares)):
+        if gradient is not None and parent.requires_grad and not np.all(np.isfinite(gradient)):
             raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
                                  f"operand {position} (operand shapes "
                                  f"{shapes_of(node._parents)}){where_in_time(node._meta)}")

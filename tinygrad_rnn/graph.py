@@ -31,15 +31,15 @@ def topological_order(roots, parents=all_parents):
         if root in seen:
             continue
         seen.add(root)
-        stack = [(root, iter(parents(root)))]
-        while stack:
-            node, remaining = stack[-1]
-            for parent in remaining:
+        path, unvisited = [root], [iter(parents(root))]    # the nodes being expanded, and
+        while path:                                           # the parents each has left
+            for parent in unvisited[-1]:
                 if parent not in seen:
                     seen.add(parent)
-                    stack.append((parent, iter(parents(parent))))
+                    path.append(parent)
+                    unvisited.append(iter(parents(parent)))
                     break
-            else:
-                stack.pop()
-                order.append(node)
+            else:                      # every parent is in the order: the node goes after them
+                unvisited.pop()
+                order.append(path.pop())
     return order
