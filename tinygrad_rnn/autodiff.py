@@ -30,21 +30,23 @@ def backward(root, grad=None, retain_graph=False):
     if not isinstance(retain_graph, (bool, np.bool_)):
         raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
     sums = Sums(root, _seed(root, grad))
-    leaves = []                             # (leaf, its gradient), written at the end
+    leaves = []                             # (leaf, its gradient, walk-made), written at the end
     writes, anomaly = recording.writes, recording.anomaly
     for node in reversed(topological_order([root], gradient_inputs)):
-        g = sums.pop(node)
-        if g is None:                       # no gradient reaches it (a constant, say)
-            continue
         if node._prim is None:
-            leaves.append((node, g))
+            g, owned = sums.pop_leaf(node)
+            if g is not None:
+                leaves.append((node, g, owned))
+            continue
+        g = sums.pending.pop(node, None)
+        if g is None:                       # no gradient reaches it (behind a cut, say)
             continue
         if node._consumed:
             raise _second_pass(node)
         if node._born != writes:            # something was written since node was made
             check_intact(node)
         if node._retains_grad:
-            _write_grad(node, g, owned=False)
+            _write_grad(node, g, False)
         parents = node._parents
         shares = node._prim.vjp(g, node._data, parents, node._params or _NO_PARAMS)
         if anomaly:
@@ -52,8 +54,8 @@ def backward(root, grad=None, retain_graph=False):
         sums.add(parents, shares)
         node._consumed = not retain_graph
     _check_grads(leaves)
-    for leaf, g in leaves:
-        _write_grad(leaf, g, sums.owns(leaf))
+    for leaf, g, owned in leaves:
+        _write_grad(leaf, g, owned)
 
 
 def gradient_inputs(node):
@@ -80,35 +82,33 @@ class Sums:
         self.waiting = {}               # leaf -> its small shares not yet added, as they came
 
     def add(self, parents, shares):
-        """Add each parent's share; None, or a parent that does not require grad, adds
-        nothing."""
+        """Add each parent's share (None adds nothing: the vjp gives None to every input that
+        does not require grad)."""
+        pending, waiting = self.pending, self.waiting
         for parent, share in zip(parents, shares):
-            if share is None or not parent.requires_grad:
+            if share is None:
                 continue
             if parent._prim is None and share.nbytes < SMALL_SHARE:
-                waiting = self.waiting.get(parent)
-                if waiting is None:
-                    self.waiting[parent] = [share]
-                elif len(waiting) < LEAF_BLOCK:
-                    waiting.append(share)
-                else:
-                    self._add_into(parent, self._sum_waiting(parent, waiting + [share]))
-                    del self.waiting[parent]
-                continue
-            self._add_into(parent, share)
-
-    def _add_into(self, node, share):
-        shape = node._data.shape
-        if share.shape != shape:
-            share = unbroadcast(share, shape)
-        total = self.pending.get(node)
-        if total is None:
-            self.pending[node] = share
-        elif node in self.owned:
-            total += share
-        else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
-            self.pending[node] = np.asarray(total + share)
-            self.owned.add(node)
+                queue = waiting.get(parent)
+                if queue is None:
+                    waiting[parent] = [share]
+                    continue
+                queue.append(share)
+                if len(queue) <= LEAF_BLOCK:
+                    continue
+                del waiting[parent]               # a block is full: its sum joins the total
+                share = self._sum_waiting(parent, queue)
+            shape = parent._data.shape
+            if share.shape != shape:
+                share = unbroadcast(share, shape)
+            total = pending.get(parent)
+            if total is None:
+                pending[parent] = share
+            elif parent in self.owned:
+                total += share
+            else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
+                pending[parent] = np.asarray(total + share)
+                self.owned.add(parent)
 
     @staticmethod
     def _sum_waiting(node, shares):
@@ -123,16 +123,16 @@ class Sums:
             total = part if total is None else total + part
         return total
 
-    def pop(self, node):
-        """node's gradient, now that every consumer has passed its share (None if none did)."""
-        waiting = self.waiting.pop(node, None)
+    def pop_leaf(self, leaf):
+        """(a leaf's gradient, whether it is an array the walk made), once the walk is past
+        every consumer: its sum so far plus the shares still waiting ((None, False) if no
+        consumer passed one)."""
+        total, waiting = self.pending.pop(leaf, None), self.waiting.pop(leaf, None)
+        owned = leaf in self.owned
         if waiting is not None:
-            self._add_into(node, self._sum_waiting(node, waiting))
-        return self.pending.pop(node, None)
-
-    def owns(self, node):
-        """Whether node's sum is an array the walk made (no other gradient shares it)."""
-        return node in self.owned
+            rest = self._sum_waiting(leaf, waiting)
+            total, owned = (rest, len(waiting) > 1) if total is None else (total + rest, True)
+        return total, owned
 
 
 def _write_grad(node, g, owned):
@@ -147,7 +147,7 @@ def _write_grad(node, g, owned):
 def _check_grads(leaves):
     """Every .grad the walk will add into must be an array of its tensor's shape (a user may
     have set one by hand): checked before any is written, so a refusal changes none."""
-    for leaf, _ in leaves:
+    for leaf, _, _ in leaves:
         grad = leaf.grad
         if grad is not None and np.shape(grad) != leaf._data.shape:
             named = f" {leaf.name!r}" if leaf.name is not None else ""

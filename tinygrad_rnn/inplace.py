@@ -34,8 +34,16 @@ _WRITES_FIRST_ARGUMENT = frozenset({np.copyto, np.put, np.place, np.putmask, np.
 
 
 def memory_owner(tensor):
-    """The tensor whose memory `tensor`'s value shows: itself, or the one it is a view of."""
-    return tensor if tensor._memory is None else tensor._memory
+    """The tensor whose memory `tensor`'s value shows: itself, or the one it is a view of
+    (`_memory`, set only on views)."""
+    owner = getattr(tensor, "_memory", None)
+    return tensor if owner is None else owner
+
+
+def last_write(tensor):
+    """The write count when `tensor`'s memory was last written (0: never; `_written` is set
+    only by a write)."""
+    return getattr(memory_owner(tensor), "_written", 0)
 
 
 def stamp(tensor):
@@ -68,9 +76,9 @@ def check_intact(node):
     """BackwardError unless every value node's vjp may read is as it was when node was made."""
     born = node._born
     for position, parent in enumerate(node._parents):
-        if memory_owner(parent)._written > born:
+        if last_write(parent) > born:
             raise _edited(node, parent, f"its input {position}")
-    if node._prim.reads_output and memory_owner(node)._written > born:
+    if node._prim.reads_output and last_write(node) > born:
         raise _edited(node, node, "its output")
 
 

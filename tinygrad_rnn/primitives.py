@@ -5,7 +5,7 @@ A primitive is a numpy function `forward(*inputs, **params) -> out` and one vjp,
     vjp(g, out, parents, params) -> (gradient of input 0, gradient of input 1, ...)
 
 where g is the gradient of the final scalar with respect to `out` and `parents` are the input
-tensors (their values in `_data`): an entry is None where no gradient flows, and for every
+tensors (their values in `_data`): an entry is None where no gradient flows, and always for an
 input that does not require grad (a constant needs no gradient). A gradient may come back in
 the broadcast shape: the walk sums it down to the input's shape with `unbroadcast`, so no
 entry has to.
@@ -80,9 +80,11 @@ def defprim(name, forward, *rules, vjp_all=None, reads=(), view=False):
 def _per_input(rules):
     """The vjp of a row given as one rule per input: each rule runs only for an input that
     requires grad. Written out for one and two inputs, the engine's most common nodes."""
-    if all(rule is passes for rule in rules):    # every input's gradient is g (add)
-        return lambda g, out, parents, params: (g,) * len(parents)
-    if len(rules) == 1:
+    if len(rules) == 2 and rules[0] is passes and rules[1] is passes:   # add: g, unchanged,
+        def vjp(g, out, parents, params):                                # without a call
+            a, b = parents
+            return (g if a.requires_grad else None, g if b.requires_grad else None)
+    elif len(rules) == 1:
         (rule,) = rules
 
         def vjp(g, out, parents, params):
@@ -105,10 +107,11 @@ def _per_input(rules):
 
 
 def _whole(vjp_all):
-    """The vjp of a row given as one function of all inputs (it may compute gradients for
-    inputs that do not require grad; the walk ignores those)."""
+    """The vjp of a row given as one function of all inputs; the gradients it computes for
+    inputs that do not require grad are dropped (None), as a rule per input never makes them."""
     def vjp(g, out, parents, params):
-        return vjp_all(g, out, *[p._data for p in parents], **params)
+        shares = vjp_all(g, out, *[p._data for p in parents], **params)
+        return [share if p.requires_grad else None for p, share in zip(parents, shares)]
     return vjp
 
 

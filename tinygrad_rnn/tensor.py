@@ -131,7 +131,8 @@ class Tensor(NumberConversions):
     def meta(self):
         """Tags from the context it was made in, "step", "scope", "role", ..., with its own
         annotations over them (read-only)."""
-        own = {key: value for key, value in (("role", self._role), ("name", self.name))
+        role = getattr(self, "_role", None)            # set only by annotate()
+        own = {key: value for key, value in (("role", role), ("name", self.name))
                if value is not None}
         return MappingProxyType({**self._meta, **own}) if own else self._meta
 
@@ -330,11 +331,10 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
     """
     t = _new(Tensor)
     t._data = value if value.__class__ is _ndarray else np.asarray(value)
-    t.grad = t._role = None
-    t.name = name
+    t.grad = t.name = None
     t._meta = recording.meta
     t._retains_grad = t._consumed = False
-    t._born = t._written = recording.writes
+    t._born = recording.writes
     if prim is None:
         t._prim, t._parents, t._params = None, (), None
         t.requires_grad = requires_grad
@@ -349,7 +349,10 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
             memory_of = parents[0]
         if recording.watching:
             _watch(t, prim, parents)
-    t._memory = None if memory_of is None else memory_owner(memory_of)
+    if name is not None:
+        t.name = name
+    if memory_of is not None:        # (unset on most tensors: memory_owner reads a default)
+        t._memory = memory_owner(memory_of)
     return t
 
 
