@@ -1,6 +1,7 @@
 """Modules: feed-forward layers, the lecture's feed-forward sequence baselines, recurrent
 models unrolled by one loop, and sequence losses."""
 from .feedforward_sequence import TemporalConv, WindowedMLP
+from .gated import GRU, LSTM, GatedRecurrent
 from .layers import MLP, Linear, get_activation
 from .module import Module
 from .recurrent import Elman, Jordan, RecurrentModule, Stacked, StateSpace
