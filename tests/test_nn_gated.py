@@ -235,3 +235,15 @@ def test_the_policy_is_still_checked(sequence):
         nn.LSTM(N, H, O, seed=0)(sequence[0], truncation="sometimes")
     with pytest.raises(tg.SettingError):
         nn.GRU(N, H, O, seed=0)(sequence[0], truncation=truncation.window(2), checkpoint_every=2)
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda: nn.LSTM(N, 0, O), "hidden_size must be a positive integer, got 0"),
+    (lambda: nn.GRU(N, H, 2.5), "output_size must be a positive integer, got 2.5"),
+    (lambda: nn.LSTM(True, H, O), "input_size must be a positive integer, got True"),
+    (lambda: nn.LSTM(N, H, O, forget_bias=float("nan")), "forget_bias must be a finite number"),
+    (lambda: nn.LSTM(N, H, O, forget_bias="1"), "forget_bias must be a finite number"),
+])
+def test_bad_sizes_and_forget_bias_are_setting_errors(make, match):
+    with pytest.raises(tg.SettingError, match=match):
+        make()

@@ -24,7 +24,7 @@ Each step records named nodes: the gates i[t], f[t], g[t], o[t] (r[t], z[t], n[t
 """
 import numpy as np
 
-from ..errors import ShapeError, StateDictError
+from ..errors import SettingError, ShapeError, StateDictError
 from ..functional import linear
 from ..tensor import Tensor
 from .layers import as_rng, get_activation
@@ -55,6 +55,11 @@ class GatedRecurrent(ProjectedInput):
     def __init__(self, input_size, hidden_size, output_size, output_activation,
                  learn_initial_state, hoist_input, seed):
         RecurrentModule.__init__(self)      # the weights' shapes are the gates', made here
+        for what, size in (("input_size", input_size), ("hidden_size", hidden_size),
+                           ("output_size", output_size)):
+            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
+                raise SettingError(f"{type(self).__name__}: {what} must be a positive integer, "
+                                   f"got {size!r}")
         rng = as_rng(seed)
         rows = len(self.GATES) * hidden_size
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
@@ -130,6 +135,9 @@ class LSTM(GatedRecurrent):
         super().__init__(input_size, hidden_size, output_size, output_activation,
                          learn_initial_state, hoist_input, seed)
         if forget_bias is not None:
+            if not isinstance(forget_bias, (int, float, np.number)) or not np.isfinite(forget_bias):
+                raise SettingError(f"LSTM: forget_bias must be a finite number (the f-gate "
+                                   f"block of b1 at initialization) or None, got {forget_bias!r}")
             self.b1.data[hidden_size:2 * hidden_size] = forget_bias
         if learn_initial_state:
             self.c0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="c0")
