@@ -7,11 +7,12 @@ learning rate and number of steps, gradient-norm clipping, the same hidden width
 fresh training batches; accuracy is measured on fresh test sentences from another seed and
 averaged over several seeds. Rows of the same network (the two Elman rows, the three Jordan
 rows) start from the same weights and see the same batches: only the truncation of the
-gradient, or Jordan's fixed moving-average factor mu, differs.
+gradient, or Jordan's fixed moving-average factor mu, differs. The gated cells (LSTM, GRU: the
+lecture's "advanced memory components") get the same budget and hidden width.
 
-    python examples/pronoun_memory.py                 # the README table (about 100 s on 2 cores)
-    python examples/pronoun_memory.py --quick         # a first look (about 10 seconds)
-    python examples/pronoun_memory.py --distances 1 2 4 8 16 --seeds 3 --steps 1000 --jobs 2
+    python examples/pronoun_memory.py                 # the README tables (distances 1 to 128)
+    python examples/pronoun_memory.py --quick         # a first look (about 15 seconds)
+    python examples/pronoun_memory.py --distances 1 2 4 8 16 --models elman-full lstm-full
 
 The lecture predicts: the MLP (window 1) is at chance for every d; the windowed MLP and the
 convolution are right only while the name is inside their window (d < window, d < receptive
@@ -19,7 +20,9 @@ field); Elman's truncation, whose gradient never reaches the name, fades as d gr
 BPTT keeps working at long d; Jordan, whose memory is a moving average of its own outputs
 with a fixed mu, somewhere in between. The script also measures why long d is hard even with full
 BPTT: at initialization the gradient of the loss with respect to the name's input, relative to
-the query's, shrinks with d (vanishing gradients). That ratio is always taken under full BPTT,
+the query's, shrinks with d (vanishing gradients), for Elman and for the LSTM, whose cell state
+c[t] = f c[t-1] + i g is a path the gradient can cross without a squashing nonlinearity at
+every step. That ratio is always taken under full BPTT,
 also after training with Elman's truncation, where it says how much the name moves the loss in
 the weights that training learned. The gradient that training itself used is exactly zero at
 the name for every d >= 1 (the cut before the query's step stops it); the script does not
@@ -50,7 +53,10 @@ from tinygrad_rnn.train import progress_bar
 CHANCE = 1 / len(DEFAULT_VOCAB.classes)
 TRUNCATION_NAMES = {"elman": "Elman's truncation", "full": "full BPTT"}
 MODEL_KEYS = ("mlp", "windowed", "conv", "jordan-elman", "jordan-full", "jordan-slow-full",
-              "elman-elman", "elman-full")
+              "elman-elman", "elman-full", "lstm-full", "gru-full")
+DISTANCES = [1, 2, 4, 8, 16, 32, 64, 128]
+# the networks whose gradient at the name is measured, and the label of their rows
+RATIO_NETWORKS = {"elman": "Elman", "lstm": "LSTM"}
 
 
 def model_label(key, config):
@@ -63,6 +69,8 @@ def model_label(key, config):
         "jordan-slow-full": f"Jordan (mu={config.slow_mu}), full BPTT",
         "elman-elman": "Elman, Elman's truncation",
         "elman-full": "Elman, full BPTT",
+        "lstm-full": "LSTM, full BPTT",
+        "gru-full": "GRU, full BPTT",
     }[key]
 
 
@@ -79,6 +87,10 @@ def build_model(key, config, seed):
     if key.startswith("jordan"):
         mu = config.slow_mu if "slow" in key else config.mu
         return nn.Jordan(V, H, C, mu=mu, seed=seed), truncation
+    if key.startswith("lstm"):
+        return nn.LSTM(V, H, C, seed=seed), truncation
+    if key.startswith("gru"):
+        return nn.GRU(V, H, C, seed=seed), truncation
     return nn.Elman(V, H, C, seed=seed), truncation
 
 
@@ -99,7 +111,7 @@ def run_one(key, distance, run, config, progress):
     model, truncation = build_model(key, config, seed_for(config.seed, run, distance, 0))
     test = pronoun_task(config.test_size, distance, seed=seed_for(config.seed, distance, 7))
     probe = pronoun_task(256, distance, seed=seed_for(config.seed, distance, 8))
-    recurrent = key.startswith("elman")
+    recurrent = key.split("-")[0] in RATIO_NETWORKS
     ratio_before = name_gradient_ratio(model, probe) if recurrent else None
 
     def loss_of_step(step):
@@ -169,21 +181,23 @@ def accuracy_tables(results, config):
 
 def gradient_series(results, config):
     """[(label, values per distance)]: the geometric mean over seeds of the full-BPTT ratio
-    ||dR/dx[1]|| / ||dR/dx[T]|| for the Elman models, at initialization (both Elman rows start
-    from the same weights) and after training with each truncation; [] without Elman models."""
-    keys = [key for key in ("elman-elman", "elman-full") if key in config.models]
-    if not keys:
-        return []
-    series = [("at initialization", "ratio_before", keys[-1])] + [
-        (f"after training with {TRUNCATION_NAMES[key.split('-')[1]]}", "ratio_after", key)
-        for key in keys]
+    ||dR/dx[1]|| / ||dR/dx[T]|| for the Elman and LSTM models, at initialization (the rows of
+    one network start from the same weights) and after training with each truncation; [] when
+    no such model runs."""
+    series = []
+    for network, name in RATIO_NETWORKS.items():
+        keys = [key for key in config.models if key.split("-")[0] == network]
+        if keys:
+            series += [(f"{name}, at initialization", "ratio_before", keys[-1])] + [
+                (f"{name}, after training with {TRUNCATION_NAMES[key.split('-')[1]]}",
+                 "ratio_after", key) for key in keys]
     return [(label, [geometric_mean(collect(results, field, key, d)) for d in config.distances])
             for label, field, key in series]
 
 
 def gradient_table(results, config):
-    """The rows of gradient_series as a markdown string ("" without Elman models)."""
-    header = ["Elman, full-BPTT gradient at the name / at the query"] + \
+    """The rows of gradient_series as a markdown string ("" without Elman or LSTM models)."""
+    header = ["full-BPTT gradient at the name / at the query"] + \
              [f"d={d}" for d in config.distances]
     rows = [[label] + [f"{value:.1e}" for value in values]
             for label, values in gradient_series(results, config)]
@@ -223,14 +237,14 @@ def plot(results, config):
         ax.set_xticks(d, [str(x) for x in config.distances])
         ax.set_xlabel("distance d")
         ax.set_ylabel("||dR/dx[1]|| / ||dR/dx[T]|| under full BPTT")
-        ax.set_title("Elman: how much gradient reaches the name")
+        ax.set_title("How much gradient reaches the name")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     save_figure(plt, fig, config.out, "pronoun_memory.png")
 
 
 def parse_arguments(argv):
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--distances", type=int, nargs="+", default=[1, 2, 4, 8, 16],
+    parser.add_argument("--distances", type=int, nargs="+", default=DISTANCES,
                         help="distances d from the name to the query word")
     parser.add_argument("--seeds", type=int, default=3, help="seeds averaged per cell")
     parser.add_argument("--steps", type=int, default=1000, help="Adam steps per model")

@@ -25,7 +25,9 @@ TINY = {
     "price_prediction.py": ["--steps", "3", "--eval-every", "1", "--seeds", "1", "--hidden", "4"],
 }
 EXPECTED = {
-    "pronoun_memory.py": ["| MLP (window 1)", "| Elman, full BPTT", "d=3", "pronoun_memory.png"],
+    "pronoun_memory.py": ["| MLP (window 1)", "| Elman, full BPTT", "| LSTM, full BPTT",
+                          "| GRU, full BPTT", "LSTM, at initialization", "d=3",
+                          "pronoun_memory.png"],
     "talk_classification.py": ["| last-frame MLP", "| Elman, chunked(T/2)", "T=12",
                                "talk_classification.png"],
     "price_prediction.py": ["AirPassengers", "| naive (last value)", "| Elman, full BPTT",
