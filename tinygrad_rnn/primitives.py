@@ -236,6 +236,28 @@ def _pow_vjp_exponent(g, out, a, b):
         return g * out * np.log(np.where(a == 0, 1, a))
 
 
+def _inside(x, low, high):
+    """1 where low <= x <= high (the bounds belong to the inside, as in torch.clamp), else 0."""
+    keep = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        keep &= x >= low
+    if high is not None:
+        keep &= x <= high
+    return keep
+
+
+def _norm(x, *, axis, keepdims):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _norm_vjp(g, out, x, *, axis, keepdims):
+    """d ||x|| / dx = x / ||x||; 0 where the norm is 0 (torch's subgradient there)."""
+    norm = _expand(out, axis, keepdims)
+    ratio = np.divide(x, norm, out=np.zeros(np.broadcast_shapes(x.shape, norm.shape),
+                                            dtype=np.result_type(x, norm)), where=norm != 0)
+    return _expand(g, axis, keepdims) * ratio
+
+
 def _stack_vjp_all(g, out, *inputs, axis):
     """Input i's gradient is g's i-th slice along the stacked axis, a view."""
     return tuple(np.moveaxis(g, axis, 0))
@@ -275,6 +297,13 @@ defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
 # softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
 defprim("softplus", lambda x: np.logaddexp(0, x),
         lambda g, out, x: g * (0.5 * (np.tanh(0.5 * x) + 1)), reads=(0,))
+# d sin x = cos x, d cos x = -sin x, d x^2 = 2x
+defprim("sin", np.sin, lambda g, out, x: g * np.cos(x), reads=(0,))
+defprim("cos", np.cos, lambda g, out, x: -g * np.sin(x), reads=(0,))
+defprim("square", np.square, lambda g, out, x: 2 * g * x, reads=(0,))
+# clamp(x, low, high) = min(max(x, low), high): d/dx = 1 inside [low, high], 0 outside
+defprim("clamp", lambda x, *, low, high: np.clip(x, low, high),
+        lambda g, out, x, *, low, high: g * _inside(x, low, high), reads=(0,))
 
 # --- linear algebra ---
 defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
@@ -295,6 +324,11 @@ defprim("mean", lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keep
 defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
         reads=("out", 0))
+defprim("min", lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+        lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
+        reads=("out", 0))     # as max: the gradient goes to the minima, ties share it
+# the 2-norm sqrt(sum x^2) along axis: d/dx = x / norm
+defprim("norm", _norm, _norm_vjp, reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
 defprim("logsumexp", _logsumexp,
