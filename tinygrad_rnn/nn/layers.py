@@ -1,6 +1,7 @@
 """Feed-forward layers: Linear and MLP, and the activations they take by name."""
 import numpy as np
 
+from ..creation import default_generator
 from ..errors import SettingError
 from ..functional import linear
 from ..tensor import Tensor
@@ -26,7 +27,10 @@ def get_activation(spec):
 
 
 def as_rng(seed):
-    """A numpy Generator from a seed, a Generator, or None (fresh entropy)."""
+    """A numpy Generator from a seed, a Generator, or None: the module-level generator that
+    tg.manual_seed seeds (creation.py)."""
+    if seed is None:
+        return default_generator()
     return seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 
 
