@@ -13,6 +13,7 @@ lecture's "advanced memory components") get the same budget and hidden width.
     python examples/pronoun_memory.py                 # the README tables (distances 1 to 128)
     python examples/pronoun_memory.py --quick         # a first look (about 15 seconds)
     python examples/pronoun_memory.py --distances 1 2 4 8 16 --models elman-full lstm-full
+    python examples/pronoun_memory.py --embedding 8  # learned 8-dim word vectors, not one-hot
 
 The lecture predicts: the MLP (window 1) is at chance for every d; the windowed MLP and the
 convolution are right only while the name is inside their window (d < window, d < receptive
@@ -75,8 +76,24 @@ def model_label(key, config):
 
 
 def build_model(key, config, seed):
-    """(model, truncation) for a model key. The feed-forward models ignore the truncation."""
-    V, H, C = DEFAULT_VOCAB.size, config.hidden, len(DEFAULT_VOCAB.classes)
+    """(model, truncation) for a model key; with --embedding E the model reads token ids
+    through nn.Embedding(V, E) instead of one-hot vectors. The feed-forward models ignore the
+    truncation."""
+    model, truncation = build_network(key, config, seed)
+    if config.embedding:
+        embed = nn.Embedding(DEFAULT_VOCAB.size, config.embedding, seed=seed_for(seed, 2))
+        model = nn.Sequential(embed, model)
+    return model, truncation
+
+
+def inputs_of(batch, config):
+    """What the models read: token ids (T, B) with --embedding, else one-hot xs (T, B, V)."""
+    return batch.tokens if config.embedding else batch.xs
+
+
+def build_network(key, config, seed):
+    V = config.embedding or DEFAULT_VOCAB.size
+    H, C = config.hidden, len(DEFAULT_VOCAB.classes)
     if key == "mlp":
         return nn.WindowedMLP(V, [H], C, window=1, seed=seed), "full"
     if key == "windowed":
@@ -97,9 +114,14 @@ def build_model(key, config, seed):
 def name_gradient_ratio(model, batch):
     """||dR/dx[1]|| / ||dR/dx[T]||: how much of the loss's gradient reaches the name's input,
     relative to the query word's, under full BPTT whatever truncation the model is trained
-    with (R is the last-step loss)."""
-    xs = tg.Tensor(batch.xs, requires_grad=True, name="xs")
-    ys, _ = model(xs, truncation="full")
+    with (R is the last-step loss). With an embedding, x[t] is the word's vector."""
+    network = model
+    if isinstance(model, nn.Sequential):
+        xs = model[0](batch.tokens).retain_grad()
+        network = model[1]
+    else:
+        xs = tg.Tensor(batch.xs, requires_grad=True, name="xs")
+    ys, _ = network(xs, truncation="full")
     nn.last_step_loss(ys, batch.labels).backward()
     model.zero_grad()
     return float(np.linalg.norm(xs.grad[0]) / np.linalg.norm(xs.grad[-1]))
@@ -117,14 +139,15 @@ def run_one(key, distance, run, config, progress):
     def loss_of_step(step):
         seed = seed_for(config.seed, run, distance, 1, step)
         batch = pronoun_task(config.batch, distance, seed=seed)
-        ys, _ = model(batch.xs, truncation=truncation)
+        ys, _ = model(inputs_of(batch, config), truncation=truncation)
         return nn.last_step_loss(ys, batch.labels)
 
     train(model, loss_of_step, config.steps, config.lr, clip=config.clip,
           description=f"d={distance} {key} seed {run}", progress=progress)
     return {
         "key": key, "distance": distance, "run": run,
-        "accuracy": accuracy(predict(model, test.xs, truncation)[-1], test.labels),
+        "accuracy": accuracy(predict(model, inputs_of(test, config), truncation)[-1],
+                             test.labels),
         "ratio_before": ratio_before,
         "ratio_after": name_gradient_ratio(model, probe) if recurrent else None,
         "cpu_seconds": time.process_time() - started,
@@ -258,6 +281,9 @@ def parse_arguments(argv):
     parser.add_argument("--slow-mu", type=float, default=0.9,
                         help="mu of the second Jordan row: a slower-decaying moving average")
     parser.add_argument("--test-size", type=int, default=1000, help="test sentences per distance")
+    parser.add_argument("--embedding", type=int, default=0,
+                        help="read words through a learned nn.Embedding of this width instead of "
+                             "one-hot vectors (0: one-hot)")
     parser.add_argument("--models", nargs="+", choices=MODEL_KEYS, default=list(MODEL_KEYS))
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="worker processes (the numbers do not depend on it)")
@@ -266,15 +292,18 @@ def parse_arguments(argv):
         config.distances, config.seeds, config.steps, config.test_size = [1, 4, 8], 1, 400, 500
     if min(config.distances) < 1 or config.seeds < 1 or config.steps < 1 or config.jobs < 1:
         parser.error("distances, --seeds, --steps and --jobs must be at least 1")
+    if config.embedding < 0:
+        parser.error("--embedding must be 0 (one-hot) or a positive width")
     return config
 
 
 def main(argv=None):
     config = parse_arguments(argv)
     started = time.perf_counter()
+    inputs = f"an embedding of {config.embedding}" if config.embedding else "one-hot"
     print(f"pronoun task: {len(DEFAULT_VOCAB.classes)} classes (chance {CHANCE:.2f}), vocabulary "
-          f"{DEFAULT_VOCAB.size} words; distances {config.distances}; {config.seeds} seed(s); "
-          f"{config.steps} Adam steps (lr {config.lr}, clip {config.clip}) on batches of "
+          f"{DEFAULT_VOCAB.size} words ({inputs}); distances {config.distances}; {config.seeds} "
+          f"seed(s); {config.steps} Adam steps (lr {config.lr}, clip {config.clip}) on batches of "
           f"{config.batch} fresh sentences; {config.hidden} hidden units; test on "
           f"{config.test_size} fresh sentences per distance; {config.jobs} job(s)")
     results = run_all(config)

@@ -124,3 +124,19 @@ def test_under_elmans_truncation_no_gradient_reaches_the_name():
         assert [DEFAULT_VOCAB.words[i] for i in touched] == [DEFAULT_VOCAB.query]
         model.zero_grad()
         assert pronoun.name_gradient_ratio(model, batch) > 0
+
+
+def test_pronoun_models_read_token_ids_through_an_embedding(tmp_path, capsys):
+    """--embedding E: every model reads word ids through nn.Embedding(V, E); the gradient
+    ratio is then taken at the words' vectors, and the embedding learns."""
+    pronoun = load("pronoun_memory.py")
+    code, out = run_example("pronoun_memory.py", TINY["pronoun_memory.py"] + ["--embedding", "5"],
+                            tmp_path, capsys)
+    assert code == 0 and "an embedding of 5" in out and "| LSTM, at initialization" in out
+    config = pronoun.parse_arguments(["--embedding", "5", "--hidden", "4"])
+    model, _ = pronoun.build_model("lstm-full", config, seed=0)
+    batch = pronoun_task(6, 3, seed=0)
+    assert model[0].W.shape == (DEFAULT_VOCAB.size, 5) and model[1].input_size == 5
+    nn.last_step_loss(model(pronoun.inputs_of(batch, config))[0], batch.labels).backward()
+    assert np.abs(model[0].W.grad[batch.tokens[0]]).max() > 0      # the names' rows learn
+    assert pronoun.name_gradient_ratio(model, batch) > 0
