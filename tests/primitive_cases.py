@@ -238,6 +238,20 @@ def norm_case(data, rng):
     return Case([normal(rng, shape)], lambda x: x.norm(axis=axis, keepdims=keepdims))
 
 
+def gate_case(op, gate_blocks, second_blocks):
+    """A gate primitive of the gated cells on (..., gate_blocks * H) gates and a second input of
+    (..., second_blocks * H) (c[t-1], h[t-1] or the hidden projection; 0: none), with leading
+    shapes that broadcast against each other (a learned initial state is (H,))."""
+    def case(data, rng):
+        size = data.draw(st.integers(1, 3), label="H")
+        lead_a, lead_b = broadcastable_shapes(data, 2, max_dims=2)
+        arrays = [normal(rng, lead_a + (gate_blocks * size,))]
+        if second_blocks:
+            arrays.append(normal(rng, lead_b + (second_blocks * size,)))
+        return Case(arrays, lambda *xs: tg.apply(op, *xs))
+    return case
+
+
 def uniform(low, high):
     return lambda rng, shape: np.asarray(rng.uniform(low, high, shape))
 
@@ -282,4 +296,10 @@ CASES = {
     "cos": elementwise(Tensor.cos, uniform(-4, 4)),
     "square": elementwise(Tensor.square, normal),
     "norm": norm_case,
+    # the gated cells' gate computations (gates.py)
+    "lstm_gates": gate_case("lstm_gates", 4, 0),
+    "lstm_cell": gate_case("lstm_cell", 4, 1),
+    "lstm_hidden": gate_case("lstm_hidden", 4, 1),
+    "gru_gates": gate_case("gru_gates", 3, 3),
+    "gru_hidden": gate_case("gru_hidden", 3, 1),
 }

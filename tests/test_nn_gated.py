@@ -152,7 +152,9 @@ def test_values_no_vjp_reads_are_released_and_gradients_unchanged(sequence):
             if node.value_released:
                 released.append(node.op)
             stack.extend(node.parents)
-    assert "linear" in released and "getitem" in released
+    # per step the input projection W1 x[t] + b1 and the pre-activation a: the gates, c[t],
+    # h[t] and y[t] are read by backward (or handed on) and kept
+    assert released == ["linear"] * (2 * T)
     nn.sequence_loss(ys, targets).backward()
     kept = engine_grads(model)
     model.releases_values = False
@@ -174,25 +176,27 @@ def test_float32_end_to_end(kind, sequence):
     np.testing.assert_allclose(ys.data, ys64.data, rtol=1e-4, atol=1e-5)
 
 
-def test_gate_nodes_are_named_and_tagged(sequence):
+def test_one_node_per_gate_computation_named_and_tagged(sequence):
+    """An LSTM step: linear a -> gates[t] -> c[t] -> h[t] (and y[t]); a GRU step: linear m and
+    the input projection -> gates[t] -> h[t]. The gates node holds i, f, g, o side by side."""
     xs, _ = sequence
-    ys, (h, c) = nn.LSTM(N, H, O, seed=0)(xs[:2])
-    assert (c.name, c.meta["role"], c.meta["step"]) == ("c[2]", "cell", 2)
-    assert (h.name, h.meta["role"]) == ("h[2]", "state")
-    gates = {p.name: p.meta["role"] for node in (c, h) for p in _ancestors(node, depth=3)
-             if p.meta.get("role") == "gate" and p.meta.get("step") == 2}
-    assert set(gates) == {"i[2]", "f[2]", "g[2]", "o[2]"}
+    model = nn.LSTM(N, H, O, seed=0)
+    ys, (h, c) = model(xs[:2])
+    assert (c.name, c.op, c.meta["role"], c.meta["step"]) == ("c[2]", "lstm_cell", "cell", 2)
+    assert (h.name, h.op, h.meta["role"]) == ("h[2]", "lstm_hidden", "state")
+    gates, c_before = c.parents
+    assert (gates.name, gates.op, gates.meta["role"]) == ("gates[2]", "lstm_gates", "gate")
+    assert h.parents == (gates, c) and c_before.name == "c[1]"
+    (a,) = gates.parents
+    assert a.op == "linear" and a.parents[1] is model.Wm and a.shape == (B, 4 * H)
+    i, f, g, o = (gates.data[:, k * H:(k + 1) * H] for k in range(4))
+    np.testing.assert_allclose(c.data, f * c_before.data + i * g, rtol=1e-15)
+    np.testing.assert_allclose(h.data, o * np.tanh(c.data), rtol=1e-15)
     _, h = nn.GRU(N, H, O, seed=0)(xs[:2])
-    names = {p.name for p in _ancestors(h, depth=4) if p.meta.get("role") == "gate"}
-    assert {"r[2]", "z[2]", "n[2]"} <= names
-
-
-def _ancestors(node, depth):
-    frontier, found = [node], []
-    for _ in range(depth):
-        frontier = [p for n in frontier for p in n.parents]
-        found += frontier
-    return found
+    gates, h_before = h.parents
+    assert (h.op, gates.op, gates.name, h_before.name) == ("gru_hidden", "gru_gates", "gates[2]",
+                                                           "h[1]")
+    assert [p.op for p in gates.parents] == ["linear", "linear"] and gates.shape == (B, 3 * H)
 
 
 # --- bad input ---

@@ -79,14 +79,16 @@ def test_the_op_level_shows_the_gates_and_the_step_level_the_cell_row():
     model = lstm()
     loss = recorded(model, steps=2)
     op = parse(viz.to_svg(viz.to_dot(viz.to_networkx(loss, model), level="op")))
-    gate_texts = {texts(g)[0] for g in groups(op, "node", "gate")}     # name, op, shape
-    assert gate_texts == {f"{gate}[{t}]" for gate in "ifgo" for t in (1, 2)}
+    gate_texts = {tuple(texts(g)) for g in groups(op, "node", "gate")}    # name, op, shape
+    assert gate_texts == {(f"gates[{t}]", "lstm_gates", "(1, 12)") for t in (1, 2)}
+    cells = {tuple(texts(g)[:2]) for g in groups(op, "node", "cell")}
+    assert cells == {("c[1]", "lstm_cell"), ("c[2]", "lstm_cell"), ("c[0]", "leaf")}
     step = parse(viz.to_svg(viz.to_dot(viz.to_networkx(loss, model, level="step"))))
     assert len(groups(step, "node", "cell")) == 3             # c[0], c[1], c[2]
     gru = nn.GRU(2, 3, 1, seed=0)
     G = viz.to_networkx(recorded(gru, steps=2), gru)
-    assert {n for n, role in G.nodes(data="role") if role == "gate"} == \
-        {f"{gate}[{t}]" for gate in "rzn" for t in (1, 2)}
+    assert {(n, op) for n, op in G.nodes(data="op") if G.nodes[n]["role"] == "gate"} == \
+        {("gates[1]", "gru_gates"), ("gates[2]", "gru_gates")}
 
 
 @pytest.mark.parametrize("truncation", ["full", "elman"])

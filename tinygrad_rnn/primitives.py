@@ -30,6 +30,8 @@ through backward().
 """
 import numpy as np
 
+from . import gates
+
 
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjp of all its inputs."""
@@ -352,6 +354,17 @@ defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, view=True)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), vjp_all=_stack_vjp_all)
 defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
         vjp_all=_concatenate_vjp_all)
+
+# --- gated cells: each gate computation of an LSTM or GRU step is one node over the gates side
+#     by side (gates.py has the math); its vjp writes every gate's gradient at once ---
+defprim("lstm_gates", gates.lstm_gates, gates.lstm_gates_vjp, reads=("out",))
+defprim("lstm_cell", gates.lstm_cell, gates.lstm_cell_vjp_gates, gates.lstm_cell_vjp_state,
+        reads=(0, 1))
+defprim("lstm_hidden", gates.lstm_hidden, gates.lstm_hidden_vjp_gates,
+        gates.lstm_hidden_vjp_state, reads=(0, 1))
+defprim("gru_gates", gates.gru_gates, vjp_all=gates.gru_gates_vjp, reads=("out", 1))
+defprim("gru_hidden", gates.gru_hidden, gates.gru_hidden_vjp_gates, gates.gru_hidden_vjp_state,
+        reads=(0, 1))
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
 defprim("cut", lambda x: x, view=True)

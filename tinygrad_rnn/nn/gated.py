@@ -16,8 +16,12 @@ order i, f, g, o (so its weight_ih / weight_hh map one to one; its two biases su
 GRU W1 (3H, N), Wm (3H, H), b1 (3H,), bm (3H,), W2, b2, gates r, z, n. The LSTM's state is the
 pair (h, c), the GRU's is h; a truncation cuts the whole state (both h and c).
 
-Each step records named nodes: the gates i[t], f[t], g[t], o[t] (r[t], z[t], n[t]) with role
-"gate", c[t] with role "cell" (the visualizer's own row beside h[t]), h[t] with role "state".
+Each step records one linear for all the gates' hidden-side projection (the input side is
+hoisted: computed for a block of steps at once), then one node per gate computation (gates.py):
+the gates side by side, gates[t] (role "gate": i, f, g, o or r, z, n), c[t] (role "cell", the
+visualizer's own row beside h[t]) and h[t] (role "state"). A node over all gates, rather than
+one per gate, keeps backward to one array per step: each slice of the gates would cost a dense
+array of zeros.
 
     >>> model = LSTM(3, 8, 2, seed=0)
     >>> ys, (h, c) = model(np.zeros((5, 4, 3)), truncation="chunked:2")   # ys (5, 4, 2)
@@ -26,7 +30,7 @@ import numpy as np
 
 from ..errors import SettingError, ShapeError, StateDictError
 from ..functional import linear
-from ..tensor import Tensor
+from ..tensor import Tensor, apply
 from .layers import as_rng, get_activation
 from .module import init_uniform
 from .recurrent import ProjectedInput, RecurrentModule
@@ -72,12 +76,8 @@ class GatedRecurrent(ProjectedInput):
         self.W2 = init_uniform(rng, (output_size, hidden_size), hidden_size, "W2")
         self.b2 = init_uniform(rng, (output_size,), hidden_size, "b2")
         self.g = get_activation(output_activation)
-        H = hidden_size
-        # the row blocks of the gates, as indices into a (..., len(GATES) * H) tensor
-        self.blocks = {name: (Ellipsis, slice(k * H, (k + 1) * H))
-                       for k, name in enumerate(self.GATES)}
         if learn_initial_state:
-            self.h0 = Tensor(np.zeros(H), requires_grad=True, name="h0")
+            self.h0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="h0")
 
     def output(self, h, t):
         return self.g(linear(h, self.W2, self.b2)).annotate(role="output", name=f"y[{t}]")
@@ -160,14 +160,10 @@ class LSTM(GatedRecurrent):
 
     def step(self, x, state, t, projection=None):
         h, c = state
-        blocks = self.blocks
         a = linear(h, self.Wm, self.project_input(x, t, projection))   # W1 x[t] + b1 + Wm h[t-1]
-        i = a[blocks["i"]].sigmoid().annotate(role="gate", name=f"i[{t}]")
-        f = a[blocks["f"]].sigmoid().annotate(role="gate", name=f"f[{t}]")
-        g = a[blocks["g"]].tanh().annotate(role="gate", name=f"g[{t}]")
-        o = a[blocks["o"]].sigmoid().annotate(role="gate", name=f"o[{t}]")
-        c = (f * c + i * g).annotate(role="cell", name=f"c[{t}]")
-        h = (o * c.tanh()).annotate(role="state", name=f"h[{t}]")
+        gates = apply("lstm_gates", a).annotate(role="gate", name=f"gates[{t}]")    # i, f, g, o
+        c = apply("lstm_cell", gates, c).annotate(role="cell", name=f"c[{t}]")       # f c + i g
+        h = apply("lstm_hidden", gates, c).annotate(role="state", name=f"h[{t}]")    # o tanh c
         return self.output(h, t), (h, c)
 
 
@@ -186,8 +182,6 @@ class GRU(GatedRecurrent):
                  learn_initial_state=False, seed=None, hoist_input=True):
         super().__init__(input_size, hidden_size, output_size, output_activation,
                          learn_initial_state, hoist_input, seed)
-        H = hidden_size
-        self.reset_and_update = (Ellipsis, slice(0, 2 * H))     # r and z: one sigmoid
 
     def initial_state(self, batch, dtype):
         return self._initial_h(batch, dtype)
@@ -201,13 +195,8 @@ class GRU(GatedRecurrent):
         self._check_tensor("h", state, expected)
 
     def step(self, x, h, t, projection=None):
-        both, blocks = self.reset_and_update, self.blocks
         a = self.project_input(x, t, projection)       # W1 x[t] + b1
         m = linear(h, self.Wm, self.bm)                # Wm h[t-1] + bm
-        rz = (a[both] + m[both]).sigmoid()
-        H = self.hidden_size
-        r = rz[..., :H].annotate(role="gate", name=f"r[{t}]")
-        z = rz[..., H:].annotate(role="gate", name=f"z[{t}]")
-        n = (a[blocks["n"]] + r * m[blocks["n"]]).tanh().annotate(role="gate", name=f"n[{t}]")
-        h = (n + z * (h - n)).annotate(role="state", name=f"h[{t}]")
+        gates = apply("gru_gates", a, m).annotate(role="gate", name=f"gates[{t}]")   # r, z, n
+        h = apply("gru_hidden", gates, h).annotate(role="state", name=f"h[{t}]")  # n + z (h - n)
         return self.output(h, t), h
