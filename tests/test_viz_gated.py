@@ -78,7 +78,7 @@ def test_every_gate_weight_highlights(kind, weight, per_step):
 def test_the_op_level_shows_the_gates_and_the_step_level_the_cell_row():
     model = lstm()
     loss = recorded(model, steps=2)
-    op = parse(viz.to_svg(viz.to_dot(viz.to_networkx(loss, model), level="op")))
+    op = parse(viz.to_svg(viz.to_dot(viz.to_networkx(loss, model, level="op"), level="op")))
     gate_texts = {tuple(texts(g)) for g in groups(op, "node", "gate")}    # name, op, shape
     assert gate_texts == {(f"gates[{t}]", "lstm_gates", "(1, 12)") for t in (1, 2)}
     cells = {tuple(texts(g)[:2]) for g in groups(op, "node", "cell")}
@@ -86,7 +86,7 @@ def test_the_op_level_shows_the_gates_and_the_step_level_the_cell_row():
     step = parse(viz.to_svg(viz.to_dot(viz.to_networkx(loss, model, level="step"))))
     assert len(groups(step, "node", "cell")) == 3             # c[0], c[1], c[2]
     gru = nn.GRU(2, 3, 1, seed=0)
-    G = viz.to_networkx(recorded(gru, steps=2), gru)
+    G = viz.to_networkx(recorded(gru, steps=2), gru, level="op")
     assert {(n, op) for n, op in G.nodes(data="op") if G.nodes[n]["role"] == "gate"} == \
         {("gates[1]", "gru_gates"), ("gates[2]", "gru_gates")}
 
