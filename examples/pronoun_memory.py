@@ -105,7 +105,7 @@ def build_network(key, config, seed):
         mu = config.slow_mu if "slow" in key else config.mu
         return nn.Jordan(V, H, C, mu=mu, seed=seed), truncation
     if key.startswith("lstm"):
-        return nn.LSTM(V, H, C, seed=seed), truncation
+        return nn.LSTM(V, H, C, forget_bias=config.forget_bias, seed=seed), truncation
     if key.startswith("gru"):
         return nn.GRU(V, H, C, seed=seed), truncation
     return nn.Elman(V, H, C, seed=seed), truncation
@@ -280,6 +280,8 @@ def parse_arguments(argv):
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
     parser.add_argument("--slow-mu", type=float, default=0.9,
                         help="mu of the second Jordan row: a slower-decaying moving average")
+    parser.add_argument("--forget-bias", type=float, default=1.0,
+                        help="the LSTM's forget-gate bias at initialization (f = sigmoid of it)")
     parser.add_argument("--test-size", type=int, default=1000, help="test sentences per distance")
     parser.add_argument("--embedding", type=int, default=0,
                         help="read words through a learned nn.Embedding of this width instead of "

@@ -140,3 +140,10 @@ def test_pronoun_models_read_token_ids_through_an_embedding(tmp_path, capsys):
     nn.last_step_loss(model(pronoun.inputs_of(batch, config))[0], batch.labels).backward()
     assert np.abs(model[0].W.grad[batch.tokens[0]]).max() > 0      # the names' rows learn
     assert pronoun.name_gradient_ratio(model, batch) > 0
+
+
+def test_pronoun_lstm_takes_the_forget_bias():
+    pronoun = load("pronoun_memory.py")
+    config = pronoun.parse_arguments(["--forget-bias", "3", "--hidden", "4"])
+    model, truncation = pronoun.build_model("lstm-full", config, seed=0)
+    assert truncation == "full" and (model.b1.data[4:8] == 3.0).all()
