@@ -7,11 +7,13 @@ learning rate and number of steps, gradient-norm clipping, the same hidden width
 fresh training batches; accuracy is measured on fresh test sentences from another seed and
 averaged over several seeds. Rows of the same network (the two Elman rows, the three Jordan
 rows) start from the same weights and see the same batches: only the truncation of the
-gradient, or Jordan's fixed moving-average factor mu, differs.
+gradient, or Jordan's fixed moving-average factor mu, differs. The gated cells (LSTM, GRU: the
+lecture's "advanced memory components") get the same budget and hidden width.
 
-    python examples/pronoun_memory.py                 # the README table (about 100 s on 2 cores)
-    python examples/pronoun_memory.py --quick         # a first look (about 10 seconds)
-    python examples/pronoun_memory.py --distances 1 2 4 8 16 --seeds 3 --steps 1000 --jobs 2
+    python examples/pronoun_memory.py                 # the README tables (distances 1 to 128)
+    python examples/pronoun_memory.py --quick         # a first look (about 15 seconds)
+    python examples/pronoun_memory.py --distances 1 2 4 8 16 --models elman-full lstm-full
+    python examples/pronoun_memory.py --embedding 8  # learned 8-dim word vectors, not one-hot
 
 The lecture predicts: the MLP (window 1) is at chance for every d; the windowed MLP and the
 convolution are right only while the name is inside their window (d < window, d < receptive
@@ -19,7 +21,9 @@ field); Elman's truncation, whose gradient never reaches the name, fades as d gr
 BPTT keeps working at long d; Jordan, whose memory is a moving average of its own outputs
 with a fixed mu, somewhere in between. The script also measures why long d is hard even with full
 BPTT: at initialization the gradient of the loss with respect to the name's input, relative to
-the query's, shrinks with d (vanishing gradients). That ratio is always taken under full BPTT,
+the query's, shrinks with d (vanishing gradients), for Elman and for the LSTM, whose cell state
+c[t] = f c[t-1] + i g is a path the gradient can cross without a squashing nonlinearity at
+every step. That ratio is always taken under full BPTT,
 also after training with Elman's truncation, where it says how much the name moves the loss in
 the weights that training learned. The gradient that training itself used is exactly zero at
 the name for every d >= 1 (the cut before the query's step stops it); the script does not
@@ -50,7 +54,10 @@ from tinygrad_rnn.train import progress_bar
 CHANCE = 1 / len(DEFAULT_VOCAB.classes)
 TRUNCATION_NAMES = {"elman": "Elman's truncation", "full": "full BPTT"}
 MODEL_KEYS = ("mlp", "windowed", "conv", "jordan-elman", "jordan-full", "jordan-slow-full",
-              "elman-elman", "elman-full")
+              "elman-elman", "elman-full", "lstm-full", "gru-full")
+DISTANCES = [1, 2, 4, 8, 16, 32, 64, 128]
+# the networks whose gradient at the name is measured, and the label of their rows
+RATIO_NETWORKS = {"elman": "Elman", "lstm": "LSTM"}
 
 
 def model_label(key, config):
@@ -63,12 +70,30 @@ def model_label(key, config):
         "jordan-slow-full": f"Jordan (mu={config.slow_mu}), full BPTT",
         "elman-elman": "Elman, Elman's truncation",
         "elman-full": "Elman, full BPTT",
+        "lstm-full": "LSTM, full BPTT",
+        "gru-full": "GRU, full BPTT",
     }[key]
 
 
 def build_model(key, config, seed):
-    """(model, truncation) for a model key. The feed-forward models ignore the truncation."""
-    V, H, C = DEFAULT_VOCAB.size, config.hidden, len(DEFAULT_VOCAB.classes)
+    """(model, truncation) for a model key; with --embedding E the model reads token ids
+    through nn.Embedding(V, E) instead of one-hot vectors. The feed-forward models ignore the
+    truncation."""
+    model, truncation = build_network(key, config, seed)
+    if config.embedding:
+        embed = nn.Embedding(DEFAULT_VOCAB.size, config.embedding, seed=seed_for(seed, 2))
+        model = nn.Sequential(embed, model)
+    return model, truncation
+
+
+def inputs_of(batch, config):
+    """What the models read: token ids (T, B) with --embedding, else one-hot xs (T, B, V)."""
+    return batch.tokens if config.embedding else batch.xs
+
+
+def build_network(key, config, seed):
+    V = config.embedding or DEFAULT_VOCAB.size
+    H, C = config.hidden, len(DEFAULT_VOCAB.classes)
     if key == "mlp":
         return nn.WindowedMLP(V, [H], C, window=1, seed=seed), "full"
     if key == "windowed":
@@ -79,15 +104,24 @@ def build_model(key, config, seed):
     if key.startswith("jordan"):
         mu = config.slow_mu if "slow" in key else config.mu
         return nn.Jordan(V, H, C, mu=mu, seed=seed), truncation
+    if key.startswith("lstm"):
+        return nn.LSTM(V, H, C, forget_bias=config.forget_bias, seed=seed), truncation
+    if key.startswith("gru"):
+        return nn.GRU(V, H, C, seed=seed), truncation
     return nn.Elman(V, H, C, seed=seed), truncation
 
 
 def name_gradient_ratio(model, batch):
     """||dR/dx[1]|| / ||dR/dx[T]||: how much of the loss's gradient reaches the name's input,
     relative to the query word's, under full BPTT whatever truncation the model is trained
-    with (R is the last-step loss)."""
-    xs = tg.Tensor(batch.xs, requires_grad=True, name="xs")
-    ys, _ = model(xs, truncation="full")
+    with (R is the last-step loss). With an embedding, x[t] is the word's vector."""
+    network = model
+    if isinstance(model, nn.Sequential):
+        xs = model[0](batch.tokens).retain_grad()
+        network = model[1]
+    else:
+        xs = tg.Tensor(batch.xs, requires_grad=True, name="xs")
+    ys, _ = network(xs, truncation="full")
     nn.last_step_loss(ys, batch.labels).backward()
     model.zero_grad()
     return float(np.linalg.norm(xs.grad[0]) / np.linalg.norm(xs.grad[-1]))
@@ -99,20 +133,21 @@ def run_one(key, distance, run, config, progress):
     model, truncation = build_model(key, config, seed_for(config.seed, run, distance, 0))
     test = pronoun_task(config.test_size, distance, seed=seed_for(config.seed, distance, 7))
     probe = pronoun_task(256, distance, seed=seed_for(config.seed, distance, 8))
-    recurrent = key.startswith("elman")
+    recurrent = key.split("-")[0] in RATIO_NETWORKS
     ratio_before = name_gradient_ratio(model, probe) if recurrent else None
 
     def loss_of_step(step):
         seed = seed_for(config.seed, run, distance, 1, step)
         batch = pronoun_task(config.batch, distance, seed=seed)
-        ys, _ = model(batch.xs, truncation=truncation)
+        ys, _ = model(inputs_of(batch, config), truncation=truncation)
         return nn.last_step_loss(ys, batch.labels)
 
     train(model, loss_of_step, config.steps, config.lr, clip=config.clip,
           description=f"d={distance} {key} seed {run}", progress=progress)
     return {
         "key": key, "distance": distance, "run": run,
-        "accuracy": accuracy(predict(model, test.xs, truncation)[-1], test.labels),
+        "accuracy": accuracy(predict(model, inputs_of(test, config), truncation)[-1],
+                             test.labels),
         "ratio_before": ratio_before,
         "ratio_after": name_gradient_ratio(model, probe) if recurrent else None,
         "cpu_seconds": time.process_time() - started,
@@ -169,21 +204,23 @@ def accuracy_tables(results, config):
 
 def gradient_series(results, config):
     """[(label, values per distance)]: the geometric mean over seeds of the full-BPTT ratio
-    ||dR/dx[1]|| / ||dR/dx[T]|| for the Elman models, at initialization (both Elman rows start
-    from the same weights) and after training with each truncation; [] without Elman models."""
-    keys = [key for key in ("elman-elman", "elman-full") if key in config.models]
-    if not keys:
-        return []
-    series = [("at initialization", "ratio_before", keys[-1])] + [
-        (f"after training with {TRUNCATION_NAMES[key.split('-')[1]]}", "ratio_after", key)
-        for key in keys]
+    ||dR/dx[1]|| / ||dR/dx[T]|| for the Elman and LSTM models, at initialization (the rows of
+    one network start from the same weights) and after training with each truncation; [] when
+    no such model runs."""
+    series = []
+    for network, name in RATIO_NETWORKS.items():
+        keys = [key for key in config.models if key.split("-")[0] == network]
+        if keys:
+            series += [(f"{name}, at initialization", "ratio_before", keys[-1])] + [
+                (f"{name}, after training with {TRUNCATION_NAMES[key.split('-')[1]]}",
+                 "ratio_after", key) for key in keys]
     return [(label, [geometric_mean(collect(results, field, key, d)) for d in config.distances])
             for label, field, key in series]
 
 
 def gradient_table(results, config):
-    """The rows of gradient_series as a markdown string ("" without Elman models)."""
-    header = ["Elman, full-BPTT gradient at the name / at the query"] + \
+    """The rows of gradient_series as a markdown string ("" without Elman or LSTM models)."""
+    header = ["full-BPTT gradient at the name / at the query"] + \
              [f"d={d}" for d in config.distances]
     rows = [[label] + [f"{value:.1e}" for value in values]
             for label, values in gradient_series(results, config)]
@@ -223,14 +260,14 @@ def plot(results, config):
         ax.set_xticks(d, [str(x) for x in config.distances])
         ax.set_xlabel("distance d")
         ax.set_ylabel("||dR/dx[1]|| / ||dR/dx[T]|| under full BPTT")
-        ax.set_title("Elman: how much gradient reaches the name")
+        ax.set_title("How much gradient reaches the name")
         ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14))
     save_figure(plt, fig, config.out, "pronoun_memory.png")
 
 
 def parse_arguments(argv):
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--distances", type=int, nargs="+", default=[1, 2, 4, 8, 16],
+    parser.add_argument("--distances", type=int, nargs="+", default=DISTANCES,
                         help="distances d from the name to the query word")
     parser.add_argument("--seeds", type=int, default=3, help="seeds averaged per cell")
     parser.add_argument("--steps", type=int, default=1000, help="Adam steps per model")
@@ -243,7 +280,12 @@ def parse_arguments(argv):
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
     parser.add_argument("--slow-mu", type=float, default=0.9,
                         help="mu of the second Jordan row: a slower-decaying moving average")
+    parser.add_argument("--forget-bias", type=float, default=1.0,
+                        help="the LSTM's forget-gate bias at initialization (f = sigmoid of it)")
     parser.add_argument("--test-size", type=int, default=1000, help="test sentences per distance")
+    parser.add_argument("--embedding", type=int, default=0,
+                        help="read words through a learned nn.Embedding of this width instead of "
+                             "one-hot vectors (0: one-hot)")
     parser.add_argument("--models", nargs="+", choices=MODEL_KEYS, default=list(MODEL_KEYS))
     parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                         help="worker processes (the numbers do not depend on it)")
@@ -252,15 +294,18 @@ def parse_arguments(argv):
         config.distances, config.seeds, config.steps, config.test_size = [1, 4, 8], 1, 400, 500
     if min(config.distances) < 1 or config.seeds < 1 or config.steps < 1 or config.jobs < 1:
         parser.error("distances, --seeds, --steps and --jobs must be at least 1")
+    if config.embedding < 0:
+        parser.error("--embedding must be 0 (one-hot) or a positive width")
     return config
 
 
 def main(argv=None):
     config = parse_arguments(argv)
     started = time.perf_counter()
+    inputs = f"an embedding of {config.embedding}" if config.embedding else "one-hot"
     print(f"pronoun task: {len(DEFAULT_VOCAB.classes)} classes (chance {CHANCE:.2f}), vocabulary "
-          f"{DEFAULT_VOCAB.size} words; distances {config.distances}; {config.seeds} seed(s); "
-          f"{config.steps} Adam steps (lr {config.lr}, clip {config.clip}) on batches of "
+          f"{DEFAULT_VOCAB.size} words ({inputs}); distances {config.distances}; {config.seeds} "
+          f"seed(s); {config.steps} Adam steps (lr {config.lr}, clip {config.clip}) on batches of "
           f"{config.batch} fresh sentences; {config.hidden} hidden units; test on "
           f"{config.test_size} fresh sentences per distance; {config.jobs} job(s)")
     results = run_all(config)

@@ -217,6 +217,41 @@ def checkpoint_case(data, rng):
     return Case([a, b], api)
 
 
+def clamp_case(data, rng):
+    """Bounds on one side or both, given as min/max (torch) or through clip; values kept off
+    the bounds, where the gradient jumps."""
+    shape = a_shape(data)
+    low, high = data.draw(st.sampled_from([(-0.5, 0.5), (None, 0.0), (-1.0, None)]),
+                          label="bounds")
+    x = off_grid(rng, shape) * 0.5      # k/2 + 0.25 +- 0.05: 0.2 or more from every bound above
+    method = data.draw(st.sampled_from(["clamp", "clip"]), label="spelling")
+    return Case([x], lambda t: getattr(t, method)(min=low, max=high))
+
+
+def norm_case(data, rng):
+    """The 2-norm over all, one or several axes, spelled axis= or dim=."""
+    shape = a_shape(data)
+    axis = axis_argument(data, len(shape))
+    keepdims = data.draw(st.booleans(), label="keepdims")
+    if data.draw(st.booleans(), label="torch spelling"):
+        return Case([normal(rng, shape)], lambda x: x.norm(dim=axis, keepdim=keepdims))
+    return Case([normal(rng, shape)], lambda x: x.norm(axis=axis, keepdims=keepdims))
+
+
+def gate_case(op, gate_blocks, second_blocks):
+    """A gate primitive of the gated cells on (..., gate_blocks * H) gates and a second input of
+    (..., second_blocks * H) (c[t-1], h[t-1] or the hidden projection; 0: none), with leading
+    shapes that broadcast against each other (a learned initial state is (H,))."""
+    def case(data, rng):
+        size = data.draw(st.integers(1, 3), label="H")
+        lead_a, lead_b = broadcastable_shapes(data, 2, max_dims=2)
+        arrays = [normal(rng, lead_a + (gate_blocks * size,))]
+        if second_blocks:
+            arrays.append(normal(rng, lead_b + (second_blocks * size,)))
+        return Case(arrays, lambda *xs: tg.apply(op, *xs))
+    return case
+
+
 def uniform(low, high):
     return lambda rng, shape: np.asarray(rng.uniform(low, high, shape))
 
@@ -254,4 +289,17 @@ CASES = {
     "concatenate": concatenate_case,
     "cut": elementwise(Tensor.cut, normal),
     "checkpoint": checkpoint_case,
+    # the PyTorch user's toolbox
+    "min": reduction("min", distinct),
+    "clamp": clamp_case,
+    "sin": elementwise(Tensor.sin, uniform(-4, 4)),
+    "cos": elementwise(Tensor.cos, uniform(-4, 4)),
+    "square": elementwise(Tensor.square, normal),
+    "norm": norm_case,
+    # the gated cells' gate computations (gates.py)
+    "lstm_gates": gate_case("lstm_gates", 4, 0),
+    "lstm_cell": gate_case("lstm_cell", 4, 1),
+    "lstm_hidden": gate_case("lstm_hidden", 4, 1),
+    "gru_gates": gate_case("gru_gates", 3, 3),
+    "gru_hidden": gate_case("gru_hidden", 3, 1),
 }

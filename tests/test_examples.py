@@ -25,7 +25,9 @@ TINY = {
     "price_prediction.py": ["--steps", "3", "--eval-every", "1", "--seeds", "1", "--hidden", "4"],
 }
 EXPECTED = {
-    "pronoun_memory.py": ["| MLP (window 1)", "| Elman, full BPTT", "d=3", "pronoun_memory.png"],
+    "pronoun_memory.py": ["| MLP (window 1)", "| Elman, full BPTT", "| LSTM, full BPTT",
+                          "| GRU, full BPTT", "LSTM, at initialization", "d=3",
+                          "pronoun_memory.png"],
     "talk_classification.py": ["| last-frame MLP", "| Elman, chunked(T/2)", "T=12",
                                "talk_classification.png"],
     "price_prediction.py": ["AirPassengers", "| naive (last value)", "| Elman, full BPTT",
@@ -122,3 +124,26 @@ def test_under_elmans_truncation_no_gradient_reaches_the_name():
         assert [DEFAULT_VOCAB.words[i] for i in touched] == [DEFAULT_VOCAB.query]
         model.zero_grad()
         assert pronoun.name_gradient_ratio(model, batch) > 0
+
+
+def test_pronoun_models_read_token_ids_through_an_embedding(tmp_path, capsys):
+    """--embedding E: every model reads word ids through nn.Embedding(V, E); the gradient
+    ratio is then taken at the words' vectors, and the embedding learns."""
+    pronoun = load("pronoun_memory.py")
+    code, out = run_example("pronoun_memory.py", TINY["pronoun_memory.py"] + ["--embedding", "5"],
+                            tmp_path, capsys)
+    assert code == 0 and "an embedding of 5" in out and "| LSTM, at initialization" in out
+    config = pronoun.parse_arguments(["--embedding", "5", "--hidden", "4"])
+    model, _ = pronoun.build_model("lstm-full", config, seed=0)
+    batch = pronoun_task(6, 3, seed=0)
+    assert model[0].W.shape == (DEFAULT_VOCAB.size, 5) and model[1].input_size == 5
+    nn.last_step_loss(model(pronoun.inputs_of(batch, config))[0], batch.labels).backward()
+    assert np.abs(model[0].W.grad[batch.tokens[0]]).max() > 0      # the names' rows learn
+    assert pronoun.name_gradient_ratio(model, batch) > 0
+
+
+def test_pronoun_lstm_takes_the_forget_bias():
+    pronoun = load("pronoun_memory.py")
+    config = pronoun.parse_arguments(["--forget-bias", "3", "--hidden", "4"])
+    model, truncation = pronoun.build_model("lstm-full", config, seed=0)
+    assert truncation == "full" and (model.b1.data[4:8] == 3.0).all()

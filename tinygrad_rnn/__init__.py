@@ -8,8 +8,9 @@
     >>> bool(report)
     True
 """
-from . import memory, nn, optim, truncation
+from . import data, memory, nn, optim, truncation
 from .context import detect_anomaly, enable_grad, is_grad_enabled, name_scope, no_grad, step, tagged
+from .creation import arange, manual_seed, ones, ones_like, rand, randn, zeros, zeros_like
 from .errors import (
     BackwardError,
     CostWarning,

@@ -4,19 +4,22 @@ import numpy as np
 
 from .arguments import axes_of
 from .errors import DTypeError
+from .spellings import FIRST_AXIS, LAST_AXIS, NOT_KEPT, either
 from .tensor import Tensor, apply, constant, operand
 
 
-def stack(tensors, axis=0):
+def stack(tensors, axis=FIRST_AXIS, *, dim=None):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
+    axis = either("stack", "axis", axis, "dim", dim)
     tensors = [constant(x) for x in tensors]
     if tensors:
         axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
     return apply("stack", *tensors, axis=axis)
 
 
-def concatenate(tensors, axis=0):
+def concatenate(tensors, axis=FIRST_AXIS, *, dim=None):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
+    axis = either("concatenate", "axis", axis, "dim", dim)
     tensors = [constant(x) for x in tensors]
     if tensors:
         axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
@@ -47,19 +50,19 @@ def _pair(x, y):
     return operand(x, y), y
 
 
-def softmax(x, axis=-1):
+def softmax(x, axis=LAST_AXIS, *, dim=None):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
-    return constant(x).softmax(axis)
+    return constant(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x, axis=-1):
+def log_softmax(x, axis=LAST_AXIS, *, dim=None):
     """x - logsumexp(x) along `axis`, computed stably."""
-    return constant(x).log_softmax(axis)
+    return constant(x).log_softmax(axis, dim=dim)
 
 
-def logsumexp(x, axis=-1, keepdims=False):
+def logsumexp(x, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
     """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
-    return constant(x).logsumexp(axis, keepdims)
+    return constant(x).logsumexp(axis, keepdims, dim=dim, keepdim=keepdim)
 
 
 def linear(x, W, b=None):

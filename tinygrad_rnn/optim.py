@@ -3,6 +3,10 @@
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     opt.zero_grad(); loss.backward(); clip_grad_norm(model.parameters(), 1.0); opt.step()
 
+Learning-rate schedulers are in lr_scheduler (schedulers.py), as in torch.optim.lr_scheduler:
+
+    scheduler = lr_scheduler.StepLR(opt, step_size=100, gamma=0.5)   # after each opt.step()
+
 Nothing silently wrong: the parameter list must hold distinct leaf Tensors that require grad
 (a bare Tensor, a Module, an array is refused with what to pass instead), every setting is
 checked when the optimizer is made (settings.py), and step() checks every gradient before it
@@ -15,6 +19,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from . import schedulers as lr_scheduler  # noqa: F401  (optim.lr_scheduler, PyTorch's spelling)
 from . import settings
 from .errors import DTypeError, NumericalError, SettingError, ShapeError
 from .tensor import Tensor
@@ -138,8 +143,8 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        self.betas = betas_pair("Adam", betas)
-        self.eps = settings.positive_float("Adam", "eps", eps)
+        self.betas = betas_pair(type(self).__name__, betas)
+        self.eps = settings.positive_float(type(self).__name__, "eps", eps)
         self.weight_decay = settings.non_negative_float("Adam", "weight_decay", weight_decay)
         self.m = [np.zeros_like(p.data) for p in self.params]
         self.v = [np.zeros_like(p.data) for p in self.params]
@@ -154,6 +159,74 @@ class Adam(Optimizer):
         m_hat = self.m[i] / (1 - b1 ** self.t[i])
         v_hat = self.v[i] / (1 - b2 ** self.t[i])
         p.data -= (self.lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(p.dtype, copy=False)
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton's lecture 6e), PyTorch's form: v = alpha v + (1 - alpha) g^2 and
+    p -= lr g / (sqrt(v) + eps); centered=True divides by sqrt(v - mean(g)^2) instead, and
+    momentum > 0 keeps a buffer b = momentum b + g / (sqrt(v) + eps), p -= lr b. weight_decay
+    adds weight_decay * p to g."""
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+                 centered=False):
+        super().__init__(params, lr)
+        self.alpha = settings.real("RMSprop", "alpha", alpha, low=0, high=1, high_open=True)
+        self.eps = settings.positive_float("RMSprop", "eps", eps)
+        self.weight_decay = settings.non_negative_float("RMSprop", "weight_decay", weight_decay)
+        self.momentum = settings.non_negative_float("RMSprop", "momentum", momentum)
+        self.centered = settings.flag("RMSprop", "centered", centered)
+        self.square_avg = [np.zeros_like(p._data) for p in self.params]
+        self.grad_avg = [np.zeros_like(p._data) for p in self.params]
+        self.buffer = [np.zeros_like(p._data) for p in self.params]
+
+    def update(self, i, p):
+        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        v = self.square_avg[i] = self.alpha * self.square_avg[i] + (1 - self.alpha) * g * g
+        if self.centered:
+            mean = self.grad_avg[i] = self.alpha * self.grad_avg[i] + (1 - self.alpha) * g
+            v = v - mean * mean
+        step = g / (np.sqrt(v) + self.eps)
+        if self.momentum:
+            step = self.buffer[i] = self.momentum * self.buffer[i] + step
+        p.data -= (self.lr * step).astype(p.dtype, copy=False)
+
+
+class Adagrad(Optimizer):
+    """Adagrad (Duchi et al. 2011), PyTorch's form: s += g^2, p -= lr_t g / (sqrt(s) + eps)
+    with lr_t = lr / (1 + (t - 1) lr_decay) at the t-th step; s starts at
+    initial_accumulator_value. weight_decay adds weight_decay * p to g."""
+
+    def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
+                 initial_accumulator_value=0.0, eps=1e-10):
+        super().__init__(params, lr)
+        self.lr_decay = settings.non_negative_float("Adagrad", "lr_decay", lr_decay)
+        self.weight_decay = settings.non_negative_float("Adagrad", "weight_decay", weight_decay)
+        start = settings.non_negative_float("Adagrad", "initial_accumulator_value",
+                                            initial_accumulator_value)
+        self.eps = settings.positive_float("Adagrad", "eps", eps)
+        self.sums = [np.full_like(p._data, start) for p in self.params]
+        self.t = [0] * len(self.params)
+
+    def update(self, i, p):
+        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        self.t[i] += 1
+        rate = self.lr / (1 + (self.t[i] - 1) * self.lr_decay)
+        self.sums[i] = self.sums[i] + g * g
+        p.data -= (rate * g / (np.sqrt(self.sums[i]) + self.eps)).astype(p.dtype, copy=False)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter 2019), PyTorch's form: first
+    p *= 1 - lr weight_decay, then Adam's step on the plain gradient."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
+        super().__init__(params, lr, betas, eps, weight_decay=0.0)
+        self.decoupled_weight_decay = settings.non_negative_float("AdamW", "weight_decay",
+                                                                  weight_decay)
+
+    def update(self, i, p):
+        p.data *= np.asarray(1 - self.lr * self.decoupled_weight_decay, dtype=p.dtype)
+        super().update(i, p)
 
 
 def betas_pair(owner, betas):

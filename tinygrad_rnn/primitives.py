@@ -30,6 +30,8 @@ through backward().
 """
 import numpy as np
 
+from . import gates
+
 
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjp of all its inputs."""
@@ -239,6 +241,28 @@ def _pow_vjp_exponent(g, out, a, b):
         return g * out * np.log(np.where(a == 0, 1, a))
 
 
+def _inside(x, low, high):
+    """1 where low <= x <= high (the bounds belong to the inside, as in torch.clamp), else 0."""
+    keep = np.ones(x.shape, dtype=bool)
+    if low is not None:
+        keep &= x >= low
+    if high is not None:
+        keep &= x <= high
+    return keep
+
+
+def _norm(x, *, axis, keepdims):
+    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+
+
+def _norm_vjp(g, out, x, *, axis, keepdims):
+    """d ||x|| / dx = x / ||x||; 0 where the norm is 0 (torch's subgradient there)."""
+    norm = _expand(out, axis, keepdims)
+    ratio = np.divide(x, norm, out=np.zeros(np.broadcast_shapes(x.shape, norm.shape),
+                                            dtype=np.result_type(x, norm)), where=norm != 0)
+    return _expand(g, axis, keepdims) * ratio
+
+
 def _stack_vjp_all(g, out, *inputs, axis):
     """Input i's gradient is g's i-th slice along the stacked axis, a view."""
     return tuple(np.moveaxis(g, axis, 0))
@@ -278,6 +302,13 @@ defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
 # softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
 defprim("softplus", lambda x: np.logaddexp(0, x),
         lambda g, out, x: g * (0.5 * (np.tanh(0.5 * x) + 1)), reads=(0,))
+# d sin x = cos x, d cos x = -sin x, d x^2 = 2x
+defprim("sin", np.sin, lambda g, out, x: g * np.cos(x), reads=(0,))
+defprim("cos", np.cos, lambda g, out, x: -g * np.sin(x), reads=(0,))
+defprim("square", np.square, lambda g, out, x: 2 * g * x, reads=(0,))
+# clamp(x, low, high) = min(max(x, low), high): d/dx = 1 inside [low, high], 0 outside
+defprim("clamp", lambda x, *, low, high: np.clip(x, low, high),
+        lambda g, out, x, *, low, high: g * _inside(x, low, high), reads=(0,))
 
 # --- linear algebra ---
 defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
@@ -298,6 +329,11 @@ defprim("mean", lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keep
 defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
         reads=("out", 0))
+defprim("min", lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
+        lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
+        reads=("out", 0))     # as max: the gradient goes to the minima, ties share it
+# the 2-norm sqrt(sum x^2) along axis: d/dx = x / norm
+defprim("norm", _norm, _norm_vjp, reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
 defprim("logsumexp", _logsumexp,
@@ -321,6 +357,17 @@ defprim("getitem", lambda x, *, index: x[index], _getitem_vjp, view=True)
 defprim("stack", lambda *xs, axis: np.stack(xs, axis=axis), vjp_all=_stack_vjp_all)
 defprim("concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
         vjp_all=_concatenate_vjp_all)
+
+# --- gated cells: each gate computation of an LSTM or GRU step is one node over the gates side
+#     by side (gates.py has the math); its vjp writes every gate's gradient at once ---
+defprim("lstm_gates", gates.lstm_gates, gates.lstm_gates_vjp, reads=("out",))
+defprim("lstm_cell", gates.lstm_cell, gates.lstm_cell_vjp_gates, gates.lstm_cell_vjp_state,
+        reads=(0, 1))
+defprim("lstm_hidden", gates.lstm_hidden, gates.lstm_hidden_vjp_gates,
+        gates.lstm_hidden_vjp_state, reads=(0, 1))
+defprim("gru_gates", gates.gru_gates, vjp_all=gates.gru_gates_vjp, reads=("out", 1))
+defprim("gru_hidden", gates.gru_hidden, gates.gru_hidden_vjp_gates, gates.gru_hidden_vjp_state,
+        reads=(0, 1))
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
 defprim("cut", lambda x: x, view=True)

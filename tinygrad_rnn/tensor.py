@@ -25,6 +25,7 @@ from .errors import (
     DTypeError,
     NumericalError,
     OutOfMemoryError,
+    SettingError,
     ShapeError,
     TensorIndexError,
     shapes_of,
@@ -33,6 +34,7 @@ from .errors import (
 from .inplace import TrackedArray, memory_owner, rebind, stamp
 from .memory import ReleasedValue, released
 from .primitives import PRIMITIVES
+from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
 
 _EMPTY = MappingProxyType({})
 _ndarray = np.ndarray
@@ -58,6 +60,29 @@ def _operator(name, reflected=False):
     return operator
 
 
+def _comparison(ufunc, symbol):
+    """Tensor.__lt__ and the like: elementwise, as torch's, giving a bool tensor that is a
+    leaf outside any graph (a comparison has no gradient). None, strings and other things that
+    are not numbers are NotImplemented, so t == None is False, as in PyTorch."""
+    def compare(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        theirs = other._data if isinstance(other, Tensor) else other
+        try:
+            result = ufunc(self._data, theirs)
+        except ValueError as exc:
+            raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {np.shape(theirs)} "
+                             f"do not fit: {exc}{where_in_time(recording.meta)}") from None
+        except TypeError:
+            return NotImplemented
+        if result is NotImplemented:
+            return NotImplemented
+        return leaf(np.asarray(result))
+
+    compare.__name__ = f"__{ufunc.__name__}__"
+    return compare
+
+
 class Tensor(NumberConversions):
     """A numpy array with a gradient and the graph that produced it.
 
@@ -67,7 +92,9 @@ class Tensor(NumberConversions):
     >>> w.grad
     array([[2., 4.]])
 
-    Tensors hash by identity: backward keys its bookkeeping by node.
+    Comparisons (< <= > >= == !=) are elementwise, as in PyTorch, and give bool tensors
+    without a gradient; hashing stays by identity, so tensors remain dict keys (backward keys
+    its bookkeeping by node, as a dict of pending gradients).
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "name", "_prim", "_parents",
@@ -271,27 +298,30 @@ class Tensor(NumberConversions):
     def softplus(self): return apply("softplus", self)
 
     # --- reductions ---
-    def sum(self, axis=None, keepdims=False):
-        return apply("sum", self, axis=axes_of(axis, self.ndim, "sum", self.shape),
-                     keepdims=flag(keepdims, "sum", "keepdims"))
+    # (every axis= is also dim=, every keepdims= also keepdim=: PyTorch's spelling; spellings.py)
+    def sum(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("sum", axis, keepdims, dim, keepdim)
 
-    def mean(self, axis=None, keepdims=False):
-        return apply("mean", self, axis=axes_of(axis, self.ndim, "mean", self.shape),
-                     keepdims=flag(keepdims, "mean", "keepdims"))
+    def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("mean", axis, keepdims, dim, keepdim)
 
-    def max(self, axis=None, keepdims=False):
-        return apply("max", self, axis=axes_of(axis, self.ndim, "max", self.shape),
-                     keepdims=flag(keepdims, "max", "keepdims"))
+    def max(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("max", axis, keepdims, dim, keepdim)
 
-    def logsumexp(self, axis=-1, keepdims=False):
-        return apply("logsumexp", self,
-                     axis=axes_of(axis, self.ndim, "logsumexp", self.shape),
-                     keepdims=flag(keepdims, "logsumexp", "keepdims"))
+    def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("logsumexp", axis, keepdims, dim, keepdim)
 
-    def softmax(self, axis=-1):
+    def _reduce(self, op, axis, keepdims, dim, keepdim):
+        axis = either(op, "axis", axis, "dim", dim)
+        keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
+        return apply(op, self, axis=axes_of(axis, self.ndim, op, self.shape), keepdims=keepdims)
+
+    def softmax(self, axis=LAST_AXIS, *, dim=None):
+        axis = either("softmax", "axis", axis, "dim", dim)
         return apply("softmax", self, axis=one_axis(axis, self, "softmax"))
 
-    def log_softmax(self, axis=-1):
+    def log_softmax(self, axis=LAST_AXIS, *, dim=None):
+        axis = either("log_softmax", "axis", axis, "dim", dim)
         return apply("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
 
     # --- shape ---
@@ -308,6 +338,123 @@ class Tensor(NumberConversions):
     def cut(self):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return apply("cut", self)
+
+    # --- the PyTorch user's toolbox: comparisons, arg-reductions, math and shape spellings ---
+    __hash__ = object.__hash__      # == is elementwise: tensors stay dict keys by identity
+    __lt__ = _comparison(np.less, "<")
+    __le__ = _comparison(np.less_equal, "<=")
+    __gt__ = _comparison(np.greater, ">")
+    __ge__ = _comparison(np.greater_equal, ">=")
+    __eq__ = _comparison(np.equal, "==")
+    __ne__ = _comparison(np.not_equal, "!=")
+
+    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        """Index of the largest value along axis (of the flattened tensor when axis is None),
+        an int64 tensor without gradient: t.argmax(dim=-1) picks a class from logits."""
+        return _arg_reduction("argmax", np.argmax, self, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        """Index of the smallest value along axis; see argmax."""
+        return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
+
+    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("min", axis, keepdims, dim, keepdim)
+
+    def clamp(self, min=None, max=None):
+        """Values limited to [min, max] (numbers; either may be None). The gradient is 1 inside
+        the interval, bounds included (as torch.clamp), and 0 outside."""
+        low, high = (_bound("clamp", name, value) for name, value in (("min", min), ("max", max)))
+        if low is None and high is None:
+            raise SettingError("clamp: give min=, max= or both (numbers); got neither")
+        return apply("clamp", self, low=low, high=high)
+
+    clip = clamp
+
+    def sin(self): return apply("sin", self)
+    def cos(self): return apply("cos", self)
+    def square(self): return apply("square", self)
+
+    def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): p = 2 ("fro") is one
+        node, with gradient x / norm (0 at a zero norm); p = 1 and p = inf are sum and max of
+        |x|; any other p > 0 is written with pow."""
+        axis = either("norm", "axis", axis, "dim", dim)
+        keepdims = either("norm", "keepdims", keepdims, "keepdim", keepdim)
+        if p in (2, "fro"):
+            return apply("norm", self, axis=axes_of(axis, self.ndim, "norm", self.shape),
+                          keepdims=keepdims)
+        if p == 1:
+            return self.abs().sum(axis, keepdims)
+        if p == float("inf"):
+            return self.abs().max(axis, keepdims)
+        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < float("inf"):
+            raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
+        return (self.abs() ** p).sum(axis, keepdims) ** (1 / p)
+
+    def tolist(self):
+        """The value as (nested) Python numbers."""
+        return self._data.tolist()
+
+    def view(self, *shape):
+        """reshape (a view needs no contiguous storage here: every array can be reshaped)."""
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at position dim: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
+        dim = _one_dim("unsqueeze", dim, self.ndim + 1, self.shape)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Axes of length 1 removed: all of them, or those in dim (an int or a tuple); an axis
+        in dim whose length is not 1 is kept, as in PyTorch."""
+        if dim is None:
+            dims = [i for i, n in enumerate(self.shape) if n == 1]
+        else:
+            given = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = [_one_dim("squeeze", d, self.ndim, self.shape) for d in given]
+        return self.reshape(tuple(n for i, n in enumerate(self.shape)
+                                  if not (i in dims and n == 1)))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes start_dim..end_dim (inclusive) merged into one: (2, 3, 4).flatten(1) -> (2, 12)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _one_dim("flatten", start_dim, self.ndim, self.shape)
+        end = _one_dim("flatten", end_dim, self.ndim, self.shape)
+        if start > end:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                             f"shape {self.shape}")
+        merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+def _one_dim(op, dim, ndim, shape):
+    """dim as a non-negative int below ndim, or a ShapeError naming the op and the shape."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -ndim <= dim < ndim:
+        raise ShapeError(f"{op}: dim must be an int in [{-ndim}, {ndim - 1}] for shape {shape}, "
+                         f"got {dim!r}{where_in_time(recording.meta)}")
+    return int(dim) % ndim
+
+
+def _bound(op, name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+            np.isnan(value):
+        raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
+    return value
+
+
+def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
+    """argmax / argmin: an int64 leaf without gradient."""
+    axis = either(op, "axis", axis, "dim", dim)
+    keepdims = either(op, "keepdims", keepdims, "keepdim", keepdim)
+    if axis is not None:
+        axis = one_axis(axis, x, op)
+    if x.size == 0:
+        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty; it has no "
+                         f"{op[3:]}imum{where_in_time(recording.meta)}")
+    return leaf(np.asarray(function(x._data, axis=axis, keepdims=keepdims), dtype=np.int64))
 
 
 def _restore(value, requires_grad, name, grad):

@@ -116,8 +116,9 @@ def _edges_into(graph, term):
     return {(u, v): None for u, v in graph.edges if u in region and v in region}
 
 
-def state_gradient_norms(graph, roles=("state",)):
-    """{node: |dR/dnode|} for the state nodes h[t] (Elman) or s[t] (Jordan), by step.
+def state_gradient_norms(graph, roles=("state", "cell")):
+    """{node: |dR/dnode|} for the state nodes h[t] (Elman) or s[t] (Jordan), and an LSTM's
+    cell state c[t] (the gradient's highway), by step.
 
     Needs gradients kept on those nodes: call viz.retain_grads(R) before R.backward(). On a
     step-level graph the copies of h[t] that window(h) computes are already summed."""

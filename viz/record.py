@@ -129,7 +129,7 @@ def record_nodes(order, roots, names):
                      parameters=parameters, loss_terms=terms or root_indices, **columns)
 
 
-def retain_grads(root, roles=("state", "hidden", "output", "loss")):
+def retain_grads(root, roles=("state", "cell", "hidden", "output", "loss")):
     """Call retain_grad() on every recorded node of these roles under root, before backward,
     so that dR/dh[t] (and the edge widths by gradient norm) are known afterwards.
     Returns how many nodes now retain their gradient.

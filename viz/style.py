@@ -4,6 +4,7 @@ output), edge styles, labels and the legend. dot.py decides *what* is drawn; thi
 Legend of the step-level picture (also drawn in it):
     green box      x[t], an input            yellow box   h[t] or s[t], the state / hidden layer
     red box        y[t], an output           grey box     R[t], a loss term; R their sum
+    orange box     c[t], an LSTM's cell state (op level: light orange, the gates i, f, g, o)
     white box      a weight, shared by every step (outside the step columns)
     blue edge      carries the highlighted weight ("all blue edges represent W1")
     red dashed     dropped by the truncation: the gradient does not flow back along it
@@ -31,7 +32,7 @@ SVG_FONT_FAMILY = "Verdana,DejaVu Sans,Bitstream Vera Sans,sans-serif"
 FILL = {
     "input": "#c8e6c9", "state": "#fff59d", "hidden": "#fff9c4", "output": "#ffcdd2",
     "loss": "#e0e0e0", "parameter": "#ffffff", "op": "#f5f5f5", "cut": "#ffffff",
-    "constant": "#fafafa",
+    "constant": "#fafafa", "cell": "#ffcc80", "gate": "#ffe0b2",
 }
 HIGHLIGHT_COLOURS = ["#1f5fd6", "#e07b00", "#2e9e44", "#8e44ad", "#00838f"]
 TRUNCATED = "#d62728"

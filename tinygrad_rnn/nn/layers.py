@@ -1,5 +1,6 @@
 """Feed-forward layers: Linear and MLP, and the activations they take by name."""
 from .. import settings
+from ..creation import default_generator
 from ..errors import SettingError
 from ..functional import linear
 from ..tensor import Tensor
@@ -25,9 +26,10 @@ def get_activation(spec):
 
 
 def as_rng(seed, owner="model"):
-    """A numpy Generator from a seed (an int >= 0), a Generator, or None (fresh entropy);
-    anything else is a SettingError naming `owner`."""
-    return settings.rng(owner, seed)
+    """A numpy Generator from a seed (an int >= 0), a Generator, or None: the module-level
+    generator that tg.manual_seed seeds (creation.py); anything else is a SettingError naming
+    `owner`."""
+    return default_generator() if seed is None else settings.rng(owner, seed)
 
 
 def sizes_list(owner, argument, sizes, minimum_length=0):

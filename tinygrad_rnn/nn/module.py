@@ -26,6 +26,7 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "training", True)     # train() / eval(); Dropout reads it
 
     def __setattr__(self, name, value):
         if "_parameters" not in self.__dict__:
@@ -68,6 +69,18 @@ class Module:
     def zero_grad(self):
         for param in self.parameters():
             param.grad = None
+
+    def train(self, mode=True):
+        """Set the training flag of this module and every submodule (Dropout drops only in
+        training); returns self, as in PyTorch."""
+        object.__setattr__(self, "training", bool(mode))
+        for module in self._modules.values():
+            module.train(mode)
+        return self
+
+    def eval(self):
+        """train(False): evaluation mode (Dropout passes its input through)."""
+        return self.train(False)
 
     def to(self, dtype):
         """Convert every parameter to `dtype` in place (a floating dtype: np.float32,

@@ -112,6 +112,7 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
+    _check_elementwise_targets(loss, outputs, targets)
     if mask is not None:
         mask = _as_mask(mask)
         if mask.shape != targets.shape[:2]:
@@ -138,6 +139,28 @@ def loss_terms(ys, vs, loss="mse", mask=None):
             term = values.sum() if batch_sum else values.mean()
             terms.append(term.annotate(role="loss", name=f"R[{t}]"))
     return terms
+
+
+# The two entry points have different defaults on purpose: a sequence loss compares every y[t]
+# with a target of its shape (mse), a last-step loss reads one class label per sequence (cross
+# entropy). Targets of the other kind get an error that names both defaults.
+DEFAULTS = ("sequence_loss's default loss is 'mse' (targets (T, B, O), the shape of ys); "
+            "last_step_loss's is 'cross_entropy' (labels (B,): one class index per sequence)")
+
+
+def _check_elementwise_targets(loss, outputs, targets):
+    """mse, bce and sum_squared_error compare y[t] with a target of y[t]'s shape; targets (T, B)
+    for outputs (T, B, O) are most likely class indices meant for cross_entropy. (Other shape
+    mismatches are named, with their time step, where the step's loss is made.)"""
+    if loss not in ("mse", "bce", "sum_squared_error") or not outputs:
+        return
+    shape = tuple(outputs[0].shape)
+    if targets.ndim == len(shape) and targets.shape[1:] != shape:
+        hint = (" Integer targets look like class indices: pass loss='cross_entropy'."
+                if targets.dtype.kind in "iu" else "")
+        raise ShapeError(f"sequence loss: loss={loss!r} compares each y[t] of shape {shape} with "
+                         f"a target of the same shape, got targets of shape {targets.shape}."
+                         f"{hint} ({DEFAULTS})")
 
 
 def _squared_error_terms(ys, outputs, targets, reduction):
@@ -189,6 +212,11 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     ys = _as_outputs(ys, "last_step_loss")
     labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
     steps = len(ys)
+    if loss == "cross_entropy" and (labels.ndim != 1 or (labels.dtype.kind == "f" and not
+                                                         np.array_equal(labels, np.round(labels)))):
+        raise ShapeError(f"last_step_loss: loss='cross_entropy' takes one class index per "
+                         f"sequence, labels of shape (B,), got {labels.dtype} labels of shape "
+                         f"{labels.shape}; real-valued targets need loss='mse' ({DEFAULTS})")
     if lengths is None:
         with time_step(steps):
             value = per_sample(output_at(ys, steps), labels).mean()

@@ -1,0 +1,159 @@
+"""References for one LSTM training step: hand-written numpy BPTT, a PyTorch eager loop and
+torch.nn.LSTM, on the sizes of reference_numpy.SIZES.
+
+The model, for t = 1..T with h[0] = c[0] = 0, in PyTorch's gate order i, f, g, o:
+
+    a    = x[t] @ W1.T + h[t-1] @ Wm.T + b1                 (B, 4H)
+    i, f, g, o = sigmoid(a_i), sigmoid(a_f), tanh(a_g), sigmoid(a_o)
+    c[t] = f * c[t-1] + i * g,   h[t] = o * tanh(c[t]),   y[t] = h[t] @ W2.T + b2
+    R    = sum_t sum((y[t] - v[t])**2)
+
+Shapes: xs (T, B, N), vs (T, B, O), W1 (4H, N), Wm (4H, H), b1 (4H,), W2 (O, H), b2 (O,).
+Every function takes numpy params, xs, vs and returns (loss: float, grads: {name: array}).
+Importing this module never fails: without torch, TORCH_AVAILABLE is False and only the numpy
+reference works.
+"""
+import numpy as np
+from reference_numpy import problem_dims
+
+try:
+    import torch
+except ImportError:  # the numpy reference must still run where torch is not installed
+    torch = None
+
+TORCH_AVAILABLE = torch is not None
+PARAM_NAMES = ("W1", "Wm", "b1", "W2", "b2")
+
+
+def make_lstm_problem(size, dtype=np.float64, seed=0):
+    """Random LSTM parameters (uniform in [-1/sqrt(H), 1/sqrt(H)], torch's default) and
+    standard normal data: (params, xs, vs)."""
+    dims = problem_dims(size)
+    B, T, N, H, O = (dims[key] for key in ("B", "T", "N", "H", "O"))
+    rng = np.random.default_rng(seed)
+    bound = 1.0 / np.sqrt(H)
+    shapes = {"W1": (4 * H, N), "Wm": (4 * H, H), "b1": (4 * H,), "W2": (O, H), "b2": (O,)}
+    params = {name: rng.uniform(-bound, bound, shape).astype(dtype)
+              for name, shape in shapes.items()}
+    xs = rng.standard_normal((T, B, N)).astype(dtype)
+    vs = rng.standard_normal((T, B, O)).astype(dtype)
+    return params, xs, vs
+
+
+def _sigmoid(a):
+    return 0.5 * (np.tanh(0.5 * a) + 1)
+
+
+def lstm_bptt_numpy(params, xs, vs):
+    """Loss and gradients of one training step, hand-written: the input projection of all
+    steps and dR/dW1 are one matmul each; the recurrence runs step by step.
+
+    Backward through one step, with dh and dc the gradients arriving at h[t] and c[t]:
+        dc += dh * o * (1 - tanh(c)^2);   do = dh * tanh(c)
+        di = dc * g;  df = dc * c[t-1];  dg = dc * i;  dc[t-1] = dc * f
+        da = (di i(1-i), df f(1-f), dg (1-g^2), do o(1-o));  dh[t-1] = da @ Wm
+    """
+    W1, Wm, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    T, B, N = xs.shape
+    H = Wm.shape[1]
+    projection = (xs.reshape(T * B, N) @ W1.T).reshape(T, B, 4 * H)
+    projection += b1
+    hs = np.zeros((T + 1, B, H), dtype=xs.dtype)
+    cs = np.zeros((T + 1, B, H), dtype=xs.dtype)
+    gates = np.empty((T, B, 4 * H), dtype=xs.dtype)     # i, f, g, o after their activations
+    tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
+    errors = np.empty(vs.shape, dtype=xs.dtype)
+    loss = 0.0
+    for t in range(T):
+        a = projection[t] + hs[t] @ Wm.T
+        gates[t] = _sigmoid(a)
+        gates[t, :, 2 * H:3 * H] = np.tanh(a[:, 2 * H:3 * H])
+        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
+        cs[t + 1] = f * cs[t] + i * g
+        tanh_cs[t] = np.tanh(cs[t + 1])
+        hs[t + 1] = o * tanh_cs[t]
+        errors[t] = hs[t + 1] @ W2.T + b2 - vs[t]
+        loss += np.sum(errors[t] ** 2)
+
+    grads = {name: np.zeros_like(params[name]) for name in PARAM_NAMES}
+    das = np.empty((T, B, 4 * H), dtype=xs.dtype)
+    dh_from_next = np.zeros((B, H), dtype=xs.dtype)
+    dc = np.zeros((B, H), dtype=xs.dtype)
+    for t in reversed(range(T)):
+        dy = 2.0 * errors[t]
+        grads["W2"] += dy.T @ hs[t + 1]
+        grads["b2"] += dy.sum(axis=0)
+        dh = dy @ W2 + dh_from_next
+        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
+        dc = dc + dh * o * (1 - tanh_cs[t] ** 2)
+        da = das[t]
+        da[:, :H] = dc * g * i * (1 - i)
+        da[:, H:2 * H] = dc * cs[t] * f * (1 - f)
+        da[:, 2 * H:3 * H] = dc * i * (1 - g ** 2)
+        da[:, 3 * H:] = dh * tanh_cs[t] * o * (1 - o)
+        dc = dc * f
+        grads["Wm"] += da.T @ hs[t]
+        grads["b1"] += da.sum(axis=0)
+        dh_from_next = da @ Wm
+    grads["W1"] = das.reshape(T * B, 4 * H).T @ xs.reshape(T * B, N)
+    return float(loss), grads
+
+
+def _require_torch():
+    if not TORCH_AVAILABLE:
+        raise RuntimeError("this reference needs PyTorch, which is not installed "
+                           "(TORCH_AVAILABLE is False)")
+
+
+def lstm_bptt_torch_loop(params, xs, vs):
+    """Loss and gradients as a PyTorch eager loop over the T steps (torch ops, autograd), the
+    way one writes an LSTM cell by hand in PyTorch: the gates from one sum, chunk(4)."""
+    _require_torch()
+    leaves = {name: torch.from_numpy(params[name]).requires_grad_(True) for name in PARAM_NAMES}
+    W1, Wm, b1, W2, b2 = (leaves[name] for name in PARAM_NAMES)
+    xs_t, vs_t = torch.from_numpy(xs), torch.from_numpy(vs)
+    T, B, _ = xs.shape
+    H = Wm.shape[1]
+    h = torch.zeros(B, H, dtype=W1.dtype)
+    c = torch.zeros(B, H, dtype=W1.dtype)
+    loss = torch.zeros((), dtype=W1.dtype)
+    for t in range(T):
+        # The input projection per step, as the Elman loop does: hoisted as one (T, B, 4H)
+        # product, each step's slice would cost a (T, B, 4H) scatter of zeros in backward.
+        i, f, g, o = (xs_t[t] @ W1.T + b1 + h @ Wm.T).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        loss = loss + ((h @ W2.T + b2 - vs_t[t]) ** 2).sum()
+    loss.backward()
+    return loss.item(), {name: leaf.grad.numpy() for name, leaf in leaves.items()}
+
+
+def build_torch_lstm(params):
+    """(lstm, head): torch.nn.LSTM and nn.Linear holding copies of params (bias_hh = 0, so
+    bias_ih is b1), in params' dtype. Build once; time `torch_lstm_step`."""
+    _require_torch()
+    W1, Wm, b1, W2, b2 = (torch.from_numpy(params[name]) for name in PARAM_NAMES)
+    H, N, O = Wm.shape[1], W1.shape[1], W2.shape[0]
+    lstm = torch.nn.LSTM(N, H, dtype=W1.dtype)
+    head = torch.nn.Linear(H, O, dtype=W1.dtype)
+    with torch.no_grad():
+        lstm.weight_ih_l0.copy_(W1)
+        lstm.weight_hh_l0.copy_(Wm)
+        lstm.bias_ih_l0.copy_(b1)
+        lstm.bias_hh_l0.zero_()
+        head.weight.copy_(W2)
+        head.bias.copy_(b2)
+    return lstm, head
+
+
+def torch_lstm_step(lstm, head, xs, vs):
+    """One training step through modules from `build_torch_lstm` (gradients cleared first)."""
+    _require_torch()
+    for parameter in (*lstm.parameters(), *head.parameters()):
+        parameter.grad = None
+    hs, _ = lstm(torch.from_numpy(xs))
+    loss = ((head(hs) - torch.from_numpy(vs)) ** 2).sum()
+    loss.backward()
+    grads = {"W1": lstm.weight_ih_l0.grad, "Wm": lstm.weight_hh_l0.grad,
+             "b1": lstm.bias_ih_l0.grad, "W2": head.weight.grad, "b2": head.bias.grad}
+    return loss.item(), {name: grad.numpy().copy() for name, grad in grads.items()}

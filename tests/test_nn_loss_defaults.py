@@ -1,0 +1,34 @@
+"""sequence_loss and last_step_loss keep different defaults on purpose (mse on targets of ys's
+shape; cross_entropy on one class index per sequence); targets of the other kind get an error
+that names both defaults and the loss to pass."""
+import numpy as np
+import pytest
+
+from tinygrad_rnn import nn
+from tinygrad_rnn.errors import ShapeError
+
+T, B, N, C = 4, 3, 2, 3
+
+
+@pytest.fixture(scope="module")
+def ys():
+    return nn.GRU(N, 4, C, seed=0)(np.random.default_rng(0).normal(size=(T, B, N)))[0]
+
+
+def test_class_indices_given_to_sequence_loss(ys):
+    labels = np.zeros((T, B), dtype=np.int64)
+    with pytest.raises(ShapeError, match=r"loss='mse' compares each y\[t\] of shape \(3, 3\).*"
+                                         r"\(4, 3\).*class indices: pass loss='cross_entropy'.*"
+                                         r"last_step_loss's is 'cross_entropy'"):
+        nn.sequence_loss(ys, labels)
+    assert nn.sequence_loss(ys, labels, loss="cross_entropy").shape == ()
+
+
+def test_real_valued_targets_given_to_last_step_loss(ys):
+    with pytest.raises(ShapeError, match=r"one class index per sequence.*\(3, 3\).*"
+                                         r"loss='mse'.*sequence_loss's default loss is 'mse'"):
+        nn.last_step_loss(ys, np.zeros((B, C)))
+    with pytest.raises(ShapeError, match="float64 labels of shape \\(3,\\)"):
+        nn.last_step_loss(ys, np.array([0.5, 1.0, 2.0]))
+    assert nn.last_step_loss(ys, np.zeros((B, C)), loss="mse").shape == ()
+    assert nn.last_step_loss(ys, np.array([0.0, 1.0, 2.0])).shape == ()   # whole floats: indices

@@ -1,0 +1,200 @@
+"""RMSprop, Adagrad and AdamW, and the learning-rate schedulers StepLR, ExponentialLR and
+CosineAnnealingLR: each against its formula written out here in numpy, and against PyTorch's
+own numbers where PyTorch is installed."""
+import math
+
+import numpy as np
+import pytest
+
+from tinygrad_rnn import Tensor, optim
+from tinygrad_rnn.errors import SettingError
+
+STEPS = 6
+GRADIENTS = [np.random.default_rng(i).normal(size=(2, 3)) for i in range(STEPS)]
+START = np.random.default_rng(99).normal(size=(2, 3))
+
+
+def run_ours(make, gradients=GRADIENTS):
+    p = Tensor(START.copy(), requires_grad=True)
+    opt = make([p])
+    trace = []
+    for g in gradients:
+        p.grad = g.copy()
+        opt.step()
+        trace.append(p.data.copy())
+    return trace
+
+
+def rmsprop_formula(lr, alpha, eps, weight_decay, momentum, centered):
+    p, v, mean, buffer, trace = START.copy(), 0.0, 0.0, 0.0, []
+    for g in GRADIENTS:
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g ** 2
+        denominator = v
+        if centered:
+            mean = alpha * mean + (1 - alpha) * g
+            denominator = v - mean ** 2
+        step = g / (np.sqrt(denominator) + eps)
+        if momentum:
+            buffer = momentum * buffer + step
+            step = buffer
+        p = p - lr * step
+        trace.append(p)
+    return trace
+
+
+def adagrad_formula(lr, lr_decay, weight_decay, initial, eps):
+    p, total, trace = START.copy(), initial, []
+    for t, g in enumerate(GRADIENTS, start=1):
+        g = g + weight_decay * p
+        total = total + g ** 2
+        p = p - lr / (1 + (t - 1) * lr_decay) * g / (np.sqrt(total) + eps)
+        trace.append(p)
+    return trace
+
+
+def adamw_formula(lr, betas, eps, weight_decay):
+    p, m, v, trace = START.copy(), 0.0, 0.0, []
+    for t, g in enumerate(GRADIENTS, start=1):
+        p = p * (1 - lr * weight_decay)
+        m = betas[0] * m + (1 - betas[0]) * g
+        v = betas[1] * v + (1 - betas[1]) * g ** 2
+        p = p - lr * (m / (1 - betas[0] ** t)) / (np.sqrt(v / (1 - betas[1] ** t)) + eps)
+        trace.append(p)
+    return trace
+
+
+CASES = {
+    "RMSprop": dict(lr=0.01, alpha=0.9, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False),
+    "RMSprop-centered-momentum-decay": dict(lr=0.02, alpha=0.95, eps=1e-6, weight_decay=0.1,
+                                            momentum=0.8, centered=True),
+    "Adagrad": dict(lr=0.1, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+                    eps=1e-10),
+    "Adagrad-decays": dict(lr=0.1, lr_decay=0.3, weight_decay=0.05,
+                           initial_accumulator_value=0.5, eps=1e-6),
+    "AdamW": dict(lr=0.01, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.01),
+    "AdamW-strong-decay": dict(lr=0.05, betas=(0.8, 0.99), eps=1e-6, weight_decay=0.5),
+}
+
+
+def formula(name, kwargs):
+    kind = name.split("-")[0]
+    if kind == "RMSprop":
+        return rmsprop_formula(**kwargs)
+    if kind == "Adagrad":
+        return adagrad_formula(kwargs["lr"], kwargs["lr_decay"], kwargs["weight_decay"],
+                               kwargs["initial_accumulator_value"], kwargs["eps"])
+    return adamw_formula(**kwargs)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_optimizers_follow_their_formulas(name):
+    kwargs = CASES[name]
+    ours = run_ours(lambda params: getattr(optim, name.split("-")[0])(params, **kwargs))
+    for got, want in zip(ours, formula(name, kwargs)):
+        np.testing.assert_allclose(got, want, rtol=1e-13, atol=1e-15)
+    assert not np.allclose(ours[-1], START)
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_optimizers_match_torch(name):
+    torch = pytest.importorskip("torch")
+    kwargs = CASES[name]
+    kind = name.split("-")[0]
+    ours = run_ours(lambda params: getattr(optim, kind)(params, **kwargs))
+    theirs = torch.nn.Parameter(torch.tensor(START.copy()))
+    opt = getattr(torch.optim, kind)([theirs], **kwargs)
+    for got, g in zip(ours, GRADIENTS):
+        theirs.grad = torch.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(got, theirs.detach().numpy(), rtol=1e-12, atol=1e-15)
+
+
+def test_float32_parameters_stay_float32():
+    for make in (optim.RMSprop, optim.Adagrad, optim.AdamW):
+        p = Tensor(START.astype(np.float32), requires_grad=True)
+        p.grad = GRADIENTS[0].astype(np.float32)
+        make([p]).step()
+        assert p.dtype == np.float32
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda p: optim.RMSprop(p, alpha=1.5), r"alpha must be a finite number in \[0, 1\)"),
+    (lambda p: optim.RMSprop(p, momentum=-1), "momentum must be"),
+    (lambda p: optim.Adagrad(p, lr_decay=-0.1), "lr_decay must be"),
+    (lambda p: optim.AdamW(p, betas=(0.9, 1.0)), r"betas\[1\] must be a finite number in \[0, 1\)"),
+    (lambda p: optim.AdamW(p, weight_decay=-1), "weight_decay must be"),
+    (lambda p: optim.RMSprop(p, lr=-1), r"lr \(the learning rate\) must be a finite number > 0"),
+    (lambda p: optim.Adagrad(p, eps=0), "eps must be a finite number > 0"),
+])
+def test_bad_settings_are_named(make, match):
+    with pytest.raises(SettingError, match=match):
+        make([Tensor(np.zeros(2), requires_grad=True)])
+
+
+# --- schedulers ---
+
+SCHEDULES = {
+    "StepLR": (dict(step_size=3, gamma=0.5), lambda base, e: base * 0.5 ** (e // 3)),
+    "ExponentialLR": (dict(gamma=0.9), lambda base, e: base * 0.9 ** e),
+    "CosineAnnealingLR": (dict(T_max=8, eta_min=0.01),
+                          lambda base, e: 0.01 + (base - 0.01) * (1 + math.cos(math.pi * e / 8))
+                          / 2),
+}
+
+
+def our_schedule(name, epochs):
+    kwargs, _ = SCHEDULES[name]
+    opt = optim.SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.3)
+    scheduler = getattr(optim.lr_scheduler, name)(opt, **kwargs)
+    lrs = [scheduler.get_last_lr()[0]]
+    for _ in range(epochs):
+        scheduler.step()
+        lrs.append(opt.lr)
+    return lrs
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedulers_follow_their_closed_forms(name):
+    lrs = our_schedule(name, 20)
+    closed_form = SCHEDULES[name][1]
+    np.testing.assert_allclose(lrs, [closed_form(0.3, e) for e in range(21)], rtol=1e-15)
+
+
+@pytest.mark.parametrize("name", SCHEDULES)
+def test_schedulers_match_torch_also_past_their_period(name):
+    torch = pytest.importorskip("torch")
+    kwargs, _ = SCHEDULES[name]
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([parameter], lr=0.3)
+    scheduler = getattr(torch.optim.lr_scheduler, name)(opt, **kwargs)
+    theirs = [scheduler.get_last_lr()[0]]
+    for _ in range(20):
+        opt.step()
+        scheduler.step()
+        theirs.append(scheduler.get_last_lr()[0])
+    np.testing.assert_allclose(our_schedule(name, 20), theirs, rtol=1e-12, atol=1e-15)
+
+
+def test_a_scheduled_optimizer_steps_with_the_scheduled_rate():
+    p = Tensor(np.zeros(1), requires_grad=True)
+    opt = optim.SGD([p], lr=1.0)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    for _ in range(3):
+        p.grad = np.ones(1)
+        opt.step()
+        scheduler.step()
+    np.testing.assert_array_equal(p.data, [-(1.0 + 0.5 + 0.25)])
+
+
+@pytest.mark.parametrize("make, match", [
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=0), "step_size must be a positive integer"),
+    (lambda o: optim.lr_scheduler.StepLR(o, step_size=2.5), "positive integer"),
+    (lambda o: optim.lr_scheduler.ExponentialLR(o, gamma=-0.5), "gamma must be a positive"),
+    (lambda o: optim.lr_scheduler.CosineAnnealingLR(o, T_max=5, eta_min=-1), "eta_min must be"),
+    (lambda o: optim.lr_scheduler.StepLR(object(), step_size=2), "expected an optimizer"),
+])
+def test_bad_scheduler_settings_are_named(make, match):
+    opt = optim.SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.1)
+    with pytest.raises(SettingError, match=match):
+        make(opt)

@@ -1,0 +1,38 @@
+"""Dropout (Srivastava et al. 2014), as PyTorch's nn.Dropout: in training each element is
+zeroed with probability p and the survivors are scaled by 1 / (1 - p), so the expected value is
+unchanged; in evaluation (model.eval()) the input passes through untouched.
+
+    layer = nn.Dropout(0.2)
+    y = layer(x)            # training: x * mask / 0.8, the mask drawn anew at every call
+    layer.eval(); y = layer(x)      # y is x
+
+The mask is a constant of the graph, so the gradient is the mask too. Masks are drawn from the
+layer's own generator when it is given a seed, else from the module-level one (tg.manual_seed).
+"""
+import numpy as np
+
+from ..errors import SettingError
+from ..tensor import Tensor, constant
+from .layers import as_rng
+from .module import Module
+
+
+class Dropout(Module):
+    """Zero each element with probability p in training, scale the rest by 1 / (1 - p)."""
+
+    def __init__(self, p=0.5, seed=None):
+        super().__init__()
+        if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0 <= p <= 1:
+            raise SettingError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
+        self.p = float(p)
+        self.rng = None if seed is None else as_rng(seed)
+
+    def forward(self, x):
+        if not self.training or self.p == 0:
+            return x
+        x = constant(x) if not isinstance(x, Tensor) else x
+        if self.p == 1:
+            return x * np.zeros(x.shape, dtype=x.dtype)
+        rng = self.rng or as_rng(None)
+        keep = rng.random(x.shape) >= self.p
+        return x * (keep / (1 - self.p)).astype(x.dtype)
