@@ -5,18 +5,15 @@ twice), its non-tensor params (axis, index, ...) and the metadata current when i
 (time step, scope, role; see context.py). A result records its parents when some parent
 requires grad (as in PyTorch) or is itself a recorded node (downstream of a cut, so the edges a
 truncation drops stay drawable); it always takes the metadata, so a constant x[t] still knows
-its step. Every tensor, leaf or node, is made by one constructor, `make_tensor`.
+its step. Every tensor, leaf or node, is made by one constructor, `make_tensor`, and every op
+is recorded by `apply` (or the operators, its fast form).
 
-The read-only protocol other code (the visualizer) reads: `op` (None for a leaf), `primitive`,
-`parents`, `params`, `meta`, `is_leaf`, `data`, `grad`, `name`, `requires_grad`,
-`retains_grad`, `value_released`. `.data` is a view that records writes (inplace.py); the
-engine's own modules read and write the plain array in `_data`.
+A Tensor is a GraphNode (node.py: the value, the graph protocol the visualizer reads, backward)
+with the ops of the table as methods, the conversions to Python numbers (conversions.py) and
+the PyTorch user's comparisons and shape spellings (habits.py).
 """
-from types import MappingProxyType
-
 import numpy as np
 
-from . import autodiff
 from .arguments import as_array, axes_of, flag, one_axis, permutation_of, shape_of
 from .context import recording
 from .conversions import NumberConversions
@@ -31,12 +28,12 @@ from .errors import (
     shapes_of,
     where_in_time,
 )
-from .inplace import TrackedArray, memory_owner, rebind, stamp
-from .memory import ReleasedValue, released
+from .habits import PyTorchHabits
+from .inplace import memory_owner
+from .node import GraphNode
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
 
-_EMPTY = MappingProxyType({})
 _ndarray = np.ndarray
 _new = object.__new__
 
@@ -60,30 +57,7 @@ def _operator(name, reflected=False):
     return operator
 
 
-def _comparison(ufunc, symbol):
-    """Tensor.__lt__ and the like: elementwise, as torch's, giving a bool tensor that is a
-    leaf outside any graph (a comparison has no gradient). None, strings and other things that
-    are not numbers are NotImplemented, so t == None is False, as in PyTorch."""
-    def compare(self, other):
-        if other is None or isinstance(other, str):
-            return NotImplemented
-        theirs = other._data if isinstance(other, Tensor) else other
-        try:
-            result = ufunc(self._data, theirs)
-        except ValueError as exc:
-            raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {np.shape(theirs)} "
-                             f"do not fit: {exc}{where_in_time(recording.meta)}") from None
-        except TypeError:
-            return NotImplemented
-        if result is NotImplemented:
-            return NotImplemented
-        return leaf(np.asarray(result))
-
-    compare.__name__ = f"__{ufunc.__name__}__"
-    return compare
-
-
-class Tensor(NumberConversions):
+class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     """A numpy array with a gradient and the graph that produced it.
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
@@ -91,16 +65,9 @@ class Tensor(NumberConversions):
     >>> loss.backward()
     >>> w.grad
     array([[2., 4.]])
-
-    Comparisons (< <= > >= == !=) are elementwise, as in PyTorch, and give bool tensors
-    without a gradient; hashing stays by identity, so tensors remain dict keys (backward keys
-    its bookkeeping by node, as a dict of pending gradients).
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_prim", "_parents",
-                 "_params", "_meta", "_role", "_retains_grad", "_consumed", "_memory", "_written",
-                 "_born", "__weakref__")
-    __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
+    __slots__ = ()
 
     def __new__(cls, data, requires_grad=False, name=None, dtype=None):
         """`data` keeps a floating dtype, integers become float64 and booleans a bool mask
@@ -118,102 +85,6 @@ class Tensor(NumberConversions):
                              f"({type(name).__name__})")
         return make_tensor(value, requires_grad=bool(requires_grad), name=name)
 
-    # --- the value: read freely, written through a tracked view (see inplace.py) ---
-    @property
-    def data(self):
-        """The value as a numpy array sharing this tensor's memory. Writing into it is allowed
-        and recorded: backward refuses a graph that needs a value written after it was made."""
-        return TrackedArray.of(self)
-
-    @data.setter
-    def data(self, value):
-        rebind(self, value)
-
-    def numpy(self):
-        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
-        return TrackedArray.of(self)
-
-    # --- the read-only graph protocol ---
-    @property
-    def op(self):
-        """The primitive's name ("add", "matmul", "cut", ...), or None for a leaf."""
-        return None if self._prim is None else self._prim.name
-
-    @property
-    def primitive(self):
-        """The ops-table entry that made this tensor (primitives.Primitive), or None."""
-        return self._prim
-
-    @property
-    def parents(self):
-        """The ordered input tensors of the op that made this one (() for a leaf)."""
-        return self._parents
-
-    @property
-    def params(self):
-        """The op's non-tensor arguments (axis, index, shape, ...), read-only."""
-        return _EMPTY if self._params is None else MappingProxyType(self._params)
-
-    @property
-    def meta(self):
-        """Tags from the context it was made in, "step", "scope", "role", ..., with its own
-        annotations over them (read-only)."""
-        role = getattr(self, "_role", None)            # set only by annotate()
-        own = {key: value for key, value in (("role", role), ("name", self.name))
-               if value is not None}
-        return MappingProxyType({**self._meta, **own}) if own else self._meta
-
-    @property
-    def is_leaf(self):
-        return self._prim is None
-
-    @property
-    def retains_grad(self):
-        """True when retain_grad() asked to keep this non-leaf's gradient in .grad."""
-        return self._retains_grad
-
-    @property
-    def value_released(self):
-        """True when the value was released to save memory (no vjp reads it; see memory.py)."""
-        return isinstance(self._data, ReleasedValue)
-
-    def release_value(self):
-        """Drop the value to save memory: a NaN placeholder of its shape and dtype takes its
-        place, the node stays in the graph. Returns the bytes freed. For values no vjp reads
-        (memory.release_unread decides which)."""
-        freed = self._data.nbytes
-        self._data = released(self._data)
-        return freed
-
-    def annotate(self, name=None, role=None, **tags):
-        """Name this node and tag it alone (the unroll marks h[t] with role="state"); returns
-        self. The name and role are kept apart from the shared context tags, so the common
-        call costs two stores rather than a merged dict per node."""
-        if name is not None:
-            self.name = name
-        if role is not None:
-            self._role = role
-        if tags:
-            self._meta = MappingProxyType({**self._meta, **tags})
-        return self
-
-    # --- numpy-like attributes ---
-    shape = property(lambda self: self._data.shape)
-    ndim = property(lambda self: self._data.ndim)
-    dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
-    T = property(lambda self: self.transpose())
-
-    def __len__(self):
-        if self._data.ndim == 0:
-            raise DTypeError("len() of a 0-d tensor: it has no first dimension")
-        return len(self._data)
-
-    def __iter__(self):
-        if self._data.ndim == 0:
-            raise DTypeError("iteration over a 0-d tensor: it has no first dimension")
-        return (self[i] for i in range(len(self)))
-
     def __reduce__(self):
         """copy, deepcopy and pickle make a leaf with copies of the value and gradient (as
         PyTorch, only a leaf can be copied: a recorded result would lose its graph)."""
@@ -224,36 +95,15 @@ class Tensor(NumberConversions):
         grad = None if self.grad is None else np.array(self.grad)
         return _restore, (np.array(self._data), self.requires_grad, self.name, grad)
 
-    def __repr__(self):
-        body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
-        extras = [f"op={self.op!r}"] if self._prim is not None else []
-        extras += [f"name={self.name!r}"] if self.name is not None else []
-        extras += ["requires_grad=True"] if self.requires_grad else []
-        extras += [f"dtype={self.dtype}"] if self.dtype != np.float64 else []
-        return f"Tensor({body}{''.join(', ' + e for e in extras)})"
-
-    # --- gradients ---
-    def backward(self, grad=None, retain_graph=False):
-        """Accumulate d(self)/d(leaf) into every leaf's .grad that requires grad.
-
-        `grad` seeds the pass (default 1 for a scalar; required otherwise). The graph is
-        consumed unless retain_graph=True: a second backward through it is a BackwardError,
-        as in PyTorch, which catches the classic bug of carrying an RNN state into the next
-        batch without detach() (its old graph would be walked again with updated weights).
-        """
-        autodiff.backward(self, grad._data if isinstance(grad, Tensor) else grad, retain_graph)
-
-    def retain_grad(self):
-        """Keep this non-leaf's gradient in .grad after backward (as in PyTorch)."""
-        self._retains_grad = True
-        return self
-
     def detach(self):
         """A new leaf sharing this tensor's data (and its writes), outside any graph."""
         return make_tensor(self._data, name=self.name, memory_of=self)
 
-    def zero_grad(self):
-        self.grad = None
+    @staticmethod
+    def _mask(array):
+        """A result without a gradient (a comparison's bool mask, argmax's positions): a leaf
+        around `array`, outside any graph."""
+        return make_tensor(array)
 
     # --- arithmetic (numbers and arrays on either side) ---
     __add__, __radd__ = _operator("add"), _operator("add", reflected=True)
@@ -265,27 +115,6 @@ class Tensor(NumberConversions):
 
     def __neg__(self):
         return apply("neg", self)
-
-    # --- in place: x -= v updates the value, outside any graph (optimizer code) ---
-    def __iadd__(self, other): return self._update(np.add, other)
-    def __isub__(self, other): return self._update(np.subtract, other)
-    def __imul__(self, other): return self._update(np.multiply, other)
-    def __itruediv__(self, other): return self._update(np.true_divide, other)
-
-    def _update(self, ufunc, other):
-        """self = ufunc(self, other) in self's own memory, as a write (see inplace.py). Only
-        outside the graph: a recorded result, or a leaf that requires grad while grad mode is
-        on, would have the gradient of values it no longer holds."""
-        if self._prim is not None or (self.requires_grad and recording.grad_enabled):
-            what = (f"the {self.op!r} result" if self._prim is not None
-                    else "a leaf that requires grad")
-            raise BackwardError(f"in-place {ufunc.__name__} on {what} of shape {self.shape}: the "
-                                f"graph records no in-place ops. Update a parameter inside "
-                                f"`with no_grad():` (as an optimizer does), or write x = x + v")
-        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data,
-              casting="same_kind")
-        stamp(self)
-        return self
 
     # --- elementwise functions ---
     def exp(self): return apply("exp", self)
@@ -339,41 +168,6 @@ class Tensor(NumberConversions):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return apply("cut", self)
 
-    # --- the PyTorch user's toolbox: comparisons, arg-reductions, math and shape spellings ---
-    __hash__ = object.__hash__      # == is elementwise: tensors stay dict keys by identity
-    __lt__ = _comparison(np.less, "<")
-    __le__ = _comparison(np.less_equal, "<=")
-    __gt__ = _comparison(np.greater, ">")
-    __ge__ = _comparison(np.greater_equal, ">=")
-    __eq__ = _comparison(np.equal, "==")
-    __ne__ = _comparison(np.not_equal, "!=")
-
-    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        """Index of the largest value along axis (of the flattened tensor when axis is None),
-        an int64 tensor without gradient: t.argmax(dim=-1) picks a class from logits."""
-        return _arg_reduction("argmax", np.argmax, self, axis, keepdims, dim, keepdim)
-
-    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        """Index of the smallest value along axis; see argmax."""
-        return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
-
-    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        return self._reduce("min", axis, keepdims, dim, keepdim)
-
-    def clamp(self, min=None, max=None):
-        """Values limited to [min, max] (numbers; either may be None). The gradient is 1 inside
-        the interval, bounds included (as torch.clamp), and 0 outside."""
-        low, high = (_bound("clamp", name, value) for name, value in (("min", min), ("max", max)))
-        if low is None and high is None:
-            raise SettingError("clamp: give min=, max= or both (numbers); got neither")
-        return apply("clamp", self, low=low, high=high)
-
-    clip = clamp
-
-    def sin(self): return apply("sin", self)
-    def cos(self): return apply("cos", self)
-    def square(self): return apply("square", self)
-
     def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
         """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): p = 2 ("fro") is one
         node, with gradient x / norm (0 at a zero norm); p = 1 and p = inf are sum and max of
@@ -391,50 +185,23 @@ class Tensor(NumberConversions):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
         return (self.abs() ** p).sum(axis, keepdims) ** (1 / p)
 
-    def tolist(self):
-        """The value as (nested) Python numbers."""
-        return self._data.tolist()
+    # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
+    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        return self._reduce("min", axis, keepdims, dim, keepdim)
 
-    def view(self, *shape):
-        """reshape (a view needs no contiguous storage here: every array can be reshaped)."""
-        return self.reshape(*shape)
+    def clamp(self, min=None, max=None):
+        """Values limited to [min, max] (numbers; either may be None). The gradient is 1 inside
+        the interval, bounds included (as torch.clamp), and 0 outside."""
+        low, high = (_bound("clamp", name, value) for name, value in (("min", min), ("max", max)))
+        if low is None and high is None:
+            raise SettingError("clamp: give min=, max= or both (numbers); got neither")
+        return apply("clamp", self, low=low, high=high)
 
-    def unsqueeze(self, dim):
-        """A new axis of length 1 at position dim: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
-        dim = _one_dim("unsqueeze", dim, self.ndim + 1, self.shape)
-        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+    clip = clamp
 
-    def squeeze(self, dim=None):
-        """Axes of length 1 removed: all of them, or those in dim (an int or a tuple); an axis
-        in dim whose length is not 1 is kept, as in PyTorch."""
-        if dim is None:
-            dims = [i for i, n in enumerate(self.shape) if n == 1]
-        else:
-            given = dim if isinstance(dim, (tuple, list)) else (dim,)
-            dims = [_one_dim("squeeze", d, self.ndim, self.shape) for d in given]
-        return self.reshape(tuple(n for i, n in enumerate(self.shape)
-                                  if not (i in dims and n == 1)))
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        """Axes start_dim..end_dim (inclusive) merged into one: (2, 3, 4).flatten(1) -> (2, 12)."""
-        if self.ndim == 0:
-            return self.reshape(1)
-        start = _one_dim("flatten", start_dim, self.ndim, self.shape)
-        end = _one_dim("flatten", end_dim, self.ndim, self.shape)
-        if start > end:
-            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
-                             f"shape {self.shape}")
-        merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
-        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
-
-
-def _one_dim(op, dim, ndim, shape):
-    """dim as a non-negative int below ndim, or a ShapeError naming the op and the shape."""
-    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -ndim <= dim < ndim:
-        raise ShapeError(f"{op}: dim must be an int in [{-ndim}, {ndim - 1}] for shape {shape}, "
-                         f"got {dim!r}{where_in_time(recording.meta)}")
-    return int(dim) % ndim
-
+    def sin(self): return apply("sin", self)
+    def cos(self): return apply("cos", self)
+    def square(self): return apply("square", self)
 
 def _bound(op, name, value):
     if value is None:
@@ -443,18 +210,6 @@ def _bound(op, name, value):
             np.isnan(value):
         raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
     return value
-
-
-def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
-    """argmax / argmin: an int64 leaf without gradient."""
-    axis = either(op, "axis", axis, "dim", dim)
-    keepdims = either(op, "keepdims", keepdims, "keepdim", keepdim)
-    if axis is not None:
-        axis = one_axis(axis, x, op)
-    if x.size == 0:
-        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty; it has no "
-                         f"{op[3:]}imum{where_in_time(recording.meta)}")
-    return leaf(np.asarray(function(x._data, axis=axis, keepdims=keepdims), dtype=np.int64))
 
 
 def _restore(value, requires_grad, name, grad):

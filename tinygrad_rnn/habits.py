@@ -1,0 +1,113 @@
+"""The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
+giving bool masks, argmax/argmin, tolist and the shape spellings view, unsqueeze,
+squeeze and flatten (each a reshape). A mixin of Tensor: its methods reach the engine through
+the tensor's own methods (reshape, abs, sum, ...) and `_mask` (a leaf outside any graph)."""
+import numpy as np
+
+from .arguments import one_axis
+from .context import recording
+from .errors import ShapeError, where_in_time
+from .spellings import ALL_AXES, NOT_KEPT, either
+
+
+def _comparison(ufunc, symbol):
+    """Tensor.__lt__ and the like: elementwise, as torch's, giving a bool tensor that is a
+    leaf outside any graph (a comparison has no gradient). None, strings and other things that
+    are not numbers are NotImplemented, so t == None is False, as in PyTorch."""
+    def compare(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        theirs = other._data if isinstance(other, PyTorchHabits) else other
+        try:
+            result = ufunc(self._data, theirs)
+        except ValueError as exc:
+            raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {np.shape(theirs)} "
+                             f"do not fit: {exc}{where_in_time(recording.meta)}") from None
+        except TypeError:
+            return NotImplemented
+        if result is NotImplemented:
+            return NotImplemented
+        return self._mask(np.asarray(result))
+
+    compare.__name__ = f"__{ufunc.__name__}__"
+    return compare
+
+
+class PyTorchHabits:
+    """Comparisons (< <= > >= == !=) are elementwise, as in PyTorch, and give bool tensors
+    without a gradient; hashing stays by identity, so tensors remain dict keys (backward keys
+    its bookkeeping by node)."""
+
+    __slots__ = ()
+    __hash__ = object.__hash__      # == is elementwise: tensors stay dict keys by identity
+    __lt__ = _comparison(np.less, "<")
+    __le__ = _comparison(np.less_equal, "<=")
+    __gt__ = _comparison(np.greater, ">")
+    __ge__ = _comparison(np.greater_equal, ">=")
+    __eq__ = _comparison(np.equal, "==")
+    __ne__ = _comparison(np.not_equal, "!=")
+
+    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        """Index of the largest value along axis (of the flattened tensor when axis is None),
+        an int64 tensor without gradient: t.argmax(dim=-1) picks a class from logits."""
+        return _arg_reduction("argmax", np.argmax, self, axis, keepdims, dim, keepdim)
+
+    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+        """Index of the smallest value along axis; see argmax."""
+        return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
+
+    def tolist(self):
+        """The value as (nested) Python numbers."""
+        return self._data.tolist()
+
+    def view(self, *shape):
+        """reshape (a view needs no contiguous storage here: every array can be reshaped)."""
+        return self.reshape(*shape)
+
+    def unsqueeze(self, dim):
+        """A new axis of length 1 at position dim: (3, 4).unsqueeze(0) -> (1, 3, 4)."""
+        dim = _one_dim("unsqueeze", dim, self.ndim + 1, self.shape)
+        return self.reshape(self.shape[:dim] + (1,) + self.shape[dim:])
+
+    def squeeze(self, dim=None):
+        """Axes of length 1 removed: all of them, or those in dim (an int or a tuple); an axis
+        in dim whose length is not 1 is kept, as in PyTorch."""
+        if dim is None:
+            dims = [i for i, n in enumerate(self.shape) if n == 1]
+        else:
+            given = dim if isinstance(dim, (tuple, list)) else (dim,)
+            dims = [_one_dim("squeeze", d, self.ndim, self.shape) for d in given]
+        return self.reshape(tuple(n for i, n in enumerate(self.shape)
+                                  if not (i in dims and n == 1)))
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        """Axes start_dim..end_dim (inclusive) merged into one: (2, 3, 4).flatten(1) -> (2, 12)."""
+        if self.ndim == 0:
+            return self.reshape(1)
+        start = _one_dim("flatten", start_dim, self.ndim, self.shape)
+        end = _one_dim("flatten", end_dim, self.ndim, self.shape)
+        if start > end:
+            raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for "
+                             f"shape {self.shape}")
+        merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
+        return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+def _one_dim(op, dim, ndim, shape):
+    """dim as a non-negative int below ndim, or a ShapeError naming the op and the shape."""
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -ndim <= dim < ndim:
+        raise ShapeError(f"{op}: dim must be an int in [{-ndim}, {ndim - 1}] for shape {shape}, "
+                         f"got {dim!r}{where_in_time(recording.meta)}")
+    return int(dim) % ndim
+
+
+def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
+    """argmax / argmin: an int64 leaf without gradient."""
+    axis = either(op, "axis", axis, "dim", dim)
+    keepdims = either(op, "keepdims", keepdims, "keepdim", keepdim)
+    if axis is not None:
+        axis = one_axis(axis, x, op)
+    if x.size == 0:
+        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty; it has no "
+                         f"{op[3:]}imum{where_in_time(recording.meta)}")
+    return x._mask(np.asarray(function(x._data, axis=axis, keepdims=keepdims), dtype=np.int64))
