@@ -20,7 +20,6 @@ from .graph import topological_order
 from .inplace import check_intact
 from .primitives import unbroadcast
 
-_NO_PARAMS = {}
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
 LEAF_BLOCK = 64
 
@@ -48,7 +47,7 @@ def backward(root, grad=None, retain_graph=False):
         if node._retains_grad:
             _write_grad(node, g, False)
         parents = node._parents
-        shares = node._prim.vjp(g, node._data, parents, node._params or _NO_PARAMS)
+        shares = node._prim.vjp(g, node._data, parents, node._params)
         if anomaly:
             _check_gradients(node, shares)
         sums.add(parents, shares)

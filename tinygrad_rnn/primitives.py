@@ -4,9 +4,10 @@ A primitive is a numpy function `forward(*inputs, **params) -> out` and one vjp,
 
     vjp(g, out, parents, params) -> (gradient of input 0, gradient of input 1, ...)
 
-where g is the gradient of the final scalar with respect to `out` and `parents` are the input
-tensors (their values in `_data`): an entry is None where no gradient flows, and always for an
-input that does not require grad (a constant needs no gradient). A gradient may come back in
+where g is the gradient of the final scalar with respect to `out`, `parents` are the input
+tensors (their values in `_data`) and `params` the node's non-tensor arguments (a dict, or
+None when it has none): an entry is None where no gradient flows, and always for an input
+that does not require grad (a constant needs no gradient). A gradient may come back in
 the broadcast shape: the walk sums it down to the input's shape with `unbroadcast`, so no
 entry has to.
 
@@ -81,7 +82,17 @@ def defprim(name, forward, *rules, vjp_all=None, reads=(), view=False):
 
 def _per_input(rules):
     """The vjp of a row given as one rule per input: each rule runs only for an input that
-    requires grad. Written out for one and two inputs, the engine's most common nodes."""
+    requires grad. A row may have optional trailing inputs (linear's bias), so the vjp takes
+    the rules for as many inputs as the node has. Written out for one, two and three inputs,
+    with and without params, as plain calls rather than a loop over *values and **params:
+    these run once per node of every backward (benchmarks/NOTES.md)."""
+    by_count = {count: _first_rules(rules[:count]) for count in range(1, len(rules) + 1)}
+    if len(by_count) == 1:
+        return by_count[1]
+    return lambda g, out, parents, params: by_count[len(parents)](g, out, parents, params)
+
+
+def _first_rules(rules):
     if len(rules) == 2 and rules[0] is passes and rules[1] is passes:   # add: g, unchanged,
         def vjp(g, out, parents, params):                                # without a call
             a, b = parents
@@ -91,18 +102,36 @@ def _per_input(rules):
 
         def vjp(g, out, parents, params):
             (x,) = parents
-            return (rule(g, out, x._data, **params) if x.requires_grad else None,)
+            if not x.requires_grad:
+                return (None,)
+            return (rule(g, out, x._data, **params) if params else rule(g, out, x._data),)
     elif len(rules) == 2:
         first, second = rules
 
         def vjp(g, out, parents, params):
             a, b = parents
-            values = a._data, b._data
-            return (first(g, out, *values, **params) if a.requires_grad else None,
-                    second(g, out, *values, **params) if b.requires_grad else None)
+            u, v = a._data, b._data
+            if params:
+                return (first(g, out, u, v, **params) if a.requires_grad else None,
+                        second(g, out, u, v, **params) if b.requires_grad else None)
+            return (first(g, out, u, v) if a.requires_grad else None,
+                    second(g, out, u, v) if b.requires_grad else None)
+    elif len(rules) == 3:
+        first, second, third = rules
+
+        def vjp(g, out, parents, params):
+            a, b, c = parents
+            u, v, w = a._data, b._data, c._data
+            if params:
+                return (first(g, out, u, v, w, **params) if a.requires_grad else None,
+                        second(g, out, u, v, w, **params) if b.requires_grad else None,
+                        third(g, out, u, v, w, **params) if c.requires_grad else None)
+            return (first(g, out, u, v, w) if a.requires_grad else None,
+                    second(g, out, u, v, w) if b.requires_grad else None,
+                    third(g, out, u, v, w) if c.requires_grad else None)
     else:
         def vjp(g, out, parents, params):
-            values = [p._data for p in parents]
+            values, params = [p._data for p in parents], params or {}
             return [rule(g, out, *values, **params) if p.requires_grad else None
                     for rule, p in zip(rules, parents)]
     return vjp
@@ -112,7 +141,7 @@ def _whole(vjp_all):
     """The vjp of a row given as one function of all inputs; the gradients it computes for
     inputs that do not require grad are dropped (None), as a rule per input never makes them."""
     def vjp(g, out, parents, params):
-        shares = vjp_all(g, out, *[p._data for p in parents], **params)
+        shares = vjp_all(g, out, *[p._data for p in parents], **(params or {}))
         return [share if p.requires_grad else None for p, share in zip(parents, shares)]
     return vjp
 

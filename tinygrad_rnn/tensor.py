@@ -12,6 +12,8 @@ A Tensor is a GraphNode (node.py: the value, the graph protocol the visualizer r
 with the ops of the table as methods, the conversions to Python numbers (conversions.py) and
 the PyTorch user's comparisons and shape spellings (habits.py).
 """
+from operator import attrgetter
+
 import numpy as np
 
 from .arguments import as_array, axes_of, flag, one_axis, permutation_of, shape_of
@@ -36,6 +38,8 @@ from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
 
 _ndarray = np.ndarray
 _new = object.__new__
+_value, _requires_grad, _recorded = (attrgetter(name) for name in
+                                     ("_data", "requires_grad", "_prim"))
 
 
 def _operator(name, reflected=False):
@@ -241,7 +245,7 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
         t._prim, t._parents, t._params = None, (), None
         t.requires_grad = requires_grad
     else:
-        if recording.grad_enabled and (requires_grad or any(p._prim for p in parents)):
+        if recording.grad_enabled and (requires_grad or any(map(_recorded, parents))):
             t._prim, t._parents, t._params = prim, parents, params
             t.requires_grad = requires_grad and prim.differentiable
         else:
@@ -300,13 +304,13 @@ def apply(name, *inputs, **params):
             inputs = tuple(map(constant, inputs))
             break
     prim = PRIMITIVES[name]
-    arrays = [x._data for x in inputs]
+    arrays = tuple(map(_value, inputs))
     try:
-        out = prim.forward(*arrays, **params)
+        out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, IndexError, TypeError, MemoryError) as exc:
         raise _forward_error(prim, arrays, params, exc) from None
     return make_tensor(out, prim, inputs, params or None,
-                       any(x.requires_grad for x in inputs))
+                       any(map(_requires_grad, inputs)))
 
 
 def precomputed(name, inputs, value, memory_of=None, **params):
@@ -318,7 +322,7 @@ def precomputed(name, inputs, value, memory_of=None, **params):
     forward would return.
     """
     return make_tensor(value, PRIMITIVES[name], tuple(inputs), params or None,
-                       any(x.requires_grad for x in inputs), memory_of=memory_of)
+                       any(map(_requires_grad, inputs)), memory_of=memory_of)
 
 
 def _plain_index(index):
