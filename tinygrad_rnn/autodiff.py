@@ -30,14 +30,16 @@ def backward(root, grad=None, retain_graph=False):
         raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
     sums = Sums(root, _seed(root, grad))
     leaves = []                             # (leaf, its gradient, walk-made), written at the end
-    writes, anomaly = recording.writes, recording.anomaly
+    take, add = sums.pending.pop, sums.add
+    writes, anomaly, consumed = recording.writes, recording.anomaly, not retain_graph
     for node in reversed(topological_order([root], gradient_inputs)):
-        if node._prim is None:
+        prim = node._prim
+        if prim is None:
             g, owned = sums.pop_leaf(node)
             if g is not None:
                 leaves.append((node, g, owned))
             continue
-        g = sums.pending.pop(node, None)
+        g = take(node, None)
         if g is None:                       # no gradient reaches it (behind a cut, say)
             continue
         if node._consumed:
@@ -47,11 +49,11 @@ def backward(root, grad=None, retain_graph=False):
         if node._retains_grad:
             _write_grad(node, g, False)
         parents = node._parents
-        shares = node._prim.vjp(g, node._data, parents, node._params)
+        shares = prim.vjp(g, node._data, parents, node._params)
         if anomaly:
             _check_gradients(node, shares)
-        sums.add(parents, shares)
-        node._consumed = not retain_graph
+        add(parents, shares)
+        node._consumed = consumed
     _check_grads(leaves)
     for leaf, g, owned in leaves:
         _write_grad(leaf, g, owned)

@@ -246,7 +246,9 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
         t.requires_grad = requires_grad
     else:
         if recording.grad_enabled and (requires_grad or any(map(_recorded, parents))):
-            t._prim, t._parents, t._params = prim, parents, params
+            t._prim = prim
+            t._parents = parents
+            t._params = params
             t.requires_grad = requires_grad and prim.differentiable
         else:
             t._prim, t._parents, t._params = None, (), None
