@@ -14,7 +14,9 @@ duration), in interleaved rounds, and prints medians and their ratio:
 - the hoisted input projection (nn/input_projection.py) against one linear per step: the same
   step, `hoist_input=False`;
 - the vectorized squared-error loss terms (nn/sequence_loss.py) against one mse node computed
-  per step: the same step.
+  per step: the same step;
+- a leaf's small shares added in blocks (autodiff.Sums) against one in-place add per share:
+  the add chain (its shared leaf gets one share per op) and the Elman step.
 """
 import argparse
 import importlib
@@ -27,6 +29,7 @@ from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
+from tinygrad_rnn import autodiff
 from tinygrad_rnn.primitives import PRIMITIVES
 
 # the module, not the function of the same name that tinygrad_rnn.nn exports
@@ -90,6 +93,17 @@ def per_step_losses():
         sequence_loss._squared_error_terms = vectorized
 
 
+@contextmanager
+def share_by_share():
+    """Every share of a leaf added into its sum as it arrives, none waiting in a block."""
+    small = autodiff.SMALL_SHARE
+    autodiff.SMALL_SHARE = 0
+    try:
+        yield
+    finally:
+        autodiff.SMALL_SHARE = small
+
+
 def switched(run, switch):
     """run(), with the fast path switched off for the duration of each call."""
     def plain():
@@ -113,7 +127,10 @@ def measure(size, ops, warmup, repeats):
              ("hoisted input projection", f"Elman step, {size}", step,
               lambda: elman_bptt_engine(unhoisted, xs, vs)),
              ("vectorized loss terms", f"Elman step, {size}", step,
-              switched(step, per_step_losses))]
+              switched(step, per_step_losses)),
+             ("leaf shares in blocks", f"add chain of {ops} ops", chain,
+              switched(chain, share_by_share)),
+             ("leaf shares in blocks", f"Elman step, {size}", step, switched(step, share_by_share))]
     rows = []
     for name, timed, fast, plain in cases:
         medians = interleaved_medians({"fast": fast, "plain": plain}, warmup=warmup,
