@@ -1,7 +1,9 @@
 """Nothing silently wrong, the models: sizes, windows, seeds and states checked (numpy integers
 taken wherever Python ints are, bools and floats refused), truncation spellings and policy
-equality, the cost warning of window(h), sequence losses and the data loaders. Each case
-asserts the error type and a phrase of its message, or the right value."""
+equality, the cost warning of window(h), a checkpointed segment that recomputes other values,
+sequence losses (targets that require grad get their gradient), the bridge to PyTorch and the
+data loaders. Each case asserts the error type and a phrase of its message, or the right
+value."""
 import warnings
 
 import numpy as np
@@ -9,12 +11,15 @@ import pytest
 from refusals import cases, refusal_cases, refuses
 
 from tinygrad_rnn import (
+    BackwardError,
     CostWarning,
     DTypeError,
     NumericalError,
     SettingError,
     ShapeError,
+    StateDictError,
     Tensor,
+    TensorIndexError,
     data,
     nn,
     truncation,
@@ -287,3 +292,267 @@ DATA_VALUES = {
 @pytest.mark.parametrize("call, expected", cases(DATA_VALUES))
 def test_data_loader_calls_that_work(call, expected):
     assert call() == expected
+
+
+# --- modules: activations, Sequential's keywords, train(), to() ---
+
+def test_activation_modules_read_arrays_and_numbers_as_linear_does():
+    np.testing.assert_allclose(nn.Tanh()(np.array([0.0, 1.0])).data, np.tanh([0.0, 1.0]))
+    np.testing.assert_allclose(nn.Sigmoid()([0.0]).data, [0.5])
+    assert float(nn.ReLU()(-3)) == 0.0
+    refuses(DTypeError, lambda: nn.Tanh()(None), "numeric")
+
+
+MODULE_REFUSALS = {
+    "Sequential keyword the last module lacks": (SettingError, lambda: nn.Sequential(
+        nn.Linear(3, 2))(np.ones((1, 3)), truncation="full"), "Linear", "'truncation'"),
+    "Sequential keyword with no modules": (SettingError, lambda: nn.Sequential()(
+        np.ones(2), state=None), "has none"),
+    "train('no')": (SettingError, lambda: elman().train("no"), "Elman.train", "mode", "'no'"),
+    "train(0)": (SettingError, lambda: elman().train(0), "True or False", "0"),
+    "to(None)": (DTypeError, lambda: elman().to(None), "Elman.to", "None"),
+    "MLP hidden not callable": (SettingError, lambda: nn.MLP([3, 4, 2], seed=0)(
+        np.ones((1, 3)), hidden=5), "MLP", "hidden"),
+    "Embedding id 1e20 named as it is": (TensorIndexError, lambda: nn.Embedding(5, 3)([1e20]),
+                                         "1e+20"),
+    "Embedding seed": (SettingError, lambda: nn.Embedding(5, 3, seed="a"), "Embedding", "seed"),
+    "Dropout seed": (SettingError, lambda: nn.Dropout(0.5, seed=-1), "Dropout", "seed"),
+    "Dropout p NaN": (SettingError, lambda: nn.Dropout(np.nan), "Dropout", "probability"),
+    "LSTM hoist_input 'no'": (SettingError, lambda: nn.LSTM(3, 4, 2, hoist_input="no"),
+                              "LSTM", "hoist_input"),
+    "GRU learn_initial_state 1": (SettingError, lambda: nn.GRU(3, 4, 2, learn_initial_state=1),
+                                  "GRU", "learn_initial_state"),
+    "LSTM forget_bias True": (SettingError, lambda: nn.LSTM(3, 4, 2, forget_bias=True),
+                              "forget_bias", "True"),
+    "LSTM seed": (SettingError, lambda: nn.LSTM(3, 4, 2, seed="a"), "LSTM", "seed"),
+    "LSTM state None": (StateDictError, lambda: nn.LSTM(3, 4, 2).load_state_dict(None),
+                        "mapping"),
+    "GRU ragged W1": (StateDictError, lambda: nn.GRU(3, 4, 2).load_state_dict(
+        {"W1": [[1, 2], [3]]}), "W1", "not an array of numbers"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(MODULE_REFUSALS))
+def test_module_arguments_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_numpy_settings_of_gated_models_become_python_numbers():
+    model = nn.LSTM(3, np.int64(4), 2, forget_bias=np.float32(2.0), seed=0)
+    assert type(model.hidden_size) is int and model.b1.data[4:8].tolist() == [2.0] * 4
+    assert elman().train(np.bool_(False)).training is False
+
+
+# --- StateSpace and the feed-forward models' recurrent keywords ---
+
+def state_space(fn=lambda x, s: (s, s), initial=None, **settings):
+    return nn.StateSpace(fn, Tensor(np.zeros((2, 2))) if initial is None else initial, **settings)
+
+
+STATE_SPACE_REFUSALS = {
+    "a parameter named by an int": (SettingError, lambda: state_space(
+        parameters={1: Tensor([1.0], requires_grad=True)}), "names", "1"),
+    "a parameter named fn": (SettingError, lambda: state_space(
+        parameters={"fn": Tensor([1.0], requires_grad=True)}), "'fn'", "replace"),
+    "a parameter named _parameters": (SettingError, lambda: state_space(
+        parameters={"_parameters": Tensor([1.0], requires_grad=True)}), "'_parameters'"),
+    "a name that is not a str": (SettingError, lambda: state_space(name=5), "name", "str"),
+    "an initial_state without the batch": (SettingError, lambda: state_space(
+        initial=lambda: Tensor(np.zeros(2))), "initial_state(batch)"),
+    "fn without s": (SettingError, lambda: nn.StateSpace(lambda x: x, Tensor(np.zeros(2))),
+                     "fn(x, s)"),
+    "s_new None": (DTypeError, lambda: state_space(lambda x, s: (s, None))(XS), "s_new",
+                   "NoneType", "t=1"),
+    "s_new an array": (DTypeError, lambda: state_space(lambda x, s: (s, np.zeros((2, 2))))(XS),
+                       "s_new", "ndarray"),
+    "an initial state of None": (DTypeError, lambda: state_space(initial=lambda b: None)(XS),
+                                 "initial_state", "NoneType"),
+    "WindowedMLP truncation typo": (SettingError, lambda: nn.WindowedMLP(3, [4], 2)(
+        XS, truncation="bogus"), "'bogus'"),
+    "WindowedMLP given a state": (SettingError, lambda: nn.WindowedMLP(3, [4], 2)(
+        XS, state=np.zeros((2, 4))), "WindowedMLP", "state=None"),
+    "TemporalConv checkpoint_every 0": (SettingError, lambda: nn.TemporalConv(3, 4, 2)(
+        XS, checkpoint_every=0), "TemporalConv", "checkpoint_every"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(STATE_SPACE_REFUSALS))
+def test_state_space_and_feed_forward_arguments_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_arrays_in_an_initial_state_are_constants_and_feed_forward_models_take_the_keywords():
+    from_function = state_space(initial=lambda b: np.ones((b, 2)))(XS)[0]
+    from_tuple = state_space(lambda x, s: (s[0], s), initial=(np.ones((2, 2)),))(XS)[0]
+    np.testing.assert_array_equal(from_function.data, np.ones((5, 2, 2)))
+    np.testing.assert_array_equal(from_tuple.data, np.ones((5, 2, 2)))
+    model = nn.WindowedMLP(3, [4], 2, window=2, seed=0)
+    np.testing.assert_array_equal(model(XS, truncation="elman", checkpoint_every=2)[0].data,
+                                  model(XS)[0].data)
+
+
+def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
+    """A Dropout inside checkpointed steps draws a new mask when recomputed: the gradient
+    would be another function's (3.2 off here), so backward refuses it."""
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    drop = nn.Dropout(0.5, seed=0)
+
+    def fn(x, s):
+        h = drop(x @ U.T + s @ W.T).tanh()
+        return h, h
+    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    ys, _ = cell(XS, checkpoint_every=2)
+    refuses(BackwardError, (ys * ys).sum().backward, "recomputed", "Dropout")
+    drop.eval()                               # deterministic: checkpointing is exact again
+    ys, _ = cell(XS, checkpoint_every=2)
+    (ys * ys).sum().backward()
+    checkpointed = W.grad.copy()
+    W.grad = U.grad = None
+    ys, _ = cell(XS)
+    (ys * ys).sum().backward()
+    np.testing.assert_allclose(checkpointed, W.grad, rtol=1e-12)
+
+
+# --- sequence losses: targets, loss functions, targets that require grad ---
+
+TARGET_REFUSALS = {
+    "targets None": (DTypeError, lambda: nn.sequence_loss(ys_of(), None), "targets", "object"),
+    "targets a number": (ShapeError, lambda: nn.sequence_loss(ys_of(), 0.0), "one entry per step"),
+    "targets strings": (DTypeError, lambda: nn.sequence_loss(ys_of(), np.full((5, 2, 2), "a")),
+                        "targets must be numbers"),
+    "a loss returning an array": (DTypeError, lambda: nn.sequence_loss(
+        ys_of(), VS, loss=lambda y, v: np.zeros(2)), "ndarray", "t=1"),
+    "a loss returning None": (DTypeError, lambda: nn.loss_terms(
+        ys_of(), VS, loss=lambda y, v: None), "NoneType", "not a Tensor"),
+    "a loss of one argument": (SettingError, lambda: nn.sequence_loss(
+        ys_of(), VS, loss=lambda y: y), "loss(y, v)"),
+    "last_step_loss returning None": (DTypeError, lambda: nn.last_step_loss(
+        ys_of(), VS[0], loss=lambda y, v: None), "last_step_loss", "NoneType"),
+    "last_step_loss with B = 0": (ShapeError, lambda: nn.last_step_loss(
+        np.zeros((5, 0, 3)), [], lengths=[]), "B = 0"),
+    "last_step_loss lengths 2**62": (ShapeError, lambda: nn.last_step_loss(
+        ys_of(), [0.5, 1.0], loss="mse", lengths=[2 ** 62, 5]), "1..5", str(2 ** 62)),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(TARGET_REFUSALS))
+def test_targets_and_loss_functions_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_targets_that_require_grad_get_it_as_with_mse_loss():
+    mask = np.ones((5, 2), bool)
+    mask[3:, 1] = False
+    padded = VS.copy()
+    padded[3:, 1] = np.nan                    # padding may hold anything
+    for targets, kept in ((VS, np.ones((5, 2, 1), bool)), (padded, mask[..., None])):
+        ys, v = ys_of(), Tensor(targets, requires_grad=True)
+        nn.sequence_loss(ys, v, mask=None if kept.all() else mask).backward()
+        # d/dv sum_t mean_{b,o} (y - v)^2 = -2 (y - v) / (B * O), 0 at padded steps
+        expected = np.where(kept, -2 * (ys.data - np.nan_to_num(targets)) / 4, 0.0)
+        np.testing.assert_allclose(v.grad, expected, rtol=1e-12)
+    ys, labels = ys_of(), Tensor(VS[0], requires_grad=True)
+    nn.last_step_loss(ys, labels, loss="mse", lengths=[2, 5]).backward()
+    ends = np.stack([ys.data[1, 0], ys.data[4, 1]])
+    np.testing.assert_allclose(labels.grad, -2 * (ends - VS[0]) / 2 / 2, rtol=1e-12)
+
+
+# --- the bridge to PyTorch ---
+
+def twin_refusals():
+    torch = pytest.importorskip("torch")
+    interop = pytest.importorskip("tinygrad_rnn.interop")
+    twin = interop.to_torch(nn.LSTM(3, 4, 2, seed=0))
+    stacked = interop.to_torch(nn.Stacked([nn.LSTM(3, 4, 3, seed=0), nn.GRU(3, 4, 2, seed=1)]))
+    xs = torch.tensor(XS)
+    h = torch.zeros(2, 4, dtype=torch.float64)
+    return torch, interop, {
+        "to_torch dtype 'bogus'": (DTypeError, lambda: interop.to_torch(elman(), dtype="bogus"),
+                                   "to_torch", "'bogus'"),
+        "numpy xs": (DTypeError, lambda: twin(XS), "torch.Tensor", "torch.as_tensor"),
+        "float32 xs": (DTypeError, lambda: twin(xs.float()), "torch.float32", "torch.float64"),
+        "2-D xs": (ShapeError, lambda: twin(xs[:, 0]), "(T, B, 3)", "(5, 3)"),
+        "T = 0": (ShapeError, lambda: twin(xs[:0]), "(0, 2, 3)"),
+        "h alone for an LSTM": (ShapeError, lambda: twin(xs, state=h), "pair (h, c)"),
+        "(h, c) of another batch": (ShapeError, lambda: twin(xs, state=(h[:1], h[:1])),
+                                    "(2, 4)", "(1, 4)"),
+        "one layer's state for two": (ShapeError, lambda: stacked(xs, state=((h, h),)),
+                                      "tuple of 2 layer states"),
+        "output_activation a list": (SettingError, lambda: interop.from_torch(
+            torch.nn.RNN(3, 4), output_activation=["tanh"]), "output_activation", "['tanh']"),
+        "a meta RNN": (SettingError, lambda: interop.from_torch(torch.nn.RNN(3, 4, device="meta")),
+                       "meta device"),
+        "a meta head": (SettingError, lambda: interop.from_torch(
+            torch.nn.RNN(3, 4), head=torch.nn.Linear(4, 2, device="meta")), "meta device"),
+    }
+
+
+def test_the_bridge_checks_what_it_is_given():
+    _, _, table = twin_refusals()
+    for error, call, *phrases in table.values():
+        refuses(error, call, *phrases)
+
+
+def test_from_torch_with_a_head_without_bias_computes_what_torch_computes():
+    torch, interop, _ = twin_refusals()
+    torch.manual_seed(0)
+    gru, head = torch.nn.GRU(3, 4).double(), torch.nn.Linear(4, 2, bias=False).double()
+    model = interop.from_torch(gru, head=head)
+    assert model.b2.shape == (2,)
+    hs, _ = gru(torch.tensor(XS))
+    np.testing.assert_allclose(model(XS)[0].data, head(hs).detach().numpy(), rtol=1e-12)
+
+
+# --- data loaders ---
+
+MORE_DATA_REFUSALS = {
+    "vocab names as strs": (lambda: data.PronounVocab(names=("Al", "Bo", "Cy")), "names[0]",
+                            "'Al'"),
+    "vocab fillers a str": (lambda: data.PronounVocab(fillers="xyz"), "fillers"),
+    "vocab query an int": (lambda: data.PronounVocab(query=5), "query"),
+    "vocab one class": (lambda: data.PronounVocab(classes=("a",), names=(("x",),)),
+                        "at least 2 classes"),
+    "encode with a str vocab": (lambda: data.encode(["Julia"], vocab="x"), "PronounVocab"),
+    "price_series of a list": (lambda: data.price_series(["airline"]), "['airline']"),
+    "a 2-D series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41).reshape(2, 20)),
+                     "1-D", "(2, 20)"),
+    "a complex series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41) + 1j),
+                         "complex128"),
+    "a series of digit strs": (lambda: data.next_value_task(3, series=["1", "2"] * 20),
+                               "real numbers"),
+    "a series too large to normalize": (lambda: data.next_value_task(
+        3, series=[1e308, -1e308] * 20), "overflows"),
+    "2-D window starts": (lambda: data.next_value_task(12).windows([[0, 1]]), "1-D", "(1, 2)"),
+    "normalize words": (lambda: data.next_value_task(12).normalize("a"), "normalize"),
+    "denormalize None": (lambda: data.next_value_task(12).denormalize(None), "denormalize"),
+    "log of a negative": (lambda: data.next_value_task(12, log=True).normalize([-1.0]),
+                          "positive", "-1.0"),
+}
+
+
+@pytest.mark.parametrize("call, phrases", [pytest.param(row[0], row[1:], id=name)
+                                           for name, row in MORE_DATA_REFUSALS.items()])
+def test_more_data_loader_arguments_are_checked(call, phrases):
+    refuses(SettingError, call, *phrases)
+
+
+@pytest.mark.parametrize("call, phrases", [
+    pytest.param(lambda: data.pronoun_task(4, 3).sentence(100), ("sentence", "100"), id="100"),
+    pytest.param(lambda: data.pronoun_task(4, 3).words(1.0), ("words", "1.0"), id="1.0"),
+    pytest.param(lambda: data.talks_task(4, 20).describe(-5), ("describe", "-5"), id="-5")])
+def test_samples_of_a_batch_are_indexed_in_range(call, phrases):
+    refuses(TensorIndexError, call, *phrases)
+
+
+def test_generators_and_seed_sequences_seed_the_tasks_and_one_start_is_one_window():
+    generator = np.random.default_rng(0)
+    first, second = data.pronoun_task(4, 2, seed=generator), data.pronoun_task(4, 2, seed=generator)
+    assert first.xs.shape == (3, 4, 43) and not np.array_equal(first.tokens, second.tokens)
+    again = data.pronoun_task(4, 2, seed=np.random.default_rng(0))
+    np.testing.assert_array_equal(again.tokens, first.tokens)
+    assert data.pronoun_task(4, 2, seed=np.random.SeedSequence(0)).xs.shape == (3, 4, 43)
+    assert data.talks_task(4, 20, seed=np.random.default_rng(0)).xs.shape == (20, 4, 8)
+    task = data.next_value_task(12)
+    np.testing.assert_array_equal(task.windows(np.int64(5))[0], task.windows([5])[0])

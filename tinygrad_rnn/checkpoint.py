@@ -12,7 +12,10 @@ this way stores T/k states plus one segment's graph at a time instead of T steps
 exact BPTT over sequences far too long to keep whole (the lecture's 77,587-frame talk).
 
 Rules:
-- fn returns a Tensor or nested tuples of Tensors, and is deterministic (it runs twice);
+- fn returns a Tensor or nested tuples of Tensors, and is deterministic (it runs twice): the
+  recomputation is compared with the stored outputs, and values that differ (a Dropout
+  drawing a new mask, a parameter changed in between) are a BackwardError rather than the
+  gradient of another function;
 - tensors fn uses without taking them as inputs must be leaves (parameters): the inner
   backward accumulates their gradients directly. A non-leaf must be passed as an input
   (checked during the recomputation: it would otherwise be walked twice).
@@ -24,7 +27,7 @@ import numpy as np
 from .autodiff import backward
 from .context import enable_grad, no_grad
 from .errors import BackwardError, ShapeError
-from .memory import collecting
+from .memory import ReleasedValue, collecting
 from .primitives import PRIMITIVES
 from .tensor import Tensor, constant, leaf, make_tensor
 
@@ -93,11 +96,40 @@ def _rerun(g, out, *arrays, fn, requires, shapes):
                 term = (output * Tensor(g[start:start + size].reshape(shape))).sum()
                 seeded = term if seeded is None else seeded + term
             start += size
+    _check_recomputed(outputs, out)
     if seeded is not None:
         _refuse_outer_nodes(created)
         backward(seeded)
     return tuple(None if not x.requires_grad else
                  np.zeros(x.shape, dtype=x.dtype) if x.grad is None else x.grad for x in inputs)
+
+
+# How far a recomputed output may stray from the stored one: the same numpy calls on the same
+# values give the same bits, but a BLAS kernel may round differently for another block shape.
+_RECOMPUTE_TOLERANCE = {2: 1e-2, 4: 1e-4, 8: 1e-9}
+
+
+def _check_recomputed(outputs, out):
+    """fn must give the values it gave in the forward pass (`out`, the node's value)."""
+    if isinstance(out, ReleasedValue):
+        return
+    again = np.concatenate([output._data.reshape(-1) for output in outputs])
+    tolerance = _RECOMPUTE_TOLERANCE.get(out.dtype.itemsize, 1e-9)
+    if again.shape != out.shape or not np.allclose(again, out, rtol=tolerance, atol=tolerance,
+                                                   equal_nan=True):
+        differ = (np.argwhere(~np.isclose(again, out, rtol=tolerance, atol=tolerance,
+                                          equal_nan=True))[0][0]
+                  if again.shape == out.shape else None)
+        where = ("" if differ is None else
+                 f" (element {differ}: {float(out[differ])!r} in the forward pass, "
+                 f"{float(again[differ])!r} "
+                 f"recomputed)")
+        raise BackwardError(f"checkpoint: fn gave other values when recomputed during "
+                            f"backward{where}, so its gradient would be another function's. "
+                            f"A checkpointed fn must be deterministic: a Dropout or any random "
+                            f"draw inside it draws anew (apply it outside the checkpointed "
+                            f"steps, or leave checkpoint_every unset), and the parameters it "
+                            f"reads must not change between forward and backward")
 
 
 def _refuse_outer_nodes(created):

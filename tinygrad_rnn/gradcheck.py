@@ -150,6 +150,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             x.data = x.data.astype(np.float64, order="C")   # a private copy to perturb (C order:
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
+        _check_eps_moves(inputs, eps)
         analytic, shape = _analytic(fn, inputs, per_step)
         numeric_of = _directional if mode == "random" else _elementwise
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
@@ -185,6 +186,22 @@ def _checked_inputs(inputs):
                 raise SettingError(f"gradcheck: input {i} is the same tensor as input {j}; "
                                    f"list each input once")
     return inputs
+
+
+def _check_eps_moves(inputs, eps):
+    """Each finite element must change when eps is added or taken away: where x + eps == x
+    (eps below half of x's spacing in float64, 1e-320 anywhere, 1e-12 at 1e6) the numeric
+    derivative is 0 whatever fn is, and a wrong analytic gradient of 0 would pass."""
+    for i, x in enumerate(inputs):
+        values = x.data
+        stuck = np.isfinite(values) & ((values + eps == values) | (values - eps == values))
+        if stuck.any():
+            index = tuple(int(k) for k in np.argwhere(stuck)[0])
+            raise SettingError(f"gradcheck: eps={eps!r} is lost in rounding at "
+                               f"{x.name or f'input[{i}]'}{list(index)} = {float(values[index])!r} "
+                               f"(x + eps == x in float64), so the numeric derivative there "
+                               f"would be 0 whatever the function; use a larger eps (1e-6 is "
+                               f"the default)")
 
 
 def _takes_arguments(fn):
@@ -230,15 +247,27 @@ def _analytic(fn, inputs, per_step):
         for t in terms:
             for x in inputs:
                 x.grad = None
-            seed = None if t is None else np.arange(out.shape[0]) == t    # R[t]'s one-hot
-            if out.requires_grad:     # every path cut: the analytic gradient is zero
-                out.backward(seed, retain_graph=per_step)
+            root, seed = _term(out, t)
+            if root.requires_grad:     # every path cut: the analytic gradient is zero
+                root.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         return [np.stack(g) if per_step else g[0] for g in grads], out.shape
     finally:
         for leaf, grad in zip(others, kept):
             leaf.grad = grad
+
+
+def _term(out, t):
+    """What to backpropagate for R[t] (t None: the whole scalar output), and its seed. When
+    the terms were stacked (loss_vector), R[t]'s own node: seeding the stack with a one-hot
+    would send zeros down every other term, and 0 * NaN = NaN there would be blamed on R[t]."""
+    if t is None:
+        return out, None
+    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
+            and out.parents[t].shape == ():
+        return out.parents[t], None
+    return out, np.arange(out.shape[0]) == t                # R[t]'s one-hot
 
 
 def _value(fn, inputs, per_step, shape):

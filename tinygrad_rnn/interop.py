@@ -34,9 +34,11 @@ except ImportError as exc:          # an optional bridge: say what to install, n
     raise ImportError("tinygrad_rnn.interop needs PyTorch, which is not installed: "
                       "pip install torch (the CPU build is enough)") from exc
 
-from .errors import DTypeError, SettingError
+from . import settings
+from .errors import DTypeError, SettingError, ShapeError
 from .nn.gated import GRU, LSTM
 from .nn.layers import ACTIVATIONS
+from .nn.module import floating_dtype
 from .nn.recurrent import Elman, Stacked
 from .tensor import Tensor
 from .truncation import Chunked, Full, resolve
@@ -100,7 +102,18 @@ class TorchStacked(torch.nn.Module):
 
 def _chunked_forward(layers, xs, state, truncation, single):
     """Run the layers over xs in chunks of k steps (the policy's), detaching every layer's
-    state between chunks: PyTorch's spelling of our cuts. State in and out in our shapes."""
+    state between chunks: PyTorch's spelling of our cuts. State in and out in our shapes,
+    both checked as our models check them (a ShapeError or DTypeError naming what is wrong,
+    not an error from inside torch)."""
+    owner = "TorchRecurrent" if single else "TorchStacked"
+    _check_sequence(owner, layers[0], xs)
+    if state is not None:
+        if not (isinstance(state, tuple) and len(state) == len(layers)):
+            raise ShapeError(f"{owner}: the state must be a tuple of {len(layers)} layer states "
+                             f"(as an earlier call returned), got {_shown(state)}")
+        for i, (layer, layer_state) in enumerate(zip(layers, state)):
+            _check_state(owner if single else f"{owner} layer {i}", layer, layer_state,
+                         xs.shape[1])
     policy = resolve(truncation)
     if isinstance(policy, Full):
         k = len(xs)
@@ -123,6 +136,46 @@ def _chunked_forward(layers, xs, state, truncation, single):
         outputs.append(chunk)
     ours = tuple(_from_torch_state(s) for s in states)
     return torch.cat(outputs), (ours[0] if single else ours)
+
+
+def _check_sequence(owner, layer, xs):
+    """xs must be a torch tensor (T, B, N) of the twin's dtype with T, B >= 1."""
+    dtype, size = layer.rnn.weight_ih_l0.dtype, layer.rnn.input_size
+    if not isinstance(xs, torch.Tensor):
+        raise DTypeError(f"{owner}: xs must be a torch.Tensor (the twin is a torch module); got "
+                         f"{type(xs).__name__}: pass torch.as_tensor(xs, dtype={dtype})")
+    if xs.dtype != dtype:
+        raise DTypeError(f"{owner}: xs holds {xs.dtype}, the twin's weights {dtype}: pass "
+                         f"xs.to({dtype}), or make the twin with to_torch(model, dtype=...)")
+    if xs.ndim != 3 or xs.shape[0] == 0 or xs.shape[1] == 0 or xs.shape[2] != size:
+        raise ShapeError(f"{owner}: expected xs of shape (T, B, {size}) (time, batch, features) "
+                         f"with T, B >= 1, got {tuple(xs.shape)}")
+
+
+def _check_state(owner, layer, state, batch):
+    """A layer's state in our shapes and the twin's dtype: h (B, H), or the pair (h, c) for
+    an LSTM."""
+    expected, dtype = (batch, layer.rnn.hidden_size), layer.rnn.weight_ih_l0.dtype
+
+    def fits(tensor):
+        return (isinstance(tensor, torch.Tensor) and tuple(tensor.shape) == expected
+                and tensor.dtype == dtype)
+    if layer.is_lstm:
+        ok = isinstance(state, tuple) and len(state) == 2 and all(map(fits, state))
+        wanted = f"the pair (h, c), each of shape {expected}"
+    else:
+        ok = fits(state)
+        wanted = f"h of shape {expected}"
+    if not ok:
+        raise ShapeError(f"{owner}: the state must be {wanted} in {dtype}, got {_shown(state)}")
+
+
+def _shown(state):
+    if isinstance(state, tuple):
+        return "(" + ", ".join(_shown(s) for s in state) + ")"
+    if isinstance(state, torch.Tensor):
+        return f"a {state.dtype} tensor of shape {tuple(state.shape)}"
+    return f"a {type(state).__name__}"
 
 
 def _detached(state):
@@ -167,7 +220,7 @@ def to_torch(model, dtype=None):
         raise DTypeError(f"to_torch: expected nn.Elman, nn.LSTM, nn.GRU or an nn.Stacked of them, "
                          f"got {type(model).__name__} (it has no PyTorch module of the same "
                          f"computation)")
-    numpy_dtype = np.dtype(dtype or model.W1.dtype)
+    numpy_dtype = model.W1.dtype if dtype is None else floating_dtype("to_torch", dtype)
     if numpy_dtype not in _DTYPES:
         raise DTypeError(f"to_torch: dtype must be float64 or float32, got {numpy_dtype}")
     torch_dtype = _DTYPES[numpy_dtype]
@@ -221,9 +274,11 @@ def from_torch(module, head=None, output_activation=None):
     if head is not None and not (isinstance(head, torch.nn.Linear) and head.in_features == H):
         raise DTypeError(f"from_torch: head must be a torch.nn.Linear({H}, O) reading the "
                          f"{H} hidden units, got {head!r}")
-    if output_activation not in TORCH_ACTIVATIONS:
-        raise SettingError(f"from_torch: output_activation must be None, 'tanh', 'sigmoid' or "
-                           f"'relu', got {output_activation!r}")
+    if head is not None and head.weight.is_meta:
+        raise SettingError("from_torch: the head is on the meta device: it has shapes but no "
+                           "weights to copy; materialize it first (head.to_empty(device='cpu') "
+                           "and initialize it)")
+    settings.one_of("from_torch", "output_activation", output_activation, TORCH_ACTIVATIONS)
     O = H if head is None else head.out_features
     options = ({"activation": module.nonlinearity} if kind is Elman else {})
     model = kind(N, H, O, output_activation=output_activation, seed=0, **options)
@@ -231,7 +286,7 @@ def from_torch(module, head=None, output_activation=None):
         (np.zeros(model.b1.shape), np.zeros(model.b1.shape))
     weights = {"W1": _numpy(module.weight_ih_l0), "Wm": _numpy(module.weight_hh_l0),
                "W2": np.eye(H) if head is None else _numpy(head.weight),
-               "b2": np.zeros(H) if head is None or head.bias is None else _numpy(head.bias)}
+               "b2": np.zeros(O) if head is None or head.bias is None else _numpy(head.bias)}
     if kind is GRU:
         weights.update(b1=b_ih, bm=b_hh)      # b_hn sits inside r * (...): they stay apart
     else:
@@ -257,6 +312,9 @@ def _check_mappable(module):
         problems.append(f"proj_size={module.proj_size} (expected 0)")
     if module.weight_ih_l0.dtype not in (torch.float64, torch.float32):
         problems.append(f"dtype {module.weight_ih_l0.dtype} (expected float64 or float32)")
+    if module.weight_ih_l0.is_meta:
+        problems.append("on the meta device (shapes but no weights to copy; materialize it "
+                        "first)")
     if problems:
         raise SettingError(f"from_torch: this torch.nn.{name} cannot be mapped: "
                            + "; ".join(problems))

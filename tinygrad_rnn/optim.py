@@ -37,6 +37,9 @@ def parameter_list(owner, params):
     if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
         raise SettingError(f"{owner}: the parameters must be a list of Tensors (as "
                            f"model.parameters() returns), got {type(params).__name__}")
+    if isinstance(params, (set, frozenset)):      # as PyTorch: a set's order changes per run
+        raise SettingError(f"{owner}: got the parameters as a {type(params).__name__}, whose "
+                           f"order changes from run to run; pass a list (model.parameters())")
     params = list(params)
     if not params:
         raise SettingError(f"{owner}: got an empty parameter list")
@@ -81,10 +84,19 @@ class Optimizer:
             p.grad = None
 
     def step(self):
-        """Update every parameter that has a gradient; all or nothing (see the module doc)."""
+        """Update every parameter that has a gradient; all or nothing (see the module doc):
+        a read-only parameter array (one set with .data = a read-only array) is refused
+        before any parameter changes."""
         ready = [(i, p) for i, p in enumerate(self.params) if p.grad is not None]
+        grads = [self._checked_gradient(i, p) for i, p in ready]
         for i, p in ready:
-            p.grad = self._checked_gradient(i, p)
+            if not p.data.flags.writeable:
+                raise SettingError(f"{type(self).__name__}.step: the array of {_name(p, i)} is "
+                                   f"read-only, so it cannot be updated in place; no parameter "
+                                   f"was changed (give it a writable copy: p.data = "
+                                   f"p.data.copy())")
+        for (_, p), grad in zip(ready, grads):
+            p.grad = grad
         for i, p in ready:
             self.update(i, p)
 
@@ -93,13 +105,7 @@ class Optimizer:
         if p.shape != self._shapes[i]:
             raise ShapeError(f"{owner}.step: {name} has shape {p.shape}, but {self._shapes[i]} "
                              f"when the optimizer was made; make a new optimizer for it")
-        grad = p.grad
-        if not isinstance(grad, np.ndarray) or grad.dtype.kind != "f":
-            try:
-                grad = np.asarray(grad, dtype=p.dtype)
-            except (TypeError, ValueError) as exc:
-                raise DTypeError(f"{owner}.step: the gradient of {name} is not an array of "
-                                 f"numbers ({exc})") from None
+        grad = gradient_array(f"{owner}.step", name, p)
         if grad.shape != p.shape:
             raise ShapeError(f"{owner}.step: the gradient of {name} has shape {grad.shape}, its "
                              f"parameter {p.shape}; no parameter was changed")
@@ -113,6 +119,25 @@ class Optimizer:
 
     def update(self, i, p):
         raise NotImplementedError(f"{type(self).__name__} must define update(i, p)")
+
+
+def gradient_array(who, name, p):
+    """p.grad as a floating array: a float array as it is, a list, a Tensor or an integer
+    array as numbers in p's dtype; booleans, complex numbers, strings and objects are not
+    gradients (a DTypeError: complex would lose its imaginary part, "1" would be parsed)."""
+    grad = p.grad
+    if isinstance(grad, np.ndarray) and grad.dtype.kind == "f":
+        return grad
+    try:
+        values = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
+    except (TypeError, ValueError) as exc:
+        raise DTypeError(f"{who}: the gradient of {name} is not an array of numbers "
+                         f"({exc})") from None
+    if values.dtype.kind not in "iuf":
+        raise DTypeError(f"{who}: the gradient of {name} is not an array of numbers: it holds "
+                         f"{values.dtype} values (a gradient holds real numbers); no parameter "
+                         f"or gradient was changed")
+    return values.astype(p.dtype if p.dtype.kind == "f" else np.float64)
 
 
 class SGD(Optimizer):
@@ -163,7 +188,9 @@ class Adam(Optimizer):
 
 class RMSprop(Optimizer):
     """RMSprop (Hinton's lecture 6e), PyTorch's form: v = alpha v + (1 - alpha) g^2 and
-    p -= lr g / (sqrt(v) + eps); centered=True divides by sqrt(v - mean(g)^2) instead, and
+    p -= lr g / (sqrt(v) + eps); centered=True divides by sqrt(max(v - mean(g)^2, 0)) instead
+    (the variance is >= 0, but rounding can take v - mean^2 below 0 when the gradient barely
+    varies; PyTorch then takes the root of a negative number and every weight becomes NaN), and
     momentum > 0 keeps a buffer b = momentum b + g / (sqrt(v) + eps), p -= lr b. weight_decay
     adds weight_decay * p to g."""
 
@@ -184,7 +211,7 @@ class RMSprop(Optimizer):
         v = self.square_avg[i] = self.alpha * self.square_avg[i] + (1 - self.alpha) * g * g
         if self.centered:
             mean = self.grad_avg[i] = self.alpha * self.grad_avg[i] + (1 - self.alpha) * g
-            v = v - mean * mean
+            v = np.maximum(v - mean * mean, 0.0)
         step = g / (np.sqrt(v) + self.eps)
         if self.momentum:
             step = self.buffer[i] = self.momentum * self.buffer[i] + step
@@ -242,7 +269,10 @@ def grad_norm(params):
     """The global L2 norm of all gradients (parameters without a gradient count as zero);
     NaN or Inf if a gradient holds one. Finite gradients whose squares overflow float64
     are rescaled first, so their norm is still right."""
-    grads = [p.grad for p in params if p.grad is not None]
+    return _norm([np.asarray(p.grad) for p in params if p.grad is not None])
+
+
+def _norm(grads):
     with np.errstate(over="ignore", invalid="ignore"):
         total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
         if np.isinf(total) and all(np.all(np.isfinite(g)) for g in grads):
@@ -253,6 +283,25 @@ def grad_norm(params):
     return total
 
 
+def _clipped_parameters(params):
+    """clip_grad_norm's parameters: one Tensor, or an iterable of Tensors (not a model: as
+    PyTorch, it takes model.parameters())."""
+    if isinstance(params, Tensor):
+        return [params]
+    if callable(getattr(params, "parameters", None)):
+        raise SettingError(f"clip_grad_norm: got a model ({type(params).__name__}); pass "
+                           f"model.parameters()")
+    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
+        raise SettingError(f"clip_grad_norm: the parameters must be a Tensor or a list of "
+                           f"Tensors (as model.parameters() returns), got {type(params).__name__}")
+    params = list(params)
+    for i, p in enumerate(params):
+        if not isinstance(p, Tensor):
+            raise DTypeError(f"clip_grad_norm: parameter {i} is a {type(p).__name__}, not a "
+                             f"Tensor")
+    return params
+
+
 def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
     """Scale all gradients so their global L2 norm is at most max_norm; returns the norm
     before clipping (as torch.nn.utils.clip_grad_norm_, which also takes one Tensor).
@@ -261,26 +310,26 @@ def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
     Inf: with error_if_nonfinite=True (the default; PyTorch's default is False) that is a
     NumericalError naming the parameter; with False the norm is returned and the gradients
     are left as they are (PyTorch would scale them all to NaN), for the caller to decide.
-    Either way no gradient is changed."""
-    params = [params] if isinstance(params, Tensor) else list(params)
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor):
-            raise DTypeError(f"clip_grad_norm: parameter {i} is a {type(p).__name__}, not a "
-                             f"Tensor")
+    Either way no gradient is changed. Gradients given as lists or integer arrays are read
+    as numbers in their parameter's dtype (an integer array scaled in its own dtype would be
+    cut to 0); booleans, complex numbers and strings are a DTypeError."""
+    params = _clipped_parameters(params)
     max_norm = settings.positive_float("clip_grad_norm", "max_norm", max_norm, finite=False)
     error_if_nonfinite = settings.flag("clip_grad_norm", "error_if_nonfinite",
                                        error_if_nonfinite)
-    total = grad_norm(params)
+    grads = [None if p.grad is None else gradient_array("clip_grad_norm", _name(p, i), p)
+             for i, p in enumerate(params)]
+    total = _norm([g for g in grads if g is not None])
     if not np.isfinite(total):
         if error_if_nonfinite:
-            bad = [_name(p, i) for i, p in enumerate(params)
-                   if p.grad is not None and not np.all(np.isfinite(p.grad))]
+            bad = [_name(p, i) for i, (p, g) in enumerate(zip(params, grads))
+                   if g is not None and not np.all(np.isfinite(g))]
             raise NumericalError(f"clip_grad_norm: the gradient norm is {total}: the gradients "
                                  f"of {', '.join(bad)} hold NaN or Inf; no gradient was changed")
         return total
     if total > max_norm:
         scale = max_norm / (total + 1e-12)
-        for p in params:
-            if p.grad is not None:
-                p.grad = p.grad * np.asarray(scale, dtype=p.grad.dtype)
+        for p, g in zip(params, grads):
+            if g is not None:
+                p.grad = g * np.asarray(scale, dtype=g.dtype)
     return total

@@ -403,5 +403,6 @@ defprim("cut", lambda x: x, view=True)
 
 # --- a segment recorded as one node that reruns its inside during backward: the node carries
 #     its own forward (`run`) and vjp (`rerun`) as params; checkpoint.py makes them ---
+# (rerun reads `out` to check that the recomputation gives the values the forward pass gave)
 defprim("checkpoint", lambda *xs, run, rerun: run(*xs),
-        vjp_all=lambda g, out, *xs, run, rerun: rerun(g, out, *xs), reads=("inputs",))
+        vjp_all=lambda g, out, *xs, run, rerun: rerun(g, out, *xs), reads=("inputs", "out"))

@@ -13,40 +13,54 @@ A scheduler sets its optimizer's lr from the number of times step() was called (
     CosineAnnealingLR(opt, T_max, eta_min=0) lr = eta_min + (base_lr - eta_min)
                                                        (1 + cos(pi e / T_max)) / 2
 
-Each is written in closed form; the tests hold them to PyTorch's numbers.
+Each is written in closed form; the tests hold them to PyTorch's numbers. Settings are
+checked as the optimizers' are (settings.py: numpy numbers taken, bools, NaN and Inf refused).
+An lr that would leave the floating range (ExponentialLR(gamma=10) after 400 epochs) is a
+SettingError naming the epoch, and the optimizer keeps its lr: PyTorch would set inf and the
+next step would turn every weight into NaN. An lr of 0 (the end of a cosine with eta_min=0,
+or an exponential decay that underflows) is legal: the step then changes nothing.
 """
 import math
 
+from . import settings
 from .errors import SettingError
 
 
-def _positive(scheduler, name, value, integer=False):
-    kinds = (int,) if integer else (int, float)
-    if isinstance(value, bool) or not isinstance(value, kinds) or value <= 0 or \
-            not math.isfinite(value):
-        kind = "integer" if integer else "number"
-        raise SettingError(f"{type(scheduler).__name__}: {name} must be a positive {kind}, "
-                           f"got {value!r}")
+def _gamma(owner, gamma):
+    return settings.real(owner, "gamma", gamma, low=0, low_open=True,
+                         wanted="a positive finite number")
 
 
 class LRScheduler:
     """The shared part: base_lr, last_epoch, step() and get_last_lr()."""
 
     def __init__(self, optimizer):
+        owner = type(self).__name__
         if not hasattr(optimizer, "lr"):
-            raise SettingError(f"{type(self).__name__}: expected an optimizer from "
+            raise SettingError(f"{owner}: expected an optimizer from "
                                f"tinygrad_rnn.optim (with an lr), got {type(optimizer).__name__}")
         self.optimizer = optimizer
-        self.base_lr = optimizer.lr
+        self.base_lr = settings.non_negative_float(owner, "the optimizer's lr", optimizer.lr)
         self.last_epoch = 0
 
     def lr_at(self, epoch):
         raise NotImplementedError(f"{type(self).__name__} must define lr_at")
 
     def step(self):
-        """Advance one epoch and set the optimizer's lr."""
-        self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        """Advance one epoch and set the optimizer's lr (see the module doc for an lr that
+        leaves the floating range)."""
+        epoch = self.last_epoch + 1
+        try:
+            lr = float(self.lr_at(epoch))
+        except OverflowError:
+            lr = math.inf
+        if not math.isfinite(lr) or lr < 0:
+            raise SettingError(f"{type(self).__name__}: at epoch {epoch} the learning rate "
+                               f"would be {lr} (base_lr {self.base_lr:g}); the optimizer keeps "
+                               f"lr={self.optimizer.lr:g}. Stop the schedule earlier or choose "
+                               f"a gamma that keeps it finite")
+        self.last_epoch = epoch
+        self.optimizer.lr = lr
 
     def get_last_lr(self):
         """[the lr set last], a list as in PyTorch (one optimizer, one group)."""
@@ -57,8 +71,8 @@ class StepLR(LRScheduler):
     """Multiply the lr by gamma every step_size epochs."""
 
     def __init__(self, optimizer, step_size, gamma=0.1):
-        _positive(self, "step_size", step_size, integer=True)
-        _positive(self, "gamma", gamma)
+        step_size = settings.positive_int("StepLR", "step_size", step_size)
+        gamma = _gamma("StepLR", gamma)
         super().__init__(optimizer)
         self.step_size, self.gamma = step_size, gamma
 
@@ -70,7 +84,7 @@ class ExponentialLR(LRScheduler):
     """Multiply the lr by gamma every epoch."""
 
     def __init__(self, optimizer, gamma):
-        _positive(self, "gamma", gamma)
+        gamma = _gamma("ExponentialLR", gamma)
         super().__init__(optimizer)
         self.gamma = gamma
 
@@ -83,10 +97,8 @@ class CosineAnnealingLR(LRScheduler):
     past T_max it rises again, as PyTorch's does)."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
-        _positive(self, "T_max", T_max, integer=True)
-        if isinstance(eta_min, bool) or not isinstance(eta_min, (int, float)) or eta_min < 0:
-            raise SettingError(f"CosineAnnealingLR: eta_min must be a non-negative number, got "
-                               f"{eta_min!r}")
+        T_max = settings.positive_int("CosineAnnealingLR", "T_max", T_max)
+        eta_min = settings.non_negative_float("CosineAnnealingLR", "eta_min", eta_min)
         super().__init__(optimizer)
         self.T_max, self.eta_min = T_max, eta_min
 

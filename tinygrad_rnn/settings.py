@@ -11,6 +11,7 @@ float a float) or raises a SettingError that names the owner, the argument and t
 A bool is never a number here (True is not a hidden size of 1), and a float is never an integer
 (3.0 steps is refused rather than rounded), as in PyTorch's argument parsing.
 """
+import inspect
 import math
 import numbers
 
@@ -110,11 +111,31 @@ def one_of(owner, argument, value, choices):
     raise SettingError(f"{owner}: {argument} must be one of {listed}, got {value!r}")
 
 
-def function(owner, argument, value):
-    """Something callable."""
+def function(owner, argument, value, call=None, arguments=None):
+    """Something callable; with `arguments` (a count), one that can be called with that many
+    positional arguments, as `call` spells it ("loss_fn(step)"). A function whose signature
+    shows it cannot is refused here rather than failing with a TypeError mid-run (a builtin
+    without a signature is given the benefit of the doubt)."""
     if not callable(value):
         _refuse(owner, argument, "a function (something callable)", value)
+    if arguments is not None and not takes_positional(value, arguments):
+        name = getattr(value, "__name__", type(value).__name__)
+        raise SettingError(f"{owner}: {argument} must take {arguments} positional argument"
+                           f"{'' if arguments == 1 else 's'}, {call}; {name!r} cannot be "
+                           f"called that way")
     return value
+
+
+def takes_positional(fn, count):
+    """False only when fn's signature shows it cannot be called with `count` positional
+    arguments."""
+    try:
+        inspect.signature(fn).bind(*range(count))
+    except TypeError:
+        return False
+    except ValueError:       # no signature to read (some builtins)
+        return True
+    return True
 
 
 def seed(owner, value, argument="seed"):
@@ -124,6 +145,21 @@ def seed(owner, value, argument="seed"):
                                            np.random.BitGenerator)):
         return value
     return integer(owner, argument, value, minimum=0)
+
+
+def seed_sequence(owner, value, argument="seed"):
+    """A numpy SeedSequence from a checked seed, for code that splits one seed into several
+    independent streams: an int >= 0 or a SeedSequence as it is, None for fresh entropy, a
+    Generator (or a BitGenerator) from its next draw (so it advances, as it would if it drew
+    the data itself)."""
+    value = seed(owner, value, argument)
+    if isinstance(value, np.random.SeedSequence):
+        return value
+    if isinstance(value, np.random.BitGenerator):
+        value = np.random.Generator(value)
+    if isinstance(value, np.random.Generator):
+        return np.random.SeedSequence(int(value.integers(2 ** 63)))
+    return np.random.SeedSequence(value)
 
 
 def rng(owner, value, argument="seed"):

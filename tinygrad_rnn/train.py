@@ -7,8 +7,6 @@ The loop is the documented one: zero_grad, loss, backward, clip, step. The progr
 tqdm's when tqdm is installed (the `progress` extra) and nothing otherwise; progress_bar
 gives the same bar to loops of your own.
 """
-import inspect
-
 import numpy as np
 
 from . import settings
@@ -38,26 +36,28 @@ def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description
     loss values. `callback(step, loss_value)` may return True to stop early.
 
     Checked before the first step: params (as for an optimizer), loss_fn a function of the
-    step number, optimizer an object with zero_grad() and step(), steps an int >= 0, clip
-    None or > 0. Each step the loss must be a one-element Tensor (else a DTypeError or
-    ShapeError naming the step) and finite (else a NumericalError, raised before the update,
-    so the weights stay as they were). An exception loss_fn raises passes through unchanged,
-    after the progress bar is closed; the steps before it have been taken."""
+    step number, optimizer an object with zero_grad() and step() that trains exactly `params`
+    (an optimizer of tinygrad_rnn.optim says which: clip would otherwise scale gradients
+    the optimizer never reads, and leave the ones it steps with unclipped), steps an int >= 0,
+    clip None or > 0, callback None or a function of (step, loss_value). Each step the loss
+    must be a one-element Tensor (else a DTypeError or ShapeError naming the step) and finite
+    (else a NumericalError, raised before the update, so the weights stay as they were). An
+    exception loss_fn raises passes through unchanged, after the progress bar is closed; the
+    steps before it have been taken."""
     params = parameter_list("fit", params)
-    settings.function("fit", "loss_fn", loss_fn)
-    if not _takes_one_argument(loss_fn):
-        raise SettingError(f"fit: loss_fn must take the step number, loss_fn(step); "
-                           f"{getattr(loss_fn, '__name__', loss_fn)!r} takes no argument")
+    settings.function("fit", "loss_fn", loss_fn, "loss_fn(step)", arguments=1)
     for method in ("zero_grad", "step"):
         if not callable(getattr(optimizer, method, None)):
             raise SettingError(f"fit: optimizer must have zero_grad() and step() (an optimizer "
                                f"of tinygrad_rnn.optim), got {type(optimizer).__name__}")
+    _check_same_parameters(params, getattr(optimizer, "params", None))
     steps = settings.non_negative_int("fit", "steps", steps)
     if clip is not None:
         clip = settings.positive_float("fit", "clip", clip, finite=False)
     progress = settings.flag("fit", "progress", progress)
     if callback is not None:
-        settings.function("fit", "callback", callback)
+        settings.function("fit", "callback", callback, "callback(step, loss_value)",
+                          arguments=2)
     history = []
     bar = progress_bar(steps, progress, description)
     try:
@@ -91,13 +91,14 @@ def fit(params, loss_fn, optimizer, steps, clip=None, progress=True, description
     return history
 
 
-def _takes_one_argument(fn):
-    """False only when fn's signature shows it cannot be called with one positional
-    argument (a builtin without a signature is given the benefit of the doubt)."""
-    try:
-        inspect.signature(fn).bind(0)
-    except TypeError:
-        return False
-    except ValueError:
-        return True
-    return True
+def _check_same_parameters(params, trained):
+    """The optimizer (when it lists its parameters) must train exactly `params`."""
+    if trained is None:
+        return
+    given, stepped = set(map(id, params)), set(map(id, trained))
+    if given != stepped:
+        missing = sum(1 for p in trained if id(p) not in given)
+        extra = sum(1 for p in params if id(p) not in stepped)
+        raise SettingError(f"fit: params and the optimizer's parameters differ ({missing} the "
+                           f"optimizer trains are not in params, {extra} of params it does not "
+                           f"train); pass the same list to both, e.g. model.parameters()")

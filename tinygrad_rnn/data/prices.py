@@ -36,6 +36,7 @@ import numpy as np
 
 from .. import settings
 from ..errors import SettingError
+from ..tensor import Tensor
 
 AIRLINE_CSV = "airline_passengers.csv"
 
@@ -91,7 +92,7 @@ SOURCES = {"airline": _airline, "goog": _goog}
 
 def price_series(source="airline"):
     """The raw real series `source` ("airline" or "goog") as a PriceSeries."""
-    if source not in SOURCES:
+    if not isinstance(source, str) or source not in SOURCES:
         raise SettingError(f"price_series: unknown source {source!r}, expected one of "
                            f"{list(SOURCES)}")
     return SOURCES[source]()
@@ -122,12 +123,18 @@ class NextValueTask:
 
     def normalize(self, values):
         """Map values (any shape) in the series' units to the task's normalized units, as the
-        windows were made: z = (log(v) - mean) / std with log, else (v - mean) / std."""
+        windows were made: z = (log(v) - mean) / std with log, else (v - mean) / std. With
+        log, values <= 0 are refused (their log is NaN or -inf), as next_value_task refuses
+        them in the series."""
+        values = _numbers("normalize", "values", values)
+        if self.log and (values <= 0).any():
+            raise SettingError(f"normalize: this task models log(values), so values must be "
+                               f"positive, got {values[values <= 0].ravel()[0]}")
         return _normalized(values, self.mean, self.std, self.log)
 
     def denormalize(self, z):
         """Map normalized values (any shape) back to the series' units."""
-        v = np.asarray(z) * self.std + self.mean
+        v = _numbers("denormalize", "z", z) * self.std + self.mean
         return np.exp(v) if self.log else v
 
     def windows(self, starts):
@@ -137,6 +144,11 @@ class NextValueTask:
         starts[b] >= 0 and starts[b] + T < len(series)."""
         length = self.train_xs.shape[0]
         starts = np.asarray(starts)
+        if starts.ndim == 0:                 # one start: one window, B = 1
+            starts = starts.reshape(1)
+        if starts.ndim != 1:
+            raise SettingError(f"windows: starts must be a 1-D list of series indices (B,), got "
+                               f"shape {starts.shape}")
         if starts.dtype.kind not in "iu":
             raise SettingError(f"windows: starts must be integer series indices, got "
                                f"{starts.dtype} values {starts.ravel()[:5]}")
@@ -150,16 +162,31 @@ class NextValueTask:
         return _windows(z, starts.astype(np.int64), length)
 
 
+def _numbers(owner, argument, values):
+    """values as a float64 array of real numbers (ints and floats; not bools, complex numbers,
+    strings or objects, which float64 would read as 0/1, drop the imaginary part of, or
+    parse)."""
+    try:
+        array = np.asarray(values.data if isinstance(values, Tensor) else values)
+    except (TypeError, ValueError) as exc:
+        raise SettingError(f"{owner}: {argument} must be numbers ({exc})") from None
+    if array.dtype.kind not in "iuf":
+        raise SettingError(f"{owner}: {argument} must be real numbers, got {array.dtype} values "
+                           f"from {type(values).__name__}")
+    return array.astype(np.float64, copy=False)
+
+
 def _as_series(series):
     if isinstance(series, PriceSeries):
         return series
     if isinstance(series, str):
         return price_series(series)
-    try:
-        values = np.asarray(series, dtype=np.float64).reshape(-1)
-    except (TypeError, ValueError) as exc:
-        raise SettingError(f"next_value_task: series must be a source name, a PriceSeries or "
-                           f"numbers, got {type(series).__name__} ({exc})") from None
+    values = _numbers("next_value_task", "series (a source name, a PriceSeries or numbers)",
+                      series)
+    if sum(size > 1 for size in values.shape) > 1:
+        raise SettingError(f"next_value_task: series must be one series of values (1-D), got "
+                           f"shape {values.shape}; pass each series on its own")
+    values = values.reshape(-1)
     return PriceSeries(name="custom", dates=np.arange(values.size), values=values,
                        unit="", source="given array", licence="")
 
@@ -205,7 +232,12 @@ def next_value_task(length, split=0.75, normalize=True, log=False, series="airli
         raise SettingError(f"next_value_task: length={length} and split={split} leave "
                          f"{n_train} train and {n_test} test windows in a series of {n} values")
     if normalize:
-        mean, std = float(values[:split_index].mean()), float(values[:split_index].std())
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = float(values[:split_index].mean()), float(values[:split_index].std())
+        if not (np.isfinite(mean) and np.isfinite(std)):
+            raise SettingError(f"{owner}: the training part's mean ({mean}) or standard "
+                               f"deviation ({std}) overflows float64; rescale the series first "
+                               f"(divide it by its largest value)")
         if std == 0:
             raise SettingError(f"{owner}: the training part is constant ({mean:g}), so it cannot "
                                f"be normalized; pass normalize=False")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import settings
-from ..errors import SettingError
+from ..errors import SettingError, TensorIndexError
 
 PAD = -1
 
@@ -60,6 +60,18 @@ class PronounVocab:
     query: str = "for"
 
     def __post_init__(self):
+        _words_of("classes", self.classes)
+        if not isinstance(self.names, (tuple, list)):
+            raise SettingError(f"PronounVocab: names must be a tuple of name groups, one per "
+                               f"class, got {self.names!r}")
+        for c, group in enumerate(self.names):
+            _words_of(f"names[{c}]", group)
+        _words_of("fillers", self.fillers)
+        if not isinstance(self.query, str) or not self.query:
+            raise SettingError(f"PronounVocab: query must be a word (a str), got {self.query!r}")
+        if len(self.classes) < 2:
+            raise SettingError(f"PronounVocab: the task needs at least 2 classes, got "
+                               f"{len(self.classes)}: {list(self.classes)}")
         if len(self.names) != len(self.classes):
             raise SettingError(f"PronounVocab: {len(self.classes)} classes but "
                              f"{len(self.names)} name groups")
@@ -91,6 +103,13 @@ class PronounVocab:
 
     def filler_ids(self):
         return np.array([self.index(w) for w in self.fillers], dtype=np.int64)
+
+
+def _words_of(what, words):
+    """A tuple or list of words: a str here would be read letter by letter ('Al' -> 'A', 'l')."""
+    if not isinstance(words, (tuple, list)) or not all(isinstance(w, str) and w for w in words):
+        raise SettingError(f"PronounVocab: {what} must be a tuple (or list) of words, each a "
+                           f"non-empty str, got {words!r}")
 
 
 DEFAULT_VOCAB = PronounVocab()
@@ -144,15 +163,27 @@ class PronounBatch:
 
     def words(self, b):
         """Sentence b as its list of words (padding dropped)."""
+        b = _sample_index("words", b, len(self))
         return [self.vocab.words[i] for i in self.tokens[: self.lengths[b], b]]
 
     def sentence(self, b):
         """Sentence b as printable text with its answer: 'Julia has ... for -> her'."""
+        b = _sample_index("sentence", b, len(self))
         return " ".join(self.words(b)) + " -> " + self.class_names[self.labels[b]]
+
+
+def _sample_index(method, b, size):
+    """b as an index into a batch of `size` samples (negative from the end, as a list's)."""
+    if not settings.is_integer(b) or not -size <= b < size:
+        raise TensorIndexError(f"{method}: sample {b!r} is not in a batch of {size} (an int in "
+                               f"{-size}..{size - 1})")
+    return int(b)
 
 
 def encode(words, vocab=DEFAULT_VOCAB):
     """One-hot (T, 1, V) float64 input for one sentence given as words, e.g. LECTURE_SENTENCE."""
+    if not isinstance(vocab, PronounVocab):
+        raise SettingError(f"encode: vocab must be a PronounVocab, got {type(vocab).__name__}")
     if isinstance(words, str) or not isinstance(words, (list, tuple)):
         raise SettingError(f"encode: words must be a list of words, such as LECTURE_SENTENCE, "
                            f"got {words!r}")
@@ -189,11 +220,11 @@ def pronoun_task_mixed(n_samples, distances, seed=0, vocab=DEFAULT_VOCAB):
         raise SettingError(f"pronoun_task: distances must be >= 1 (whole numbers of steps), got "
                            f"{distances!r}")
     distances = given.astype(np.int64)
-    seed = settings.seed("pronoun_task", seed)
+    seed = settings.seed_sequence("pronoun_task", seed)
     if not isinstance(vocab, PronounVocab):
         raise SettingError(f"pronoun_task: vocab must be a PronounVocab, got "
                            f"{type(vocab).__name__}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+    streams = [np.random.default_rng(s) for s in seed.spawn(3)]
 
     name_ids, name_classes = vocab.name_ids()
     labels = streams[_NAME_STREAM].integers(len(vocab.classes), size=n_samples)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import settings
-from ..errors import SettingError
+from ..errors import SettingError, TensorIndexError
 
 CLASS_NAMES = ("sport", "science")
 
@@ -88,6 +88,8 @@ class TalksBatch:
 
     def describe(self, b):
         """One line for talk b: its label and where its keywords are."""
+        if not settings.is_integer(b) or not -len(self) <= b < len(self):
+            raise TensorIndexError(f"describe: talk {b!r} is not in a batch of {len(self)}")
         order = np.argsort(self.onsets[b])
         spots = ", ".join(
             f"{self.class_names[self.keyword_class[b, j]]}#{self.keyword_index[b, j]}"
@@ -110,7 +112,7 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     n_decoys = settings.non_negative_int(owner, "n_decoys", n_decoys)
     keyword_length = settings.positive_int(owner, "keyword_length", keyword_length)
     noise = settings.non_negative_float(owner, "noise", noise)
-    seed = settings.seed(owner, seed)
+    seed = settings.seed_sequence(owner, seed)
     if quiet_tail is None:
         quiet_tail = length // 4
     quiet_tail = settings.non_negative_int(owner, "quiet_tail", quiet_tail)
@@ -122,7 +124,7 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     if free < 0:
         raise SettingError(f"talks_task: {n_slots} keywords of {keyword_length} frames and a quiet "
                          f"tail of {quiet_tail} frames do not fit in length={length}")
-    streams = [np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)]
+    streams = [np.random.default_rng(s) for s in seed.spawn(3)]
     keywords = keyword_patterns(n_features, n_keywords, keyword_length, amplitude, keyword_seed)
 
     labels = streams[_LABEL_STREAM].integers(2, size=n_talks)

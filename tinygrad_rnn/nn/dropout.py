@@ -11,7 +11,7 @@ layer's own generator when it is given a seed, else from the module-level one (t
 """
 import numpy as np
 
-from ..errors import SettingError
+from .. import settings
 from ..tensor import Tensor, constant
 from .layers import as_rng
 from .module import Module
@@ -22,10 +22,9 @@ class Dropout(Module):
 
     def __init__(self, p=0.5, seed=None):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float, np.number)) or not 0 <= p <= 1:
-            raise SettingError(f"Dropout: p must be a probability in [0, 1], got {p!r}")
-        self.p = float(p)
-        self.rng = None if seed is None else as_rng(seed)
+        self.p = settings.real("Dropout", "p", p, low=0, high=1,
+                               wanted="a probability in [0, 1]")
+        self.rng = None if seed is None else as_rng(seed, "Dropout")
 
     def forward(self, x):
         if not self.training or self.p == 0:

@@ -9,7 +9,8 @@ W1 @ one_hot(k) would pick out of a first layer, with a width of one's choosing.
 """
 import numpy as np
 
-from ..errors import DTypeError, SettingError, TensorIndexError
+from .. import settings
+from ..errors import DTypeError, TensorIndexError
 from ..tensor import Tensor
 from .layers import as_rng
 from .module import Module
@@ -20,11 +21,10 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, seed=None):
         super().__init__()
-        for what, size in (("num_embeddings", num_embeddings), ("embedding_dim", embedding_dim)):
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise SettingError(f"Embedding: {what} must be a positive integer, got {size!r}")
+        num_embeddings = settings.positive_int("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = settings.positive_int("Embedding", "embedding_dim", embedding_dim)
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        rng = as_rng(seed)
+        rng = as_rng(seed, "Embedding")
         self.W = Tensor(rng.standard_normal((num_embeddings, embedding_dim)), requires_grad=True,
                         name="W")
 
@@ -35,12 +35,12 @@ class Embedding(Module):
     def ids(self, tokens):
         """tokens as an int64 array, or an error naming what is wrong with them."""
         values = np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens)
-        if values.dtype.kind == "f" and np.all(np.isfinite(values)) and \
-                np.array_equal(values, np.round(values)):
-            values = values.astype(np.int64)
-        if values.dtype.kind not in "iu":
+        whole = values.dtype.kind == "f" and np.all(np.isfinite(values)) and \
+            np.array_equal(values, np.round(values))
+        if values.dtype.kind not in "iu" and not whole:
             raise DTypeError(f"Embedding: tokens must be integer ids, got dtype {values.dtype}")
+        # the range is checked before any cast: 1e20 cast to int64 would wrap to a negative id
         if values.size and (values.min() < 0 or values.max() >= self.num_embeddings):
             raise TensorIndexError(f"Embedding: token ids must lie in [0, {self.num_embeddings})"
                                    f", got values from {values.min()} to {values.max()}")
-        return values.astype(np.int64, copy=False)
+        return values.astype(np.int64, copy=False)     # whole floats: exact, every id < N

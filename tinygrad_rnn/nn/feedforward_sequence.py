@@ -13,11 +13,30 @@ import numpy as np
 
 from .. import settings
 from ..context import step as time_step
+from ..errors import SettingError
 from ..functional import concatenate, linear, stack
 from ..tensor import Tensor
+from ..truncation import resolve
 from .layers import MLP, as_rng, get_activation, sizes_list
 from .module import Module, init_uniform
 from .unroll import as_sequence
+
+
+def feed_forward_call(model, state, truncation, checkpoint_every):
+    """The recurrent models' keywords, checked for a model without recurrence. A truncation
+    must still be a policy or its spelling (a typo is refused, not ignored), but changes
+    nothing: there is no path through time to cut. checkpoint_every must be None or a
+    positive integer, and changes nothing either: no step's graph reaches another step's.
+    The state must be None, which is what this model returns: a state from a recurrent model
+    would be dropped without a word."""
+    owner = type(model).__name__
+    if state is not None:
+        raise SettingError(f"{owner}: a feed-forward model keeps no state between calls, so it "
+                           f"takes state=None (what it returns), got a {type(state).__name__}")
+    if truncation is not None:
+        resolve(truncation)
+    if checkpoint_every is not None:
+        settings.positive_int(owner, "checkpoint_every", checkpoint_every)
 
 
 class WindowedMLP(Module):
@@ -34,9 +53,11 @@ class WindowedMLP(Module):
         sizes = [input_size * window, *hidden_sizes, output_size]
         self.mlp = MLP(sizes, activation, output_activation, seed=seed)
 
-    def forward(self, xs, state=None, truncation=None):
-        """xs (T, B, N) -> (ys (T, B, O), None). `state` and `truncation` are accepted and
-        ignored, so this model drops into code written for the recurrent ones."""
+    def forward(self, xs, state=None, truncation=None, checkpoint_every=None):
+        """xs (T, B, N) -> (ys (T, B, O), None). `state`, `truncation` and `checkpoint_every`
+        are taken so this model drops into code written for the recurrent ones; see
+        feed_forward_call for what each may be."""
+        feed_forward_call(self, state, truncation, checkpoint_every)
         xs = as_sequence(xs, type(self).__name__, self.input_size)
         steps, batch = xs.shape[0], xs.shape[1]
         blank = Tensor(np.zeros((batch, self.input_size), dtype=xs.dtype), name="x[<1]")
@@ -83,8 +104,9 @@ class TemporalConv(Module):
         self.head = MLP([channels, *hidden_sizes, output_size], activation, output_activation,
                         seed=rng)
 
-    def forward(self, xs, state=None, truncation=None):
-        """xs (T, B, N) -> (ys (T, B, O), None)."""
+    def forward(self, xs, state=None, truncation=None, checkpoint_every=None):
+        """xs (T, B, N) -> (ys (T, B, O), None); the other arguments as WindowedMLP's."""
+        feed_forward_call(self, state, truncation, checkpoint_every)
         xs = as_sequence(xs, type(self).__name__, self.input_size)
         steps = xs.shape[0]
         columns = []

@@ -26,9 +26,12 @@ array of zeros.
     >>> model = LSTM(3, 8, 2, seed=0)
     >>> ys, (h, c) = model(np.zeros((5, 4, 3)), truncation="chunked:2")   # ys (5, 4, 2)
 """
+from collections.abc import Mapping
+
 import numpy as np
 
-from ..errors import SettingError, ShapeError, StateDictError
+from .. import settings
+from ..errors import ShapeError, StateDictError
 from ..functional import linear
 from ..tensor import Tensor, apply
 from .layers import as_rng, get_activation
@@ -59,12 +62,13 @@ class GatedRecurrent(ProjectedInput):
     def __init__(self, input_size, hidden_size, output_size, output_activation,
                  learn_initial_state, hoist_input, seed):
         RecurrentModule.__init__(self)      # the weights' shapes are the gates', made here
-        for what, size in (("input_size", input_size), ("hidden_size", hidden_size),
-                           ("output_size", output_size)):
-            if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
-                raise SettingError(f"{type(self).__name__}: {what} must be a positive integer, "
-                                   f"got {size!r}")
-        rng = as_rng(seed)
+        owner = type(self).__name__
+        input_size = settings.positive_int(owner, "input_size", input_size)
+        hidden_size = settings.positive_int(owner, "hidden_size", hidden_size)
+        output_size = settings.positive_int(owner, "output_size", output_size)
+        hoist_input = settings.flag(owner, "hoist_input", hoist_input)
+        learn_initial_state = settings.flag(owner, "learn_initial_state", learn_initial_state)
+        rng = as_rng(seed, owner)
         rows = len(self.GATES) * hidden_size
         self.input_size, self.hidden_size, self.output_size = input_size, hidden_size, output_size
         self.hoist_input = hoist_input
@@ -100,10 +104,13 @@ class GatedRecurrent(ProjectedInput):
         the gate layout it must have (a GRU's 3H rows given to an LSTM, say)."""
         H, gates = self.hidden_size, len(self.GATES)
         name = type(self).__name__
-        for key in self.GATE_PARAMETERS:
+        for key in self.GATE_PARAMETERS if isinstance(state, Mapping) else ():
             if key not in state:
                 continue
-            shape = np.shape(state[key])
+            try:
+                shape = np.shape(state[key])
+            except (TypeError, ValueError):    # not an array (ragged lists): the general check
+                continue                       # below names it
             expected = getattr(self, key).shape
             if shape != expected:
                 rows = shape[0] if shape else None
@@ -135,11 +142,10 @@ class LSTM(GatedRecurrent):
         super().__init__(input_size, hidden_size, output_size, output_activation,
                          learn_initial_state, hoist_input, seed)
         if forget_bias is not None:
-            if not isinstance(forget_bias, (int, float, np.number)) or not np.isfinite(forget_bias):
-                raise SettingError(f"LSTM: forget_bias must be a finite number (the f-gate "
-                                   f"block of b1 at initialization) or None, got {forget_bias!r}")
-            self.b1.data[hidden_size:2 * hidden_size] = forget_bias
-        if learn_initial_state:
+            forget_bias = settings.real("LSTM", "forget_bias", forget_bias, wanted=(
+                "a finite number (the f-gate block of b1 at initialization) or None"))
+            self.b1.data[self.hidden_size:2 * self.hidden_size] = forget_bias
+        if "h0" in self._parameters:
             self.c0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="c0")
 
     def initial_state(self, batch, dtype):

@@ -76,6 +76,8 @@ class MLP(Module):
     def forward(self, x, hidden=None):
         """`hidden`, if given, is called on the last hidden layer's output (the sequence
         baselines name it h[t], the lecture's middle row)."""
+        if hidden is not None:
+            settings.function("MLP", "hidden", hidden)
         for layer in self.layers[:-1]:
             x = self._hidden(layer(x))
         if hidden is not None and len(self.layers) > 1:

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import settings
 from ..errors import DTypeError, StateDictError
 from ..files import atomic_writer
 from ..npz import read_npz
@@ -72,8 +73,11 @@ class Module:
 
     def train(self, mode=True):
         """Set the training flag of this module and every submodule (Dropout drops only in
-        training); returns self, as in PyTorch."""
-        object.__setattr__(self, "training", bool(mode))
+        training); returns self, as in PyTorch. `mode` is True or False (numpy's too); any
+        other value is a SettingError, as PyTorch's ValueError: train("no") must not mean
+        training."""
+        mode = settings.flag(f"{type(self).__name__}.train", "mode", mode)
+        object.__setattr__(self, "training", mode)
         for module in self._modules.values():
             module.train(mode)
         return self
@@ -164,7 +168,10 @@ class Module:
 
 
 def floating_dtype(who, dtype):
-    """numpy's dtype for `dtype` if it is a floating one, else a DTypeError naming `who`."""
+    """numpy's dtype for `dtype` if it is a floating one, else a DTypeError naming `who`.
+    None is refused: numpy reads it as float64, which is not what to(None) would mean."""
+    if dtype is None:
+        raise DTypeError(f"{who}: dtype None is not a dtype (use np.float32 or np.float64)")
     try:
         resolved = np.dtype(dtype)
     except TypeError as exc:

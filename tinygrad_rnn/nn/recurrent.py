@@ -19,7 +19,7 @@ from .. import settings
 from ..context import name_scope
 from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import linear
-from ..tensor import Tensor
+from ..tensor import Tensor, constant
 from .input_projection import InputProjection
 from .layers import as_rng, get_activation
 from .module import Module, init_uniform
@@ -178,8 +178,14 @@ class StateSpace(RecurrentModule):
 
     def __init__(self, fn, initial_state, parameters=None, input_size=None, name="StateSpace"):
         super().__init__()
-        settings.function(name, "fn", fn)
-        if not (callable(initial_state) or isinstance(initial_state, (Tensor, tuple))):
+        if not isinstance(name, str):
+            raise SettingError(f"StateSpace: name must be a str (it names the model in "
+                               f"messages), got {name!r} ({type(name).__name__})")
+        settings.function(name, "fn", fn, "fn(x, s)", arguments=2)
+        if callable(initial_state) and not isinstance(initial_state, Tensor):
+            settings.function(name, "initial_state", initial_state, "initial_state(batch)",
+                              arguments=1)
+        elif not isinstance(initial_state, (Tensor, tuple)):
             raise SettingError(f"{name}: initial_state must be a Tensor, a tuple of Tensors or a "
                                f"function batch -> state, got {type(initial_state).__name__}")
         if input_size is not None:
@@ -187,18 +193,21 @@ class StateSpace(RecurrentModule):
         if not isinstance(parameters or {}, Mapping):
             raise SettingError(f"{name}: parameters must be a dict {{name: Tensor}}, got "
                                f"{type(parameters).__name__}")
+        self.fn, self.initial, self.input_size, self.name = fn, initial_state, input_size, name
         for key, tensor in (parameters or {}).items():
+            _check_parameter_name(self, name, key)
             if not (isinstance(tensor, Tensor) and tensor.requires_grad and tensor.is_leaf):
                 raise SettingError(f"{name}: parameters[{key!r}] must be a leaf Tensor that "
                                    f"requires grad (else it is neither trained nor saved), got "
                                    f"{_described(tensor)}")
-        self.fn, self.initial, self.input_size, self.name = fn, initial_state, input_size, name
         for key, tensor in (parameters or {}).items():
             setattr(self, key, tensor)
 
     def initial_state(self, batch, dtype):
+        """The given state, or initial_state(batch); arrays in it are read as constants, as
+        a state passed to forward() is."""
         state = self.initial(batch) if callable(self.initial) else self.initial
-        return _annotate_state(state, "s[0]")
+        return _annotate_state(_as_tensors(state, f"{self.name}: initial_state"), "s[0]")
 
     def check_state(self, state, batch):
         if not isinstance(state, (Tensor, tuple)):
@@ -217,6 +226,7 @@ class StateSpace(RecurrentModule):
         if not isinstance(y, Tensor):
             raise DTypeError(f"{self.name}: fn(x, s) returned y = {_described(y)}, not a Tensor, "
                              f"at time step t={t}")
+        _check_tensors(s_new, f"{self.name}: fn(x, s) returned s_new", f" at time step t={t}")
         return y.annotate(role="output", name=f"y[{t}]"), _annotate_state(s_new, f"s[{t}]")
 
 
@@ -225,6 +235,39 @@ def _described(value):
     grad = (", requires_grad=False" if isinstance(value, Tensor) and not value.requires_grad
             else "")
     return f"a {type(value).__name__}{shape}{grad}"
+
+
+def _check_parameter_name(model, owner, key):
+    """A parameter name must be a str that is not already an attribute of the model: 'fn',
+    'forward' or '_parameters' would replace what the model runs on."""
+    if not isinstance(key, str) or not key:
+        raise SettingError(f"{owner}: parameter names must be non-empty strs, got {key!r} "
+                           f"({type(key).__name__})")
+    if key.startswith("_") or hasattr(model, key):
+        raise SettingError(f"{owner}: parameters[{key!r}] would replace the model's own "
+                           f"attribute {key!r}; choose another name")
+
+
+def _as_tensors(state, what):
+    """A state (a Tensor, an array, or nested tuples of them) with its arrays read as
+    constant Tensors; anything else is a DTypeError naming `what`."""
+    if isinstance(state, tuple):
+        return tuple(_as_tensors(s, what) for s in state)
+    if isinstance(state, np.ndarray):
+        return constant(state)
+    _check_tensors(state, what)
+    return state
+
+
+def _check_tensors(state, what, where=""):
+    """A state must be a Tensor or (nested) tuples of Tensors."""
+    parts = state if isinstance(state, tuple) else (state,)
+    for part in parts:
+        if isinstance(part, tuple):
+            _check_tensors(part, what, where)
+        elif not isinstance(part, Tensor):
+            raise DTypeError(f"{what} = {_described(part)}{where}; a state must be a Tensor or a "
+                             f"tuple of Tensors")
 
 
 def _annotate_state(state, name):

@@ -19,9 +19,10 @@ y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per 
 import numpy as np
 
 from .. import settings
+from ..context import recording
 from ..context import step as time_step
-from ..errors import DTypeError, SettingError, ShapeError
-from ..functional import stack
+from ..errors import DTypeError, SettingError, ShapeError, where_in_time
+from ..functional import stack, where
 from ..losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from ..tensor import Tensor, constant, leaf, precomputed
 
@@ -53,13 +54,43 @@ FUSED = {"mse": "mean", "sum_squared_error": "sum"}
 
 def per_sample_loss(loss, op):
     """The per-sample loss function named `loss` (one of PER_SAMPLE_LOSSES) or `loss` itself
-    when it is a function; a SettingError listing the known names otherwise."""
+    when it is a function (whose result must be a Tensor); a SettingError listing the known
+    names otherwise."""
     if isinstance(loss, str) and loss in PER_SAMPLE_LOSSES:
         return PER_SAMPLE_LOSSES[loss]
     if callable(loss) and not isinstance(loss, str):
-        return loss
+        settings.function(op, "loss", loss, "loss(y, v)", arguments=2)
+        return _returning_a_tensor(loss, op)
     raise SettingError(f"{op}: loss must be one of {', '.join(map(repr, PER_SAMPLE_LOSSES))} or "
                        f"a function (y, v) -> per-sample losses, got {loss!r}")
+
+
+def _returning_a_tensor(loss, op):
+    """`loss`, checked at each call to return a Tensor (else .mean() on a list or None would
+    fail with an AttributeError from inside)."""
+    def checked(y, v):
+        values = loss(y, v)
+        if not isinstance(values, Tensor):
+            raise DTypeError(f"{op}: the loss function returned a {type(values).__name__}, not a "
+                             f"Tensor of per-sample losses{where_in_time(recording.meta)}; build "
+                             f"it from tensor ops on y so it has a gradient")
+        return values
+    return checked
+
+
+def _as_targets(vs, op):
+    """The targets' values as an array of numbers with a time axis (T, ...), or an error."""
+    try:
+        targets = vs._data if isinstance(vs, Tensor) else np.asarray(vs)
+    except (TypeError, ValueError) as exc:        # ragged nested lists
+        raise DTypeError(f"{op}: targets must be an array of numbers ({exc})") from None
+    if targets.dtype.kind not in "biuf":
+        raise DTypeError(f"{op}: targets must be numbers (an array of shape (T, B, O), or (T, B) "
+                         f"class indices), got {targets.dtype} values from {type(vs).__name__}")
+    if targets.ndim == 0:
+        raise ShapeError(f"{op}: targets must have one entry per step, shape (T, B, O) or "
+                         f"(T, B), got a single value {targets!r}")
+    return targets
 
 
 def _as_outputs(ys, op):
@@ -108,7 +139,10 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     per_sample = per_sample_loss(loss, "sequence loss")
     ys = _as_outputs(ys, "sequence loss")
     outputs = per_step_outputs(ys)
-    targets = vs._data if isinstance(vs, Tensor) else np.asarray(vs)
+    targets = _as_targets(vs, "sequence loss")
+    # targets that require grad get it, as mse_loss gives it (PyTorch too): each step's target
+    # is then a slice of vs, recorded, rather than an array of its values
+    learned = isinstance(vs, Tensor) and vs.requires_grad
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
@@ -118,7 +152,7 @@ def loss_terms(ys, vs, loss="mse", mask=None):
         if mask.shape != targets.shape[:2]:
             raise ShapeError(f"sequence loss: mask of shape {mask.shape} does not match the "
                              f"(T, B) = {targets.shape[:2]} of the targets")
-    if mask is None and loss in FUSED:
+    if mask is None and loss in FUSED and not learned:
         terms = _squared_error_terms(ys, outputs, targets, FUSED[loss])
         if terms is not None:
             return terms
@@ -126,13 +160,13 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     terms = []
     for t, y in enumerate(outputs, start=1):
         with time_step(t):
-            target = targets[t - 1]
+            target = vs[t - 1] if learned else targets[t - 1]
             if mask is None and loss in FUSED:
                 terms.append(mse_loss(y, target, FUSED[loss]).annotate(role="loss", name=f"R[{t}]"))
                 continue
             if mask is not None:     # padded targets may hold anything (a PAD index, NaN)
                 keep = mask[t - 1].reshape(mask.shape[1:] + (1,) * (target.ndim - 1))
-                target = np.where(keep, target, 0)
+                target = where(keep, target, 0.0) if learned else np.where(keep, target, 0)
             values = per_sample(y, target)
             if mask is not None:
                 values = values * mask[t - 1].astype(y.dtype)
@@ -210,7 +244,12 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     """
     per_sample = per_sample_loss(loss, "last_step_loss")
     ys = _as_outputs(ys, "last_step_loss")
+    learned = isinstance(labels, Tensor) and labels.requires_grad    # as in loss_terms
+    source = labels
     labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
+    if labels.ndim and labels.shape[0] == 0:
+        raise ShapeError(f"last_step_loss: there are no sequences (B = 0, labels of shape "
+                         f"{labels.shape}); a batch needs at least one")
     steps = len(ys)
     if loss == "cross_entropy" and (labels.ndim != 1 or (labels.dtype.kind == "f" and not
                                                          np.array_equal(labels, np.round(labels)))):
@@ -219,23 +258,25 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
                          f"{labels.shape}; real-valued targets need loss='mse' ({DEFAULTS})")
     if lengths is None:
         with time_step(steps):
-            value = per_sample(output_at(ys, steps), labels).mean()
+            value = per_sample(output_at(ys, steps), source if learned else labels).mean()
         return value.annotate(role="loss", name=f"R[{steps}]")
     lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
     if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not (
             np.isfinite(lengths).all() and (lengths == np.round(lengths)).all())):
         raise DTypeError(f"last_step_loss: lengths must be whole numbers of steps, got "
                          f"{lengths.ravel()[:5]} ({lengths.dtype})")
-    lengths = lengths.astype(np.int64)
     if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
         raise ShapeError(f"last_step_loss: lengths must be (B,) = {labels.shape[:1]} with values "
-                         f"in 1..{steps}, got shape {lengths.shape}")
+                         f"in 1..{steps}, got shape {lengths.shape} and values "
+                         f"{lengths.ravel()[:5]}")
+    lengths = lengths.astype(np.int64)      # after the range check: 1e30 would wrap
     terms = []
     for t in np.unique(lengths):       # only the steps some sample ends at
         with time_step(int(t)):
             y = output_at(ys, int(t))
             ending = lengths == t
-            targets = np.where(ending.reshape((-1,) + (1,) * (labels.ndim - 1)), labels, 0)
+            keep = ending.reshape((-1,) + (1,) * (labels.ndim - 1))
+            targets = where(keep, source, 0.0) if learned else np.where(keep, labels, 0)
             terms.append((per_sample(y, targets) * ending.astype(y.dtype)).sum())
     total = terms[0] if len(terms) == 1 else stack(terms).sum()
     return (total / len(labels)).annotate(role="loss", name="R", step=None)

@@ -8,7 +8,10 @@ PyTorch.
 
 The submodules are registered under "0", "1", ... (state_dict names "0.W", "1.W1", ...).
 """
-from ..errors import DTypeError, TensorIndexError
+import inspect
+
+from ..errors import DTypeError, SettingError, TensorIndexError
+from ..tensor import constant
 from .module import Module
 
 
@@ -26,6 +29,8 @@ class Sequential(Module):
 
     def forward(self, x, **kwargs):
         modules = list(self._modules.values())
+        if kwargs:
+            _check_keywords(modules, kwargs)
         for module in modules[:-1]:
             x = module(x)
         return modules[-1](x, **kwargs) if modules else x
@@ -47,22 +52,44 @@ class Sequential(Module):
                                    ) from None
 
 
+def _check_keywords(modules, kwargs):
+    """Keywords go to the last module: one that does not take them is named here, not by a
+    TypeError from inside its forward()."""
+    if not modules:
+        raise SettingError(f"Sequential: keyword arguments {sorted(kwargs)} go to the last "
+                           f"module, and this Sequential has none")
+    last = modules[-1]
+    try:
+        parameters = list(inspect.signature(last.forward).parameters.values())
+    except (TypeError, ValueError):
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters):
+        return
+    taken = [p.name for p in parameters[1:]                 # [0] is the input the chain feeds
+             if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = sorted(set(kwargs) - set(taken))
+    if unknown:
+        raise SettingError(f"Sequential: keyword arguments go to the last module, a "
+                           f"{type(last).__name__}, which takes no {', '.join(map(repr, unknown))}"
+                           f" (it takes {taken or 'no keywords'})")
+
+
 class Tanh(Module):
-    """tanh as a module."""
+    """tanh as a module (an array or a number is read as a constant Tensor, as by Linear)."""
 
     def forward(self, x):
-        return x.tanh()
+        return constant(x).tanh()
 
 
 class Sigmoid(Module):
     """The logistic sigmoid 1 / (1 + e^-x) as a module."""
 
     def forward(self, x):
-        return x.sigmoid()
+        return constant(x).sigmoid()
 
 
 class ReLU(Module):
     """max(x, 0) as a module."""
 
     def forward(self, x):
-        return x.relu()
+        return constant(x).relu()
