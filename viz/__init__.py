@@ -11,7 +11,7 @@
     viz.render_html(viz.explore(model, xs, vs), "explorer.html")   # every term, every policy
 
 The modules import in one direction, each only from those before it (a test keeps it so):
-  errors          the exception types
+  errors          the exception types, and the checks of options that raise them
   dropped, reach  which cuts drop which loss term's gradient; where each term's gradient
                   flows, and the reach matrix (plain lists and arrays)
   record          engine -> Recording (plain lists) -> the op-level networkx graph; with replay,

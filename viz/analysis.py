@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import networkx as nx
 import numpy as np
 
-from .errors import VizError, VizTypeError
+from .errors import VizError, VizTypeError, flag, name_list
 from .replay import step_gradients
 
 
@@ -49,8 +49,14 @@ def paths_to(graph, term):
     """{node: number of paths node -> term}, over the ancestors of term (networkx's
     topological order, reversed; an op-level x * x edge counts twice)."""
     region = graph.subgraph(nx.ancestors(graph, term) | {term})
+    try:
+        order = list(nx.topological_sort(region))
+    except nx.NetworkXUnfeasible:
+        raise VizError(f"the graph has a cycle upstream of {term!r}, so its paths cannot be "
+                       f"counted; graphs from viz.to_networkx have none: was an edge "
+                       f"added?") from None
     counts = {}
-    for node in reversed(list(nx.topological_sort(region))):
+    for node in reversed(order):
         counts[node] = 1 if node == term else sum(
             counts[child] * edge.get("multiplicity", 1) for child, edge in region.adj[node].items())
     return counts
@@ -60,7 +66,8 @@ def gradient_paths(graph, term, parameter, truncated=False):
     """How many paths the gradient of loss term `term` takes back to `parameter`: under full
     BPTT (truncated=False) or under the truncation the graph was recorded with."""
     _check(graph, term, parameter)
-    view = truncated_view(graph, term) if truncated else graph
+    view = truncated_view(graph, term) if flag("gradient_paths", "truncated", truncated) \
+        else graph
     return paths_to(view, term).get(parameter, 0)
 
 
@@ -80,9 +87,14 @@ class PathCounts:
 
 
 def path_counts(graph, parameters=None):
-    """PathCounts for every loss term and parameter (default: all of the graph's)."""
+    """PathCounts for every loss term and parameter: `parameters` a name or a list of names
+    (default None: all of the graph's; an empty list is an error, not "all")."""
     _check(graph)
-    parameters = list(parameters or graph.graph["parameters"])
+    parameters = list(graph.graph["parameters"] if parameters is None else
+                      name_list("path_counts", "parameters", parameters))
+    if not parameters:
+        raise VizError("path_counts: parameters is empty; name at least one, or pass None "
+                       "for all of the graph's")
     terms = list(graph.graph["loss_terms"])
     _check(graph, *parameters, *terms)
     full, truncated = {}, {}
@@ -121,10 +133,19 @@ def state_gradient_norms(graph, roles=("state", "cell")):
     cell state c[t] (the gradient's highway), by step.
 
     Needs gradients kept on those nodes: call viz.retain_grads(R) before R.backward(). On a
-    step-level graph the copies of h[t] that window(h) computes are already summed."""
+    step-level graph the copies of h[t] that window(h) computes are already summed.
+    roles: one role or several; a graph without nodes of those roles (a feed-forward model)
+    is a VizError saying so."""
     _check(graph)
+    roles = set(name_list("state_gradient_norms", "roles", roles))
     nodes = [(a["step"], n) for n, a in graph.nodes(data=True)
              if a["role"] in roles and a["step"] is not None]
+    if not nodes:
+        present = sorted({a["role"] for _, a in graph.nodes(data=True)
+                          if a["step"] is not None and a["role"] is not None})
+        raise VizError(f"state_gradient_norms: this graph has no node of role "
+                       f"{' or '.join(sorted(roles)) or '(none given)'} in a time step (a model "
+                       f"without recurrence has none); its roles are {', '.join(present)}")
     norms = {n: graph.nodes[n]["grad_norm"] for _, n in sorted(nodes, key=lambda sn: sn[0])}
     if not any(v is not None for v in norms.values()):
         raise VizError("no gradient on the state nodes: call viz.retain_grads(R) before "

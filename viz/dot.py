@@ -15,14 +15,13 @@ drawn, with a "... N steps ..." node standing for the rest. Every count (and eve
 the SVG) refers to the edges drawn.
 """
 import math
-import numbers
 from dataclasses import dataclass
 
 import graphviz
 import networkx as nx
 
 from . import style
-from .errors import VizError
+from .errors import VizError, VizTypeError, flag, is_integer, name_list, optional_text, whole_number
 from .reach import term_reach
 from .record import record
 from .steps import KEY_ROLES as ROWS
@@ -69,7 +68,19 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
                      so that no edge ties all the columns together.
     legend:          draw the legend (below the graph, under the shared weights, so that
                      the picture grows in width with T only).
+    title:           a str drawn above the graph, shown literally.
+
+    The switches (edge_width, show_values, parameter_edges, legend) take True or False only:
+    a string such as "no" is an error, not a truthy value.
     """
+    options = dict(edge_width=edge_width, show_values=show_values,
+                   parameter_edges=parameter_edges, legend=legend)
+    edge_width, show_values, parameter_edges, legend = (
+        flag("to_dot", option, value) for option, value in options.items())
+    optional_text("to_dot", "title", title)
+    if not callable(create_using):
+        raise VizTypeError(f"to_dot: create_using must be a graph type such as "
+                           f"graphviz.Digraph, got {create_using!r}")
     graph = _at_level(graph, level)
     steps = sorted({s for _, s in graph.nodes(data="step") if s is not None and s > 0})
     elided = _elided(steps, max_steps, keep_steps)
@@ -122,9 +133,8 @@ def _at_level(graph, level):
 def _elided(steps, max_steps, keep_steps):
     """The steps not drawn: past max_steps, all but the first and last keep_steps, or fewer
     of them when max_steps is smaller, so that never more than max_steps are drawn."""
-    for option, value, least in (("max_steps", max_steps, 1), ("keep_steps", keep_steps, 0)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
-            raise VizError(f"to_dot: {option} must be a whole number >= {least}, got {value!r}")
+    max_steps = whole_number("to_dot", "max_steps", max_steps, 1, "a whole number >= 1")
+    keep_steps = whole_number("to_dot", "keep_steps", keep_steps, 0, "a whole number >= 0")
     if len(steps) <= max_steps:
         return set()
     first, last = min(keep_steps, (max_steps + 1) // 2), min(keep_steps, max_steps // 2)
@@ -132,22 +142,21 @@ def _elided(steps, max_steps, keep_steps):
 
 
 def _highlights(graph, highlight):
-    names = ([] if highlight is None else [highlight] if isinstance(highlight, str)
-             else list(highlight))
+    chosen = () if highlight is None else name_list("to_dot", "highlight", highlight)
     parameters = graph.graph.get("parameters") or [n for n, p in graph.nodes(data="parameter") if p]
-    for name in names:
+    for name in chosen:
         if name not in parameters:
             raise VizError(f"to_dot: cannot highlight {name!r}: the parameters are "
                            f"{', '.join(map(str, parameters)) or 'none'}")
     return {name: style.HIGHLIGHT_COLOURS[i % len(style.HIGHLIGHT_COLOURS)]
-            for i, name in enumerate(names)}
+            for i, name in enumerate(dict.fromkeys(chosen))}
 
 
 def _loss_term(graph, loss_term):
     if loss_term is None:
         return None
     terms = graph.graph.get("loss_terms", [])
-    if isinstance(loss_term, int) and not isinstance(loss_term, bool):
+    if is_integer(loss_term):               # a step: 7, np.int64(7)
         found = [t for t in terms if graph.nodes[t]["step"] == loss_term]
         if not found:
             raise VizError(f"to_dot: no loss term at step {loss_term}; the terms are {terms}")
@@ -293,15 +302,22 @@ def _descends(view, u, v):
 
 
 def _widths(graph):
-    """Edge width by |gradient| at the edge's head, on a log scale from 0.6 to 5."""
+    """Edge width by |gradient| at the edge's head, on a log scale from 0.6 to 5: the
+    thinnest for a zero or NaN gradient (or none), the thickest for an infinite one."""
     norms = {(u, v): graph.nodes[v]["grad_norm"] for u, v in graph.edges}
-    known = [n for n in norms.values() if n]
-    if not known:
+    known = [n for n in norms.values() if n and math.isfinite(n)]
+    if not known and math.inf not in norms.values():
         return {}
-    low, high = math.log(min(known)), math.log(max(known))
+    low, high = (math.log(min(known)), math.log(max(known))) if known else (0.0, 0.0)
     scale = (high - low) or 1.0
-    return {edge: 0.6 + 4.4 * (math.log(n) - low) / scale if n else 0.6
-            for edge, n in norms.items()}
+
+    def width(norm):
+        if norm == math.inf:
+            return 5.0
+        if not norm or math.isnan(norm):
+            return 0.6
+        return 0.6 + 4.4 * (math.log(norm) - low) / scale
+    return {edge: width(norm) for edge, norm in norms.items()}
 
 
 def _add_rows(dot, view):

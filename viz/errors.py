@@ -1,5 +1,10 @@
 """The visualizer's exception types: part of the project's hierarchy, so
-`except tinygrad_rnn.TinygradRNNError` catches them too."""
+`except tinygrad_rnn.TinygradRNNError` catches them too; and the checks of viz's options that
+raise them, each naming the function, the argument and the value given."""
+import numbers
+
+import numpy as np
+
 from tinygrad_rnn.errors import TinygradRNNError
 
 
@@ -19,3 +24,47 @@ class GraphvizNotFoundError(TinygradRNNError, FileNotFoundError):
 class RenderError(TinygradRNNError, RuntimeError):
     """The `dot` executable failed: a non-zero exit, a timeout, or output that is not the
     picture asked for (empty, or not SVG/PNG); the message says which."""
+
+
+def is_integer(value):
+    """An int or a numpy integer, never a bool (tinygrad_rnn.settings' rule; viz reads the
+    engine through record.py and replay.py only, so it is written out here)."""
+    return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
+        value, (bool, np.bool_))
+
+
+def whole_number(who, argument, value, least=1, wanted="a positive integer"):
+    """`value` as an int when it is one (numpy's too; never a bool or a float) >= least."""
+    if not is_integer(value) or value < least:
+        raise VizError(f"{who}: {argument} must be {wanted}, got {value!r}")
+    return int(value)
+
+
+def flag(who, argument, value):
+    """`value` as a bool when it is one (numpy's too): never a truthy string like "no"."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise VizError(f"{who}: {argument} must be True or False, got {value!r} "
+                       f"({type(value).__name__})")
+    return bool(value)
+
+
+def optional_text(who, argument, value):
+    """`value` when it is a str or None (a title, a label)."""
+    if value is not None and not isinstance(value, str):
+        raise VizError(f"{who}: {argument} must be a str, got {value!r} "
+                       f"({type(value).__name__})")
+    return value
+
+
+def name_list(who, argument, value):
+    """A tuple of names from one str or an iterable of str (a list, a tuple, a set)."""
+    if isinstance(value, str):
+        return (value,)
+    try:
+        found = tuple(value)
+    except TypeError:
+        found = None
+    if found is None or not all(isinstance(name, str) for name in found):
+        raise VizError(f"{who}: {argument} must be a name or a list of names (str), got "
+                       f"{value!r}")
+    return found

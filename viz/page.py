@@ -16,8 +16,9 @@ selected), play the backward pass one step at a time, hover a node for its numbe
 fragment selects: page.html#R[6]&policy=window(3).
 
 Contract for other tools: every node and edge keeps Graphviz's <title>, the name to_networkx
-gives it ("h[4]", "R[6]"; an edge "h[3]->h[4]"); with a term selected each has the class
-`reached` or `unreached`, and the edges where its gradient stops also `dropped`.
+gives it ("h[4]", "R[6]"; an edge "h[3]->h[4]"; characters XML cannot hold written as escapes,
+\x01, as in the labels); with a term selected each has the class `reached` or `unreached`,
+and the edges where its gradient stops also `dropped`.
 
 Long sequences are drawn whole and scroll sideways (selecting R[t] scrolls it into view): the
 layout of T = 1000 steps takes dot about a second, and eliding would hide the very steps a
@@ -33,15 +34,15 @@ from pathlib import Path
 
 import networkx as nx
 
-from tinygrad_rnn.files import write_atomically
+from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
 from .dot import to_dot
-from .errors import VizError
+from .errors import VizError, optional_text, whole_number
 from .page_data import explorer_payload, numbering, terms_of
 from .policies import record_policies
 from .render import to_svg
-from .style import SVG_FONT_FAMILY
+from .style import SVG_FONT_FAMILY, visible
 from .term_gradients import TermReplay
 
 ASSETS = Path(__file__).resolve().parent / "page_assets"
@@ -68,7 +69,7 @@ class Page:
     def _repr_html_(self):
         """The page in its own frame, so that its script and styles stay out of the notebook."""
         return (f'<iframe srcdoc="{html.escape(self.html, quote=True)}" '
-                f'title="{html.escape(self.title, quote=True)}" sandbox="allow-scripts" '
+                f'title="{html.escape(visible(self.title), quote=True)}" sandbox="allow-scripts" '
                 f'style="width: 100%; height: {NOTEBOOK_HEIGHT}px; border: 1px solid #ddd">'
                 f'</iframe>')
 
@@ -89,6 +90,7 @@ def explore(model, xs, vs, policies=None, loss="mse", *, title=None, highlight=N
     >>> page = viz.explore(tg.nn.Elman(2, 3, 1, seed=0), xs, vs)      # xs (T, B, 2)
     >>> viz.render_html(page, "explorer.html")
     """
+    optional_text("explore", "title", title)
     roots = record_policies(model, xs, vs, policies, loss)
     if title is None:
         title = f"{type(model).__name__}, T = {len(xs)}: where each R[t]'s gradient flows"
@@ -107,30 +109,40 @@ def to_html(recordings, params=None, *, label="recorded", title=None, highlight=
     Full BPTT, next to which each recording's numbers are shown, is computed from that
     recording itself (its cuts replayed as the identity).
     """
+    optional_text("to_html", "title", title)
     if not hasattr(recordings, "items"):            # one recorded loss
+        if not isinstance(label, str):
+            raise VizError(f"to_html: label must be a str, got {label!r} "
+                           f"({type(label).__name__})")
         recordings = {label: recordings}
     return _page(recordings, params, title or "where each R[t]'s gradient flows", highlight,
                  max_lags, one_input=False)
 
 
 def render_html(page, path):
-    """Write a Page (or HTML text) to `path` atomically; returns the path.
+    """Write a Page (or HTML text) to `path` atomically, as UTF-8; returns the path.
 
     >>> render_html(viz.explore(model, xs, vs), "explorer.html")
     """
+    path = as_path(path, "render_html")
     text = page.html if isinstance(page, Page) else page
     if not isinstance(text, str):
         raise VizError(f"render_html: expected a viz.Page or HTML text, got "
                        f"{type(page).__name__}")
-    return write_atomically(text.encode("utf-8"), path)
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise VizError(f"render_html: the HTML text holds {text[exc.start:exc.end]!r} at "
+                       f"position {exc.start}, which UTF-8 cannot encode (a lone "
+                       f"surrogate); nothing was written") from None
+    return write_atomically(encoded, path)
 
 
 def _page(roots, params, title, highlight, max_lags, one_input):
     if not hasattr(roots, "items") or not roots:
         raise VizError(f"to_html: expected a loss Tensor or a non-empty {{label: Tensor}} "
                        f"mapping, got {type(roots).__name__}")
-    if not isinstance(max_lags, int) or isinstance(max_lags, bool) or max_lags < 1:
-        raise VizError(f"to_html: max_lags must be a positive integer, got {max_lags!r}")
+    max_lags = whole_number("to_html", "max_lags", max_lags)
     for name, root in roots.items():
         size = getattr(getattr(root, "data", None), "size", None)
         if size != 1 or not hasattr(root, "parents"):
@@ -138,7 +150,12 @@ def _page(roots, params, title, highlight, max_lags, one_input):
             raise VizError(f"to_html: the recording {str(name)!r} must be a scalar loss "
                            f"Tensor, got {what}")
     labels, roots = [str(name) for name in roots], list(roots.values())
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise VizError(f"to_html: two recordings are labelled {twice[0]!r} (labels are shown "
+                       f"as text, so 1 and '1' are the same); give each its own label")
     graphs = [to_networkx(root, params, level="step") for root in roots]
+    _check_one_model(labels, graphs)
     terms = terms_of(graphs)
     if not terms:
         raise VizError("to_html: no loss term R[t] that belongs to a time step (the losses "
@@ -162,11 +179,24 @@ def _page(roots, params, title, highlight, max_lags, one_input):
         references = [full_bptt(i) for i in range(len(roots))]
     entries = list(zip(labels, graphs, replays, references))
     layout = _layout(graphs)
+    # R[t] reaches back t - 1 steps at most: lags past T are empty, so never more buckets
+    max_lags = min(max_lags, max(1, layout.graph["steps"]))
     numbers = numbering(layout)
     payload = explorer_payload(entries, layout, numbers, terms, max_lags)
     payload["title"] = title
     svg = _page_svg(layout, numbers, highlight)
     return Page(_assemble(title, svg, payload), dict(zip(labels, graphs)), title)
+
+
+def _check_one_model(labels, graphs):
+    """A VizError unless every recording has the first one's weights, of the same shapes."""
+    def weights(graph):
+        return {p: tuple(graph.nodes[p]["shape"]) for p in graph.graph["parameters"]}
+    first = weights(graphs[0])
+    for label, graph in zip(labels[1:], graphs[1:]):
+        if weights(graph) != first:
+            raise VizError(f"to_html: the recordings must be of one model; {labels[0]!r} has "
+                           f"the weights {first}, {label!r} {weights(graph)}")
 
 
 def _has_cuts(graph):
@@ -206,7 +236,7 @@ def _page_svg(layout, numbers, highlight):
             continue
         if "node" in classes and title.text in graph_node:
             node = graph_node[title.text]
-            title.text = str(node)
+            title.text = visible(str(node))
             group.set("data-n", str(node_numbers[node]))
         elif "edge" in classes:
             tail, _, head = (title.text or "").partition("->")
@@ -214,7 +244,7 @@ def _page_svg(layout, numbers, highlight):
             if edge not in edge_numbers:
                 edge = edge[::-1]            # drawn head -> tail (dir=back) to keep the rows
             if edge in edge_numbers:
-                title.text = f"{edge[0]}->{edge[1]}"
+                title.text = visible(f"{edge[0]}->{edge[1]}")
                 group.set("data-e", str(edge_numbers[edge]))
                 if edge[1] in roots:     # R[t] -> R: T edges into one node, drawn faint
                     group.set("class", group.get("class") + " into-root")
@@ -230,7 +260,7 @@ def _script_json(payload):
 def _assemble(title, svg, payload):
     """The template with its <!--MARKER-->s filled in, in one pass: nothing put in is read
     again, so no name can smuggle a marker in."""
-    parts = {"TITLE": html.escape(title), "CSS": (ASSETS / "page.css").read_text("utf-8"),
+    parts = {"TITLE": html.escape(visible(title)), "CSS": (ASSETS / "page.css").read_text("utf-8"),
              "SVG": svg, "DATA": _script_json(payload),
              "SCRIPT": (ASSETS / "page.js").read_text("utf-8")}
     template = (ASSETS / "page.html").read_text(encoding="utf-8")

@@ -14,9 +14,10 @@ term over the reached part only (O(T) per term, not one pass over every edge).
 Nothing here knows a policy's rules: every answer comes from the `dropped` and `dropped_for`
 attributes that export.py computed from the cut nodes in the recorded graph.
 """
+import networkx as nx
 import numpy as np
 
-from .errors import VizError
+from .errors import VizError, VizTypeError, flag
 
 
 def is_blocked(attrs, term):
@@ -30,9 +31,13 @@ def term_reach(graph, term, through_cuts=False):
     through_cuts=True follows blocked edges too: where full BPTT of the same graph flows.
 
     Both are returned in the order the search meets them; callers sort what they show."""
+    if not isinstance(graph, nx.DiGraph) or "loss_terms" not in graph.graph:
+        raise VizTypeError(f"term_reach: expected a graph from viz.to_networkx, got "
+                           f"{type(graph).__name__}")
     if term not in graph:
         raise VizError(f"{term!r} is not a node of this graph; the loss terms are "
                        f"{', '.join(map(str, graph.graph.get('loss_terms', [])))}")
+    through_cuts = flag("term_reach", "through_cuts", through_cuts)
     nodes, edges, stack = {term: None}, [], [term]
     predecessors = graph.pred
     while stack:

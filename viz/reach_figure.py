@@ -13,13 +13,18 @@ matplotlib (the optional `plot` extra) is imported when a figure is drawn, not w
 import io
 import math
 
-from tinygrad_rnn.files import write_atomically
+from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
-from .errors import VizError
+from .errors import VizError, optional_text, whole_number
 from .reach import reach_matrix
+from .style import visible
 
 FILLED, EMPTY, GRID = "#1f5fd6", "#f2f2f2", "#ffffff"
+# the formats a figure is written in, by the path's suffix, with the metadata that would make
+# two writes of one figure differ (a date, the software's version) left out
+FORMATS = {".png": {"Software": None}, ".svg": {"Date": None, "Creator": None},
+           ".pdf": {"CreationDate": None, "Creator": None, "Producer": None}}
 
 
 def step_graphs(recordings, params=None):
@@ -28,18 +33,35 @@ def step_graphs(recordings, params=None):
     if not hasattr(graphs, "items") or not graphs:
         raise VizError(f"expected a non-empty {{label: loss Tensor or step-level graph}} "
                        f"mapping or a viz.Page, got {type(recordings).__name__}")
-    return {str(label): g if hasattr(g, "graph") else to_networkx(g, params, level="step")
-            for label, g in graphs.items()}
+    labels = [str(label) for label in graphs]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise VizError(f"two recordings are labelled {twice[0]!r} (labels are shown as text, "
+                       f"so 1 and '1' are the same); give each its own label")
+    return {label: g if hasattr(g, "graph") else to_networkx(g, params, level="step")
+            for label, g in zip(labels, graphs.values())}
 
 
 def plot_reach_matrix(recordings, params=None, *, path=None, title=None, columns=None):
     """A matplotlib Figure of the reach matrices, one panel per recording; written to `path`
-    as PNG (atomically) when given.
+    (atomically) when given. Labels and title are shown as written ($ is no math; characters
+    XML cannot hold as escapes, \\x01, as in to_dot).
 
     recordings: {label: loss Tensor or step-level graph} (viz.record_policies gives one), or a
     viz.Page. params names the weights of Tensors, as in to_networkx. columns: panels per row
-    (default: all in one row up to 4, else rows of 4)."""
+    (default: all in one row up to 4, else rows of 4). path: its suffix says the format,
+    .png, .svg or .pdf (as matplotlib's savefig; any other is an error, never PNG bytes under
+    another name)."""
+    optional_text("plot_reach_matrix", "title", title)
+    if columns is not None:
+        columns = whole_number("plot_reach_matrix", "columns", columns)
+    if path is not None:
+        path = as_path(path, "plot_reach_matrix")
+        if path.suffix.lower() not in FORMATS:
+            raise VizError(f"plot_reach_matrix: cannot tell the format of {str(path)!r} from "
+                           f"its suffix; name it .png, .svg or .pdf")
     try:
+        from matplotlib import rc_context
         from matplotlib.colors import ListedColormap
         from matplotlib.figure import Figure
     except ImportError:
@@ -48,8 +70,6 @@ def plot_reach_matrix(recordings, params=None, *, path=None, title=None, columns
     matrices = reach_matrix(step_graphs(recordings, params))
     count = len(matrices)
     columns = columns or min(count, 4)
-    if not isinstance(columns, int) or isinstance(columns, bool) or columns < 1:
-        raise VizError(f"plot_reach_matrix: columns must be a positive integer, got {columns!r}")
     rows = math.ceil(count / columns)
     figure = Figure(figsize=(3.1 * columns, 3.3 * rows + (0.4 if title else 0)),
                     layout="constrained")
@@ -64,16 +84,18 @@ def plot_reach_matrix(recordings, params=None, *, path=None, title=None, columns
             ax.set_yticks([t + 0.5 for t in range(terms)], minor=True)
             ax.grid(which="minor", color=GRID, linewidth=0.6)
             ax.tick_params(which="minor", length=0)
-        ax.set_title(f"{label}", fontsize=11)
+        ax.set_title(visible(label), fontsize=11, parse_math=False)
         ax.set_xlabel("step s its gradient reaches")
         ax.set_ylabel("loss term R[t]")
         ax.set_aspect("equal")
     for ax in list(axes.flat)[count:]:
         ax.set_visible(False)
     if title:
-        figure.suptitle(title)
+        figure.suptitle(visible(title), parse_math=False)
     if path is not None:
         buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=150, metadata={"Software": None})
+        suffix = path.suffix.lower()
+        with rc_context({"svg.hashsalt": "reach"}):      # the SVG's ids: the same each time
+            figure.savefig(buffer, format=suffix[1:], dpi=150, metadata=FORMATS[suffix])
         write_atomically(buffer.getvalue(), path)
     return figure

@@ -28,7 +28,7 @@ from tinygrad_rnn.graph import topological_order
 from tinygrad_rnn.tensor import Tensor
 
 from .dropped import dropped_for
-from .errors import VizTypeError
+from .errors import VizError, VizTypeError, name_list
 
 # ops that move or relabel a value without combining it with another: a parameter seen
 # through them is still that parameter (W1.T is W1)
@@ -132,10 +132,12 @@ def record_nodes(order, roots, names):
 def retain_grads(root, roles=("state", "cell", "hidden", "output", "loss")):
     """Call retain_grad() on every recorded node of these roles under root, before backward,
     so that dR/dh[t] (and the edge widths by gradient norm) are known afterwards.
-    Returns how many nodes now retain their gradient.
+    Returns how many nodes now retain their gradient. roles: one role or several ("state").
+    Called after backward it changes nothing already computed (as PyTorch's retain_grad).
 
     >>> viz.retain_grads(R); R.backward()
     """
+    roles = set(name_list("retain_grads", "roles", roles))
     count = 0
     for node in topological_order(as_roots(root)):
         if not node.is_leaf and node.requires_grad and node.meta.get("role") in roles:
@@ -163,20 +165,26 @@ def as_roots(root):
 
 def parameter_names(params):
     """{Tensor: name} from {name: Tensor}, (name, Tensor) pairs or a Module ({} for None);
-    anything else is a VizTypeError."""
+    anything else is a VizTypeError. One tensor given two names is a VizError: the graph can
+    show it under one only (a Module lists a shared weight once)."""
     if params is None:
         return {}
     if hasattr(params, "named_parameters"):
         params = params.named_parameters()
     pairs = params.items() if hasattr(params, "items") else params
     try:
-        names = {tensor: str(name) for name, tensor in pairs}
-    except (TypeError, ValueError):        # not pairs, or an unhashable "tensor"
-        names = None
-    if names is None or not all(isinstance(tensor, Tensor) for tensor in names):
+        pairs = [(str(name), tensor) for name, tensor in pairs]
+    except (TypeError, ValueError):        # not pairs
+        pairs = None
+    if pairs is None or not all(isinstance(tensor, Tensor) for _, tensor in pairs):
         raise VizTypeError(f"params must be a Module, {{name: Tensor}} or (name, Tensor) pairs, "
                            f"got {type(params).__name__}")
-    return names
+    found = {}
+    for name, tensor in pairs:
+        if found.setdefault(tensor, name) != name:
+            raise VizError(f"params names one tensor twice: {found[tensor]!r} and {name!r}; "
+                           f"give each tensor one name")
+    return found
 
 
 def name_of(node, names):

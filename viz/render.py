@@ -22,7 +22,7 @@ import sysconfig
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-from tinygrad_rnn.files import write_atomically
+from tinygrad_rnn.files import as_path, write_atomically
 
 from .dot import to_dot
 from .errors import GraphvizNotFoundError, RenderError, VizTypeError
@@ -133,6 +133,7 @@ def render_svg(dot_or_graph, path):
 
     >>> render_svg(to_dot(G, highlight="W1"), "elman.svg")
     """
+    path = as_path(path, "render_svg")             # checked before dot runs
     svg = run_dot(dot_source(dot_or_graph), "svg")
     return write_atomically(svg, path)
 
@@ -142,6 +143,7 @@ def render_png(dot_or_graph, path):
 
     >>> render_png(to_dot(G, highlight="W1"), "elman.png")
     """
+    path = as_path(path, "render_png")             # checked before dot runs
     png = run_dot(dot_source(dot_or_graph), "png")
     return write_atomically(png, path)
 

@@ -67,10 +67,15 @@ def text(*lines):
     return graphviz.nohtml("\\n".join(graphviz.escape(_literal(str(line))) for line in lines))
 
 
+def visible(line):
+    """`line` with the characters XML cannot hold written as Python writes them (\\x01,
+    \\ud800): what an SVG or HTML page can carry, and UTF-8 can encode."""
+    return NOT_XML.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), line)
+
+
 def _literal(line):
     """Graphviz reads &name; in a label as an entity: &amp; keeps the ampersand itself."""
-    visible = NOT_XML.sub(lambda found: found[0].encode("unicode_escape").decode("ascii"), line)
-    return visible.replace("&", "&amp;")
+    return visible(line).replace("&", "&amp;")
 
 
 def number(value):

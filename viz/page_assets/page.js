@@ -357,6 +357,11 @@
 
   function encode(text) { return text.replace(/[%&#\s]/g, encodeURIComponent); }
   function decode(text) { try { return decodeURIComponent(text); } catch (e) { return text; } }
+  function shortened(text) {     // a name from the URL, as the status line shows it: short
+    if (!text) return "(an empty name)";
+    return text.length > 60 ? text.slice(0, 60) + "\u2026 (" + text.length + " characters)"
+      : text;
+  }
   function writeHash() {
     var term = state.term >= 0 ? encode(termName(state.term)) : "";
     var hash = "#" + term + (term ? "&" : "") + "policy=" + encode(data.policies[state.policy].name);
@@ -372,14 +377,14 @@
     if (name !== null) {
       name = decode(name);
       if (policyByName.has(name)) state.policy = policyByName.get(name);
-      else notes.push("This page holds no recording under " + name + " (it holds " +
+      else notes.push("This page holds no recording under " + shortened(name) + " (it holds " +
                       data.policies.map(function (p) { return p.name; }).join(", ") + ").");
     }
     term = decode(term);
     if (term) {
       var node = nodeByName.get(term);
       if (node !== undefined && termIndex.has(node)) state.term = termIndex.get(node);
-      else notes.push("No loss term " + term + " on this page (R[t] with t = 1.." +
+      else notes.push("No loss term " + shortened(term) + " on this page (R[t] with t = 1.." +
                       data.terms.length + ").");
     }
     apply();
