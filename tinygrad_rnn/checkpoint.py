@@ -16,6 +16,12 @@ Rules:
 - tensors fn uses without taking them as inputs must be leaves (parameters): the inner
   backward accumulates their gradients directly. A non-leaf must be passed as an input
   (checked during the recomputation: it would otherwise be walked twice).
+
+Both are checked: a recomputation whose outputs differ from the first run's (a random draw
+inside fn, or a parameter fn closes over written between forward and backward, which the
+in-place check cannot see since the node does not record it as an input) is refused with a
+BackwardError rather than giving the gradient of another computation. PyTorch's checkpoint
+restores the random state instead, and does not check.
 """
 from functools import partial
 
@@ -23,8 +29,8 @@ import numpy as np
 
 from .autodiff import backward
 from .context import enable_grad, no_grad
-from .errors import BackwardError, ShapeError
-from .memory import collecting
+from .errors import BackwardError, SettingError, ShapeError
+from .memory import ReleasedValue, collecting
 from .primitives import PRIMITIVES
 from .tensor import Tensor, constant, leaf, make_tensor
 
@@ -35,6 +41,9 @@ def checkpoint(fn, *inputs):
 
     >>> h_end, ys = checkpoint(lambda h, xs: run_steps(h, xs), h_start, xs_segment)
     """
+    if not callable(fn):
+        raise SettingError(f"checkpoint: fn must be a function (something callable), got "
+                           f"{fn!r:.60}")
     inputs = tuple(map(constant, inputs))
     requires = tuple(x.requires_grad for x in inputs)
     with no_grad():
@@ -86,6 +95,7 @@ def _rerun(g, out, *arrays, fn, requires, shapes):
     inputs = [leaf(a, r) for a, r in zip(arrays, requires)]
     with enable_grad(), collecting() as created:
         outputs, _ = flatten(fn(*inputs))
+        _check_same(out, outputs)
         seeded, start = None, 0
         for output, shape in zip(outputs, shapes):
             size = int(np.prod(shape))
@@ -98,6 +108,30 @@ def _rerun(g, out, *arrays, fn, requires, shapes):
         backward(seeded)
     return tuple(None if not x.requires_grad else
                  np.zeros(x.shape, dtype=x.dtype) if x.grad is None else x.grad for x in inputs)
+
+
+def _check_same(out, outputs):
+    """The recomputed outputs must be the first run's (`out`, unless memory.py released it):
+    to a few ulps, since the same numpy ops run on the same values."""
+    if isinstance(out, ReleasedValue):
+        return
+    again = np.concatenate([output._data.reshape(-1) for output in outputs])
+    if again.shape != out.shape:
+        raise BackwardError(f"checkpoint: fn returned {again.size} values when recomputed and "
+                            f"{out.size} the first time; fn must be deterministic")
+    ulps = 64 * np.finfo(np.result_type(out.dtype, np.float32)).eps
+    scale = np.maximum(np.abs(out), 1.0)
+    with np.errstate(invalid="ignore"):
+        differ = ~((np.abs(again - out) <= ulps * scale) | (np.isnan(again) & np.isnan(out))
+                   | (again == out))
+    if differ.any():
+        at = int(np.argmax(differ))
+        raise BackwardError(f"checkpoint: recomputing fn during backward gave {again[at]!r} "
+                            f"where the forward pass gave {out[at]!r} (output value {at}); the "
+                            f"gradient would be that of another computation. fn must be "
+                            f"deterministic (no random draws), and a parameter it uses must "
+                            f"not change between forward and backward (call backward() before "
+                            f"an optimizer step)")
 
 
 def _refuse_outer_nodes(created):

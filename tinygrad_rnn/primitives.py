@@ -85,25 +85,25 @@ def _per_input(rules):
     if len(rules) == 2 and rules[0] is passes and rules[1] is passes:   # add: g, unchanged,
         def vjp(g, out, parents, params):                                # without a call
             a, b = parents
-            return (g if a.requires_grad else None, g if b.requires_grad else None)
+            return (g if a._requires_grad else None, g if b._requires_grad else None)
     elif len(rules) == 1:
         (rule,) = rules
 
         def vjp(g, out, parents, params):
             (x,) = parents
-            return (rule(g, out, x._data, **params) if x.requires_grad else None,)
+            return (rule(g, out, x._data, **params) if x._requires_grad else None,)
     elif len(rules) == 2:
         first, second = rules
 
         def vjp(g, out, parents, params):
             a, b = parents
             values = a._data, b._data
-            return (first(g, out, *values, **params) if a.requires_grad else None,
-                    second(g, out, *values, **params) if b.requires_grad else None)
+            return (first(g, out, *values, **params) if a._requires_grad else None,
+                    second(g, out, *values, **params) if b._requires_grad else None)
     else:
         def vjp(g, out, parents, params):
             values = [p._data for p in parents]
-            return [rule(g, out, *values, **params) if p.requires_grad else None
+            return [rule(g, out, *values, **params) if p._requires_grad else None
                     for rule, p in zip(rules, parents)]
     return vjp
 
@@ -113,7 +113,7 @@ def _whole(vjp_all):
     inputs that do not require grad are dropped (None), as a rule per input never makes them."""
     def vjp(g, out, parents, params):
         shares = vjp_all(g, out, *[p._data for p in parents], **params)
-        return [share if p.requires_grad else None for p, share in zip(parents, shares)]
+        return [share if p._requires_grad else None for p, share in zip(parents, shares)]
     return vjp
 
 
@@ -373,6 +373,7 @@ defprim("gru_hidden", gates.gru_hidden, gates.gru_hidden_vjp_gates, gates.gru_hi
 defprim("cut", lambda x: x, view=True)
 
 # --- a segment recorded as one node that reruns its inside during backward: the node carries
-#     its own forward (`run`) and vjp (`rerun`) as params; checkpoint.py makes them ---
+#     its own forward (`run`) and vjp (`rerun`) as params; checkpoint.py makes them (the rerun
+#     reads the outputs to check that it computed them again) ---
 defprim("checkpoint", lambda *xs, run, rerun: run(*xs),
-        vjp_all=lambda g, out, *xs, run, rerun: rerun(g, out, *xs), reads=("inputs",))
+        vjp_all=lambda g, out, *xs, run, rerun: rerun(g, out, *xs), reads=("inputs", "out"))

@@ -17,7 +17,16 @@ from types import MappingProxyType
 import numpy as np
 
 from . import autodiff
-from .arguments import as_array, axes_of, flag, one_axis, permutation_of, shape_of
+from .arguments import (
+    as_array,
+    axes_of,
+    flag,
+    grad_flag,
+    one_axis,
+    permutation_of,
+    shape_of,
+    tensor_name,
+)
 from .context import recording
 from .conversions import NumberConversions
 from .errors import (
@@ -31,7 +40,7 @@ from .errors import (
     shapes_of,
     where_in_time,
 )
-from .inplace import TrackedArray, memory_owner, rebind, stamp
+from .inplace import TrackedArray, fingerprint, memory_owner, rebind, stamp, stamp_own
 from .memory import ReleasedValue, released
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
@@ -54,7 +63,7 @@ def _operator(name, reflected=False):
             out = forward(a._data, b._data)
         except (ValueError, TypeError, MemoryError) as exc:
             raise _forward_error(prim, (a._data, b._data), None, exc) from None
-        return make_tensor(out, prim, (a, b), None, a.requires_grad or b.requires_grad)
+        return make_tensor(out, prim, (a, b), None, a._requires_grad or b._requires_grad)
 
     operator.__name__ = f"__{'r' if reflected else ''}{name}__"
     return operator
@@ -97,9 +106,9 @@ class Tensor(NumberConversions):
     its bookkeeping by node, as a dict of pending gradients).
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_prim", "_parents",
+    __slots__ = ("_data", "grad", "_requires_grad", "name", "_prim", "_parents",
                  "_params", "_meta", "_role", "_retains_grad", "_consumed", "_memory", "_written",
-                 "_born", "__weakref__")
+                 "_born", "_fingerprint", "__weakref__")
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
 
     def __new__(cls, data, requires_grad=False, name=None, dtype=None):
@@ -107,16 +116,27 @@ class Tensor(NumberConversions):
         (which can index, but not require grad); `dtype=` may name a floating dtype or bool,
         never an integer one (DTypeError)."""
         value = as_array(data._data if isinstance(data, Tensor) else data, dtype)
-        if not isinstance(requires_grad, (bool, np.bool_)):
-            raise DTypeError(f"Tensor: requires_grad must be True or False, got "
-                             f"{requires_grad!r} ({type(requires_grad).__name__})")
-        if requires_grad and value.dtype.kind != "f":
-            raise DTypeError(f"Tensor: only floating tensors can require grad; this one holds "
-                             f"{value.dtype} data (a mask has no gradient)")
-        if name is not None and not isinstance(name, str):
-            raise DTypeError(f"Tensor: name must be a str or None, got {name!r} "
-                             f"({type(name).__name__})")
-        return make_tensor(value, requires_grad=bool(requires_grad), name=name)
+        requires_grad = grad_flag("Tensor", requires_grad, value.dtype)
+        return make_tensor(value, requires_grad=requires_grad, name=tensor_name("Tensor", name))
+
+    @property
+    def requires_grad(self):
+        """Whether backward computes this tensor's gradient (a leaf's .grad) or passes one
+        through it (a node)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        """A leaf's flag may be set (True or False; only a floating leaf can require grad); a
+        node's is fixed by the graph that made it, as in PyTorch: turning it off would silently
+        drop every path through the node."""
+        value = grad_flag("Tensor.requires_grad", value, self._data.dtype)
+        if self._prim is not None and value != self._requires_grad:
+            raise BackwardError(f"requires_grad: only a leaf's flag can change; this is the "
+                                f"{self.op!r} result of shape {self.shape}. To use its value "
+                                f"without a gradient, take x.detach() (or x.cut(), which stays "
+                                f"in the graph)")
+        self._requires_grad = value
 
     # --- the value: read freely, written through a tracked view (see inplace.py) ---
     @property
@@ -127,10 +147,13 @@ class Tensor(NumberConversions):
 
     @data.setter
     def data(self, value):
-        rebind(self, value)
+        """x.data = y (a Tensor) or y.data shares y's memory, as in PyTorch; an array, list or
+        number is copied (see inplace.rebind). A write of x either way."""
+        rebind(self, TrackedArray.of(value) if isinstance(value, Tensor) else value)
 
     def numpy(self):
-        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
+        """The value as a numpy array (shared, not copied, as torch's .numpy()); writes through
+        it are seen, as through .data."""
         return TrackedArray.of(self)
 
     # --- the read-only graph protocol ---
@@ -180,9 +203,11 @@ class Tensor(NumberConversions):
     def release_value(self):
         """Drop the value to save memory: a NaN placeholder of its shape and dtype takes its
         place, the node stays in the graph. Returns the bytes freed. For values no vjp reads
-        (memory.release_unread decides which)."""
+        (memory.release_unread decides which): a backward that would read it is refused,
+        as for a value written in place (inplace.py)."""
         freed = self._data.nbytes
         self._data = released(self._data)
+        stamp_own(self)
         return freed
 
     def annotate(self, name=None, role=None, **tags):
@@ -266,26 +291,55 @@ class Tensor(NumberConversions):
     def __neg__(self):
         return apply("neg", self)
 
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply("abs", self)
+
     # --- in place: x -= v updates the value, outside any graph (optimizer code) ---
     def __iadd__(self, other): return self._update(np.add, other)
     def __isub__(self, other): return self._update(np.subtract, other)
     def __imul__(self, other): return self._update(np.multiply, other)
     def __itruediv__(self, other): return self._update(np.true_divide, other)
+    def __ipow__(self, other): return self._update(np.power, other)
+
+    def __setitem__(self, index, value):
+        """x[index] = v writes into x's memory, as torch's x[index] = v: an in-place update with
+        the rules of x += v (below)."""
+        self._writable("x[index] = v")
+        index = _plain_index(index)
+        try:
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+        except (ValueError, TypeError, IndexError) as exc:    # (refused before any write)
+            raise _in_place_error("x[...] =", self, value, exc) from None
+        stamp(self)
 
     def _update(self, ufunc, other):
         """self = ufunc(self, other) in self's own memory, as a write (see inplace.py). Only
         outside the graph: a recorded result, or a leaf that requires grad while grad mode is
-        on, would have the gradient of values it no longer holds."""
-        if self._prim is not None or (self.requires_grad and recording.grad_enabled):
-            what = (f"the {self.op!r} result" if self._prim is not None
-                    else "a leaf that requires grad")
-            raise BackwardError(f"in-place {ufunc.__name__} on {what} of shape {self.shape}: the "
-                                f"graph records no in-place ops. Update a parameter inside "
-                                f"`with no_grad():` (as an optimizer does), or write x = x + v")
-        ufunc(self._data, other._data if isinstance(other, Tensor) else other, out=self._data,
-              casting="same_kind")
+        on, would have the gradient of values it no longer holds. The result keeps self's
+        dtype (a float32 parameter stays float32); a value that does not fit it is refused."""
+        self._writable(f"in-place {ufunc.__name__}")
+        try:
+            ufunc(self._data, other._data if isinstance(other, Tensor) else other,
+                  out=self._data, casting="same_kind")
+        except (ValueError, TypeError) as exc:     # (refused before any write)
+            raise _in_place_error(f"in-place {ufunc.__name__}", self, other, exc) from None
         stamp(self)
         return self
+
+    def _writable(self, what):
+        if not self._data.flags.writeable:
+            why = "was released to save memory" if self.value_released else "is read-only"
+            raise BackwardError(f"{what}: the value of this tensor of shape {self.shape} {why}; "
+                                f"it cannot be written in place")
+        if self._prim is not None or (self._requires_grad and recording.grad_enabled):
+            kind = (f"the {self.op!r} result" if self._prim is not None
+                    else "a leaf that requires grad")
+            raise BackwardError(f"{what} on {kind} of shape {self.shape}: the graph records no "
+                                f"in-place ops. Update a parameter inside `with no_grad():` (as "
+                                f"an optimizer does), or write x = x + v")
 
     # --- elementwise functions ---
     def exp(self): return apply("exp", self)
@@ -379,7 +433,11 @@ class Tensor(NumberConversions):
         node, with gradient x / norm (0 at a zero norm); p = 1 and p = inf are sum and max of
         |x|; any other p > 0 is written with pow."""
         axis = either("norm", "axis", axis, "dim", dim)
-        keepdims = either("norm", "keepdims", keepdims, "keepdim", keepdim)
+        keepdims = flag(either("norm", "keepdims", keepdims, "keepdim", keepdim), "norm",
+                        "keepdims")
+        if isinstance(p, (bool, np.bool_)) or not (isinstance(p, (int, float, np.number))
+                                                   or isinstance(p, str) and p == "fro"):
+            raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
         if p in (2, "fro"):
             return apply("norm", self, axis=axes_of(axis, self.ndim, "norm", self.shape),
                           keepdims=keepdims)
@@ -387,9 +445,9 @@ class Tensor(NumberConversions):
             return self.abs().sum(axis, keepdims)
         if p == float("inf"):
             return self.abs().max(axis, keepdims)
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < float("inf"):
+        if not 0 < p < float("inf"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
-        return (self.abs() ** p).sum(axis, keepdims) ** (1 / p)
+        return (self.abs() ** float(p)).sum(axis, keepdims) ** (1 / float(p))
 
     def tolist(self):
         """The value as (nested) Python numbers."""
@@ -409,9 +467,9 @@ class Tensor(NumberConversions):
         in dim whose length is not 1 is kept, as in PyTorch."""
         if dim is None:
             dims = [i for i, n in enumerate(self.shape) if n == 1]
-        else:
+        else:       # (a 0-d tensor takes dim 0 or -1, as in PyTorch, and stays 0-d)
             given = dim if isinstance(dim, (tuple, list)) else (dim,)
-            dims = [_one_dim("squeeze", d, self.ndim, self.shape) for d in given]
+            dims = [_one_dim("squeeze", d, max(self.ndim, 1), self.shape) for d in given]
         return self.reshape(tuple(n for i, n in enumerate(self.shape)
                                   if not (i in dims and n == 1)))
 
@@ -437,18 +495,20 @@ def _one_dim(op, dim, ndim, shape):
 
 
 def _bound(op, name, value):
+    """A bound of clamp as a Python float (which keeps a float32 tensor float32, where a numpy
+    float64 or int64 would promote it), or None."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or \
             np.isnan(value):
         raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
-    return value
+    return float(value)
 
 
 def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
     """argmax / argmin: an int64 leaf without gradient."""
     axis = either(op, "axis", axis, "dim", dim)
-    keepdims = either(op, "keepdims", keepdims, "keepdim", keepdim)
+    keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
     if axis is not None:
         axis = one_axis(axis, x, op)
     if x.size == 0:
@@ -484,14 +544,14 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
     t._born = recording.writes
     if prim is None:
         t._prim, t._parents, t._params = None, (), None
-        t.requires_grad = requires_grad
+        t._requires_grad = requires_grad
     else:
         if recording.grad_enabled and (requires_grad or any(p._prim for p in parents)):
             t._prim, t._parents, t._params = prim, parents, params
-            t.requires_grad = requires_grad and prim.differentiable
+            t._requires_grad = requires_grad and prim.differentiable
         else:
             t._prim, t._parents, t._params = None, (), None
-            t.requires_grad = False
+            t._requires_grad = False
         if prim.view:
             memory_of = parents[0]
         if recording.watching:
@@ -517,24 +577,40 @@ def leaf(array, requires_grad=False, name=None, memory_of=None):
     return make_tensor(array, requires_grad=requires_grad, name=name, memory_of=memory_of)
 
 
-def constant(value, dtype=None):
+def constant(value, dtype=None, recorded=None):
     """A number, list or array operand as a constant leaf; a Tensor is returned as it is.
+
     Unlike Tensor(...), an array of a floating dtype is wrapped without a copy: an operand is
-    read, never owned (as in numpy)."""
+    read, never owned (an input sequence may be a long recording). A graph that records the
+    constant may read it in backward, after the caller has changed the array, so a write
+    must not go unseen: a view of a tensor's value (x.data) shares that tensor's memory and
+    its write stamps, and a writable numpy array gets a fingerprint that backward compares
+    (inplace.py), while one may record (grad mode on; `recorded` says more precisely)."""
     if isinstance(value, Tensor):
         return value
-    return make_tensor(as_array(value, dtype, copy=False))
+    array = as_array(value, dtype, copy=False)
+    if isinstance(value, TrackedArray) and value._owner is not None and \
+            np.may_share_memory(array, value):
+        return make_tensor(array, memory_of=value._owner)
+    t = make_tensor(array)
+    if (recording.grad_enabled if recorded is None else recorded) and \
+            isinstance(value, _ndarray) and array.flags.writeable and \
+            np.may_share_memory(array, value):
+        t._fingerprint = fingerprint(array)
+    return t
 
 
 def operand(value, like):
     """An operand of a binary op as a Tensor: a Python number takes the dtype of the tensor
-    `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it."""
+    `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it (a
+    numpy array is watched for writes when the op records a graph)."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and \
             like._data.dtype.kind == "f":
         return make_tensor(np.asarray(value, dtype=like._data.dtype))
-    return make_tensor(as_array(value, copy=False))
+    return constant(value, recorded=recording.grad_enabled and (
+        like._requires_grad or like._prim is not None))
 
 
 def apply(name, *inputs, **params):
@@ -550,8 +626,28 @@ def apply(name, *inputs, **params):
         out = prim.forward(*arrays, **params)
     except (ValueError, IndexError, TypeError, MemoryError) as exc:
         raise _forward_error(prim, arrays, params, exc) from None
-    return make_tensor(out, prim, inputs, params or None,
-                       any(x.requires_grad for x in inputs))
+    requires_grad = any(x._requires_grad for x in inputs)
+    if not requires_grad:               # (a result that requires grad is floating already)
+        dtype = out.dtype
+        if dtype.kind != "f" or dtype.itemsize < 4:
+            out = _floating_result(prim, arrays, params, out)
+    return make_tensor(out, prim, inputs, params or None, requires_grad)
+
+
+def _floating_result(prim, arrays, params, out):
+    """The result of an op on bool masks, computed in float64 as other data is: numpy would
+    count a mask's sum in int64 and take exp(True) in float16 (PyTorch computes both in its
+    default floating dtype). Results on integer data (an argmax) and bool results (a mask's
+    max, reshape, mask + mask, logical as in PyTorch) are kept as they are."""
+    if any(a.dtype.kind in "iu" for a in arrays):
+        return out
+    if out.dtype.kind in "iu":
+        return out.astype(np.float64)
+    if out.dtype.kind == "f" and not any(a.dtype.kind == "f" and a.dtype.itemsize < 4
+                                         for a in arrays):
+        return prim.forward(*[a.astype(np.float64) if a.dtype.kind == "b" else a
+                              for a in arrays], **params)
+    return out
 
 
 def precomputed(name, inputs, value, memory_of=None, **params):
@@ -563,18 +659,22 @@ def precomputed(name, inputs, value, memory_of=None, **params):
     forward would return.
     """
     return make_tensor(value, PRIMITIVES[name], tuple(inputs), params or None,
-                       any(x.requires_grad for x in inputs), memory_of=memory_of)
+                       any(x._requires_grad for x in inputs), memory_of=memory_of)
 
 
 def _plain_index(index):
     """An index with Tensors replaced by numpy arrays: a bool Tensor is a mask (as a boolean
-    numpy array is), a floating one must hold whole numbers; lists become arrays."""
+    numpy array is), a floating one must hold whole numbers; lists become arrays (a list of
+    tensors as the tensor of them). The node keeps the index for its vjp, so an array index
+    is copied: a later write into the caller's array must not move the gradient."""
     if isinstance(index, tuple):
         return tuple(map(_plain_index, index))
+    if isinstance(index, np.ndarray):
+        return np.array(index)
     if isinstance(index, Tensor):
         data = index._data
         if data.dtype.kind in "biu":
-            return data
+            return np.array(data)
         positions = np.zeros(data.shape, dtype=np.int64)
         whole = np.isfinite(data)
         positions[whole] = data[whole]
@@ -584,9 +684,31 @@ def _plain_index(index):
                                    f"{'...' if data.size > 5 else ''}")
         return positions
     if isinstance(index, list):
-        array = np.asarray(index)
+        if any(isinstance(i, Tensor) for i in index):
+            return _plain_index(constant(index))
+        try:
+            array = np.array(index)
+        except ValueError as exc:
+            raise TensorIndexError(f"getitem: the index list {index!r:.80} is not a "
+                                   f"rectangular array of positions or a mask ({exc})") from None
         return array.astype(np.intp) if array.size == 0 else array    # x[[]]: no positions
     return index
+
+
+def _in_place_error(what, tensor, other, exc):
+    """The project's exception for an in-place update numpy refused, naming the operands."""
+    try:
+        theirs = (repr(other) if isinstance(other, (str, bytes))
+                  else f"{type(other).__name__} of shape {np.shape(other)}")
+    except ValueError:                  # a ragged list has no shape
+        theirs = f"{type(other).__name__} {other!r:.40}"
+    if isinstance(exc, TypeError) or "could not convert" in str(exc):
+        return DTypeError(f"{what}: the {tensor.dtype} tensor of shape {tensor.shape} cannot take "
+                          f"{theirs} in place ({exc}); the result must keep the tensor's dtype")
+    if isinstance(exc, IndexError):
+        return TensorIndexError(f"{what}: into shape {tensor.shape}: {exc}")
+    return ShapeError(f"{what}: {theirs} does not fit the tensor of shape {tensor.shape} in "
+                      f"place: {exc}")
 
 
 def _forward_error(prim, arrays, params, exc):
