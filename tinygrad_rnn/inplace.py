@@ -20,17 +20,18 @@ value that stamps its tensor when something writes through it: item assignment, 
 operators and ufuncs with out=, `.flat`, `np.copyto`/`np.put`/..., and the writing methods
 (fill, sort, ...). Rebinding (`x.data = other`) is a write too, and so is every update the
 engine makes itself (optimizers, load_state_dict). A write the view cannot see is refused
-rather than missed: the view is marked read-only for numpy (its own writes are let through
-and stamped), so a plain array made from it (`np.asarray(x.data)`, `.view(np.ndarray)`, a
+rather than missed: the view is marked read-only for numpy (its own writes are let through and
+stamped), so a plain array made from it (`np.asarray(x.data)`, `.view(np.ndarray)`, a
 memoryview) refuses writes with numpy's "assignment destination is read-only", and so does
 `np.asarray(t)`, a read-only view too (as PyTorch refuses np.asarray of a tensor that requires
-grad). `x.data.flags.writeable` still says whether the memory itself can be written. Values
-never leave a graph's reach unseen the other way either: `x.data = array` takes a copy of a
-numpy array, `x.data = y` (or `y.data`) shares y's memory and its stamps, and a writable
-numpy array that a constant wraps without a copy (an operand, an input sequence) gets a
-fingerprint, a checksum of its bytes that backward compares once per array. Writing when no
-graph waits on the value (backward, step, zero_grad, forward) costs one stamp and raises
-nothing.
+grad). `x.data.flags.writeable` still says whether the memory itself can be written. (One numpy
+function ignores the read-only mark, `ufunc.at`: np.add.at(np.asarray(t), ...) writes unseen,
+where np.add.at(t.data, ...) is seen.) Values never leave a graph's reach unseen the other way
+either: `x.data = array` takes a copy of a numpy array, `x.data = y` (or `y.data`) shares y's
+memory and its stamps, and a writable numpy array that a constant wraps without a copy (an
+operand, an input sequence) gets a fingerprint, a checksum of its bytes that backward compares
+once per array. Writing when no graph waits on the value (backward, step, zero_grad, forward)
+costs one stamp and raises nothing.
 """
 import zlib
 
