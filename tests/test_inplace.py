@@ -216,3 +216,215 @@ def test_data_is_an_ndarray_whose_results_are_plain_arrays():
     assert type(x.data * 2) is np.ndarray and type(np.exp(x.data)) is np.ndarray
     assert type(pickle.loads(pickle.dumps(x.data))) is np.ndarray
     np.testing.assert_array_equal(x.data + x.data, [2.0, 4.0])
+
+
+# --- writes the tracked view cannot see are refused, not missed ---
+
+ESCAPES = {
+    "np.asarray(x)": lambda x: np.asarray(x).__setitem__(0, 10.0),
+    "np.asarray(x) as out=": lambda x: np.add(np.asarray(x), 1.0, out=np.asarray(x)),
+    "np.asarray(x.data)": lambda x: np.asarray(x.data).__setitem__(0, 10.0),
+    "np.asarray(x.numpy())": lambda x: np.asarray(x.numpy()).__setitem__(0, 10.0),
+    "x.data.view(np.ndarray)": lambda x: x.data.view(np.ndarray).__setitem__(0, 10.0),
+    "np.asarray(x.detach())": lambda x: np.asarray(x.detach()).__setitem__(0, 10.0),
+}
+
+
+@pytest.mark.parametrize("write", ESCAPES.values(), ids=list(ESCAPES))
+def test_a_plain_array_made_from_a_tensor_is_read_only(write):
+    """np.asarray(t) is a read-only view (PyTorch refuses np.asarray of a tensor that requires
+    grad); a plain array made from .data cannot write either: numpy refuses, the value stays."""
+    x, loss = square_loss()
+    with pytest.raises(ValueError, match="read-only"):
+        write(x)
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+def test_a_memoryview_of_the_data_is_read_only():
+    x, loss = square_loss()
+    with pytest.raises(TypeError, match="read-only"):
+        memoryview(x.data).cast("B")[0] = 7
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [2.0, 4.0, 6.0])
+
+
+MORE_WRITES = {
+    "flat item": lambda x: x.data.flat.__setitem__(0, 10.0),
+    "flat assignment": lambda x: setattr(x.numpy(), "flat", 10.0),
+    "np.copyto by keyword": lambda x: np.copyto(dst=x.data, src=np.zeros(3)),
+    "np.sum with out=": lambda x: np.sum(np.ones((2, 3)), axis=0, out=x.data),
+    "np.dot with out=": lambda x: np.dot(np.ones((3, 2)), np.ones(2), out=x.data),
+    "np.fill_diagonal": lambda x: np.fill_diagonal(x.data.reshape(1, 3), 9.0),
+    "round with out=": lambda x: x.data.round(out=x.data),
+    "x[0] = v under no_grad": lambda x: _setitem_under_no_grad(x),
+    "x **= 2 under no_grad": lambda x: _ipow_under_no_grad(x),
+}
+
+
+def _setitem_under_no_grad(x):
+    with no_grad():
+        x[0] = 10.0
+
+
+def _ipow_under_no_grad(x):
+    with no_grad():
+        x **= 2.0
+
+
+@pytest.mark.parametrize("write", MORE_WRITES.values(), ids=list(MORE_WRITES))
+def test_more_writes_to_a_saved_input_are_refused_by_backward(write):
+    x, loss = square_loss()
+    write(x)
+    with pytest.raises(BackwardError, match="'x'.*modified in place"):
+        loss.backward()
+
+
+@pytest.mark.parametrize("write", [lambda x: x.data.flat.__setitem__(0, 5.0),
+                                   lambda x: _setitem_under_no_grad(x)], ids=["flat", "x[0] = v"])
+def test_writes_when_no_graph_waits_stay_silent_and_take_effect(write):
+    x, loss = square_loss()
+    loss.backward()
+    write(x)
+    x.grad = None
+    (x * x).sum().backward()
+    assert x.grad[1:].tolist() == [4.0, 6.0] and x.grad[0] in (10.0, 20.0)
+
+
+def test_the_data_says_its_memory_is_writable_and_copies_are_plain():
+    x = Tensor([1.0, 2.0])
+    assert x.data.flags.writeable and x.numpy().flags.writeable
+    copy = np.array(x)
+    copy[0] = 5.0                                 # a copy: writable, and not x
+    assert x.data[0] == 1.0 and type(np.asarray(x)) is np.ndarray
+
+
+def test_in_place_power_updates_the_parameter_itself():
+    w = Tensor([2.0, 3.0], requires_grad=True)
+    same = w
+    with no_grad():
+        w **= 2.0
+    assert w is same and w.data.tolist() == [4.0, 9.0]
+    with pytest.raises(BackwardError, match="no_grad"):
+        w **= 2.0                                 # grad mode on: refused as += is
+
+
+# --- memory the engine does not own: operands, inputs, targets ---
+
+def test_a_numpy_operand_written_after_forward_is_refused():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    weights = np.array([4.0, 5.0, 6.0])
+    loss = (weights * x).sum()
+    weights[0] = 0.0
+    with pytest.raises(BackwardError, match=r"numpy array of shape \(3,\).*written after"):
+        loss.backward()
+    assert x.grad is None
+    weights[0] = 4.0                              # the same values again: nothing to refuse
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 5.0, 6.0])
+
+
+@pytest.mark.parametrize("array", ["xs", "vs"])
+def test_an_input_sequence_or_targets_written_after_forward_are_refused(array):
+    model, xs, vs = elman_problem()
+    loss = nn.sequence_loss(model(xs)[0], vs)
+    {"xs": xs, "vs": vs}[array][1] = 0.0
+    with pytest.raises(BackwardError, match="written after"):
+        loss.backward()
+
+
+def test_an_operand_given_as_another_tensors_data_shares_its_write_stamps():
+    x, w = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0])
+    loss = (x * w.data).sum()
+    w.data[0] = 9.0
+    with pytest.raises(BackwardError, match="modified in place"):
+        loss.backward()
+
+
+def test_an_index_array_is_kept_as_it_was_at_forward():
+    x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
+    index, mask = np.array([0, 0]), Tensor([True, False, True])
+    loss = x[index].sum() + (x[mask] * 2.0).sum()
+    index[...] = 2
+    mask.data[...] = False
+    loss.backward()
+    np.testing.assert_array_equal(x.grad, [4.0, 0.0, 2.0])
+
+
+def test_rebinding_shares_a_tensor_and_copies_an_array():
+    x, other, array = Tensor([0.0, 0.0]), Tensor([1.0, 2.0]), np.array([1.0, 2.0])
+    x.data = other                                # shares, as in PyTorch
+    other.data[0] = 9.0
+    assert x.data.tolist() == [9.0, 2.0]
+    w = Tensor([0.0, 0.0], requires_grad=True)
+    w.data = array                                # a copy: later writes to array are not w's
+    loss = (w * w).sum()
+    array[0] = 5.0
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [2.0, 4.0])
+    y = Tensor([0.0, 0.0], requires_grad=True)
+    y.data = other.data
+    loss = (y * y).sum()
+    other.data[1] = 7.0                           # y shows other's memory: the write is seen
+    with pytest.raises(BackwardError):
+        loss.backward()
+
+
+def test_a_read_only_array_assigned_to_data_is_copied_so_an_optimizer_can_step():
+    w = Tensor([1.0, 1.0], requires_grad=True)
+    w.data = np.broadcast_to(1.0, (2,))
+    w.grad = np.ones(2)
+    optim.SGD([w], lr=1.0).step()
+    np.testing.assert_array_equal(w.data, [0.0, 0.0])
+
+
+# --- released values and checkpoints ---
+
+def test_releasing_a_value_a_vjp_reads_is_refused_and_one_it_does_not_is_not():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    y = x * 3.0
+    loss = (y * y).sum()
+    y.release_value()
+    with pytest.raises(BackwardError, match="released.*'mul'"):
+        loss.backward()
+    z = x * 3.0
+    loss = z.tanh().sum()                         # tanh's vjp reads its output, not z
+    z.release_value()
+    loss.backward()
+    np.testing.assert_allclose(x.grad, 3.0 * (1.0 - np.tanh([3.0, 6.0]) ** 2))
+
+
+def test_a_released_value_is_refused_as_a_write_and_stays_nan():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    a, b = x * 2.0, x * 3.0
+    a.release_value()
+    b.release_value()
+    for write in (lambda: a.data.__setitem__(0, 1.0), lambda: a.data.flat.__setitem__(0, 1.0)):
+        with pytest.raises(ValueError, match="read-only"):
+            write()
+    with no_grad(), pytest.raises(BackwardError, match="released"):
+        a[0] = 1.0
+    assert np.isnan(b.data).all()                 # the placeholder all released values share
+
+
+def test_a_checkpoint_whose_recomputation_differs_is_refused():
+    from tinygrad_rnn.checkpoint import checkpoint
+    x, W = Tensor([1.0, 2.0], requires_grad=True), Tensor([2.0, 2.0], requires_grad=True)
+    out = checkpoint(lambda x: x * W, x)
+    W.data[...] = 5.0                             # a parameter the segment closes over
+    with pytest.raises(BackwardError, match="checkpoint: fn gave other values when recomputed"):
+        out.sum().backward()
+    tg.manual_seed(0)
+    out = checkpoint(lambda x: x * tg.randn(2), x)     # a random draw inside
+    with pytest.raises(BackwardError, match="deterministic"):
+        out.sum().backward()
+
+
+def test_an_optimizer_step_before_a_checkpointed_backward_is_refused():
+    model, xs, vs = elman_problem()
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    nn.sequence_loss(model(xs)[0], vs).backward()
+    loss = nn.sequence_loss(model(xs, checkpoint_every=2)[0], vs)
+    opt.step()
+    with pytest.raises(BackwardError, match="checkpoint"):
+        loss.backward()

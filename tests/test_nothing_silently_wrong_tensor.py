@@ -224,3 +224,201 @@ LOSS_REFUSALS = {
 @pytest.mark.parametrize("error, call, phrases", refusal_cases(LOSS_REFUSALS))
 def test_loss_arguments_are_checked_first(error, call, phrases):
     refuses(error, call, *phrases)
+
+
+# --- creation functions: arguments checked as Tensor(...) checks them ---
+
+CREATION_REFUSALS = {
+    "dtype not a dtype": (DTypeError, lambda: tg.zeros(2, dtype="bogus"), "zeros", "'bogus'"),
+    "dtype a number": (DTypeError, lambda: tg.ones(2, dtype=5), "ones", "dtype=5"),
+    "arange dtype not a dtype": (DTypeError, lambda: tg.arange(3, dtype="x"), "arange"),
+    "requires_grad a str": (DTypeError, lambda: tg.ones(3, requires_grad="yes"), "ones",
+                            "requires_grad must be True or False"),
+    "requires_grad 1": (DTypeError, lambda: tg.randn(2, requires_grad=1), "randn"),
+    "name a number": (DTypeError, lambda: tg.zeros(3, name=5), "zeros", "name must be a str"),
+    "generator a str": (SettingError, lambda: tg.randn(2, generator="abc"), "randn",
+                        "generator must be a numpy Generator"),
+    "generator an int": (SettingError, lambda: tg.rand(2, generator=5), "rand", "generator"),
+    "too big to make": (ShapeError, lambda: tg.zeros(2 ** 62, 2 ** 62), "zeros", "too large"),
+    "arange too big": (ShapeError, lambda: tg.arange(0, 1e30, 1e-30), "arange", "too large"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(CREATION_REFUSALS))
+def test_creation_arguments_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_an_allocation_that_does_not_fit_is_an_out_of_memory_error(monkeypatch):
+    def no_memory(*args, **kwargs):
+        raise MemoryError("Unable to allocate 72.8 TiB")
+    monkeypatch.setattr(np, "zeros", no_memory)
+    error = refuses(tg.OutOfMemoryError, lambda: tg.zeros(10 ** 13), "zeros", "72.8 TiB")
+    assert isinstance(error, MemoryError)
+
+
+def test_likes_keep_a_dtype_given_as_a_numpy_dtype():
+    assert tg.zeros_like(Tensor([1.0, 2.0]), dtype=np.dtype(np.float32)).dtype == np.float32
+    assert tg.ones_like(np.zeros(2), dtype=np.dtype("float32")).dtype == np.float32
+    assert tg.randn(2, generator=np.random.RandomState(0)).shape == (2,)
+
+
+# --- requires_grad: a leaf's flag may change, a node's may not ---
+
+def test_requires_grad_is_checked_when_set():
+    x = Tensor([1.0, 2.0])
+    x.requires_grad = True
+    (x * x).sum().backward()
+    assert x.grad.tolist() == [2.0, 4.0]
+    refuses(DTypeError, lambda: setattr(x, "requires_grad", "yes"), "True or False")
+    refuses(DTypeError, lambda: setattr(Tensor([True]), "requires_grad", True), "only floating")
+    y = x * 2.0
+    refuses(tg.BackwardError, lambda: setattr(y, "requires_grad", False), "only a leaf",
+            "'mul'", "detach()")
+    y.requires_grad = True                        # unchanged: allowed
+    assert y.requires_grad
+
+
+# --- a bool mask computes as float64 where numpy would use int64 or float16 ---
+
+MASK_RESULTS = {
+    "sum counts in float64": (lambda m: m.sum(), np.float64, 2.0),
+    "exp in float64": (lambda m: m.exp().sum(), np.float64, 2 * np.e + 1),
+    "sin in float64": (lambda m: m.sin().sum(), np.float64, 2 * np.sin(1.0)),
+    "relu in float64": (lambda m: m.relu().sum(), np.float64, 2.0),
+    "mean": (lambda m: m.mean(), np.float64, 2 / 3),
+    "mask + mask stays logical (as PyTorch)": (lambda m: (m + m).sum(), np.float64, 2.0),
+}
+
+
+@pytest.mark.parametrize("call, dtype, value", cases(MASK_RESULTS))
+def test_ops_on_a_bool_mask_compute_in_float64(call, dtype, value):
+    result = call(Tensor([True, True, False]))
+    assert result.dtype == dtype and float(result) == value
+
+
+def test_an_argmax_keeps_its_integers():
+    picks = Tensor([[1.0, 5.0, 2.0]]).argmax(axis=1)
+    assert picks.dtype == np.int64 and picks.reshape(1).dtype == np.int64
+
+
+# --- reductions, norms, bounds, shapes ---
+
+ARGUMENT_REFUSALS = {
+    "argmax keepdims a str": (DTypeError, lambda: Tensor([1.0, 2.0]).argmax(0, keepdims="yes"),
+                              "argmax", "keepdims"),
+    "norm keepdims a str": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims="yes"), "norm",
+                            "keepdims"),
+    "norm keepdims None": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims=None), "norm"),
+    "norm of p True": (SettingError, lambda: Tensor([3.0, 4.0]).norm(p=True), "norm", "True"),
+    "norm of p an array": (SettingError, lambda: Tensor([3.0]).norm(p=np.array([2])), "norm"),
+    "clamp to np.True_": (SettingError, lambda: Tensor([1.0]).clamp(min=np.True_), "clamp"),
+    "reshape to -2": (ShapeError, lambda: Tensor(np.ones(4)).reshape(-2), "reshape", "-1"),
+    "view to (-3, 4)": (ShapeError, lambda: Tensor(np.ones(4)).view(-3, 4), "reshape"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(ARGUMENT_REFUSALS))
+def test_reduction_and_shape_arguments_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_numpy_numbers_work_where_python_numbers_do():
+    x = Tensor([3.0, -4.0])
+    assert float(x.norm(p=np.int64(3))) == pytest.approx((27 + 64) ** (1 / 3))
+    assert float(x.norm(p=np.float32(1.0))) == 7.0
+    x32 = Tensor([-1.0, 2.0], dtype=np.float32)
+    assert x32.clamp(min=np.int64(0)).dtype == np.float32          # stays float32
+    assert x32.clamp(max=np.float64(1.0)).data.tolist() == [-1.0, 1.0]
+    assert Tensor(1.0).squeeze(0).shape == () and Tensor(1.0).squeeze(-1).shape == ()
+    assert abs(Tensor([-1.0, 2.0])).data.tolist() == [1.0, 2.0] and +x is x
+
+
+# --- indexing, functional ---
+
+def test_index_lists_are_checked_and_may_hold_tensors():
+    x = Tensor([1.0, 2.0, 3.0])
+    assert x[[Tensor(2.0), Tensor(0.0)]].data.tolist() == [3.0, 1.0]
+    refuses(TensorIndexError, lambda: Tensor(np.ones((2, 2)))[[[0, 1], [0]]], "getitem",
+            "rectangular")
+    refuses(TensorIndexError, lambda: x[[Tensor(0.5)]], "whole numbers")
+
+
+FUNCTIONAL_REFUSALS = {
+    "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
+    "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
+    "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(FUNCTIONAL_REFUSALS))
+def test_functions_of_several_tensors_take_a_sequence(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_cut_takes_numbers_and_arrays_as_constants():
+    assert float(tg.cut(5.0)) == 5.0 and tg.cut(np.ones(2)).op is None
+    assert tg.stack(Tensor([float(i)]) for i in range(3)).shape == (3, 1)
+
+
+# --- backward's arguments, and .grad set by hand ---
+
+def test_retain_graph_none_is_pytorchs_default():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    (x * 2.0).sum().backward(retain_graph=None)
+    assert x.grad.tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("seed", [np.array([1 + 1j, 1.0]), np.array([None, None])], ids=str)
+def test_a_seed_of_complex_or_none_values_is_refused(seed):
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    refuses(DTypeError, lambda: (x * 2.0).backward(seed), "grad must be numeric")
+
+
+def test_a_grad_set_by_hand_to_a_tensor_is_added_into_and_garbage_is_refused():
+    x = Tensor([1.0, 2.0], requires_grad=True)
+    x.grad = tg.ones(2)                           # PyTorch's .grad is a tensor
+    (x * 2.0).sum().backward()
+    assert type(x.grad) is np.ndarray and x.grad.tolist() == [3.0, 3.0]
+    y = Tensor(2.0, requires_grad=True)
+    y.grad = "abc"
+    refuses(DTypeError, lambda: (y * 2.0).backward(), ".grad", "not numbers")
+
+
+# --- grad mode: no_grad and enable_grad are decorators too, with or without parentheses ---
+
+def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses():
+    x = Tensor([1.0], requires_grad=True)
+    double = tg.no_grad(lambda t: t * 2.0)
+    assert not double(x).requires_grad
+    assert not tg.no_grad()(lambda t: t * 2.0)(x).requires_grad
+    with tg.no_grad():
+        assert tg.enable_grad(lambda t: t * 2.0)(x).requires_grad
+    assert tg.is_grad_enabled()
+    refuses(SettingError, lambda: tg.no_grad(5), "no_grad", "decorator")
+
+
+# --- in-place operators: numpy's refusals as the project's errors ---
+
+IN_PLACE_REFUSALS = {
+    "x += 'a'": (DTypeError, lambda x: x.__iadd__("a"), "in-place add", "'a'"),
+    "x += complex": (DTypeError, lambda x: x.__iadd__(1j), "in-place add", "dtype"),
+    "x += a wrong shape": (ShapeError, lambda x: x.__iadd__(np.ones(5)), "(5,)", "(2,)"),
+    "x[5] = v": (TensorIndexError, lambda x: x.__setitem__(5, 1.0), "(2,)"),
+    "x[0] = 'a'": (DTypeError, lambda x: x.__setitem__(0, "a"), "x[...] =", "'a'"),
+    "mask += 1.0": (DTypeError, lambda x: Tensor([True]).__iadd__(1.0), "bool"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(IN_PLACE_REFUSALS))
+def test_in_place_updates_numpy_refuses_are_named(error, call, phrases):
+    refuses(error, lambda: call(Tensor([1.0, 2.0])), *phrases)
+
+
+def test_item_assignment_writes_in_place_as_in_pytorch():
+    x = Tensor([1.0, 2.0, 3.0])
+    x[Tensor([True, False, True])] = 0.0
+    x[1] = Tensor(5.0)
+    assert x.data.tolist() == [0.0, 5.0, 0.0]
+    refuses(tg.BackwardError, lambda: Tensor([1.0], requires_grad=True).__setitem__(0, 2.0),
+            "no_grad")

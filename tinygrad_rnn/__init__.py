@@ -25,14 +25,19 @@ from .errors import (
     TinygradRNNError,
     TinygradRNNWarning,
 )
-from .functional import concatenate, linear, log_softmax, logsumexp, maximum, softmax, stack, where
+from .functional import (
+    concatenate,
+    cut,
+    linear,
+    log_softmax,
+    logsumexp,
+    maximum,
+    softmax,
+    stack,
+    where,
+)
 from .gradcheck import GradcheckReport, GradcheckWarning, gradcheck
 from .losses import binary_cross_entropy_with_logits, cross_entropy, mse_loss
 from .primitives import PRIMITIVES
 from .tensor import Tensor, apply
 from .train import fit
-
-
-def cut(x):
-    """Identity forward, zero gradient; the truncation stays in the graph as a node."""
-    return x.cut()

@@ -42,6 +42,26 @@ def as_array(data, dtype=None, copy=True):
                      f"{array.dtype} from {type(data).__name__}")
 
 
+def grad_flag(who, requires_grad, dtype):
+    """requires_grad as a bool: True or False (numpy's too), and True only for floating data
+    (a mask or an index has no gradient)."""
+    if not isinstance(requires_grad, (bool, np.bool_)):
+        raise DTypeError(f"{who}: requires_grad must be True or False, got {requires_grad!r} "
+                         f"({type(requires_grad).__name__})")
+    if requires_grad and np.dtype(dtype).kind != "f":
+        raise DTypeError(f"{who}: only floating tensors can require grad; this one holds "
+                         f"{dtype} data (a mask has no gradient)")
+    return bool(requires_grad)
+
+
+def tensor_name(who, name):
+    """A tensor's name: a str or None."""
+    if name is not None and not isinstance(name, str):
+        raise DTypeError(f"{who}: name must be a str or None, got {name!r} "
+                         f"({type(name).__name__})")
+    return name
+
+
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
@@ -94,10 +114,14 @@ def shape_of(shape, op="reshape"):
     try:
         if any(isinstance(d, (bool, np.bool_)) for d in dims):
             raise TypeError("a bool is not a size")
-        return tuple(operator.index(d) for d in dims)
+        sizes = tuple(operator.index(d) for d in dims)
     except TypeError:
         raise DTypeError(f"{op}: the shape must be ints (or one tuple of ints), got "
                          f"{shape if len(shape) != 1 else shape[0]!r}") from None
+    if any(n < -1 for n in sizes):      # numpy reads any negative size as -1; PyTorch refuses
+        raise ShapeError(f"{op}: sizes must be >= 0, or -1 for the one size inferred, got "
+                         f"{sizes}{where_in_time(recording.meta)}")
+    return sizes
 
 
 def permutation_of(axes, ndim, shape):

@@ -17,7 +17,7 @@ import numpy as np
 from .context import recording
 from .errors import BackwardError, DTypeError, NumericalError, ShapeError, shapes_of, where_in_time
 from .graph import topological_order
-from .inplace import check_intact
+from .inplace import check_intact, check_outside
 from .primitives import unbroadcast
 
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
@@ -25,14 +25,19 @@ LEAF_BLOCK = 64
 
 
 def backward(root, grad=None, retain_graph=False):
-    """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad."""
+    """Accumulate the gradient of `root` (seeded with `grad`) into the leaves' .grad.
+    retain_graph=None is False, PyTorch's default spelled out."""
+    if retain_graph is None:
+        retain_graph = False
     if not isinstance(retain_graph, (bool, np.bool_)):
         raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
     sums = Sums(root, _seed(root, grad))
     leaves = []                             # (leaf, its gradient, walk-made), written at the end
     take, add = sums.pending.pop, sums.add
     writes, anomaly, consumed = recording.writes, recording.anomaly, not retain_graph
-    for node in reversed(topological_order([root], gradient_inputs)):
+    order = topological_order([root], gradient_inputs)
+    check_outside([node for node in order if node._prim is None])   # before anything is walked
+    for node in reversed(order):
         prim = node._prim
         if prim is None:
             g, owned = sums.pop_leaf(node)
@@ -62,7 +67,7 @@ def backward(root, grad=None, retain_graph=False):
 def gradient_inputs(node):
     """The inputs a gradient may flow back to: none from a node that does not require grad
     (a cut, a constant), so the walk never enters the truncated past."""
-    return node._parents if node.requires_grad else ()
+    return node._parents if node._requires_grad else ()
 
 
 class Sums:
@@ -137,21 +142,33 @@ class Sums:
 
 
 def _write_grad(node, g, owned):
-    """Add g into node.grad, as an array of the node's own dtype that nothing else shares."""
+    """Add g into node.grad, as an array of the node's own dtype that nothing else shares (a
+    .grad set by hand to a Tensor or a list is read as its values)."""
     dtype = node._data.dtype
     if node.grad is None:
         node.grad = g if owned and g.dtype == dtype else np.array(g, dtype=dtype)
     else:
-        node.grad = (node.grad + g).astype(dtype, copy=False)
+        node.grad = np.asarray(np.asarray(node.grad) + g).astype(dtype, copy=False)
 
 
 def _check_grads(leaves):
-    """Every .grad the walk will add into must be an array of its tensor's shape (a user may
-    have set one by hand): checked before any is written, so a refusal changes none."""
+    """Every .grad the walk will add into must be an array of real numbers of its tensor's
+    shape (a user may have set one by hand): checked before any is written, so a refusal
+    changes none."""
     for leaf, _, _ in leaves:
         grad = leaf.grad
-        if grad is not None and np.shape(grad) != leaf._data.shape:
-            named = f" {leaf.name!r}" if leaf.name is not None else ""
+        if grad is None:
+            continue
+        named = f" {leaf.name!r}" if leaf.name is not None else ""
+        try:
+            kind = np.asarray(grad).dtype.kind
+        except (TypeError, ValueError):
+            kind = "O"
+        if kind not in "biuf":
+            raise DTypeError(f"backward: the .grad of the tensor{named} of shape {leaf.shape} "
+                             f"holds {type(grad).__name__} {grad!r:.40}, not numbers; set it to "
+                             f"None (zero_grad()) or to an array before backward()")
+        if np.shape(grad) != leaf._data.shape:
             raise ShapeError(f"backward: the .grad of the tensor{named} of shape {leaf.shape} "
                              f"holds shape {np.shape(grad)}; set it to None (zero_grad()) or to "
                              f"an array of the tensor's shape before backward()")
@@ -159,7 +176,7 @@ def _check_grads(leaves):
 
 def _seed(root, grad):
     """The gradient backward starts from: 1 for a scalar root, else `grad` of root's shape."""
-    if not root.requires_grad:
+    if not root._requires_grad:
         what = "is the output of a cut" if root._prim is not None else "is a leaf"
         raise BackwardError(f"backward: this tensor of shape {root.shape} does not require "
                             f"grad (it {what} with requires_grad=False), so there is no graph "
@@ -173,10 +190,13 @@ def _seed(root, grad):
                                 f"(.sum(), .mean()){where_in_time(root._meta)}")
         return np.ones(root.shape, dtype=root.dtype)
     try:
-        seed = np.array(grad, dtype=root.dtype)
+        given = np.asarray(grad)
+        if given.dtype.kind not in "biuf":       # complex would lose its imaginary part,
+            raise TypeError(given.dtype)         # None would become NaN
+        seed = np.array(given, dtype=root.dtype)
     except (TypeError, ValueError):
-        raise DTypeError(f"backward: grad must be numeric, an array or Tensor of shape "
-                         f"{root.shape}, got {type(grad).__name__} {grad!r:.60}") from None
+        raise DTypeError(f"backward: grad must be numeric (real numbers), an array or Tensor of "
+                         f"shape {root.shape}, got {type(grad).__name__} {grad!r:.60}") from None
     if seed.shape != root.shape:
         raise ShapeError(f"backward: grad of shape {seed.shape} does not match the root's "
                          f"shape {root.shape}")
@@ -194,7 +214,7 @@ def _second_pass(node):
 def _check_gradients(node, shares):
     """Anomaly mode: the gradients node's vjp gives its inputs must be finite."""
     for position, (parent, gradient) in enumerate(zip(node._parents, shares)):
-        if gradient is not None and parent.requires_grad and not np.all(np.isfinite(gradient)):
+        if gradient is not None and parent._requires_grad and not np.all(np.isfinite(gradient)):
             raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
                                  f"operand {position} (operand shapes "
                                  f"{shapes_of(node._parents)}){where_in_time(node._meta)}")

@@ -19,6 +19,12 @@ Rules:
 - tensors fn uses without taking them as inputs must be leaves (parameters): the inner
   backward accumulates their gradients directly. A non-leaf must be passed as an input
   (checked during the recomputation: it would otherwise be walked twice).
+
+Both are checked: a recomputation whose outputs differ from the first run's (a random draw
+inside fn, or a parameter fn closes over written between forward and backward, which the
+in-place check cannot see since the node does not record it as an input) is refused with a
+BackwardError rather than giving the gradient of another computation. PyTorch's checkpoint
+restores the random state instead, and does not check.
 """
 from functools import partial
 
@@ -26,7 +32,7 @@ import numpy as np
 
 from .autodiff import backward
 from .context import enable_grad, no_grad
-from .errors import BackwardError, ShapeError
+from .errors import BackwardError, SettingError, ShapeError
 from .memory import ReleasedValue, collecting
 from .primitives import PRIMITIVES
 from .tensor import Tensor, constant, leaf, make_tensor
@@ -38,8 +44,11 @@ def checkpoint(fn, *inputs):
 
     >>> h_end, ys = checkpoint(lambda h, xs: run_steps(h, xs), h_start, xs_segment)
     """
+    if not callable(fn):
+        raise SettingError(f"checkpoint: fn must be a function (something callable), got "
+                           f"{fn!r:.60}")
     inputs = tuple(map(constant, inputs))
-    requires = tuple(x.requires_grad for x in inputs)
+    requires = tuple(x._requires_grad for x in inputs)
     with no_grad():
         outputs, rebuild = flatten(fn(*[leaf(x._data, r) for x, r in zip(inputs, requires)]))
     shapes = tuple(output.shape for output in outputs)

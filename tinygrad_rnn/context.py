@@ -12,6 +12,8 @@ thread at a time.
 from contextlib import contextmanager
 from types import MappingProxyType
 
+from .errors import SettingError
+
 
 class _Recording:
     """The process-wide recording state read on every op."""
@@ -35,26 +37,37 @@ class _Recording:
 recording = _Recording()
 
 
-@contextmanager
-def no_grad():
+def no_grad(fn=None):
     """Record nothing inside: results are leaves that do not require grad.
 
     >>> with no_grad():
     ...     y = w * 2      # y.requires_grad is False, y has no parents
+
+    Also a decorator, with or without parentheses (as torch.no_grad): `@no_grad` and
+    `@no_grad()` both run the function with recording off.
     """
-    previous = recording.grad_enabled
-    recording.grad_enabled = False
-    try:
-        yield
-    finally:
-        recording.grad_enabled = previous
+    return _grad_mode(False, fn, "no_grad")
+
+
+def enable_grad(fn=None):
+    """Record again inside a no_grad() block (as torch.enable_grad); a decorator too."""
+    return _grad_mode(True, fn, "enable_grad")
+
+
+def _grad_mode(enabled, fn, name):
+    """The context manager setting grad mode to `enabled`, or fn decorated with it."""
+    if fn is None:
+        return _setting_grad(enabled)
+    if not callable(fn):
+        raise SettingError(f"{name}: takes no argument as a context manager (`with {name}():`) "
+                           f"and a function as a decorator (`@{name}`), got {fn!r:.60}")
+    return _setting_grad(enabled)(fn)
 
 
 @contextmanager
-def enable_grad():
-    """Record again inside a no_grad() block (as torch.enable_grad)."""
+def _setting_grad(enabled):
     previous = recording.grad_enabled
-    recording.grad_enabled = True
+    recording.grad_enabled = enabled
     try:
         yield
     finally:

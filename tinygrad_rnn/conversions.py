@@ -7,7 +7,8 @@ as in PyTorch (float(t), int(t), bool(t), t.item(), range(t), [..][t], f"{t:.3f}
 
 Any other number of elements is a ShapeError naming the shape; int() of NaN or Inf is a
 NumericalError; an index must be a whole number (the engine stores integers as floats) or a
-bool. np.asarray(t) gives the values, as t.numpy() does.
+bool. np.asarray(t) gives the values as a read-only view (t.numpy() and t.data are the
+writable, watched ones).
 """
 import numpy as np
 
@@ -54,9 +55,18 @@ class NumberConversions:
         return bool(self._data.item())
 
     def __array__(self, dtype=None, copy=None):
-        """np.asarray(t): the values (shared, as .numpy(); a copy if asked or converted)."""
+        """np.asarray(t): the values, as a read-only view (a copy if asked or converted).
+
+        Read-only because numpy's plain array could write the tensor's memory unseen, where a
+        recorded graph may still need the old values (inplace.py); PyTorch refuses np.asarray
+        of a tensor that requires grad outright. Write through t.data (seen), or take a
+        writable copy with np.array(t)."""
         if dtype is None or np.dtype(dtype) == self._data.dtype:
-            return self._data.copy() if copy else self._data
+            if copy:
+                return self._data.copy()
+            view = self._data.view()
+            view.setflags(write=False)
+            return view
         if copy is False:
             raise ValueError(f"np.asarray(tensor, dtype={dtype}, copy=False): converting the "
                              f"{self._data.dtype} values to {dtype} needs a copy")

@@ -14,8 +14,8 @@ seed=... never touches it. Values are float64 (float32 with dtype=np.float32): a
 """
 import numpy as np
 
-from .arguments import as_array
-from .errors import DTypeError, SettingError, ShapeError
+from .arguments import as_array, grad_flag, tensor_name
+from .errors import DTypeError, OutOfMemoryError, SettingError, ShapeError
 from .tensor import Tensor, leaf
 
 _state = {"generator": np.random.default_rng()}
@@ -45,50 +45,78 @@ def _shape(op, shape):
 
 
 def _dtype(op, dtype):
-    dtype = np.dtype(np.float64 if dtype is None else dtype)
+    try:
+        dtype = np.dtype(np.float64 if dtype is None else dtype)
+    except TypeError as exc:
+        raise DTypeError(f"{op}: dtype={dtype!r} is not a dtype ({exc})") from None
     if dtype.kind != "f":
         raise DTypeError(f"{op}: dtype must be floating (np.float64 or np.float32), got {dtype}")
     return dtype
 
 
-def _made(array, requires_grad, name):
-    return leaf(array, requires_grad=bool(requires_grad), name=name)
+def _made(op, make, requires_grad, name, dtype):
+    """A leaf around the array make() builds; the arguments are checked first, and an array
+    too large to build is the project's error naming the op."""
+    requires_grad = grad_flag(op, requires_grad, dtype)
+    name = tensor_name(op, name)
+    try:
+        array = make()
+    except MemoryError as exc:
+        raise OutOfMemoryError(f"{op}: the tensor does not fit in memory ({exc})") from None
+    except ValueError as exc:       # numpy: larger than any array can be
+        raise ShapeError(f"{op}: the tensor is too large to make ({exc})") from None
+    return leaf(array, requires_grad=requires_grad, name=name)
+
+
+def _generator(op, generator):
+    """The numpy Generator to draw from: the one given, or the module-level one."""
+    if generator is None:
+        return _state["generator"]
+    if not isinstance(generator, (np.random.Generator, np.random.RandomState)):
+        raise SettingError(f"{op}: generator must be a numpy Generator "
+                           f"(np.random.default_rng(seed)) or None, got {generator!r:.60}")
+    return generator
 
 
 def zeros(*shape, dtype=None, requires_grad=False, name=None):
     """A tensor of zeros: zeros(2, 3) or zeros((2, 3))."""
-    return _made(np.zeros(_shape("zeros", shape), _dtype("zeros", dtype)), requires_grad, name)
+    shape, dtype = _shape("zeros", shape), _dtype("zeros", dtype)
+    return _made("zeros", lambda: np.zeros(shape, dtype), requires_grad, name, dtype)
 
 
 def ones(*shape, dtype=None, requires_grad=False, name=None):
     """A tensor of ones: ones(2, 3) or ones((2, 3))."""
-    return _made(np.ones(_shape("ones", shape), _dtype("ones", dtype)), requires_grad, name)
+    shape, dtype = _shape("ones", shape), _dtype("ones", dtype)
+    return _made("ones", lambda: np.ones(shape, dtype), requires_grad, name, dtype)
 
 
 def zeros_like(x, dtype=None, requires_grad=False, name=None):
     """Zeros of x's shape (a Tensor or an array) and, unless given, its floating dtype."""
-    like = x.data if isinstance(x, Tensor) else as_array(x, copy=False)
-    return zeros(like.shape, dtype=dtype or like.dtype, requires_grad=requires_grad, name=name)
+    like = x._data if isinstance(x, Tensor) else as_array(x, copy=False)
+    return zeros(like.shape, dtype=like.dtype if dtype is None else dtype,
+                 requires_grad=requires_grad, name=name)
 
 
 def ones_like(x, dtype=None, requires_grad=False, name=None):
     """Ones of x's shape and, unless given, its floating dtype."""
-    like = x.data if isinstance(x, Tensor) else as_array(x, copy=False)
-    return ones(like.shape, dtype=dtype or like.dtype, requires_grad=requires_grad, name=name)
+    like = x._data if isinstance(x, Tensor) else as_array(x, copy=False)
+    return ones(like.shape, dtype=like.dtype if dtype is None else dtype,
+                requires_grad=requires_grad, name=name)
 
 
 def randn(*shape, dtype=None, requires_grad=False, generator=None, name=None):
     """Standard normal draws, from `generator` or the module-level one (manual_seed)."""
-    rng = generator or _state["generator"]
-    values = rng.standard_normal(_shape("randn", shape)).astype(_dtype("randn", dtype))
-    return _made(values, requires_grad, name)
+    shape, dtype = _shape("randn", shape), _dtype("randn", dtype)
+    rng = _generator("randn", generator)
+    return _made("randn", lambda: rng.standard_normal(shape).astype(dtype), requires_grad, name,
+                 dtype)
 
 
 def rand(*shape, dtype=None, requires_grad=False, generator=None, name=None):
     """Uniform draws in [0, 1), from `generator` or the module-level one (manual_seed)."""
-    rng = generator or _state["generator"]
-    values = rng.random(_shape("rand", shape)).astype(_dtype("rand", dtype))
-    return _made(values, requires_grad, name)
+    shape, dtype = _shape("rand", shape), _dtype("rand", dtype)
+    rng = _generator("rand", generator)
+    return _made("rand", lambda: rng.random(shape).astype(dtype), requires_grad, name, dtype)
 
 
 def arange(start, end=None, step=1, dtype=None, requires_grad=False, name=None):
@@ -104,5 +132,6 @@ def arange(start, end=None, step=1, dtype=None, requires_grad=False, name=None):
             raise SettingError(f"arange: {what} must be a finite number, got {value!r}")
     if step == 0:
         raise SettingError("arange: step must not be 0")
-    values = np.arange(start, end, step, dtype=_dtype("arange", dtype))
-    return _made(values, requires_grad, name)
+    dtype = _dtype("arange", dtype)
+    return _made("arange", lambda: np.arange(start, end, step, dtype=dtype), requires_grad,
+                 name, dtype)

@@ -1,5 +1,5 @@
 """Ops that take several tensors or read best as functions: stack, concatenate, where,
-maximum, and the softmax family. Each records one primitive of the ops table."""
+maximum, the softmax family and cut. Each records one primitive of the ops table."""
 import numpy as np
 
 from .arguments import axes_of
@@ -11,7 +11,7 @@ from .tensor import Tensor, apply, constant, operand
 def stack(tensors, axis=FIRST_AXIS, *, dim=None):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
     axis = either("stack", "axis", axis, "dim", dim)
-    tensors = [constant(x) for x in tensors]
+    tensors = _sequence("stack", tensors)
     if tensors:
         axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
     return apply("stack", *tensors, axis=axis)
@@ -20,10 +20,25 @@ def stack(tensors, axis=FIRST_AXIS, *, dim=None):
 def concatenate(tensors, axis=FIRST_AXIS, *, dim=None):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
     axis = either("concatenate", "axis", axis, "dim", dim)
-    tensors = [constant(x) for x in tensors]
+    tensors = _sequence("concatenate", tensors)
     if tensors:
         axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
     return apply("concatenate", *tensors, axis=axis)
+
+
+def _sequence(op, tensors):
+    """The tensors of stack or concatenate (a list, tuple or any iterable of tensors, arrays
+    or numbers), as Tensors."""
+    if isinstance(tensors, (str, bytes)) or not hasattr(tensors, "__iter__"):
+        raise DTypeError(f"{op}: takes a sequence of tensors (a list or tuple), got "
+                         f"{type(tensors).__name__} {tensors!r:.60}")
+    return [constant(x) for x in tensors]
+
+
+def cut(x):
+    """Identity forward, zero gradient; the truncation stays in the graph as a node. A number
+    or array is cut as a constant."""
+    return constant(x).cut()
 
 
 def where(condition, x, y):

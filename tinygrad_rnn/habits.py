@@ -4,7 +4,7 @@ squeeze and flatten (each a reshape). A mixin of Tensor: its methods reach the e
 the tensor's own methods (reshape, abs, sum, ...) and `_mask` (a leaf outside any graph)."""
 import numpy as np
 
-from .arguments import one_axis
+from .arguments import flag, one_axis
 from .context import recording
 from .errors import ShapeError, where_in_time
 from .spellings import ALL_AXES, NOT_KEPT, either
@@ -74,9 +74,9 @@ class PyTorchHabits:
         in dim whose length is not 1 is kept, as in PyTorch."""
         if dim is None:
             dims = [i for i, n in enumerate(self.shape) if n == 1]
-        else:
+        else:       # (a 0-d tensor takes dim 0 or -1, as in PyTorch, and stays 0-d)
             given = dim if isinstance(dim, (tuple, list)) else (dim,)
-            dims = [_one_dim("squeeze", d, self.ndim, self.shape) for d in given]
+            dims = [_one_dim("squeeze", d, max(self.ndim, 1), self.shape) for d in given]
         return self.reshape(tuple(n for i, n in enumerate(self.shape)
                                   if not (i in dims and n == 1)))
 
@@ -104,7 +104,7 @@ def _one_dim(op, dim, ndim, shape):
 def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
     """argmax / argmin: an int64 leaf without gradient."""
     axis = either(op, "axis", axis, "dim", dim)
-    keepdims = either(op, "keepdims", keepdims, "keepdim", keepdim)
+    keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
     if axis is not None:
         axis = one_axis(axis, x, op)
     if x.size == 0:

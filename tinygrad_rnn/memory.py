@@ -34,6 +34,7 @@ def released(array):
     placeholder = _PLACEHOLDERS.get(key)
     if placeholder is None:
         nan = np.array(np.nan, dtype=array.dtype)
+        nan.setflags(write=False)          # no view of a placeholder can be made writable
         placeholder = _PLACEHOLDERS[key] = np.broadcast_to(nan, array.shape).view(ReleasedValue)
     return placeholder
 
@@ -70,8 +71,9 @@ def release_unread(created, keep=()):
             if prim.reads_input(position):
                 read.add(id(parent))
     freed = 0
-    for node in created:
+    for node in created:       # (no vjp reads these: unlike release_value(), no write stamp)
         if (node.primitive is not None and id(node) not in read and not node.retains_grad
                 and not node.value_released):
-            freed += node.release_value()
+            freed += node._data.nbytes
+            node._data = released(node._data)
     return freed

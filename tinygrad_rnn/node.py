@@ -11,9 +11,10 @@ from types import MappingProxyType
 import numpy as np
 
 from . import autodiff
+from .arguments import grad_flag
 from .context import recording
-from .errors import BackwardError, DTypeError
-from .inplace import TrackedArray, rebind, stamp
+from .errors import BackwardError, DTypeError, ShapeError, TensorIndexError
+from .inplace import TrackedArray, rebind, stamp, stamp_own
 from .memory import ReleasedValue, released
 
 _EMPTY = MappingProxyType({})
@@ -23,10 +24,29 @@ class GraphNode:
     """A value, its gradient and the op that made it (see the module docstring); every slot is
     filled by tensor.make_tensor."""
 
-    __slots__ = ("_data", "grad", "requires_grad", "name", "_prim", "_parents",
+    __slots__ = ("_data", "grad", "_requires_grad", "name", "_prim", "_parents",
                  "_params", "_meta", "_role", "_retains_grad", "_consumed", "_memory", "_written",
-                 "_born", "__weakref__")
+                 "_born", "_fingerprint", "__weakref__")
     __array_ufunc__ = None    # ndarray + Tensor calls Tensor.__radd__ instead of looping in numpy
+
+    @property
+    def requires_grad(self):
+        """Whether backward computes this tensor's gradient (a leaf's .grad) or passes one
+        through it (a node)."""
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        """A leaf's flag may be set (True or False; only a floating leaf can require grad); a
+        node's is fixed by the graph that made it, as in PyTorch: turning it off would silently
+        drop every path through the node."""
+        value = grad_flag("Tensor.requires_grad", value, self._data.dtype)
+        if self._prim is not None and value != self._requires_grad:
+            raise BackwardError(f"requires_grad: only a leaf's flag can change; this is the "
+                                f"{self.op!r} result of shape {self.shape}. To use its value "
+                                f"without a gradient, take x.detach() (or x.cut(), which stays "
+                                f"in the graph)")
+        self._requires_grad = value
 
     # --- the value: read freely, written through a tracked view (see inplace.py) ---
     @property
@@ -37,10 +57,13 @@ class GraphNode:
 
     @data.setter
     def data(self, value):
-        rebind(self, value)
+        """x.data = y (a Tensor) or y.data shares y's memory, as in PyTorch; an array, list or
+        number is copied (see inplace.rebind). A write of x either way."""
+        rebind(self, TrackedArray.of(value) if isinstance(value, GraphNode) else value)
 
     def numpy(self):
-        """The value as a numpy array (shared, not copied, as torch's .numpy())."""
+        """The value as a numpy array (shared, not copied, as torch's .numpy()); writes through
+        it are seen, as through .data."""
         return TrackedArray.of(self)
 
     # --- the read-only graph protocol ---
@@ -90,9 +113,11 @@ class GraphNode:
     def release_value(self):
         """Drop the value to save memory: a NaN placeholder of its shape and dtype takes its
         place, the node stays in the graph. Returns the bytes freed. For values no vjp reads
-        (memory.release_unread decides which)."""
+        (memory.release_unread decides which): a backward that would read it is refused,
+        as for a value written in place (inplace.py)."""
         freed = self._data.nbytes
         self._data = released(self._data)
+        stamp_own(self)
         return freed
 
     def annotate(self, name=None, role=None, **tags):
@@ -157,18 +182,46 @@ class GraphNode:
     def __isub__(self, other): return self._update(np.subtract, other)
     def __imul__(self, other): return self._update(np.multiply, other)
     def __itruediv__(self, other): return self._update(np.true_divide, other)
+    def __ipow__(self, other): return self._update(np.power, other)
 
     def _update(self, ufunc, other):
         """self = ufunc(self, other) in self's own memory, as a write (see inplace.py). Only
         outside the graph: a recorded result, or a leaf that requires grad while grad mode is
-        on, would have the gradient of values it no longer holds."""
-        if self._prim is not None or (self.requires_grad and recording.grad_enabled):
-            what = (f"the {self.op!r} result" if self._prim is not None
-                    else "a leaf that requires grad")
-            raise BackwardError(f"in-place {ufunc.__name__} on {what} of shape {self.shape}: the "
-                                f"graph records no in-place ops. Update a parameter inside "
-                                f"`with no_grad():` (as an optimizer does), or write x = x + v")
-        ufunc(self._data, other._data if isinstance(other, GraphNode) else other,
-              out=self._data, casting="same_kind")
+        on, would have the gradient of values it no longer holds. The result keeps self's
+        dtype (a float32 parameter stays float32); a value that does not fit it is refused."""
+        self._writable(f"in-place {ufunc.__name__}")
+        try:
+            ufunc(self._data, other._data if isinstance(other, GraphNode) else other,
+                  out=self._data, casting="same_kind")
+        except (ValueError, TypeError) as exc:     # (refused before any write)
+            raise in_place_error(f"in-place {ufunc.__name__}", self, other, exc) from None
         stamp(self)
         return self
+
+    def _writable(self, what):
+        if not self._data.flags.writeable:
+            why = "was released to save memory" if self.value_released else "is read-only"
+            raise BackwardError(f"{what}: the value of this tensor of shape {self.shape} {why}; "
+                                f"it cannot be written in place")
+        if self._prim is not None or (self._requires_grad and recording.grad_enabled):
+            kind = (f"the {self.op!r} result" if self._prim is not None
+                    else "a leaf that requires grad")
+            raise BackwardError(f"{what} on {kind} of shape {self.shape}: the graph records no "
+                                f"in-place ops. Update a parameter inside `with no_grad():` (as "
+                                f"an optimizer does), or write x = x + v")
+
+
+def in_place_error(what, tensor, other, exc):
+    """The project's exception for an in-place update numpy refused, naming the operands."""
+    try:
+        theirs = (repr(other) if isinstance(other, (str, bytes))
+                  else f"{type(other).__name__} of shape {np.shape(other)}")
+    except ValueError:                  # a ragged list has no shape
+        theirs = f"{type(other).__name__} {other!r:.40}"
+    if isinstance(exc, TypeError) or "could not convert" in str(exc):
+        return DTypeError(f"{what}: the {tensor.dtype} tensor of shape {tensor.shape} cannot take "
+                          f"{theirs} in place ({exc}); the result must keep the tensor's dtype")
+    if isinstance(exc, IndexError):
+        return TensorIndexError(f"{what}: into shape {tensor.shape}: {exc}")
+    return ShapeError(f"{what}: {theirs} does not fit the tensor of shape {tensor.shape} in "
+                      f"place: {exc}")

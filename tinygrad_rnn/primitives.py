@@ -96,13 +96,13 @@ def _first_rules(rules):
     if len(rules) == 2 and rules[0] is passes and rules[1] is passes:   # add: g, unchanged,
         def vjp(g, out, parents, params):                                # without a call
             a, b = parents
-            return (g if a.requires_grad else None, g if b.requires_grad else None)
+            return (g if a._requires_grad else None, g if b._requires_grad else None)
     elif len(rules) == 1:
         (rule,) = rules
 
         def vjp(g, out, parents, params):
             (x,) = parents
-            if not x.requires_grad:
+            if not x._requires_grad:
                 return (None,)
             return (rule(g, out, x._data, **params) if params else rule(g, out, x._data),)
     elif len(rules) == 2:
@@ -112,10 +112,10 @@ def _first_rules(rules):
             a, b = parents
             u, v = a._data, b._data
             if params:
-                return (first(g, out, u, v, **params) if a.requires_grad else None,
-                        second(g, out, u, v, **params) if b.requires_grad else None)
-            return (first(g, out, u, v) if a.requires_grad else None,
-                    second(g, out, u, v) if b.requires_grad else None)
+                return (first(g, out, u, v, **params) if a._requires_grad else None,
+                        second(g, out, u, v, **params) if b._requires_grad else None)
+            return (first(g, out, u, v) if a._requires_grad else None,
+                    second(g, out, u, v) if b._requires_grad else None)
     elif len(rules) == 3:
         first, second, third = rules
 
@@ -123,16 +123,16 @@ def _first_rules(rules):
             a, b, c = parents
             u, v, w = a._data, b._data, c._data
             if params:
-                return (first(g, out, u, v, w, **params) if a.requires_grad else None,
-                        second(g, out, u, v, w, **params) if b.requires_grad else None,
-                        third(g, out, u, v, w, **params) if c.requires_grad else None)
-            return (first(g, out, u, v, w) if a.requires_grad else None,
-                    second(g, out, u, v, w) if b.requires_grad else None,
-                    third(g, out, u, v, w) if c.requires_grad else None)
+                return (first(g, out, u, v, w, **params) if a._requires_grad else None,
+                        second(g, out, u, v, w, **params) if b._requires_grad else None,
+                        third(g, out, u, v, w, **params) if c._requires_grad else None)
+            return (first(g, out, u, v, w) if a._requires_grad else None,
+                    second(g, out, u, v, w) if b._requires_grad else None,
+                    third(g, out, u, v, w) if c._requires_grad else None)
     else:
         def vjp(g, out, parents, params):
             values, params = [p._data for p in parents], params or {}
-            return [rule(g, out, *values, **params) if p.requires_grad else None
+            return [rule(g, out, *values, **params) if p._requires_grad else None
                     for rule, p in zip(rules, parents)]
     return vjp
 
@@ -142,7 +142,7 @@ def _whole(vjp_all):
     inputs that do not require grad are dropped (None), as a rule per input never makes them."""
     def vjp(g, out, parents, params):
         shares = vjp_all(g, out, *[p._data for p in parents], **(params or {}))
-        return [share if p.requires_grad else None for p, share in zip(parents, shares)]
+        return [share if p._requires_grad else None for p, share in zip(parents, shares)]
     return vjp
 
 

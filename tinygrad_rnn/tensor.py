@@ -16,7 +16,16 @@ from operator import attrgetter
 
 import numpy as np
 
-from .arguments import as_array, axes_of, flag, one_axis, permutation_of, shape_of
+from .arguments import (
+    as_array,
+    axes_of,
+    flag,
+    grad_flag,
+    one_axis,
+    permutation_of,
+    shape_of,
+    tensor_name,
+)
 from .context import recording
 from .conversions import NumberConversions
 from .errors import (
@@ -31,15 +40,15 @@ from .errors import (
     where_in_time,
 )
 from .habits import PyTorchHabits
-from .inplace import memory_owner
-from .node import GraphNode
+from .inplace import TrackedArray, fingerprint, memory_owner, stamp
+from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
 
 _ndarray = np.ndarray
 _new = object.__new__
 _value, _requires_grad, _recorded = (attrgetter(name) for name in
-                                     ("_data", "requires_grad", "_prim"))
+                                     ("_data", "_requires_grad", "_prim"))
 
 
 def _operator(name, reflected=False):
@@ -55,7 +64,7 @@ def _operator(name, reflected=False):
             out = forward(a._data, b._data)
         except (ValueError, TypeError, MemoryError) as exc:
             raise _forward_error(prim, (a._data, b._data), None, exc) from None
-        return make_tensor(out, prim, (a, b), None, a.requires_grad or b.requires_grad)
+        return make_tensor(out, prim, (a, b), None, a._requires_grad or b._requires_grad)
 
     operator.__name__ = f"__{'r' if reflected else ''}{name}__"
     return operator
@@ -78,16 +87,8 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         (which can index, but not require grad); `dtype=` may name a floating dtype or bool,
         never an integer one (DTypeError)."""
         value = as_array(data._data if isinstance(data, Tensor) else data, dtype)
-        if not isinstance(requires_grad, (bool, np.bool_)):
-            raise DTypeError(f"Tensor: requires_grad must be True or False, got "
-                             f"{requires_grad!r} ({type(requires_grad).__name__})")
-        if requires_grad and value.dtype.kind != "f":
-            raise DTypeError(f"Tensor: only floating tensors can require grad; this one holds "
-                             f"{value.dtype} data (a mask has no gradient)")
-        if name is not None and not isinstance(name, str):
-            raise DTypeError(f"Tensor: name must be a str or None, got {name!r} "
-                             f"({type(name).__name__})")
-        return make_tensor(value, requires_grad=bool(requires_grad), name=name)
+        requires_grad = grad_flag("Tensor", requires_grad, value.dtype)
+        return make_tensor(value, requires_grad=requires_grad, name=tensor_name("Tensor", name))
 
     def __reduce__(self):
         """copy, deepcopy and pickle make a leaf with copies of the value and gradient (as
@@ -119,6 +120,23 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
 
     def __neg__(self):
         return apply("neg", self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return apply("abs", self)
+
+    def __setitem__(self, index, value):
+        """x[index] = v writes into x's memory, as torch's x[index] = v: an in-place update with
+        the rules of x += v (node.py)."""
+        self._writable("x[index] = v")
+        index = _plain_index(index)
+        try:
+            self._data[index] = value._data if isinstance(value, Tensor) else value
+        except (ValueError, TypeError, IndexError) as exc:    # (refused before any write)
+            raise in_place_error("x[...] =", self, value, exc) from None
+        stamp(self)
 
     # --- elementwise functions ---
     def exp(self): return apply("exp", self)
@@ -177,7 +195,11 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         node, with gradient x / norm (0 at a zero norm); p = 1 and p = inf are sum and max of
         |x|; any other p > 0 is written with pow."""
         axis = either("norm", "axis", axis, "dim", dim)
-        keepdims = either("norm", "keepdims", keepdims, "keepdim", keepdim)
+        keepdims = flag(either("norm", "keepdims", keepdims, "keepdim", keepdim), "norm",
+                        "keepdims")
+        if isinstance(p, (bool, np.bool_)) or not (isinstance(p, (int, float, np.number))
+                                                   or isinstance(p, str) and p == "fro"):
+            raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
         if p in (2, "fro"):
             return apply("norm", self, axis=axes_of(axis, self.ndim, "norm", self.shape),
                           keepdims=keepdims)
@@ -185,9 +207,9 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
             return self.abs().sum(axis, keepdims)
         if p == float("inf"):
             return self.abs().max(axis, keepdims)
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 < p < float("inf"):
+        if not 0 < p < float("inf"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
-        return (self.abs() ** p).sum(axis, keepdims) ** (1 / p)
+        return (self.abs() ** float(p)).sum(axis, keepdims) ** (1 / float(p))
 
     # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
     def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
@@ -208,12 +230,14 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def square(self): return apply("square", self)
 
 def _bound(op, name, value):
+    """A bound of clamp as a Python float (which keeps a float32 tensor float32, where a numpy
+    float64 or int64 would promote it), or None."""
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.number)) or \
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or \
             np.isnan(value):
         raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
-    return value
+    return float(value)
 
 
 def _restore(value, requires_grad, name, grad):
@@ -243,16 +267,16 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
     t._born = recording.writes
     if prim is None:
         t._prim, t._parents, t._params = None, (), None
-        t.requires_grad = requires_grad
+        t._requires_grad = requires_grad
     else:
         if recording.grad_enabled and (requires_grad or any(map(_recorded, parents))):
             t._prim = prim
             t._parents = parents
             t._params = params
-            t.requires_grad = requires_grad and prim.differentiable
+            t._requires_grad = requires_grad and prim.differentiable
         else:
             t._prim, t._parents, t._params = None, (), None
-            t.requires_grad = False
+            t._requires_grad = False
         if prim.view:
             memory_of = parents[0]
         if recording.watching:
@@ -278,24 +302,40 @@ def leaf(array, requires_grad=False, name=None, memory_of=None):
     return make_tensor(array, requires_grad=requires_grad, name=name, memory_of=memory_of)
 
 
-def constant(value, dtype=None):
+def constant(value, dtype=None, recorded=None):
     """A number, list or array operand as a constant leaf; a Tensor is returned as it is.
+
     Unlike Tensor(...), an array of a floating dtype is wrapped without a copy: an operand is
-    read, never owned (as in numpy)."""
+    read, never owned (an input sequence may be a long recording). A graph that records the
+    constant may read it in backward, after the caller has changed the array, so a write
+    must not go unseen: a view of a tensor's value (x.data) shares that tensor's memory and
+    its write stamps, and a writable numpy array gets a fingerprint that backward compares
+    (inplace.py), while one may record (grad mode on; `recorded` says more precisely)."""
     if isinstance(value, Tensor):
         return value
-    return make_tensor(as_array(value, dtype, copy=False))
+    array = as_array(value, dtype, copy=False)
+    if isinstance(value, TrackedArray) and value._owner is not None and \
+            np.may_share_memory(array, value):
+        return make_tensor(array, memory_of=value._owner)
+    t = make_tensor(array)
+    if (recording.grad_enabled if recorded is None else recorded) and \
+            isinstance(value, _ndarray) and array.flags.writeable and \
+            np.may_share_memory(array, value):
+        t._fingerprint = fingerprint(array)
+    return t
 
 
 def operand(value, like):
     """An operand of a binary op as a Tensor: a Python number takes the dtype of the tensor
-    `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it."""
+    `like` it meets (float32 * 2.0 stays float32), anything else as constant() makes it (a
+    numpy array is watched for writes when the op records a graph)."""
     if isinstance(value, Tensor):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and \
             like._data.dtype.kind == "f":
         return make_tensor(np.asarray(value, dtype=like._data.dtype))
-    return make_tensor(as_array(value, copy=False))
+    return constant(value, recorded=recording.grad_enabled and (
+        like._requires_grad or like._prim is not None))
 
 
 def apply(name, *inputs, **params):
@@ -311,8 +351,28 @@ def apply(name, *inputs, **params):
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, IndexError, TypeError, MemoryError) as exc:
         raise _forward_error(prim, arrays, params, exc) from None
-    return make_tensor(out, prim, inputs, params or None,
-                       any(map(_requires_grad, inputs)))
+    requires_grad = any(map(_requires_grad, inputs))
+    if not requires_grad:               # (a result that requires grad is floating already)
+        dtype = out.dtype
+        if dtype.kind != "f" or dtype.itemsize < 4:
+            out = _floating_result(prim, arrays, params, out)
+    return make_tensor(out, prim, inputs, params or None, requires_grad)
+
+
+def _floating_result(prim, arrays, params, out):
+    """The result of an op on bool masks, computed in float64 as other data is: numpy would
+    count a mask's sum in int64 and take exp(True) in float16 (PyTorch computes both in its
+    default floating dtype). Results on integer data (an argmax) and bool results (a mask's
+    max, reshape, mask + mask, logical as in PyTorch) are kept as they are."""
+    if any(a.dtype.kind in "iu" for a in arrays):
+        return out
+    if out.dtype.kind in "iu":
+        return out.astype(np.float64)
+    if out.dtype.kind == "f" and not any(a.dtype.kind == "f" and a.dtype.itemsize < 4
+                                         for a in arrays):
+        return prim.forward(*[a.astype(np.float64) if a.dtype.kind == "b" else a
+                              for a in arrays], **params)
+    return out
 
 
 def precomputed(name, inputs, value, memory_of=None, **params):
@@ -329,13 +389,17 @@ def precomputed(name, inputs, value, memory_of=None, **params):
 
 def _plain_index(index):
     """An index with Tensors replaced by numpy arrays: a bool Tensor is a mask (as a boolean
-    numpy array is), a floating one must hold whole numbers; lists become arrays."""
+    numpy array is), a floating one must hold whole numbers; lists become arrays (a list of
+    tensors as the tensor of them). The node keeps the index for its vjp, so an array index
+    is copied: a later write into the caller's array must not move the gradient."""
     if isinstance(index, tuple):
         return tuple(map(_plain_index, index))
+    if isinstance(index, np.ndarray):
+        return np.array(index)
     if isinstance(index, Tensor):
         data = index._data
         if data.dtype.kind in "biu":
-            return data
+            return np.array(data)
         positions = np.zeros(data.shape, dtype=np.int64)
         whole = np.isfinite(data)
         positions[whole] = data[whole]
@@ -345,7 +409,13 @@ def _plain_index(index):
                                    f"{'...' if data.size > 5 else ''}")
         return positions
     if isinstance(index, list):
-        array = np.asarray(index)
+        if any(isinstance(i, Tensor) for i in index):
+            return _plain_index(constant(index))
+        try:
+            array = np.array(index)
+        except ValueError as exc:
+            raise TensorIndexError(f"getitem: the index list {index!r:.80} is not a "
+                                   f"rectangular array of positions or a mask ({exc})") from None
         return array.astype(np.intp) if array.size == 0 else array    # x[[]]: no positions
     return index
 

@@ -206,6 +206,7 @@ def _squared_error_terms(ys, outputs, targets, reduction):
     if values is None or values.shape != targets.shape:
         return None
     targets = targets.astype(values.dtype, copy=False)   # as mse_loss: float32 stays float32
+    watched = constant(targets)   # the rows below view it: backward sees writes into vs
     terms = []
     for start in range(0, len(outputs), LOSS_BLOCK):
         error = np.subtract(values[start:start + LOSS_BLOCK], targets[start:start + LOSS_BLOCK])
@@ -215,7 +216,7 @@ def _squared_error_terms(ys, outputs, targets, reduction):
             totals /= error.shape[1]
         for t in range(start + 1, start + len(error) + 1):
             with time_step(t):
-                term = precomputed("mse", (outputs[t - 1], leaf(targets[t - 1])),
+                term = precomputed("mse", (outputs[t - 1], leaf(targets[t - 1], memory_of=watched)),
                                    totals[t - 1 - start], reduction=reduction)
             terms.append(term.annotate(role="loss", name=f"R[{t}]"))
     return terms
