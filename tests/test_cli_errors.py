@@ -2,10 +2,12 @@
 what is tested): every error a user can cause is one line, `tinygrad-rnn: ...`, and a non-zero
 exit code, never a traceback; -o's extension picks the format; long work is refused up front
 with its size and the option that makes it feasible; a bug keeps its traceback."""
+import io
 import os
 import pwd
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -16,7 +18,7 @@ from viz_problems import groups, parse
 
 import tinygrad_rnn_cli.command_line as command_line
 import viz
-from tinygrad_rnn_cli import main
+from tinygrad_rnn_cli import main, run_gradcheck
 from tinygrad_rnn_cli.outputs import FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -63,6 +65,24 @@ def test_an_output_path_that_cannot_be_written(tmp_path, output, phrase):
     assert (tmp_path / "file.txt").read_text() == "keep me"
 
 
+def refused_in_process(monkeypatch, folder, *args):
+    """main(args) run in `folder`: the one-line message it exits with (as SystemExit)."""
+    monkeypatch.chdir(folder)
+    with pytest.raises(SystemExit) as raised:
+        main([str(a) for a in args])
+    message = str(raised.value.code)
+    assert message.startswith("tinygrad-rnn: ") and "\n" not in message, message
+    return message
+
+
+@pytest.mark.parametrize("output", ["x.svg/", "x.png/.", "sub/x.html/"])
+def test_an_output_that_ends_in_a_separator_names_a_folder(tmp_path, monkeypatch, output):
+    """A Path drops the separator: x.svg/ would write the file x.svg. Refused before any work."""
+    assert "names a folder" in refused_in_process(monkeypatch, tmp_path, "render", "--steps", 2,
+                                                  "-o", output)
+    assert not list(tmp_path.iterdir())
+
+
 @pytest.fixture
 def read_only_folder():
     """(folder, user): a folder the user cannot write into. Root writes anywhere, so as root
@@ -107,6 +127,12 @@ def test_demo_out_naming_a_file(tmp_path):
     (tmp_path / "figures").write_text("not a folder")
     one_line_error(run("demo", "--out", "figures", cwd=tmp_path), "--out figures: is a file")
     assert (tmp_path / "figures").read_text() == "not a folder"
+
+
+def test_demo_out_empty(tmp_path, monkeypatch):
+    """--out "" (an unset variable, say) would write the figures into the current folder."""
+    assert "--out is empty" in refused_in_process(monkeypatch, tmp_path, "demo", "--out", "")
+    assert not list(tmp_path.iterdir())
 
 
 # --- options ---
@@ -209,6 +235,32 @@ def test_a_model_without_recurrence_has_nothing_to_truncate(tmp_path, model, tru
         assert "has no recurrence" in done.stdout
 
 
+@pytest.mark.parametrize("model, truncation, steps", [("jordan", "window:8", 9),
+                                                     ("elman", "window:10", 11)])
+def test_a_long_window_whose_dropped_paths_are_below_tolerance_passes_as_predicted(
+        capsys, model, truncation, steps):
+    """window(h) drops the paths longer than h steps, but on these networks they carry less
+    than gradcheck's tolerance: passing is the prediction (it said "this is a bug")."""
+    report, predicted = run_gradcheck(model, steps, truncation, out=io.StringIO())
+    assert report and predicted
+    assert main(["gradcheck", "--model", model, "--steps", str(steps), "--truncation",
+                 truncation]) == 0
+    out = capsys.readouterr().out
+    assert "drops paths, but what they carry is within gradcheck's tolerance" in out
+    assert "verdict: passed, as predicted." in out
+    report, predicted = run_gradcheck("elman", 6, "chunked:5", out=io.StringIO())
+    assert not report and not predicted         # a cut one step back is far above it
+
+
+def test_a_warning_is_one_line(tmp_path, capsys):
+    """window(17) warns of its cost: one line, not Python's file:line and source line."""
+    assert main(["render", "--steps", "18", "--truncation", "window:17", "-o",
+                 str(tmp_path / "x.dot")]) == 0
+    lines = capsys.readouterr().err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("tinygrad-rnn: warning: window(17) runs 17 "
+                                                   "forward chains"), lines
+
+
 # --- long work ---
 
 @pytest.mark.parametrize("args, phrases", [
@@ -255,6 +307,39 @@ def test_a_closed_pipe_is_one_line(tmp_path):
     assert process.returncode == 1
     assert stderr.splitlines() == [
         "tinygrad-rnn: the output was closed before the command finished (broken pipe)"]
+
+
+INTERRUPT_WHILE_IMPORTING = """
+import os, signal, sys
+sys.argv[0] = {argv0!r}
+{ignore}
+class Interrupt:        # Ctrl-C while the command line's modules import
+    def find_spec(self, name, path=None, target=None):
+        if name == "tinygrad_rnn_cli.commands":
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, Interrupt())
+import tinygrad_rnn_cli
+print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)
+"""
+
+
+@pytest.mark.parametrize("argv0, ignore, code, stdout, stderr", [
+    ("tinygrad-rnn", "", 130, "", "tinygrad-rnn: interrupted\n"),
+    ("-m", "", 130, "", "tinygrad-rnn: interrupted\n"),
+    ("tinygrad-rnn", "signal.signal(signal.SIGINT, signal.SIG_IGN)", 0, "True\n",
+     ""),
+], ids=["console script", "python -m", "ignored in a background job"])
+def test_an_interrupt_while_importing_is_one_line(tmp_path, argv0, ignore, code, stdout, stderr):
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_WHILE_IMPORTING.format(
+        argv0=argv0, ignore=ignore)], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stdout, done.stderr) == (code, stdout, stderr)
+
+
+def test_importing_the_package_elsewhere_leaves_ctrl_c_alone(tmp_path):
+    done = subprocess.run([sys.executable, "-c", INTERRUPT_WHILE_IMPORTING.format(
+        argv0="-c", ignore="")], cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert done.returncode == -signal.SIGINT            # as Python ends on a KeyboardInterrupt
+    assert done.stderr.splitlines()[-1] == "KeyboardInterrupt"
 
 
 def test_an_interrupt_is_one_line(monkeypatch, capsys):

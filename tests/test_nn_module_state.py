@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from tinygrad_rnn import StateDictError, Tensor, nn
+from tinygrad_rnn.nn import module
 
 N, H, O = 3, 5, 2
 
@@ -116,11 +117,11 @@ def assert_old_file_intact(path, old_state):
 def test_a_crash_while_writing_leaves_the_old_file_intact(old_file, monkeypatch):
     path, old_state, new = old_file
 
-    def savez_that_crashes(file, **arrays):
+    def write_npz_that_crashes(file, arrays):
         file.write(b"PK\x03\x04 half an archive")     # some bytes reach the disk, then...
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(np, "savez", savez_that_crashes)
+    monkeypatch.setattr(module, "write_npz", write_npz_that_crashes)
     with pytest.raises(RuntimeError, match="disk full"):
         new.save(path)
     assert_old_file_intact(path, old_state)
@@ -129,11 +130,11 @@ def test_a_crash_while_writing_leaves_the_old_file_intact(old_file, monkeypatch)
 def test_an_interrupt_while_writing_leaves_the_old_file_intact(old_file, monkeypatch):
     path, old_state, new = old_file
 
-    def savez_interrupted(file, **arrays):
+    def write_npz_interrupted(file, arrays):
         file.write(b"\0" * 100)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(np, "savez", savez_interrupted)
+    monkeypatch.setattr(module, "write_npz", write_npz_interrupted)
     with pytest.raises(KeyboardInterrupt):
         new.save(path)
     assert_old_file_intact(path, old_state)

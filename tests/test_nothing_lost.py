@@ -1,8 +1,9 @@
 """Nothing lost: loads are all or nothing and never trust a file (corrupt, truncated, empty,
-not a zip, object arrays, a header claiming a huge shape, a directory, a FIFO, a missing file,
-no permission), saves are atomic, follow symlinks, refuse special files, keep permissions,
-take a 250-character name, and a save killed at any moment (kill -9, in real processes)
-leaves the previous file intact and no file behind."""
+not a zip, object arrays, a header claiming a huge shape, an encrypted member, a directory, a
+FIFO, a missing file, no permission), saves are atomic, follow symlinks, refuse special files
+and read-only files, keep permissions, take a 250-character name and any parameter name, a
+disk that fills up is a FileError, and a save killed at any moment (kill -9, in real
+processes) leaves the previous file intact and no file behind."""
 import io
 import os
 import signal
@@ -17,8 +18,10 @@ import numpy as np
 import pytest
 from refusals import refuses
 
+import viz
 from tinygrad_rnn import DTypeError, FileError, StateDictError, Tensor, files, nn
 from tinygrad_rnn.files import atomic_writer, write_atomically
+from viz.errors import VizError
 
 
 def model(seed=0):
@@ -91,6 +94,26 @@ def test_what_a_state_may_hold_nan_tensors_integers_float32():
     assert m.W1.dtype == np.float64
 
 
+def test_a_state_made_of_the_models_own_arrays_loads_as_it_reads():
+    """Every value is copied before any is assigned: swapping two parameters swaps them
+    (assigning one parameter at a time, as PyTorch's copy_ does, would give both the second's
+    value), and a loaded model shares no memory with the state it was given."""
+    m = nn.Elman(4, 4, 2, seed=0)
+    w1, wm = m.W1.data.copy(), m.Wm.data.copy()
+    m.load_state_dict({**m.state_dict(), "W1": m.Wm.data, "Wm": m.W1.data})
+    np.testing.assert_array_equal(m.W1.data, wm)
+    np.testing.assert_array_equal(m.Wm.data, w1)
+    m.load_state_dict({**m.state_dict(), "W1": m.Wm, "Wm": m.W1})          # as Tensors
+    np.testing.assert_array_equal(m.W1.data, w1)
+    m.load_state_dict({**m.state_dict(), "W1": m.Wm.data[::-1], "Wm": m.W1.data[::-1]})
+    np.testing.assert_array_equal(m.W1.data, wm[::-1])
+    np.testing.assert_array_equal(m.Wm.data, w1[::-1])
+    source, copy = model(1), model()
+    copy.load_state_dict({name: p.data for name, p in source.named_parameters()})
+    source.W1.data[...] = 7.0
+    assert not (copy.W1.data == 7.0).any()
+
+
 # --- load: files that are not what they claim ---
 
 def truncated(at):
@@ -111,6 +134,15 @@ def zip_of(path, members):
     with zipfile.ZipFile(path, "w") as archive:
         for name, content in members.items():
             archive.writestr(name, content)
+
+
+def encrypted(path):
+    """An archive whose first member is flagged encrypted (a password-protected zip)."""
+    model(1).save(path)
+    data = bytearray(path.read_bytes())
+    data[data.index(b"PK\x03\x04") + 6] |= 1                  # the local header's flags
+    data[data.index(b"PK\x01\x02") + 8] |= 1                  # the central directory's
+    path.write_bytes(bytes(data))
 
 
 def huge_header(path):
@@ -146,6 +178,7 @@ BAD_FILES = {
     "a member that is not .npy": (lambda p: zip_of(p, {"notes.txt": b"hi"}), StateDictError,
                                   "'notes.txt' is not a .npy"),
     "a header claiming a huge shape": (huge_header, StateDictError, "claims shape (1000000000000"),
+    "an encrypted member": (encrypted, StateDictError, "'W1.npy' is encrypted"),
 }
 
 
@@ -182,15 +215,16 @@ def test_a_special_file_and_a_file_without_permission_are_refused(tmp_path):
         os.rmdir(folder)
 
 
-def assert_in_a_child_as_nobody(call, *phrases):
-    """Run call() in a forked child without root's privileges; its error must hold phrases."""
+def assert_in_a_child_as_nobody(call, *phrases, nobody=True):
+    """Run call() in a forked child without root's privileges (with them: nobody=False); its
+    error must hold phrases."""
     if not hasattr(os, "fork"):
         pytest.skip("needs fork")
     read, write = os.pipe()
     pid = os.fork()
     if pid == 0:
         try:
-            if os.geteuid() == 0:
+            if nobody and os.geteuid() == 0:
                 os.setgid(65534)
                 os.setuid(65534)
             try:
@@ -235,6 +269,101 @@ def test_saving_onto_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
     model(3).save(tmp_path / "dangling.npz")                      # makes the file it names
     assert os.path.islink(tmp_path / "dangling.npz")
     assert (tmp_path / "real" / "new.npz").is_file()
+
+
+def test_a_symlink_to_nowhere_is_named(tmp_path):
+    os.symlink(tmp_path / "missing" / "model.npz", tmp_path / "link.npz")
+    refuses(FileError, lambda: model().save(tmp_path / "link.npz"),
+            "link.npz: it is a symlink to", "whose folder", "does not exist")
+    os.symlink(tmp_path / "nowhere", tmp_path / "sub")
+    refuses(FileError, lambda: model().save(tmp_path / "sub" / "model.npz"),
+            "sub is a symlink to", "which does not exist")
+    assert sorted(os.listdir(tmp_path)) == ["link.npz", "sub"]
+
+
+@pytest.mark.parametrize("ending", ["/", "/.", "/.."])
+def test_a_path_that_names_a_folder_is_refused(tmp_path, ending):
+    """A Path drops a trailing separator and a last ".": "model.npz/" would write (or read)
+    the file model.npz, and "models/" make a file called models. POSIX's open() refuses them,
+    and so do save and load."""
+    path = tmp_path / "model.npz"
+    model(1).save(path)
+    refuses(FileError, lambda: model().save(str(path) + ending), "names a folder")
+    refuses(FileError, lambda: model().load(str(path) + ending), "names a folder")
+    refuses(FileError, lambda: model().save(str(tmp_path / "models") + ending), "names a folder")
+    assert os.listdir(tmp_path) == ["model.npz"]
+    np.testing.assert_array_equal(values(path)["W1"], model(1).W1.data)
+
+
+def test_a_read_only_file_is_not_replaced(tmp_path):
+    """A file its owner made read-only stays, as open(path, "wb") (numpy.save, torch.save)
+    would leave it, although the atomic rename could replace it. Root writes any file."""
+    folder = tempfile.mkdtemp()                      # a folder another user may enter
+    path = os.path.join(folder, "model.npz")
+    try:
+        model(1).save(path)
+        os.chmod(folder, 0o755)
+        if os.geteuid() == 0:
+            os.chown(folder, 65534, 65534)
+            os.chown(path, 65534, 65534)
+        os.chmod(path, 0o444)
+        assert_in_a_child_as_nobody(lambda: model(2).save(path), "FileError", "no permission",
+                                    "read-only", "-r--r--r--")
+        assert os.listdir(folder) == ["model.npz"]
+        np.testing.assert_array_equal(values(path)["W1"], model(1).W1.data)
+    finally:
+        os.chmod(path, 0o600)
+        os.unlink(path)
+        os.rmdir(folder)
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGXFSZ"), reason="needs RLIMIT_FSIZE")
+def test_a_disk_that_fills_up_mid_save_is_a_file_error_and_loses_nothing(tmp_path):
+    """The file-size limit stands in for a full disk: the write fails inside numpy's writer
+    (EFBIG, as ENOSPC would); the error names the file, the old one stays, nothing is left."""
+    import resource
+    path = tmp_path / "model.npz"
+    model(1).save(path)
+
+    def fill_up():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1000, 1000))
+        nn.Elman(30, 40, 20).save(path)
+    assert_in_a_child_as_nobody(fill_up, "FileError", f"cannot write {path}", "File too large",
+                                nobody=False)
+    assert os.listdir(tmp_path) == ["model.npz"]
+    np.testing.assert_array_equal(values(path)["W1"], model(1).W1.data)
+
+
+def test_a_save_in_a_deleted_folder_is_a_file_error(tmp_path):
+    folder = tmp_path / "gone"
+    folder.mkdir()
+
+    def save_there():
+        os.chdir(folder)
+        os.rmdir(folder)
+        model().save("model.npz")
+    assert_in_a_child_as_nobody(save_there, "FileError", "cannot write model.npz", nobody=False)
+
+
+class Named(nn.Module):
+    def __init__(self, *names, value=1.0):
+        super().__init__()
+        for i, name in enumerate(names):
+            setattr(self, name, Tensor(np.full(2, value + i), requires_grad=True))
+
+
+@pytest.mark.parametrize("names", [("file", "w"), ("allow_pickle", "w"), ("args", "kwds"),
+                                   ("arr_0", "β")], ids=str)
+def test_any_parameter_name_saves_and_loads(tmp_path, names):
+    """numpy.savez(file, **state) takes a parameter named "file" or "allow_pickle" for its own
+    argument (a TypeError; a parameter silently left out): save writes the same format
+    without that trap."""
+    Named(*names).save(tmp_path / "model.npz")
+    assert sorted(values(tmp_path / "model.npz")) == sorted(names)
+    loaded = Named(*names, value=0.0).load(tmp_path / "model.npz")
+    for i, name in enumerate(names):
+        np.testing.assert_array_equal(getattr(loaded, name).data, [1.0 + i] * 2)
 
 
 def make_socket(path):
@@ -304,6 +433,8 @@ BAD_PATHS = {
     "None": (None, DTypeError, "NoneType"),
     "empty": ("", FileError, "empty"),
     "a NUL byte": ("a\0b.npz", FileError, "NUL"),
+    "a PathLike giving an int": (type("P", (), {"__fspath__": lambda self: 3})(), DTypeError,
+                                 "is not a path"),
 }
 
 
@@ -331,6 +462,22 @@ def test_write_atomically_takes_bytes_only_and_keeps_its_signature(tmp_path):
         file.write(b"half")
         raise RuntimeError("the writer's own error passes through")
     assert (tmp_path / "a.bin").read_bytes() == b"cd" and os.listdir(tmp_path) == ["a.bin"]
+
+
+def test_writers_take_a_bytes_path_and_any_memoryview(tmp_path):
+    """A bytes path (even one that is not UTF-8) is written and returned as a Path, by
+    write_atomically and by the visualizer's writers; a memoryview is written as bytes(view)."""
+    folder = os.fsencode(str(tmp_path))
+    assert write_atomically(b"x", folder + b"/\xff.bin") == tmp_path / os.fsdecode(b"\xff.bin")
+    assert viz.render_html("<p>x</p>", folder + b"/page.html") == tmp_path / "page.html"
+    assert viz.render_svg("digraph { a -> b }", folder + b"/g.svg") == tmp_path / "g.svg"
+    assert (tmp_path / "page.html").read_bytes() == b"<p>x</p>"
+    assert (tmp_path / "g.svg").read_bytes().startswith(b"<?xml")
+    write_atomically(memoryview(np.arange(10, dtype=np.uint8)[::2]), tmp_path / "a.bin")
+    assert (tmp_path / "a.bin").read_bytes() == bytes([0, 2, 4, 6, 8])
+    refuses(VizError, lambda: viz.render_svg('digraph { a [label="\udcff"] }', tmp_path / "s.svg"),
+            "'\\udcff' at position 20", "lone surrogate")
+    assert not (tmp_path / "s.svg").exists()
 
 
 # --- temporaries: recognised, and removed only when their writer is gone ---

@@ -16,11 +16,16 @@ renaming) is removed by the next save in that folder: every writer holds an excl
 (flock) on its temporary until the rename, so a temporary whose lock can be taken has no writer.
 
 What is written where. A symlink is followed: saving onto a link writes the file it points to
-(atomically) and leaves the link a link. An existing file keeps its permission bits (and its
-owner, where the process may set it); a new one gets 0o666 less the umask, as open() gives.
-A directory, FIFO, device or socket at the path is refused (FileError), never replaced. Every
-failure of the file system is a FileError (an OSError) naming the path and what is wrong;
-exceptions raised by the code writing into the file pass through unchanged.
+(atomically) and leaves the link a link (the folder it points into must exist). An existing
+file keeps its permission bits (and its owner, where the process may set it); a new one gets
+0o666 less the umask, as open() gives. An existing file the process may not write (read-only
+for its owner, say) is refused, as open(path, "wb") refuses it: an atomic rename could replace
+it, but a user who made a file read-only meant it to stay. A directory, FIFO, device or socket
+at the path is refused (FileError), never replaced, and so is a path that ends in a separator
+("models/"), which names a folder. Every failure of the file system is a FileError (an
+OSError) naming the path and what is wrong, including a disk that fills up while the code
+writing into the file writes (ENOSPC, EDQUOT, EFBIG, EIO); any other exception raised by that
+code passes through unchanged.
 """
 import errno
 import os
@@ -44,21 +49,35 @@ _CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _NONBLOCK = getattr(os, "O_NONBLOCK", 0)
 _NO_UNNAMED_FILES = {errno.EOPNOTSUPP, errno.EISDIR, errno.EINVAL, errno.ENOTSUP}
+# What the file system says when a write into the file fails: the disk, the quota or the
+# file-size limit is full, or the device failed.
+_WRITE_FAILURES = {getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EIO")
+                   if hasattr(errno, name)}
+_SEPARATORS = tuple(sep for sep in (os.sep, os.altsep) if sep)
 
 
 def as_path(path, who):
     """`path` (str, bytes or os.PathLike) as a Path; a DTypeError for anything else and a
-    FileError for an empty path or one with a NUL byte, each naming `who` is asking."""
+    FileError for an empty path, one with a NUL byte, or one whose last part names a folder
+    ("models/", "a/.", ".."; a Path would silently drop the separator and the "."), each
+    naming `who` is asking."""
     if not isinstance(path, (str, bytes, os.PathLike)):
         raise DTypeError(f"{who}: the path must be a str or an os.PathLike, got "
                          f"{type(path).__name__} {path!r}")
-    text = os.fspath(path)
+    try:
+        text = os.fspath(path)
+    except TypeError as exc:        # an os.PathLike whose __fspath__ returns neither
+        raise DTypeError(f"{who}: the path {type(path).__name__} is not a path ({exc})") from None
     if isinstance(text, bytes):
         text = os.fsdecode(text)
     if text == "":
         raise FileError(f"{who}: the path is empty")
     if "\0" in text:
         raise FileError(f"{who}: the path {text!r} holds a NUL byte", errno.EINVAL, text)
+    ending = text[-1] if text.endswith(_SEPARATORS) else os.path.basename(text)
+    if ending in (*_SEPARATORS, ".", ".."):
+        raise FileError(f"{who}: the path {text} ends in {ending!r}, so it names a folder; name "
+                        f"a file", errno.EISDIR, text)
     return Path(text)
 
 
@@ -95,9 +114,11 @@ def atomic_writer(path):
     try:
         try:
             yield file
-        except BaseException:
+        except BaseException as exc:
             with suppress(OSError):
                 file.close()
+            if isinstance(exc, OSError) and exc.errno in _WRITE_FAILURES:
+                raise file_error("write", path, exc) from exc
             raise
         try:
             file.close()                 # flushes what is buffered
@@ -118,12 +139,17 @@ def atomic_writer(path):
 
 
 def write_atomically(data, path):
-    """Write `data` (bytes, bytearray or memoryview) to `path` atomically; returns the path."""
+    """Write `data` (bytes, bytearray or memoryview) to `path` atomically; returns the path
+    as a Path (a bytes path decoded as os.fsdecode does). A memoryview is written as
+    bytes(view) would be: its elements in order, contiguous or not."""
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise DTypeError(f"write_atomically: data must be bytes, got {type(data).__name__}")
-    with atomic_writer(path) as file:
+    if isinstance(data, memoryview) and not data.c_contiguous:
+        data = data.tobytes()
+    checked = as_path(path, "write_atomically")
+    with atomic_writer(checked) as file:
         file.write(data)
-    return Path(path)
+    return checked
 
 
 def open_for_reading(path, who):
@@ -155,29 +181,44 @@ def _target(path):
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
-        raise FileError(f"cannot write {path}: {_first_file_on_the_way(path)} is a file, not a "
-                        f"folder", errno.ENOTDIR, str(path)) from None
+        raise FileError(f"cannot write {path}: {_blocking_folder(path)}", errno.ENOTDIR,
+                        str(path)) from None
     except OSError as exc:
         raise file_error("write", path, exc) from None
-    target = Path(os.path.realpath(path))
+    try:
+        target = Path(os.path.realpath(path))
+    except OSError as exc:          # the current folder was deleted
+        raise file_error("write", path, exc) from None
+    shown = path if target == path.absolute() else f"{path} (-> {target})"
     try:
         existing = os.stat(target)
     except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise FileError(f"cannot write {path}: it is a symlink to {target}, whose folder "
+                            f"{target.parent} does not exist", errno.ENOENT, str(path)) from None
         return target, None
     except OSError as exc:
         raise file_error("write", path, exc) from None
     if not stat.S_ISREG(existing.st_mode):
-        shown = path if target == path.absolute() else f"{path} (-> {target})"
         raise FileError(f"cannot write {shown}: it is {kind_of(existing.st_mode)}; refusing to "
                         f"replace it with a regular file", errno.EEXIST, str(path))
+    if not os.access(target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
+        raise FileError(f"cannot write {shown}: no permission (the file is read-only, mode "
+                        f"{stat.filemode(existing.st_mode)}); refusing to replace it",
+                        errno.EACCES, str(path))
     return target, existing
 
 
-def _first_file_on_the_way(path):
+def _blocking_folder(path):
+    """Why the folders of `path` cannot be made: the first part on the way that is a file, or
+    a symlink to nowhere."""
     for folder in reversed(path.parents):
+        if os.path.islink(folder) and not folder.exists():
+            return (f"{folder} is a symlink to {os.readlink(folder)}, which does not exist, "
+                    f"not a folder")
         if folder.exists() and not folder.is_dir():
-            return folder
-    return path.parent
+            return f"{folder} is a file, not a folder"
+    return f"{path.parent} is a file, not a folder"
 
 
 def _open_temporary(folder, path):

@@ -1,14 +1,20 @@
-"""Reading a .npz archive of named arrays without trusting it.
+"""Reading a .npz archive of named arrays without trusting it, and writing one.
 
 A .npz (what numpy.savez writes, and Module.save) is a zip archive with one .npy member per
 array. read_npz checks each member's header before it reads any data: the dtype must be a
 plain number type (arrays of Python objects, which only pickle can read, are refused, never
 unpickled), and the bytes the header's shape claims must be there in the member, so a header
 that claims a huge shape costs nothing. Anything else wrong (not a zip, empty, truncated, a
-bad CRC, a member that is not a .npy) is a StateDictError naming the file and the member.
+bad CRC, a member that is not a .npy, an encrypted member) is a StateDictError naming the
+file and the member.
 
-    >>> headers = npz_headers(archive)          # {name: (shape, dtype)} or a problem string
-    >>> arrays = read_npz("model.npz", "Elman.load", wanted={"W1", "b1"})
+write_npz writes numpy.savez's format under any names: numpy.savez(file, **arrays) would take
+an array named "file" or "allow_pickle" for one of its own arguments (the first a TypeError,
+the second an array silently left out of the file).
+
+    >>> arrays = read_npz("model.npz", "Elman.load", check=lambda headers: [])
+    >>> with atomic_writer("model.npz") as file:
+    ...     write_npz(file, {"W1": w1, "file": w2})
 """
 import math
 import zipfile
@@ -74,11 +80,22 @@ def read_npz(path, who, check):
     return arrays
 
 
+def write_npz(file, arrays):
+    """Write {name: array of numbers} into the binary file object `file` as a .npz: a zip
+    archive, stored uncompressed, of one .npy member per array, as numpy.savez writes it."""
+    with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
 def _members(archive):
     members, problems = {}, []
     for info in archive.infolist():
         if info.is_dir() or not info.filename.endswith(".npy"):
             problems.append(f"member {info.filename!r} is not a .npy array")
+        elif info.flag_bits & 0x1:
+            problems.append(f"member {info.filename!r} is encrypted (save() never encrypts)")
         elif info.filename[:-4] in members:
             problems.append(f"member {info.filename!r} appears twice")
         else:

@@ -15,8 +15,11 @@ the lecture's two figures and prints the comparison full vs elman. An error (a b
 file that cannot be written, no Graphviz, work too large to finish) is one line on stderr and
 a non-zero exit code. `python -m tinygrad_rnn_cli` is the same program.
 """
+from . import quiet_start  # first: Ctrl-C during the imports below is one line
 from .command_line import main
 from .commands import run_gradcheck
 from .problem import build, drops_paths, policy_drops_paths
+
+quiet_start.end()
 
 __all__ = ["main", "run_gradcheck", "build", "drops_paths", "policy_drops_paths"]

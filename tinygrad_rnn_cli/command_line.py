@@ -1,9 +1,12 @@
 """The argument parser and `main`, which turns every error a user can cause into one line on
 stderr and a non-zero exit code: 2 for a usage error (argparse's convention), 1 for the rest.
-A bug in the code is not such an error and keeps its traceback."""
+A warning (window(h) with a large h costs h forward chains) is one line too,
+`tinygrad-rnn: warning: ...`, without the source line Python's warnings show. A bug in the
+code is not such an error and keeps its traceback."""
 import argparse
 import os
 import sys
+import warnings
 
 from tinygrad_rnn import TinygradRNNError
 from tinygrad_rnn.truncation import resolve
@@ -94,11 +97,16 @@ def parser():
 def main(argv=None):
     """Run the command line on argv (default: sys.argv[1:]); returns the exit code, or
     raises SystemExit with the one-line message of an error."""
-    args = parser().parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        code = args.run(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = one_line_warning
+            args = parser().parse_args(sys.argv[1:] if argv is None else argv)
+            code = args.run(args)
         sys.stdout.flush()       # a closed pipe shows here, not in the interpreter's last flush
         return code
+    except SystemExit:           # argparse's usage error or --help: its text is written
+        _flush_or_discard_stdout()
+        raise
     except BrokenPipeError:
         _discard_stdout()
         raise SystemExit(f"{PROG}: the output was closed before the command finished "
@@ -117,6 +125,25 @@ def one_line(exc):
     else:
         message = str(exc) or type(exc).__name__
     return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
+def one_line_warning(message, category, filename, lineno, file=None, line=None):
+    """warnings.showwarning for the command line: `tinygrad-rnn: warning: ...` on one line."""
+    text = "; ".join(part.strip() for part in str(message).splitlines() if part.strip())
+    try:
+        print(f"{PROG}: warning: {text}", file=file or sys.stderr)
+    except OSError:
+        pass           # stderr is closed: a warning is not worth an error
+
+
+def _flush_or_discard_stdout():
+    """Flush what --help wrote; a reader gone already (`--help | head -1`) is no error."""
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _discard_stdout()
+    except (OSError, ValueError):
+        pass
 
 
 def _discard_stdout():

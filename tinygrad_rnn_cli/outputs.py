@@ -16,7 +16,7 @@ from pathlib import Path
 
 import viz
 from tinygrad_rnn import SettingError, TinygradRNNError
-from tinygrad_rnn.files import write_atomically
+from tinygrad_rnn.files import as_path, write_atomically
 from tinygrad_rnn.truncation import resolve
 
 
@@ -59,14 +59,16 @@ FORMATS = {
 
 
 def check_target(path):
-    """Refuse, before any work, an output whose extension names no format, that is a folder or
-    a special file (a FIFO, a device), or whose folder is a file."""
-    path = Path(path)
+    """Refuse, before any work, an output whose extension names no format, that ends in a
+    separator (x.svg/ names a folder), is a folder or a special file (a FIFO, a device), or
+    whose folder is a file."""
+    text, path = path, Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(f"{extension} ({what})" for extension, (what, _) in FORMATS.items())
         raise SettingError(f"-o {path}: the extension {suffix or '(none)'} names no format; "
                            f"render writes {known}")
+    as_path(text, "-o")
     if path.is_dir():
         raise SettingError(f"-o {path}: is a folder; name a file in it, e.g. {path / 'graph.svg'}")
     if path.exists() and not path.is_file():

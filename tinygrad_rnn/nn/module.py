@@ -16,7 +16,7 @@ import numpy as np
 from .. import settings
 from ..errors import DTypeError, StateDictError
 from ..files import atomic_writer
-from ..npz import read_npz
+from ..npz import read_npz, write_npz
 from ..tensor import Tensor
 
 
@@ -109,7 +109,10 @@ class Module:
         weights of a diverged model can be saved and looked at). Arrays of bools, complex
         numbers, strings or objects are refused, and so is a value that overflows the
         parameter's dtype (1e300 into float32). Every name and value is checked before any
-        parameter changes: on a problem nothing changes and StateDictError lists them all."""
+        parameter changes: on a problem nothing changes and StateDictError lists them all.
+        The values are copied before any is assigned, so a state made of the model's own
+        arrays loads as it reads (swapping two parameters swaps them; PyTorch's copy_ one by
+        one would give both the second's value)."""
         converted = self._checked_state(state, f"{type(self).__name__}.load_state_dict")
         for name, param in self.named_parameters():
             param.data[...] = converted[name]
@@ -117,10 +120,12 @@ class Module:
     def save(self, path):
         """Write the parameters to `path` (.npz) atomically (files.py): a crash or a kill
         mid-save leaves the old file intact and no temporary behind. A symlink is followed;
-        a directory, FIFO or device at `path` is refused (FileError)."""
+        a directory, FIFO or device at `path` is refused (FileError). The file is what
+        numpy.savez writes, one member per parameter, under any parameter name (even "file"
+        or "allow_pickle", which numpy.savez would take for its own arguments)."""
         state = self.state_dict()
         with atomic_writer(path) as file:
-            np.savez(file, **state)
+            write_npz(file, state)
 
     def load(self, path):
         """Read parameters saved by save(), all or nothing (see load_state_dict). A path that
@@ -208,7 +213,7 @@ def _converted(array, param):
     if not param.data.flags.writeable:
         return None, "the parameter's array is read-only"
     with np.errstate(over="ignore", invalid="ignore"):
-        converted = np.asarray(array, dtype=param.dtype)
+        converted = np.array(array, dtype=param.dtype)    # a copy: the state may alias a param
     if array.dtype.kind == "f" and converted.dtype != array.dtype:
         overflowed = np.isfinite(array) & ~np.isfinite(converted)
         if overflowed.any():
