@@ -31,12 +31,7 @@ def parameter_list(owner, params):
     if isinstance(params, Tensor):
         raise SettingError(f"{owner}: got one Tensor (shape {params.shape}) as the parameter "
                            f"list; pass a list of parameters, [w], or model.parameters()")
-    if callable(getattr(params, "parameters", None)):
-        raise SettingError(f"{owner}: got a {type(params).__name__} model as the parameter list; "
-                           f"pass model.parameters()")
-    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
-        raise SettingError(f"{owner}: the parameters must be a list of Tensors (as "
-                           f"model.parameters() returns), got {type(params).__name__}")
+    _check_iterable(owner, params, "a list of Tensors")
     if isinstance(params, (set, frozenset)):      # as PyTorch: a set's order changes per run
         raise SettingError(f"{owner}: got the parameters as a {type(params).__name__}, whose "
                            f"order changes from run to run; pass a list (model.parameters())")
@@ -283,17 +278,23 @@ def _norm(grads):
     return total
 
 
+def _check_iterable(owner, params, expected):
+    """A SettingError unless `params` is an iterable of parameters: a model (pass
+    model.parameters()), an array, a string, a dict or a single value is not."""
+    if callable(getattr(params, "parameters", None)):
+        raise SettingError(f"{owner}: got a {type(params).__name__} model as the parameter list; "
+                           f"pass model.parameters()")
+    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
+        raise SettingError(f"{owner}: the parameters must be {expected} (as "
+                           f"model.parameters() returns), got {type(params).__name__}")
+
+
 def _clipped_parameters(params):
     """clip_grad_norm's parameters: one Tensor, or an iterable of Tensors (not a model: as
     PyTorch, it takes model.parameters())."""
     if isinstance(params, Tensor):
         return [params]
-    if callable(getattr(params, "parameters", None)):
-        raise SettingError(f"clip_grad_norm: got a model ({type(params).__name__}); pass "
-                           f"model.parameters()")
-    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
-        raise SettingError(f"clip_grad_norm: the parameters must be a Tensor or a list of "
-                           f"Tensors (as model.parameters() returns), got {type(params).__name__}")
+    _check_iterable("clip_grad_norm", params, "a Tensor or a list of Tensors")
     params = list(params)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):

@@ -26,6 +26,17 @@ class RenderError(TinygradRNNError, RuntimeError):
     picture asked for (empty, or not SVG/PNG); the message says which."""
 
 
+def utf8_bytes(who, what, text):
+    """`text` encoded as UTF-8; a VizError naming the first character UTF-8 cannot encode (a
+    lone surrogate, as left by decoding bytes that are not UTF-8)."""
+    try:
+        return text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise VizError(f"{who}: {what} holds {text[exc.start:exc.end]!r} at position "
+                       f"{exc.start}, which UTF-8 cannot encode (a lone surrogate, as left by "
+                       f"decoding bytes that are not UTF-8); nothing was written") from None
+
+
 def is_integer(value):
     """An int or a numpy integer, never a bool (tinygrad_rnn.settings' rule; viz reads the
     engine through record.py and replay.py only, so it is written out here)."""

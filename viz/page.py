@@ -38,7 +38,7 @@ from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
 from .dot import to_dot
-from .errors import VizError, optional_text, whole_number
+from .errors import VizError, optional_text, utf8_bytes, whole_number
 from .page_data import explorer_payload, numbering, terms_of
 from .policies import record_policies
 from .render import to_svg
@@ -129,13 +129,7 @@ def render_html(page, path):
     if not isinstance(text, str):
         raise VizError(f"render_html: expected a viz.Page or HTML text, got "
                        f"{type(page).__name__}")
-    try:
-        encoded = text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise VizError(f"render_html: the HTML text holds {text[exc.start:exc.end]!r} at "
-                       f"position {exc.start}, which UTF-8 cannot encode (a lone "
-                       f"surrogate); nothing was written") from None
-    return write_atomically(encoded, path)
+    return write_atomically(utf8_bytes("render_html", "the HTML text", text), path)
 
 
 def _page(roots, params, title, highlight, max_lags, one_input):

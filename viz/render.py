@@ -25,7 +25,7 @@ from pathlib import Path
 from tinygrad_rnn.files import as_path, write_atomically
 
 from .dot import to_dot
-from .errors import GraphvizNotFoundError, RenderError, VizError, VizTypeError
+from .errors import GraphvizNotFoundError, RenderError, VizTypeError, utf8_bytes
 from .style import svg_font_families
 
 PREFERRED = "graphviz-pure"
@@ -81,12 +81,7 @@ def dot_source(dot_or_graph):
 def run_dot(source, fmt="svg"):
     """The bytes `dot -T<fmt>` writes for the DOT text `source`, checked to be a picture of
     that format (see the module docstring)."""
-    try:
-        data = source.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise VizError(f"render: the DOT text holds {source[exc.start:exc.end]!r} at position "
-                       f"{exc.start}, which UTF-8 cannot encode (a lone surrogate, as left by "
-                       f"decoding bytes that are not UTF-8)") from None
+    data = utf8_bytes("render", "the DOT text", source)
     executable = find_dot()
     try:
         done = subprocess.run([executable, f"-T{fmt}"], input=data,
