@@ -29,6 +29,8 @@ marks ops whose output may share the input's memory (reshape, transpose, slicing
 Every entry is tested against finite differences in tests/test_primitives.py, on its own and
 through backward().
 """
+import inspect
+
 import numpy as np
 
 from . import gates
@@ -84,12 +86,26 @@ def _per_input(rules):
     """The vjp of a row given as one rule per input: each rule runs only for an input that
     requires grad. A row may have optional trailing inputs (linear's bias), so the vjp takes
     the rules for as many inputs as the node has. Written out for one, two and three inputs,
-    with and without params, as plain calls rather than a loop over *values and **params:
-    these run once per node of every backward (benchmarks/NOTES.md)."""
-    by_count = {count: _first_rules(rules[:count]) for count in range(1, len(rules) + 1)}
+    with and without params, as plain calls: the rows of the table have at most three inputs,
+    and a row with more gets the loop in the last branch."""
+    by_count = {count: _first_rules(rules[:count])
+                for count in range(_fewest_inputs(rules), len(rules) + 1)}
     if len(by_count) == 1:
-        return by_count[1]
+        return by_count[len(rules)]
     return lambda g, out, parents, params: by_count[len(parents)](g, out, parents, params)
+
+
+def _fewest_inputs(rules):
+    """How many inputs a node of the row has at least: a rule names the inputs after g and
+    out, and those with a default (linear's b=None) may be left out."""
+    fewest = len(rules)
+    for rule in rules:
+        if rule is passes:
+            continue
+        named = [p for p in inspect.signature(rule).parameters.values()
+                 if p.kind is p.POSITIONAL_OR_KEYWORD][2:]
+        fewest = min(fewest, sum(p.default is p.empty for p in named))
+    return fewest
 
 
 def _first_rules(rules):
