@@ -16,7 +16,13 @@ duration), in interleaved rounds, and prints medians and their ratio:
 - the vectorized squared-error loss terms (nn/sequence_loss.py) against one mse node computed
   per step: the same step;
 - a leaf's small shares added in blocks (autodiff.Sums) against one in-place add per share:
-  the add chain (its shared leaf gets one share per op) and the Elman step.
+  the add chain (its shared leaf gets one share per op) and the Elman step;
+- a slice's gradient kept as a Scatter (primitives.py) and added into its tensor's sum in
+  place (autodiff.Sums) against one dense array of the tensor's shape per slice: the Elman
+  step with `checkpoint_every=10`, whose loss reads its outputs a step at a time;
+- a node with no inputs to follow put into the topological order at once (graph.py) against
+  pushed on the walk's stack and expanded like any other: the Elman step, whose every step
+  has leaves and constants (weights, x[t], the target).
 """
 import argparse
 import importlib
@@ -29,8 +35,8 @@ from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
-from tinygrad_rnn import autodiff
-from tinygrad_rnn.primitives import PRIMITIVES
+from tinygrad_rnn import autodiff, graph
+from tinygrad_rnn.primitives import PRIMITIVES, Scatter
 
 # the module, not the function of the same name that tinygrad_rnn.nn exports
 sequence_loss = importlib.import_module("tinygrad_rnn.nn.sequence_loss")
@@ -104,6 +110,47 @@ def share_by_share():
         autodiff.SMALL_SHARE = small
 
 
+def _every_node_expanded(roots, parents=graph.all_parents):
+    """graph.topological_order with no shortcut: a leaf too is pushed, expanded, popped."""
+    order, seen = [], set()
+    for root in roots:
+        if root in seen:
+            continue
+        seen.add(root)
+        path, unvisited = [root], [iter(parents(root))]
+        while path:
+            for parent in unvisited[-1]:
+                if parent not in seen:
+                    seen.add(parent)
+                    path.append(parent)
+                    unvisited.append(iter(parents(parent)))
+                    break
+            else:
+                unvisited.pop()
+                order.append(path.pop())
+    return order
+
+
+def _dense_slice_vjp(g, out, parents, params):
+    return (np.asarray(Scatter(g, params["index"], parents[0].shape)),)
+
+
+def dense_slices():
+    """getitem's gradient written out as a dense array of its input's shape."""
+    return replaced("getitem", vjp=_dense_slice_vjp)
+
+
+@contextmanager
+def leaves_expanded():
+    """backward's walk ordered by the topological sort without the leaf shortcut."""
+    shortcut = autodiff.topological_order
+    autodiff.topological_order = _every_node_expanded
+    try:
+        yield
+    finally:
+        autodiff.topological_order = shortcut
+
+
 def switched(run, switch):
     """run(), with the fast path switched off for the duration of each call."""
     def plain():
@@ -121,6 +168,9 @@ def measure(size, ops, warmup, repeats):
     def step():
         return elman_bptt_engine(hoisted, xs, vs)
 
+    def checkpointed_step():
+        return elman_bptt_engine(hoisted, xs, vs, checkpoint_every=10)
+
     chain = make_add_chain_engine(ops)
     cases = [("passes (add)", f"add chain of {ops} ops", chain, switched(chain, plain_add)),
              ("ndarray.dot", f"Elman step, {size}", step, switched(step, plain_matmul)),
@@ -130,7 +180,11 @@ def measure(size, ops, warmup, repeats):
               switched(step, per_step_losses)),
              ("leaf shares in blocks", f"add chain of {ops} ops", chain,
               switched(chain, share_by_share)),
-             ("leaf shares in blocks", f"Elman step, {size}", step, switched(step, share_by_share))]
+             ("leaf shares in blocks", f"Elman step, {size}", step, switched(step, share_by_share)),
+             ("slice gradients added in place", f"checkpointed Elman step, {size}",
+              checkpointed_step, switched(checkpointed_step, dense_slices)),
+             ("leaves put in order at once", f"Elman step, {size}", step,
+              switched(step, leaves_expanded))]
     rows = []
     for name, timed, fast, plain in cases:
         medians = interleaved_medians({"fast": fast, "plain": plain}, warmup=warmup,

@@ -107,6 +107,51 @@ def test_a_leaf_given_broadcast_gradients_and_a_slice_sums_them_in_its_own_shape
     np.testing.assert_array_equal(x.grad, [[8.0, 8.0], [10.0, 10.0], [8.0, 8.0]])
 
 
+def count_dense_arrays_of_shape(monkeypatch, shape):
+    """Count the zero-filled arrays of `shape` numpy makes while the test runs."""
+    made = []
+    zeros = np.zeros
+
+    def counting(*args, **kwargs):
+        array = zeros(*args, **kwargs)
+        if array.shape == shape:
+            made.append(array.shape)
+        return array
+    monkeypatch.setattr(np, "zeros", counting)
+    return made
+
+
+@pytest.mark.parametrize("leaf", [True, False])
+def test_t_slices_of_one_tensor_cost_one_dense_gradient_not_t(monkeypatch, leaf, rng):
+    """y[t] = ys[t] at every step: the T shares (g at ys[t]) are added into one array of ys's
+    shape in place; a dense array per slice would be O(T^2) work and memory traffic."""
+    data = rng.standard_normal((50, 3, 4))
+    x = Tensor(data, requires_grad=True)
+    ys = x if leaf else x * 1.0
+    made = count_dense_arrays_of_shape(monkeypatch, data.shape)
+    total = (ys[0] * ys[0]).sum()
+    for t in range(1, 50):
+        total = total + (ys[t] * (t + 1.0)).sum() + ys[t, 0, [1, 1]].sum()
+    total.backward()
+    assert len(made) == 1
+    expected = np.broadcast_to(np.arange(1.0, 51.0)[:, None, None], data.shape).copy()
+    expected[0] = 2 * data[0]
+    expected[1:, 0, 1] += 2.0            # ys[t, 0, [1, 1]]: a repeated index counts twice
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_a_checkpointed_unroll_sums_its_outputs_gradient_in_one_array(monkeypatch):
+    """The checkpointed unroll's ys (T, B, O) is read a step at a time by the loss: its
+    gradient is one array, not one per step (which made the step 5x slower at T = 1000)."""
+    from tinygrad_rnn import nn
+    model = nn.Elman(3, 4, 2, seed=0)
+    xs, vs = np.ones((40, 2, 3)), np.zeros((40, 2, 2))
+    ys, _ = model(xs, checkpoint_every=8)
+    made = count_dense_arrays_of_shape(monkeypatch, ys.shape)
+    nn.sequence_loss(ys, vs, "sum_squared_error").backward()
+    assert len(made) <= 1
+
+
 def test_each_vjp_runs_once_after_all_its_consumers(monkeypatch, rng):
     calls = []
     log_vjp_calls(monkeypatch, calls, "tanh", "mul")

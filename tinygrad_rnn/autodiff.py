@@ -18,7 +18,7 @@ from .context import recording
 from .errors import BackwardError, DTypeError, NumericalError, ShapeError, shapes_of, where_in_time
 from .graph import topological_order
 from .inplace import check_intact, check_outside
-from .primitives import unbroadcast
+from .primitives import Scatter, unbroadcast
 
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
 LEAF_BLOCK = 64
@@ -78,7 +78,9 @@ class Sums:
     unchanged); a second makes a new sum that the walk owns, and later ones are added into it
     in place. A leaf (a weight used at every step) gets its shares as the walk goes and needs
     its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
-    time, one numpy call instead of one per share (benchmarks/NOTES.md)."""
+    time, one numpy call instead of one per share (benchmarks/NOTES.md). A slice's share
+    (getitem's Scatter: g at x[index]) is added into x's sum in place, so the T slices of a
+    (T, B, H) tensor cost one array of that shape, not T."""
 
     __slots__ = ("pending", "owned", "waiting")
 
@@ -93,6 +95,9 @@ class Sums:
         pending, waiting = self.pending, self.waiting
         for parent, share in zip(parents, shares):
             if share is None:
+                continue
+            if share.__class__ is Scatter:
+                self._add_scatter(parent, share)
                 continue
             if parent._prim is None and share.nbytes < SMALL_SHARE:
                 queue = waiting.get(parent)
@@ -115,6 +120,19 @@ class Sums:
             else:   # asarray: a 0-d sum is a numpy scalar, which += would not change in place
                 pending[parent] = np.asarray(total + share)
                 self.owned.add(parent)
+
+    def _add_scatter(self, parent, share):
+        """A slice's share (getitem's Scatter): added in place into a sum the walk made, or
+        written out as the one it makes."""
+        total = self.pending.get(parent)
+        if total is not None and parent in self.owned:
+            share.add_into(total)
+            return
+        dense = np.asarray(share)
+        if total is not None:
+            dense += total
+        self.pending[parent] = dense
+        self.owned.add(parent)
 
     @staticmethod
     def _sum_waiting(node, shares):

@@ -9,7 +9,8 @@ tensors (their values in `_data`) and `params` the node's non-tensor arguments (
 None when it has none): an entry is None where no gradient flows, and always for an input
 that does not require grad (a constant needs no gradient). A gradient may come back in
 the broadcast shape: the walk sums it down to the input's shape with `unbroadcast`, so no
-entry has to.
+entry has to. getitem's gradient is a `Scatter` (g at x[index], the zeros not written out),
+which the walk adds into x's sum in place.
 
 A row writes its vjp in one of two shapes (as HIPS autograd's defvjp and defvjp_argnum):
 - one rule per input, `rule_i(g, out, *inputs, **params)`; the table builds the tuple,
@@ -187,15 +188,33 @@ def _is_fancy(index):
                for p in parts)
 
 
+class Scatter:
+    """The gradient of x[index] with respect to x, g placed at `index` in zeros of x's shape,
+    not yet written out. A tensor sliced at every step (y[t] = ys[t] for t = 1..T) gets T such
+    shares: the walk adds each into one sum of x's shape in place (`add_into`), where T dense
+    arrays of x's shape would cost O(T^2) memory traffic (benchmarks/NOTES.md). np.asarray()
+    writes it out."""
+
+    __slots__ = ("g", "index", "shape")
+
+    def __init__(self, g, index, shape):
+        self.g, self.index, self.shape = g, index, shape
+
+    def add_into(self, total):
+        """total[index] += g, in place; repeated integer indices (x[[0, 0]]) accumulate."""
+        if _is_fancy(self.index):
+            np.add.at(total, self.index, self.g)
+        else:
+            total[self.index] += self.g
+        return total
+
+    def __array__(self, dtype=None, copy=None):
+        dense = self.add_into(np.zeros(self.shape, dtype=self.g.dtype))
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+
 def _getitem_vjp(g, out, x, *, index):
-    """g placed at x[index] in zeros of x's shape; repeated integer indices (x[[0, 0]])
-    accumulate."""
-    grad = np.zeros(x.shape, dtype=g.dtype)
-    if _is_fancy(index):
-        np.add.at(grad, index, g)
-    else:
-        grad[index] = g
-    return grad
+    return Scatter(g, index, x.shape)
 
 
 def _matmul(a, b):
