@@ -29,6 +29,26 @@ def test_render(tmp_path, capsys, model, truncation, steps, marked):
     assert f"{marked} edges marked truncated" in capsys.readouterr().out
 
 
+# The gated cells: the LSTM's cut state is the pair (h, c), so each step boundary drops three
+# edges (h[t-1] -> h[t], h[t-1] -> c[t], c[t-1] -> c[t]) and W1 reaches both c[t] and h[t] (the
+# o gate); the GRU's is h alone.
+@pytest.mark.parametrize("model, dropped_per_boundary, w1_edges_per_step",
+                         [("lstm", 3, 2), ("gru", 1, 1)])
+def test_render_and_gradcheck_a_gated_cell(tmp_path, capsys, model, dropped_per_boundary,
+                                            w1_edges_per_step):
+    out, steps = tmp_path / f"{model}.svg", 5
+    assert main(["render", "--model", model, "--steps", str(steps), "--truncation", "elman",
+                 "--highlight", "W1", "-o", str(out)]) == 0
+    root = parse(out.read_text())
+    assert len(groups(root, "cluster", "step")) == steps
+    assert len(groups(root, "edge", "truncated")) == dropped_per_boundary * (steps - 1)
+    assert len(groups(root, "edge", "highlighted")) == w1_edges_per_step * steps
+    capsys.readouterr()
+    assert main(["gradcheck", "--model", model, "--steps", "4"]) == 0
+    printed = capsys.readouterr().out
+    assert f"{model} network" in printed and "verdict: passed, as predicted" in printed
+
+
 def test_render_op_level_and_a_loss_term(tmp_path):
     out = tmp_path / "op.svg"
     assert main(["render", "--steps", "4", "--truncation", "elman", "--level", "op",

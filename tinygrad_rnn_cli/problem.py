@@ -14,7 +14,7 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.truncation import Full
 
-MODELS = ("elman", "jordan", "mlp")
+MODELS = ("elman", "jordan", "lstm", "gru", "mlp")
 INPUTS, HIDDEN, OUTPUTS = 2, 3, 1
 
 
@@ -25,6 +25,10 @@ def make_model(model, seed=0):
         net = nn.Elman(INPUTS, HIDDEN, OUTPUTS, seed=seed)
     elif model == "jordan":
         net = nn.Jordan(INPUTS, HIDDEN, OUTPUTS, seed=seed)
+    elif model == "lstm":
+        net = nn.LSTM(INPUTS, HIDDEN, OUTPUTS, seed=seed)
+    elif model == "gru":
+        net = nn.GRU(INPUTS, HIDDEN, OUTPUTS, seed=seed)
     elif model == "mlp":
         net = nn.WindowedMLP(INPUTS, [HIDDEN], OUTPUTS, window=1, seed=seed)
     else:
