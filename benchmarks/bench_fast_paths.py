@@ -19,10 +19,7 @@ duration), in interleaved rounds, and prints medians and their ratio:
   the add chain (its shared leaf gets one share per op) and the Elman step;
 - a slice's gradient kept as a Scatter (primitives.py) and added into its tensor's sum in
   place (autodiff.Sums) against one dense array of the tensor's shape per slice: the Elman
-  step with `checkpoint_every=10`, whose loss reads its outputs a step at a time;
-- a node with no inputs to follow put into the topological order at once (graph.py) against
-  pushed on the walk's stack and expanded like any other: the Elman step, whose every step
-  has leaves and constants (weights, x[t], the target).
+  step with `checkpoint_every=10`, whose loss reads its outputs a step at a time.
 """
 import argparse
 import importlib
@@ -35,7 +32,7 @@ from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
-from tinygrad_rnn import autodiff, graph
+from tinygrad_rnn import autodiff
 from tinygrad_rnn.primitives import PRIMITIVES, Scatter
 
 # the module, not the function of the same name that tinygrad_rnn.nn exports
@@ -110,27 +107,6 @@ def share_by_share():
         autodiff.SMALL_SHARE = small
 
 
-def _every_node_expanded(roots, parents=graph.all_parents):
-    """graph.topological_order with no shortcut: a leaf too is pushed, expanded, popped."""
-    order, seen = [], set()
-    for root in roots:
-        if root in seen:
-            continue
-        seen.add(root)
-        path, unvisited = [root], [iter(parents(root))]
-        while path:
-            for parent in unvisited[-1]:
-                if parent not in seen:
-                    seen.add(parent)
-                    path.append(parent)
-                    unvisited.append(iter(parents(parent)))
-                    break
-            else:
-                unvisited.pop()
-                order.append(path.pop())
-    return order
-
-
 def _dense_slice_vjp(g, out, parents, params):
     return (np.asarray(Scatter(g, params["index"], parents[0].shape)),)
 
@@ -138,17 +114,6 @@ def _dense_slice_vjp(g, out, parents, params):
 def dense_slices():
     """getitem's gradient written out as a dense array of its input's shape."""
     return replaced("getitem", vjp=_dense_slice_vjp)
-
-
-@contextmanager
-def leaves_expanded():
-    """backward's walk ordered by the topological sort without the leaf shortcut."""
-    shortcut = autodiff.topological_order
-    autodiff.topological_order = _every_node_expanded
-    try:
-        yield
-    finally:
-        autodiff.topological_order = shortcut
 
 
 def switched(run, switch):
@@ -182,9 +147,7 @@ def measure(size, ops, warmup, repeats):
               switched(chain, share_by_share)),
              ("leaf shares in blocks", f"Elman step, {size}", step, switched(step, share_by_share)),
              ("slice gradients added in place", f"checkpointed Elman step, {size}",
-              checkpointed_step, switched(checkpointed_step, dense_slices)),
-             ("leaves put in order at once", f"Elman step, {size}", step,
-              switched(step, leaves_expanded))]
+              checkpointed_step, switched(checkpointed_step, dense_slices))]
     rows = []
     for name, timed, fast, plain in cases:
         medians = interleaved_medians({"fast": fast, "plain": plain}, warmup=warmup,

@@ -34,16 +34,11 @@ def topological_order(roots, parents=all_parents):
         path, unvisited = [root], [iter(parents(root))]    # the nodes being expanded, and
         while path:                                           # the parents each has left
             for parent in unvisited[-1]:
-                if parent in seen:
-                    continue
-                seen.add(parent)
-                inputs = parents(parent)
-                if not inputs:                  # a leaf (or an input not followed): in order
-                    order.append(parent)        # at once, nothing to expand
-                    continue
-                path.append(parent)
-                unvisited.append(iter(inputs))
-                break
+                if parent not in seen:
+                    seen.add(parent)
+                    path.append(parent)
+                    unvisited.append(iter(parents(parent)))
+                    break
             else:                      # every parent is in the order: the node goes after them
                 unvisited.pop()
                 order.append(path.pop())
