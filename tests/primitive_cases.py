@@ -132,11 +132,13 @@ def transpose_case(data, rng):
 
 
 def getitem_case(data, rng):
-    """Ints, slices (negative steps too), integer arrays with repeats, boolean masks, mixes."""
+    """Ints, slices (negative steps too), integer arrays with repeats (as arrays, lists,
+    Tensors or tuples of ints), boolean masks, mixes."""
     shape = a_shape(data, min_dims=1)
     n = shape[0]
     kinds = ["int", "slice", "repeated", "mask", "ellipsis", "newaxis"]
-    kinds += ["full mask"] + (["rows and columns", "slice and array"] if len(shape) >= 2 else [])
+    kinds += ["full mask"] + (["rows and columns", "slice and array", "nested tuples"]
+                              if len(shape) >= 2 else [])
     kind = data.draw(st.sampled_from(kinds), label="index kind")
     picks = lambda size, length: rng.integers(-length, length, size)    # noqa: E731
     if kind == "int":
@@ -156,6 +158,8 @@ def getitem_case(data, rng):
         index = (None, slice(None), None)
     elif kind == "rows and columns":
         index = (picks(4, n), picks(4, shape[1]))
+    elif kind == "nested tuples":        # x[(0, 0), (1, 1)]: numpy's fancy index, repeats too
+        index = (tuple(int(i) for i in picks(3, n)), tuple(int(j) for j in picks(3, shape[1])))
     else:
         index = (slice(None), picks(5, shape[1]))
     spelling = data.draw(st.sampled_from(["array", "list", "Tensor"]), label="spelling")

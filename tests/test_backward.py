@@ -140,6 +140,26 @@ def test_t_slices_of_one_tensor_cost_one_dense_gradient_not_t(monkeypatch, leaf,
     np.testing.assert_array_equal(x.grad, expected)
 
 
+def test_a_position_picked_twice_by_tuples_of_ints_gets_both_shares():
+    x = Tensor(np.zeros((4, 3)), requires_grad=True)
+    (x[(0, 0), (1, 1)] * Tensor([1.0, 2.0])).sum().backward()
+    expected = np.zeros((4, 3))
+    expected[0, 1] = 3.0
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+def test_anomaly_mode_checks_a_slice_gradient_without_writing_it_out(monkeypatch):
+    x = Tensor(np.ones((30, 2)), requires_grad=True)
+    made = count_dense_arrays_of_shape(monkeypatch, x.shape)
+    with tg.detect_anomaly():
+        total = x[0].sum()
+        for t in range(1, 30):
+            total = total + x[t].sum()
+        total.backward()
+    assert len(made) == 1
+    np.testing.assert_array_equal(x.grad, np.ones((30, 2)))
+
+
 def test_a_checkpointed_unroll_sums_its_outputs_gradient_in_one_array(monkeypatch):
     """The checkpointed unroll's ys (T, B, O) is read a step at a time by the loss: its
     gradient is one array, not one per step (which made the step 5x slower at T = 1000)."""

@@ -1,15 +1,18 @@
 """Reverse mode: one loop over the graph in reverse topological order.
 
-`graph.topological_order` lists every node the root's gradient reaches, following only the
-inputs that require grad (a cut's output never does, so the walk stops at every cut and never
-enters the truncated past), parents before children. Reversed, each node comes after all of
+`graph.topological_order` lists every node the root's gradient reaches, expanding only the
+nodes that require grad (a cut's output does not, so the walk stops at every cut and never
+enters the truncated past; a constant joins the order, with nothing to expand), parents
+before children. Reversed, each node comes after all of
 its consumers, so when the loop reaches a node, `pending` holds the sum of the shares its
 consumers passed it, and its vjp runs once, on that sum: a value used twice (h[t] feeds y[t]
 and step t+1; x * x) gets the sum. No recursion anywhere: an unrolled RNN is a chain as deep
 as the sequence is long. Adding a share into a sum happens in one place, `Sums`.
 
 The leaves' sums are written to .grad when the walk is done, so a backward that fails half-way
-changes no .grad. The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
+changes no .grad (one exception: a checkpoint's recomputation runs a backward of its own,
+which writes the .grad of the parameters its function reads when it is done; see
+checkpoint.py). The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
 .grad of leaves and of nodes that retain_grad(), and the mark that a graph was consumed.
 """
 import numpy as np
@@ -232,6 +235,8 @@ def _second_pass(node):
 def _check_gradients(node, shares):
     """Anomaly mode: the gradients node's vjp gives its inputs must be finite."""
     for position, (parent, gradient) in enumerate(zip(node._parents, shares)):
+        if gradient.__class__ is Scatter:       # its values are g's: no need to write it out
+            gradient = gradient.g
         if gradient is not None and parent._requires_grad and not np.all(np.isfinite(gradient)):
             raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
                                  f"operand {position} (operand shapes "

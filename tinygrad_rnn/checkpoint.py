@@ -25,6 +25,10 @@ inside fn, or a parameter fn closes over written between forward and backward, w
 in-place check cannot see since the node does not record it as an input) is refused with a
 BackwardError rather than giving the gradient of another computation. PyTorch's checkpoint
 restores the random state instead, and does not check.
+
+The recomputation's own backward adds the gradients of the parameters fn reads into their
+.grad when it is done, as PyTorch's does: if the outer backward then fails further on, those
+additions stay (elsewhere a backward that fails changes no .grad).
 """
 from functools import partial
 

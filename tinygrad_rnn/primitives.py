@@ -4,6 +4,8 @@ A primitive is a numpy function `forward(*inputs, **params) -> out` and one vjp,
 
     vjp(g, out, parents, params) -> (gradient of input 0, gradient of input 1, ...)
 
+(each gradient an array, or for getitem a `Scatter`: see below)
+
 where g is the gradient of the final scalar with respect to `out`, `parents` are the input
 tensors (their values in `_data`) and `params` the node's non-tensor arguments (a dict, or
 None when it has none): an entry is None where no gradient flows, and always for an input
@@ -19,9 +21,10 @@ A row writes its vjp in one of two shapes (as HIPS autograd's defvjp and defvjp_
 - or, for ops whose inputs share one computation or vary in number (stack, concatenate,
   checkpoint), one function `vjp_all(g, out, *inputs, **params)` returning the whole tuple.
 
-The one fast path: a rule that is `passes` (the input's gradient is g itself: both inputs of
-add, the first of sub) is never called; the table hands g on. A chain of additions then costs
-the walk no call per node (benchmarks/NOTES.md has the measurement).
+The fast paths of this table (benchmarks/NOTES.md lists each with its measurement): a rule
+that is `passes` (the input's gradient is g itself: both inputs of add, the first of sub) is
+never called, the table hands g on, so a chain of additions costs the walk no call per node;
+2-D products go through `ndarray.dot` (`_matmul`); getitem's gradient stays a `Scatter`.
 
 `reads` says which values a vjp reads ("out" and/or input positions): documentation a user can
 query, and what memory release (memory.py) and the in-place check (inplace.py) rely on. `view`
@@ -181,11 +184,16 @@ def _expand(g, axis, keepdims):
     return g if keepdims or axis is None else np.expand_dims(g, axis)
 
 
-def _is_fancy(index):
-    """True when `index` holds an integer array, so repeated positions must accumulate."""
+def _picks_once(index):
+    """True when x[index] picks each position of x at most once (integers, slices, None,
+    Ellipsis, boolean masks), so g can be added with +=. Any other index (an integer array,
+    a sequence of integers such as x[(0, 0), (1, 1)]) may pick a position twice, and then
+    each pick must add its share: np.add.at."""
     parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) and np.asarray(p).dtype.kind in "iu"
-               for p in parts)
+    return all(part is None or part is Ellipsis or isinstance(part, (int, np.integer, slice))
+               or (isinstance(part, (bool, np.bool_, np.ndarray))
+                   and np.asarray(part).dtype == bool)
+               for part in parts)
 
 
 class Scatter:
@@ -202,13 +210,16 @@ class Scatter:
 
     def add_into(self, total):
         """total[index] += g, in place; repeated integer indices (x[[0, 0]]) accumulate."""
-        if _is_fancy(self.index):
-            np.add.at(total, self.index, self.g)
-        else:
+        if _picks_once(self.index):
             total[self.index] += self.g
+        else:
+            np.add.at(total, self.index, self.g)
         return total
 
     def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("a Scatter is written out into a new array: copy=False cannot "
+                             "be honoured")
         dense = self.add_into(np.zeros(self.shape, dtype=self.g.dtype))
         return dense if dtype is None else dense.astype(dtype, copy=False)
 
