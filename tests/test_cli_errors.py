@@ -145,7 +145,7 @@ def test_demo_out_empty(tmp_path, monkeypatch):
     (["render", "--max-steps", "0"], "argument --max-steps: must be a whole number >= 1"),
     (["render", "--loss-term", "0"], "argument --loss-term: must be a whole number >= 1"),
     (["render", "--truncation", "chunked"], "chunked:K"),
-    (["render", "--model", "lstm"], "invalid choice: 'lstm'"),
+    (["render", "--model", "rnn"], "invalid choice: 'rnn'"),
     (["paint"], "invalid choice: 'paint'"),
     ([], "the following arguments are required: command"),
 ])
@@ -213,6 +213,31 @@ def test_the_extension_picks_the_format(tmp_path):
     assert done.returncode == 0 and done.stderr == "", done.stderr
     page = (tmp_path / "elman.html").read_text()
     assert page.startswith("<!DOCTYPE html>") and "window(3)" in page and "chunked(2)" in page
+
+
+def test_the_page_takes_highlight_and_title_and_says_which_options_it_does_not_take(tmp_path):
+    done = run("render", "--steps", 5, "--highlight", "W1", "--title", "my page", "--loss-term",
+               3, "--level", "op", "-o", "p.html", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [warning] = done.stderr.splitlines()
+    assert warning.startswith("tinygrad-rnn: warning: -o p.html: --level op, --loss-term apply "
+                              "to .svg, .png and .dot") and "p.html#R[t]" in warning
+    assert "wrote p.html: the explorer page, 5 steps" in done.stdout
+    page = (tmp_path / "p.html").read_text()
+    assert "<title>my page</title>" in page
+    assert len(groups(parse(_inline_svg(page)), "edge", "highlighted")) == 5     # W1, T = 5
+
+
+def _inline_svg(page):
+    return page[page.index("<svg"):page.index("</svg>") + len("</svg>")]
+
+
+def test_a_page_past_its_limit_and_an_unknown_weight_are_refused_before_any_work(tmp_path):
+    one_line_error(run("render", "--steps", 3000, "-o", "big.html", cwd=tmp_path),
+                   "--steps 3000: the explorer page", "use --steps 1000 or fewer")
+    one_line_error(run("render", "--steps", 4, "--highlight", "W9", "-o", "p.html", cwd=tmp_path),
+                   "--highlight W9", "W1, Wm, b1, W2, b2")
+    assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize("max_steps", [1, 2, 5, 6])

@@ -65,6 +65,36 @@ def test_long_sequences_are_elided():
     assert groups(root, "edge", "elided")
 
 
+def _left_edge(group):
+    """The smallest x of a <g>'s shape (a cluster's or a node's path or polygon)."""
+    for shape in group:
+        points = shape.get("points") or shape.get("d")
+        if points:
+            return min(float(x) for x in re.findall(r"(-?[\d.]+),-?[\d.]+", points))
+    raise AssertionError("no shape in the group")
+
+
+@pytest.mark.parametrize("steps", [30, 60])
+def test_the_elided_steps_sit_between_the_first_and_the_last_columns(steps):
+    """The "... N steps ..." box stands where the steps are missing, not after t = T."""
+    root, _ = picture("elman", steps=steps)
+    by_title = {g.find(SVG + "title").text: g for g in groups(root, "cluster", "step")}
+    xs = sorted((_left_edge(g), title) for title, g in by_title.items())
+    elided = _left_edge(groups(root, "node", "elided")[0])
+    assert [title for _, title in xs] == [f"cluster_t{t}" for t in (1, 2, 3, steps - 2,
+                                                                     steps - 1, steps)]
+    assert xs[2][0] < elided < xs[3][0], (xs, elided)
+
+
+def test_a_loss_term_among_the_steps_not_drawn_is_refused_not_drawn_all_grey():
+    loss, model = recorded("elman", steps=30, truncation="window(3)", retain=True)
+    graph = viz.to_networkx(loss, model)
+    with pytest.raises(viz.VizError, match=r"R\[10\] is among the steps not drawn.*max_steps=30"):
+        viz.to_dot(graph, loss_term=10)
+    assert viz.to_dot(graph, loss_term=29).counts["drawn_steps"] == 6
+    assert viz.to_dot(graph, loss_term=10, max_steps=30).counts["drawn_steps"] == 30
+
+
 def test_nothing_is_elided_up_to_the_limit_and_the_limit_is_configurable():
     root, _ = picture("elman", steps=20)
     assert len(groups(root, "cluster", "step")) == 20

@@ -3,6 +3,7 @@ loss term, or that the truncation loses some), demo (the lecture's figures and b
 Each takes the parsed arguments and returns the exit code; errors are raised, and
 command_line.main turns them into one line on stderr."""
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,10 +16,14 @@ from tinygrad_rnn.truncation import resolve
 from . import limits, outputs
 from .problem import build, drops_paths, make_model
 
+DEFAULT_MAX_STEPS = 20      # render draws at most this many steps, eliding the middle
+
 
 def render(args):
     """Draw the unrolled graph of a small model to args.output (format by its extension)."""
     outputs.check_target(args.output)
+    if outputs.is_page(args.output):
+        return render_page(args)
     limits.check_render(args.steps, args.max_steps, args.level)
     if args.loss_term is not None and args.loss_term > args.steps:
         raise SettingError(f"--loss-term {args.loss_term}: the loss terms are R[1] .. "
@@ -42,6 +47,32 @@ def render(args):
     print(f"wrote {path}: {counts['steps']} steps ({counts['drawn_steps']} drawn), "
           f"{counts['truncated']} edges marked truncated"
           + (f", {counts['highlighted']} edges carry {args.highlight}" if args.highlight else ""))
+    return 0
+
+
+def render_page(args):
+    """The explorer page of a small model: every step at step level, under the default
+    policies for T and args.truncation; the options that choose what a picture shows (a
+    loss term, the level, elision, edge width) do not apply to it and are said to."""
+    limits.check_page(args.steps)
+    ignored = [option for option, given in (
+        ("--level op", args.level != "step"), ("--loss-term", args.loss_term is not None),
+        ("--max-steps", args.max_steps != DEFAULT_MAX_STEPS), ("--edge-width", args.edge_width))
+        if given]
+    if ignored:
+        verb = "applies" if len(ignored) == 1 else "apply"
+        warnings.warn(f"-o {args.output}: {', '.join(ignored)} {verb} to .svg, .png and .dot; "
+                      f"the page draws every step at step level and selects any loss term "
+                      f"itself (click R[t], or open {Path(args.output).name}#R[t])", stacklevel=2)
+    net, params, xs, vs = build(args.model, args.steps, args.seed)
+    if args.highlight is not None and args.highlight not in params:
+        raise SettingError(f"--highlight {args.highlight}: the {args.model} network's weights "
+                           f"are {', '.join(params)}")
+    drawing = outputs.Drawing(None, params, None, None, net, xs, vs, args.truncation,
+                              args.highlight, args.title)
+    path = outputs.write(drawing, args.output)
+    print(f"wrote {path}: the explorer page, {args.steps} steps, every loss term under the "
+          f"default truncations and {resolve(args.truncation)!r}")
     return 0
 
 

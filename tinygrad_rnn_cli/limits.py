@@ -2,7 +2,7 @@
 time or memory: each refusal says how big the work is, roughly how long it would take, and the
 option that makes it feasible.
 
-Three sizes decide:
+Four sizes decide:
 - gradcheck checks every loss term R[t] on its own: T backward passes through all T steps,
   and two forward passes of T steps for each of the n weight elements, T (T + 2n) step
   evaluations in all. It grows with T^2, so a progress bar would only announce hours.
@@ -10,6 +10,8 @@ Three sizes decide:
   the picture shows at most --max-steps of them.
 - Graphviz's layout time grows about with the square of the nodes it lays out (the drawn
   steps times the nodes of a step: 4 to 5 at step level, 8 to 11 at op level).
+- the explorer page (-o x.html) draws every step and runs a backward pass per loss term and
+  policy: T^2 (benchmarks/bench_page.py times it).
 The rates that turn sizes into times, and the limits (each about ten seconds to a minute of
 work), come from benchmarks/bench_cli.py, which prints what this machine does against them.
 """
@@ -23,6 +25,8 @@ RECORDED_STEPS = 20_000                    # the limit on render --steps
 BYTES_PER_RECORDED_STEP = 26_000           # engine nodes and networkx graph, step level
 LAYOUT_NODES = 10_000                      # the limit on the nodes Graphviz lays out
 LAYOUT_SECONDS_AT_LIMIT = 15
+PAGE_STEPS = 1_000                         # the limit on render -o x.html
+PAGE_SECONDS_AT_LIMIT = 80                 # benchmarks/bench_page.py: T = 1000 built in 80 s
 FEWEST_NODES_PER_STEP = {"step": 4, "op": 8}
 
 
@@ -64,6 +68,17 @@ def check_render(steps, max_steps, level):
         problems.append(_layout_problem(fewest, drawn, max_steps, "at least "))
     if problems:
         raise SettingError("; and ".join(problems))
+
+
+def check_page(steps):
+    """Refuse an explorer page past PAGE_STEPS steps: it draws every step (no elision) and
+    runs one backward pass per loss term and policy, work that grows with T^2."""
+    if steps > PAGE_STEPS:
+        seconds = PAGE_SECONDS_AT_LIMIT * (steps / PAGE_STEPS) ** 2
+        raise SettingError(
+            f"--steps {steps}: the explorer page draws every step and runs one backward pass "
+            f"per loss term and policy, work that grows with T^2: roughly {duration(seconds)}; "
+            f"use --steps {PAGE_STEPS} or fewer, or write .svg (it elides the middle steps)")
 
 
 def check_layout(nodes, drawn, max_steps):

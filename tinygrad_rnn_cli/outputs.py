@@ -33,6 +33,8 @@ class Drawing:
     xs: object = None
     vs: object = None
     truncation: object = None
+    highlight: object = None
+    title: object = None
 
 
 def _dot_source(drawing, path):
@@ -45,8 +47,14 @@ def _page(drawing, path):
     chosen = resolve(drawing.truncation)
     if chosen not in policies:
         policies.append(chosen)
-    page = viz.explore(drawing.model, drawing.xs, drawing.vs, policies)
+    page = viz.explore(drawing.model, drawing.xs, drawing.vs, policies,
+                       highlight=drawing.highlight, title=drawing.title)
     return viz.render_html(page, path)
+
+
+def is_page(path):
+    """Whether `path` names the explorer page (which draws every step, at step level)."""
+    return Path(path).suffix.lower() == ".html"
 
 
 # extension -> (what it is, how to write it)

@@ -87,6 +87,11 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
     name = {node: f"n{i}" for i, node in enumerate(n for n, s in graph.nodes(data="step")
                                                     if s not in elided)}
     term = _loss_term(graph, loss_term)
+    if term is not None and graph.nodes[term]["step"] in elided:
+        raise VizError(f"to_dot: the loss term {term} is among the steps not drawn (t = "
+                       f"{min(elided)} .. {max(elided)} of {len(steps)}); draw every step with "
+                       f"max_steps={len(steps)} (the command line's --max-steps {len(steps)}), "
+                       f"or pick a term among the first or last {keep_steps}")
     reached = term_reach(graph, term) if term is not None else ((), ())
     view = _View(graph, level, _highlights(graph, highlight), term,
                  (set(reached[0]), set(reached[1])), elided, name, {}, show_values)
@@ -192,6 +197,8 @@ def _add_nodes(dot, view):
                                           f"t = {min(view.elided)} .. {max(view.elided)}"),
                          shape="box", style="dashed", color=style.ELIDED, fontcolor="#616161",
                          **{"class": "elided"})
+                box.node("elided_ground", label="", shape="point", width="0", style="invis")
+            dot.edge("elided_ground", "elided", style="invis")
             continue
         with dot.subgraph(name=f"cluster_t{column}") as box:
             box.attr(label=style.text(f"t = {column}"), style="rounded", color="#bdbdbd",
@@ -240,9 +247,12 @@ def _below_the_graph(dot, view):
                 lowest[attrs["step"]] = (row, dot_name)
     if not lowest:
         return None
+    columns = {step: dot_name for step, (_, dot_name) in lowest.items()}
+    if view.elided:            # tied too, at its place: left free, dot moves it to the end
+        columns[min(view.elided) - 0.5] = "elided_ground"
     dot.node("ground", label="", shape="point", width="0", style="invis")
-    for step in sorted(lowest):
-        dot.edge("ground", lowest[step][1], style="invis")
+    for column in sorted(columns):
+        dot.edge("ground", columns[column], style="invis")
     weights = [view.name[n] for n, s in graph.nodes(data="step")
                if s is None and graph.nodes[n]["parameter"] and n in view.name]
     for weight in weights:
