@@ -9,8 +9,8 @@ duration), in interleaved rounds, and prints medians and their ratio:
 
 - the `passes` rule (primitives.py): add's gradient handed on without a call, against a rule
   that returns g when called; the per-op chain of bench_overhead.py, forward and backward;
-- `ndarray.dot` for 2-D products (primitives._matmul, _linear) against `np.matmul`: an Elman
-  training step at the small size;
+- `ndarray.dot` for 2-D products against `np.matmul`, in linear's forward and vjp (every
+  product of the Elman step is a linear): an Elman training step;
 - the hoisted input projection (nn/input_projection.py) against one linear per step: the same
   step, `hoist_input=False`;
 - the vectorized squared-error loss terms (nn/sequence_loss.py) against one mse node computed
@@ -73,9 +73,14 @@ def _linear_matmul(x, W, b=None):
 
 
 def _linear_vjp_matmul(g, out, parents, params):
+    """linear's vjp with np.matmul, computing (as the engine's does) only the gradients of the
+    inputs that require grad."""
     x, W = parents[0]._data, parents[1]._data
     flat_g, flat_x = g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
-    return (np.matmul(g, W), np.matmul(flat_g.T, flat_x)) + ((g,) if len(parents) == 3 else ())
+    wanted = [parent.requires_grad for parent in parents]
+    return ((np.matmul(g, W) if wanted[0] else None,
+             np.matmul(flat_g.T, flat_x) if wanted[1] else None)
+            + ((g if wanted[2] else None,) if len(parents) == 3 else ()))
 
 
 @contextmanager
@@ -116,6 +121,20 @@ def dense_slices():
     return replaced("getitem", vjp=_dense_slice_vjp)
 
 
+def check_same_result(fast, plain):
+    """The fast and the plain run must give the same loss and gradients (to rounding) before
+    either is timed. A run returns (loss, {name: gradient}) or nothing (the add chain, whose
+    gradients are read from its leaves by the caller)."""
+    a, b = fast(), plain()
+    if a is None and b is None:
+        return
+    (loss_a, grads_a), (loss_b, grads_b) = a, b
+    assert np.isclose(loss_a, loss_b, rtol=1e-12, atol=0), (loss_a, loss_b)
+    for name in grads_a:
+        np.testing.assert_allclose(grads_b[name], grads_a[name], rtol=1e-10, atol=1e-14,
+                                   err_msg=name)
+
+
 def switched(run, switch):
     """run(), with the fast path switched off for the duration of each call."""
     def plain():
@@ -150,6 +169,7 @@ def measure(size, ops, warmup, repeats):
               checkpointed_step, switched(checkpointed_step, dense_slices))]
     rows = []
     for name, timed, fast, plain in cases:
+        check_same_result(fast, plain)
         medians = interleaved_medians({"fast": fast, "plain": plain}, warmup=warmup,
                                       repeats=repeats)
         rows.append((name, timed, medians["fast"], medians["plain"]))

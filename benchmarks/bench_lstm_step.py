@@ -13,6 +13,7 @@ import argparse
 import sys
 
 import numpy as np
+from bench_references import check_agreement
 from harness import format_ms, interleaved_medians, markdown_table, ratio_table
 from reference_lstm import (
     PARAM_NAMES,
@@ -75,6 +76,7 @@ def step_table(size, warmup, repeats):
     _, reference = steps[REFERENCE]()
     agreement = {name: relative_difference(step()[1], reference)
                  for name, step in steps.items() if step is not None and name != REFERENCE}
+    check_agreement(agreement, np.float64)
     medians = interleaved_medians(steps, warmup=warmup, repeats=repeats)
     print(f"### LSTM training step, {size}: " + " ".join(f"{k}={v}" for k, v in dims.items())
           + "\n")

@@ -75,6 +75,20 @@ def max_relative_difference(grads, reference_grads):
     )
 
 
+# How far a candidate's gradients may stray from the reference's (relative) and still be timed
+AGREEMENT = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
+
+
+def check_agreement(differences, dtype):
+    """Refuse to time candidates whose gradients differ from the reference's: a wrong step is
+    not a fast one. differences: {name: largest relative difference}."""
+    tolerance = AGREEMENT[np.dtype(dtype)]
+    wrong = {name: value for name, value in differences.items() if not value <= tolerance}
+    if wrong:
+        raise AssertionError(f"gradients differ from the reference by more than {tolerance:g} "
+                             f"(relative), so they are not timed: {wrong}")
+
+
 def describe_size(dims):
     return " ".join(f"{key}={value}" for key, value in dims.items())
 
@@ -98,6 +112,7 @@ def report_step_times(size, dtype, warmup, repeats, *, more_steps=None, ratio_re
         for name, step in steps.items()
         if step is not None and name != REFERENCE
     }
+    check_agreement(differences, dtype)
     medians = interleaved_medians(steps, warmup=warmup, repeats=repeats)
 
     print(f"### training step, {size}: {describe_size(dims)}\n")

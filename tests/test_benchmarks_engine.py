@@ -55,9 +55,14 @@ def test_benchmark_script_smoke(script, title, capsys):
 def test_fast_paths_benchmark_runs_and_puts_every_row_back(capsys):
     from tinygrad_rnn.primitives import PRIMITIVES
     before = {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}
+    small_share = bench_fast_paths.autodiff.SMALL_SHARE
+    vectorized = bench_fast_paths.sequence_loss._squared_error_terms
     assert bench_fast_paths.main(["--quick"]) == 0
     table = capsys.readouterr().out
     for name in ("passes (add)", "ndarray.dot", "hoisted input projection", "vectorized loss terms",
                  "leaf shares in blocks", "slice gradients added in place"):
         assert name in table
     assert before == {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}
+    from tinygrad_rnn import autodiff
+    assert autodiff.SMALL_SHARE == small_share
+    assert bench_fast_paths.sequence_loss._squared_error_terms is vectorized
