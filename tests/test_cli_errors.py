@@ -19,6 +19,7 @@ from viz_problems import groups, parse
 import tinygrad_rnn_cli.command_line as command_line
 import viz
 from tinygrad_rnn_cli import main, run_gradcheck
+from tinygrad_rnn_cli.limits import BYTES_PER_RECORDED_STEP
 from tinygrad_rnn_cli.outputs import FORMATS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -293,7 +294,8 @@ def test_a_warning_is_one_line(tmp_path, capsys):
      ["--steps 10000: gradcheck would check each of the 10000 loss terms", "22 weight elements",
       "100,440,000 step evaluations", "minutes", "use --steps 1392 or fewer"]),
     (["render", "--steps", "100000", "--max-steps", "1000000"],
-     ["--steps 100000: render records every step", "2.6 GB", "use --steps 20000 or fewer",
+     ["--steps 100000: render records every step",
+      f"{100_000 * BYTES_PER_RECORDED_STEP / 1e9:.1f} GB", "use --steps 20000 or fewer",
       "--max-steps 1000000: Graphviz would lay out 100000 steps, at least 400000 nodes",
       "hours", "use --max-steps 2500 or fewer"]),
     (["render", "--steps", "100000"], ["use --steps 20000 or fewer"]),

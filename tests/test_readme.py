@@ -18,6 +18,14 @@ def test_the_tour_runs(capsys):
     assert not namespace["report"]
 
 
+def test_the_visualizer_from_python_runs_on_its_own(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    exec(compile(python_block_after("### From Python"), "README viz", "exec"), namespace)
+    assert (tmp_path / "elman.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
+    assert namespace["G"].number_of_nodes() > 8 * 4 and "W1" in capsys.readouterr().out
+
+
 def test_the_two_commands_are_the_ones_ci_runs():
     assert "python3 dev.py demo" in README and "python3 dev.py test" in README
     ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()

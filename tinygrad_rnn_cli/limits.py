@@ -22,7 +22,7 @@ from tinygrad_rnn import SettingError
 GRADCHECK_STEP_EVALUATIONS = 2_000_000     # the limit: about T = 1,400 for these models
 STEP_EVALUATIONS_PER_SECOND = 50_000
 RECORDED_STEPS = 20_000                    # the limit on render --steps
-BYTES_PER_RECORDED_STEP = 26_000           # engine nodes and networkx graph, step level
+BYTES_PER_RECORDED_STEP = 30_000           # engine nodes and networkx graph, step level
 LAYOUT_NODES = 10_000                      # the limit on the nodes Graphviz lays out
 LAYOUT_SECONDS_AT_LIMIT = 15
 PAGE_STEPS = 1_000                         # the limit on render -o x.html
