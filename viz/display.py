@@ -58,13 +58,13 @@ def to_networkx(root, params=None, level="step"):
             see steps.py) or "op" (every primitive, as torchviz).
 
     Node attributes: op ("leaf" for leaves), name, role (input, parameter, state, hidden,
-    output, loss, op, cut, constant), parameter (bool), step, scope, shape, dtype,
-    requires_grad, value and grad (the arrays themselves; value None when the engine released
-    it to save memory), value_norm, grad_norm (None without a gradient). Edges run from
-    argument to result (data flow; gradients run back): position (argument index; positions
-    and multiplicity for x * x), recurrent (crosses time steps), dropped (a cut drops it: no
-    gradient flows back along it), dropped_for (the loss terms whose gradient stops exactly
-    there), carries_gradient, parameters (the weights it carries) and kind.
+    output, loss, cell and gate for gated cells, op, cut, constant), parameter (bool), step,
+    scope, shape, dtype, requires_grad, value and grad (the arrays themselves; value None when
+    the engine released it to save memory), value_norm, grad_norm (None without a gradient).
+    Edges run from argument to result (data flow; gradients run back): position (argument
+    index; positions and multiplicity for x * x), recurrent (crosses time steps), dropped (a
+    cut drops it: no gradient flows back along it), dropped_for (the loss terms whose gradient
+    stops exactly there), carries_gradient, parameters (the weights it carries) and kind.
 
     >>> G = to_networkx(R, params=model.named_parameters())
     >>> G.nodes["h[3]"]["role"], G.edges["h[2]", "h[3]"]["dropped"]      # under elman

@@ -38,8 +38,8 @@ def utf8_bytes(who, what, text):
 
 
 def is_integer(value):
-    """An int or a numpy integer, never a bool (tinygrad_rnn.settings' rule; viz reads the
-    engine through record.py and replay.py only, so it is written out here)."""
+    """An int or a numpy integer, never a bool (tinygrad_rnn.settings' rule, written out
+    here so that checking an option does not reach into the engine)."""
     return isinstance(value, (numbers.Integral, np.integer)) and not isinstance(
         value, (bool, np.bool_))
 

@@ -12,7 +12,7 @@ term over the reached part only (O(T) per term, not one pass over every edge).
     >>> reach_matrix({"full": G_full, "window(3)": G_window})["window(3)"]   # (T, T) booleans
 
 Nothing here knows a policy's rules: every answer comes from the `dropped` and `dropped_for`
-attributes that export.py computed from the cut nodes in the recorded graph.
+attributes that record.py computed from the cut nodes in the recorded graph.
 """
 import networkx as nx
 import numpy as np

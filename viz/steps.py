@@ -27,7 +27,8 @@ import numpy as np
 from .errors import VizError
 from .record import VIEW_OPS, node_attributes, op_graph, unique_name
 
-# the lecture's rows, top to bottom; "cell" is an LSTM's cell state c[t], beside h[t]
+# the lecture's rows, from the bottom of the picture up (rankdir BT); "cell" is an LSTM's
+# cell state c[t], beside h[t]
 KEY_ROLES = ("input", "cell", "state", "hidden", "output", "loss")
 # ops that pass a value on without combining it with another one, skipped when looking for
 # the op that decides which weight an edge carries
