@@ -166,3 +166,16 @@ def test_state_gradient_norms_need_retained_gradients():
     loss, model = recorded(steps=3)
     with pytest.raises(viz.VizError, match="retain_grads"):
         viz.state_gradient_norms(viz.to_networkx(loss, model, level="step"))
+
+
+def test_where_a_terms_gradient_stops_is_only_on_its_own_paths():
+    """Jordan's cut s[3] feeds h[3] and s[4]; under chunked(2) R[3]'s gradient stops on
+    s[3] -> h[3] only: s[4] lies after R[3], which never reaches it. The function answers as
+    the pictures mark (reach.blocked_edges)."""
+    loss, model = recorded("jordan", steps=T, truncation="chunked(2)")
+    G = viz.to_networkx(loss, model, level="step")
+    assert viz.analysis.dropped_edges(G, "R[3]") == [("s[3]", "h[3]")]
+    for term in G.graph["loss_terms"][:-1]:
+        stops = viz.analysis.dropped_edges(G, term)
+        reached = set(viz.reach.term_reach(G, term)[0])
+        assert all(head in reached for _, head in stops)

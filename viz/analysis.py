@@ -21,6 +21,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import VizError, VizTypeError, flag, name_list
+from .reach import blocked_edges, is_blocked
 from .replay import step_gradients
 
 
@@ -40,8 +41,7 @@ def _check(graph, *nodes):
 
 def truncated_view(graph, term):
     """The graph without the edges the truncation drops for loss term `term`."""
-    blocked = [(u, v) for u, v, a in graph.edges(data=True)
-               if a["dropped"] or term in a["dropped_for"]]
+    blocked = [(u, v) for u, v, a in graph.edges(data=True) if is_blocked(a, term)]
     return nx.restricted_view(graph, [], blocked)
 
 
@@ -109,11 +109,11 @@ def path_counts(graph, parameters=None):
 def dropped_edges(graph, term=None):
     """The edges the recorded truncation drops: all of them (term=None: edges no gradient
     crosses), or where the gradient of loss term `term` stops (under window(h) a different
-    edge for each term)."""
+    edge for each term; reach.blocked_edges, the edges the pictures mark)."""
     _check(graph, *([] if term is None else [term]))
     if term is None:
         return [(u, v) for u, v, dropped in graph.edges(data="dropped") if dropped]
-    return [(u, v) for u, v, terms in graph.edges(data="dropped_for") if term in terms]
+    return blocked_edges(graph, term)
 
 
 def unreached_edges(graph, term):
