@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 from bench_references import check_agreement
-from harness import format_ms, interleaved_medians, markdown_table, ratio_table
+from harness import format_ms, interleaved_medians, markdown_table, ratio_table, sizes_argument
 from reference_lstm import (
     PARAM_NAMES,
     TORCH_AVAILABLE,
@@ -92,17 +92,8 @@ def ratio(numerator, denominator):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="small,medium,large")
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--quick", action="store_true", help="smoke run: tiny size, 1 repeat")
-    args = parser.parse_args(argv)
-    sizes = ["tiny"] if args.quick else [s.strip() for s in args.sizes.split(",") if s.strip()]
-    unknown = [s for s in sizes if s not in SIZES]
-    if unknown:
-        parser.error(f"unknown sizes {unknown}; known: {', '.join(SIZES)}")
-    if args.repeats < 1:
-        parser.error(f"--repeats must be at least 1, got {args.repeats}")
-    repeats = 1 if args.quick else args.repeats
+    chosen = sizes_argument(parser, SIZES)
+    sizes, repeats = chosen(parser.parse_args(argv))
     summary = []
     for size in sizes:
         medians = step_table(size, warmup=1, repeats=repeats)

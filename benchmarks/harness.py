@@ -147,3 +147,24 @@ def ratio_table(values, reference, *, value_header, format_value):
         else:
             rows.append([name, format_value(value), f"{value / reference_value:.2f}x"])
     return markdown_table(["name", value_header, f"ratio vs {reference}"], rows)
+
+
+def sizes_argument(parser, known, repeats=7):
+    """Add --sizes, --repeats and --quick to a step benchmark's parser; returns a function of
+    the parsed arguments giving (the sizes to run, the repeats): ["tiny"] and 1 with --quick.
+    A size not in `known` or fewer than one repeat is a usage error."""
+    parser.add_argument("--sizes", default="small,medium,large")
+    parser.add_argument("--repeats", type=int, default=repeats)
+    parser.add_argument("--quick", action="store_true", help="smoke run: tiny size, 1 repeat")
+
+    def chosen(args):
+        if args.quick:
+            return ["tiny"], 1
+        sizes = [s.strip() for s in args.sizes.split(",") if s.strip()]
+        unknown = [s for s in sizes if s not in known]
+        if unknown:
+            parser.error(f"unknown sizes {unknown}; known: {', '.join(known)}")
+        if args.repeats < 1:
+            parser.error(f"--repeats must be at least 1, got {args.repeats}")
+        return sizes, args.repeats
+    return chosen
