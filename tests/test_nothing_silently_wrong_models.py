@@ -135,6 +135,30 @@ def test_model_calls_are_checked(error, call, phrases):
     refuses(error, call, *phrases)
 
 
+def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
+    """A Dropout inside checkpointed steps draws a new mask when recomputed: the gradient
+    would be another function's (3.2 off here), so backward refuses it."""
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    drop = nn.Dropout(0.5, seed=0)
+
+    def fn(x, s):
+        h = drop(x @ U.T + s @ W.T).tanh()
+        return h, h
+    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    ys, _ = cell(XS, checkpoint_every=2)
+    refuses(BackwardError, (ys * ys).sum().backward, "recomputed", "Dropout")
+    drop.eval()                               # deterministic: checkpointing is exact again
+    ys, _ = cell(XS, checkpoint_every=2)
+    (ys * ys).sum().backward()
+    checkpointed = W.grad.copy()
+    W.grad = U.grad = None
+    ys, _ = cell(XS)
+    (ys * ys).sum().backward()
+    np.testing.assert_allclose(checkpointed, W.grad, rtol=1e-12)
+
+
 # --- truncation: spellings, numbers, equality, the cost of window(h) ---
 
 @pytest.mark.parametrize("spelling, policy", [
@@ -191,7 +215,7 @@ def test_a_spelled_truncation_gives_the_policy_s_gradients():
     np.testing.assert_array_equal(a.W1.grad, b.W1.grad)
 
 
-# --- sequence losses ---
+# --- sequence losses: arguments, masks, targets, targets that require grad ---
 
 def ys_of():
     return elman()(XS)[0]
@@ -232,6 +256,48 @@ def test_sequence_losses_take_masks_arrays_and_lists_as_they_mean():
     assert float(nn.sequence_loss(np.zeros((5, 2, 2)), VS)) == pytest.approx(expected)
     by_floats = nn.last_step_loss(ys, [0, 1], lengths=np.array([3.0, 5.0]))
     assert float(by_floats) == float(nn.last_step_loss(ys, [0, 1], lengths=[3, 5]))
+
+
+TARGET_REFUSALS = {
+    "targets None": (DTypeError, lambda: nn.sequence_loss(ys_of(), None), "targets", "object"),
+    "targets a number": (ShapeError, lambda: nn.sequence_loss(ys_of(), 0.0), "one entry per step"),
+    "targets strings": (DTypeError, lambda: nn.sequence_loss(ys_of(), np.full((5, 2, 2), "a")),
+                        "targets must be numbers"),
+    "a loss returning an array": (DTypeError, lambda: nn.sequence_loss(
+        ys_of(), VS, loss=lambda y, v: np.zeros(2)), "ndarray", "t=1"),
+    "a loss returning None": (DTypeError, lambda: nn.loss_terms(
+        ys_of(), VS, loss=lambda y, v: None), "NoneType", "not a Tensor"),
+    "a loss of one argument": (SettingError, lambda: nn.sequence_loss(
+        ys_of(), VS, loss=lambda y: y), "loss(y, v)"),
+    "last_step_loss returning None": (DTypeError, lambda: nn.last_step_loss(
+        ys_of(), VS[0], loss=lambda y, v: None), "last_step_loss", "NoneType"),
+    "last_step_loss with B = 0": (ShapeError, lambda: nn.last_step_loss(
+        np.zeros((5, 0, 3)), [], lengths=[]), "B = 0"),
+    "last_step_loss lengths 2**62": (ShapeError, lambda: nn.last_step_loss(
+        ys_of(), [0.5, 1.0], loss="mse", lengths=[2 ** 62, 5]), "1..5", str(2 ** 62)),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(TARGET_REFUSALS))
+def test_targets_and_loss_functions_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_targets_that_require_grad_get_it_as_with_mse_loss():
+    mask = np.ones((5, 2), bool)
+    mask[3:, 1] = False
+    padded = VS.copy()
+    padded[3:, 1] = np.nan                    # padding may hold anything
+    for targets, kept in ((VS, np.ones((5, 2, 1), bool)), (padded, mask[..., None])):
+        ys, v = ys_of(), Tensor(targets, requires_grad=True)
+        nn.sequence_loss(ys, v, mask=None if kept.all() else mask).backward()
+        # d/dv sum_t mean_{b,o} (y - v)^2 = -2 (y - v) / (B * O), 0 at padded steps
+        expected = np.where(kept, -2 * (ys.data - np.nan_to_num(targets)) / 4, 0.0)
+        np.testing.assert_allclose(v.grad, expected, rtol=1e-12)
+    ys, labels = ys_of(), Tensor(VS[0], requires_grad=True)
+    nn.last_step_loss(ys, labels, loss="mse", lengths=[2, 5]).backward()
+    ends = np.stack([ys.data[1, 0], ys.data[4, 1]])
+    np.testing.assert_allclose(labels.grad, -2 * (ends - VS[0]) / 2 / 2, rtol=1e-12)
 
 
 # --- data loaders ---
@@ -276,8 +342,34 @@ DATA_REFUSALS = {
 }
 
 
-@pytest.mark.parametrize("call, phrases", [pytest.param(row[0], row[1:], id=name)
-                                           for name, row in DATA_REFUSALS.items()])
+MORE_DATA_REFUSALS = {
+    "vocab names as strs": (lambda: data.PronounVocab(names=("Al", "Bo", "Cy")), "names[0]",
+                            "'Al'"),
+    "vocab fillers a str": (lambda: data.PronounVocab(fillers="xyz"), "fillers"),
+    "vocab query an int": (lambda: data.PronounVocab(query=5), "query"),
+    "vocab one class": (lambda: data.PronounVocab(classes=("a",), names=(("x",),)),
+                        "at least 2 classes"),
+    "encode with a str vocab": (lambda: data.encode(["Julia"], vocab="x"), "PronounVocab"),
+    "price_series of a list": (lambda: data.price_series(["airline"]), "['airline']"),
+    "a 2-D series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41).reshape(2, 20)),
+                     "1-D", "(2, 20)"),
+    "a complex series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41) + 1j),
+                         "complex128"),
+    "a series of digit strs": (lambda: data.next_value_task(3, series=["1", "2"] * 20),
+                               "real numbers"),
+    "a series too large to normalize": (lambda: data.next_value_task(
+        3, series=[1e308, -1e308] * 20), "overflows"),
+    "2-D window starts": (lambda: data.next_value_task(12).windows([[0, 1]]), "1-D", "(1, 2)"),
+    "normalize words": (lambda: data.next_value_task(12).normalize("a"), "normalize"),
+    "denormalize None": (lambda: data.next_value_task(12).denormalize(None), "denormalize"),
+    "log of a negative": (lambda: data.next_value_task(12, log=True).normalize([-1.0]),
+                          "positive", "-1.0"),
+}
+
+
+@pytest.mark.parametrize("call, phrases", [
+    pytest.param(row[0], row[1:], id=name)
+    for name, row in {**DATA_REFUSALS, **MORE_DATA_REFUSALS}.items()])
 def test_data_loader_arguments_are_checked(call, phrases):
     refuses(SettingError, call, *phrases)
 
@@ -292,6 +384,26 @@ DATA_VALUES = {
 @pytest.mark.parametrize("call, expected", cases(DATA_VALUES))
 def test_data_loader_calls_that_work(call, expected):
     assert call() == expected
+
+
+@pytest.mark.parametrize("call, phrases", [
+    pytest.param(lambda: data.pronoun_task(4, 3).sentence(100), ("sentence", "100"), id="100"),
+    pytest.param(lambda: data.pronoun_task(4, 3).words(1.0), ("words", "1.0"), id="1.0"),
+    pytest.param(lambda: data.talks_task(4, 20).describe(-5), ("describe", "-5"), id="-5")])
+def test_samples_of_a_batch_are_indexed_in_range(call, phrases):
+    refuses(TensorIndexError, call, *phrases)
+
+
+def test_generators_and_seed_sequences_seed_the_tasks_and_one_start_is_one_window():
+    generator = np.random.default_rng(0)
+    first, second = data.pronoun_task(4, 2, seed=generator), data.pronoun_task(4, 2, seed=generator)
+    assert first.xs.shape == (3, 4, 43) and not np.array_equal(first.tokens, second.tokens)
+    again = data.pronoun_task(4, 2, seed=np.random.default_rng(0))
+    np.testing.assert_array_equal(again.tokens, first.tokens)
+    assert data.pronoun_task(4, 2, seed=np.random.SeedSequence(0)).xs.shape == (3, 4, 43)
+    assert data.talks_task(4, 20, seed=np.random.default_rng(0)).xs.shape == (20, 4, 8)
+    task = data.next_value_task(12)
+    np.testing.assert_array_equal(task.windows(np.int64(5))[0], task.windows([5])[0])
 
 
 # --- modules: activations, Sequential's keywords, train(), to() ---
@@ -391,74 +503,6 @@ def test_arrays_in_an_initial_state_are_constants_and_feed_forward_models_take_t
                                   model(XS)[0].data)
 
 
-def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
-    """A Dropout inside checkpointed steps draws a new mask when recomputed: the gradient
-    would be another function's (3.2 off here), so backward refuses it."""
-    rng = np.random.default_rng(0)
-    W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
-    U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
-    drop = nn.Dropout(0.5, seed=0)
-
-    def fn(x, s):
-        h = drop(x @ U.T + s @ W.T).tanh()
-        return h, h
-    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
-    ys, _ = cell(XS, checkpoint_every=2)
-    refuses(BackwardError, (ys * ys).sum().backward, "recomputed", "Dropout")
-    drop.eval()                               # deterministic: checkpointing is exact again
-    ys, _ = cell(XS, checkpoint_every=2)
-    (ys * ys).sum().backward()
-    checkpointed = W.grad.copy()
-    W.grad = U.grad = None
-    ys, _ = cell(XS)
-    (ys * ys).sum().backward()
-    np.testing.assert_allclose(checkpointed, W.grad, rtol=1e-12)
-
-
-# --- sequence losses: targets, loss functions, targets that require grad ---
-
-TARGET_REFUSALS = {
-    "targets None": (DTypeError, lambda: nn.sequence_loss(ys_of(), None), "targets", "object"),
-    "targets a number": (ShapeError, lambda: nn.sequence_loss(ys_of(), 0.0), "one entry per step"),
-    "targets strings": (DTypeError, lambda: nn.sequence_loss(ys_of(), np.full((5, 2, 2), "a")),
-                        "targets must be numbers"),
-    "a loss returning an array": (DTypeError, lambda: nn.sequence_loss(
-        ys_of(), VS, loss=lambda y, v: np.zeros(2)), "ndarray", "t=1"),
-    "a loss returning None": (DTypeError, lambda: nn.loss_terms(
-        ys_of(), VS, loss=lambda y, v: None), "NoneType", "not a Tensor"),
-    "a loss of one argument": (SettingError, lambda: nn.sequence_loss(
-        ys_of(), VS, loss=lambda y: y), "loss(y, v)"),
-    "last_step_loss returning None": (DTypeError, lambda: nn.last_step_loss(
-        ys_of(), VS[0], loss=lambda y, v: None), "last_step_loss", "NoneType"),
-    "last_step_loss with B = 0": (ShapeError, lambda: nn.last_step_loss(
-        np.zeros((5, 0, 3)), [], lengths=[]), "B = 0"),
-    "last_step_loss lengths 2**62": (ShapeError, lambda: nn.last_step_loss(
-        ys_of(), [0.5, 1.0], loss="mse", lengths=[2 ** 62, 5]), "1..5", str(2 ** 62)),
-}
-
-
-@pytest.mark.parametrize("error, call, phrases", refusal_cases(TARGET_REFUSALS))
-def test_targets_and_loss_functions_are_checked(error, call, phrases):
-    refuses(error, call, *phrases)
-
-
-def test_targets_that_require_grad_get_it_as_with_mse_loss():
-    mask = np.ones((5, 2), bool)
-    mask[3:, 1] = False
-    padded = VS.copy()
-    padded[3:, 1] = np.nan                    # padding may hold anything
-    for targets, kept in ((VS, np.ones((5, 2, 1), bool)), (padded, mask[..., None])):
-        ys, v = ys_of(), Tensor(targets, requires_grad=True)
-        nn.sequence_loss(ys, v, mask=None if kept.all() else mask).backward()
-        # d/dv sum_t mean_{b,o} (y - v)^2 = -2 (y - v) / (B * O), 0 at padded steps
-        expected = np.where(kept, -2 * (ys.data - np.nan_to_num(targets)) / 4, 0.0)
-        np.testing.assert_allclose(v.grad, expected, rtol=1e-12)
-    ys, labels = ys_of(), Tensor(VS[0], requires_grad=True)
-    nn.last_step_loss(ys, labels, loss="mse", lengths=[2, 5]).backward()
-    ends = np.stack([ys.data[1, 0], ys.data[4, 1]])
-    np.testing.assert_allclose(labels.grad, -2 * (ends - VS[0]) / 2 / 2, rtol=1e-12)
-
-
 # --- the bridge to PyTorch ---
 
 def twin_refusals():
@@ -503,56 +547,3 @@ def test_from_torch_with_a_head_without_bias_computes_what_torch_computes():
     assert model.b2.shape == (2,)
     hs, _ = gru(torch.tensor(XS))
     np.testing.assert_allclose(model(XS)[0].data, head(hs).detach().numpy(), rtol=1e-12)
-
-
-# --- data loaders ---
-
-MORE_DATA_REFUSALS = {
-    "vocab names as strs": (lambda: data.PronounVocab(names=("Al", "Bo", "Cy")), "names[0]",
-                            "'Al'"),
-    "vocab fillers a str": (lambda: data.PronounVocab(fillers="xyz"), "fillers"),
-    "vocab query an int": (lambda: data.PronounVocab(query=5), "query"),
-    "vocab one class": (lambda: data.PronounVocab(classes=("a",), names=(("x",),)),
-                        "at least 2 classes"),
-    "encode with a str vocab": (lambda: data.encode(["Julia"], vocab="x"), "PronounVocab"),
-    "price_series of a list": (lambda: data.price_series(["airline"]), "['airline']"),
-    "a 2-D series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41).reshape(2, 20)),
-                     "1-D", "(2, 20)"),
-    "a complex series": (lambda: data.next_value_task(3, series=np.arange(1.0, 41) + 1j),
-                         "complex128"),
-    "a series of digit strs": (lambda: data.next_value_task(3, series=["1", "2"] * 20),
-                               "real numbers"),
-    "a series too large to normalize": (lambda: data.next_value_task(
-        3, series=[1e308, -1e308] * 20), "overflows"),
-    "2-D window starts": (lambda: data.next_value_task(12).windows([[0, 1]]), "1-D", "(1, 2)"),
-    "normalize words": (lambda: data.next_value_task(12).normalize("a"), "normalize"),
-    "denormalize None": (lambda: data.next_value_task(12).denormalize(None), "denormalize"),
-    "log of a negative": (lambda: data.next_value_task(12, log=True).normalize([-1.0]),
-                          "positive", "-1.0"),
-}
-
-
-@pytest.mark.parametrize("call, phrases", [pytest.param(row[0], row[1:], id=name)
-                                           for name, row in MORE_DATA_REFUSALS.items()])
-def test_more_data_loader_arguments_are_checked(call, phrases):
-    refuses(SettingError, call, *phrases)
-
-
-@pytest.mark.parametrize("call, phrases", [
-    pytest.param(lambda: data.pronoun_task(4, 3).sentence(100), ("sentence", "100"), id="100"),
-    pytest.param(lambda: data.pronoun_task(4, 3).words(1.0), ("words", "1.0"), id="1.0"),
-    pytest.param(lambda: data.talks_task(4, 20).describe(-5), ("describe", "-5"), id="-5")])
-def test_samples_of_a_batch_are_indexed_in_range(call, phrases):
-    refuses(TensorIndexError, call, *phrases)
-
-
-def test_generators_and_seed_sequences_seed_the_tasks_and_one_start_is_one_window():
-    generator = np.random.default_rng(0)
-    first, second = data.pronoun_task(4, 2, seed=generator), data.pronoun_task(4, 2, seed=generator)
-    assert first.xs.shape == (3, 4, 43) and not np.array_equal(first.tokens, second.tokens)
-    again = data.pronoun_task(4, 2, seed=np.random.default_rng(0))
-    np.testing.assert_array_equal(again.tokens, first.tokens)
-    assert data.pronoun_task(4, 2, seed=np.random.SeedSequence(0)).xs.shape == (3, 4, 43)
-    assert data.talks_task(4, 20, seed=np.random.default_rng(0)).xs.shape == (20, 4, 8)
-    task = data.next_value_task(12)
-    np.testing.assert_array_equal(task.windows(np.int64(5))[0], task.windows([5])[0])

@@ -62,7 +62,7 @@ def test_more_or_fewer_than_one_element_is_refused(error, call, phrases):
     refuses(error, call, *phrases)
 
 
-# --- dtypes: floating data, or a bool mask; never integers computed with fractions cut ---
+# --- dtypes: floating data, or a bool mask (computed as float64); never integers cut ---
 
 def test_bool_data_is_a_mask_that_cannot_require_grad():
     mask = Tensor([True, False, True])
@@ -102,7 +102,28 @@ def test_a_bool_mask_meets_numbers_as_floats_and_refuses_negation():
     refuses(DTypeError, lambda: mask - mask, "sub", "bool")
 
 
-# --- indexing: a bool Tensor is a mask, as a boolean numpy array is ---
+MASK_RESULTS = {
+    "sum counts in float64": (lambda m: m.sum(), np.float64, 2.0),
+    "exp in float64": (lambda m: m.exp().sum(), np.float64, 2 * np.e + 1),
+    "sin in float64": (lambda m: m.sin().sum(), np.float64, 2 * np.sin(1.0)),
+    "relu in float64": (lambda m: m.relu().sum(), np.float64, 2.0),
+    "mean": (lambda m: m.mean(), np.float64, 2 / 3),
+    "mask + mask stays logical (as PyTorch)": (lambda m: (m + m).sum(), np.float64, 2.0),
+}
+
+
+@pytest.mark.parametrize("call, dtype, value", cases(MASK_RESULTS))
+def test_ops_on_a_bool_mask_compute_in_float64(call, dtype, value):
+    result = call(Tensor([True, True, False]))
+    assert result.dtype == dtype and float(result) == value
+
+
+def test_an_argmax_keeps_its_integers():
+    picks = Tensor([[1.0, 5.0, 2.0]]).argmax(axis=1)
+    assert picks.dtype == np.int64 and picks.reshape(1).dtype == np.int64
+
+
+# --- indexing: a bool Tensor is a mask, as a boolean numpy array is; index lists checked ---
 
 @pytest.mark.parametrize("shape, mask", [((4,), [True, False, False, True]),
                                          ((3, 2), [False, True, True]),
@@ -136,7 +157,15 @@ def test_a_float_tensor_index_must_hold_whole_numbers(index):
     refuses(TensorIndexError, lambda: Tensor([1.0, 2.0])[index], "whole numbers")
 
 
-# --- axes, keepdims, shapes, permutations: checked, with the op and the value named ---
+def test_index_lists_are_checked_and_may_hold_tensors():
+    x = Tensor([1.0, 2.0, 3.0])
+    assert x[[Tensor(2.0), Tensor(0.0)]].data.tolist() == [3.0, 1.0]
+    refuses(TensorIndexError, lambda: Tensor(np.ones((2, 2)))[[[0, 1], [0]]], "getitem",
+            "rectangular")
+    refuses(TensorIndexError, lambda: x[[Tensor(0.5)]], "whole numbers")
+
+
+# --- axes, keepdims, shapes, permutations, reductions: checked, the op and value named ---
 
 AXIS_OPS = {"sum": lambda x, a: x.sum(axis=a), "mean": lambda x, a: x.mean(axis=a),
             "max": lambda x, a: x.max(axis=a), "logsumexp": lambda x, a: x.logsumexp(axis=a),
@@ -188,6 +217,36 @@ def test_shape_arguments_that_work():
     assert x.sum(axis=[]).shape == (2, 3)          # no axis reduced, as in numpy
 
 
+ARGUMENT_REFUSALS = {
+    "argmax keepdims a str": (DTypeError, lambda: Tensor([1.0, 2.0]).argmax(0, keepdims="yes"),
+                              "argmax", "keepdims"),
+    "norm keepdims a str": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims="yes"), "norm",
+                            "keepdims"),
+    "norm keepdims None": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims=None), "norm"),
+    "norm of p True": (SettingError, lambda: Tensor([3.0, 4.0]).norm(p=True), "norm", "True"),
+    "norm of p an array": (SettingError, lambda: Tensor([3.0]).norm(p=np.array([2])), "norm"),
+    "clamp to np.True_": (SettingError, lambda: Tensor([1.0]).clamp(min=np.True_), "clamp"),
+    "reshape to -2": (ShapeError, lambda: Tensor(np.ones(4)).reshape(-2), "reshape", "-1"),
+    "view to (-3, 4)": (ShapeError, lambda: Tensor(np.ones(4)).view(-3, 4), "reshape"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(ARGUMENT_REFUSALS))
+def test_reduction_and_shape_arguments_are_checked(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_numpy_numbers_work_where_python_numbers_do():
+    x = Tensor([3.0, -4.0])
+    assert float(x.norm(p=np.int64(3))) == pytest.approx((27 + 64) ** (1 / 3))
+    assert float(x.norm(p=np.float32(1.0))) == 7.0
+    x32 = Tensor([-1.0, 2.0], dtype=np.float32)
+    assert x32.clamp(min=np.int64(0)).dtype == np.float32          # stays float32
+    assert x32.clamp(max=np.float64(1.0)).data.tolist() == [-1.0, 1.0]
+    assert Tensor(1.0).squeeze(0).shape == () and Tensor(1.0).squeeze(-1).shape == ()
+    assert abs(Tensor([-1.0, 2.0])).data.tolist() == [1.0, 2.0] and +x is x
+
+
 # --- functional and losses ---
 
 def test_where_refuses_a_condition_that_is_not_numbers_and_reads_numbers_as_numpy_does():
@@ -224,6 +283,23 @@ LOSS_REFUSALS = {
 @pytest.mark.parametrize("error, call, phrases", refusal_cases(LOSS_REFUSALS))
 def test_loss_arguments_are_checked_first(error, call, phrases):
     refuses(error, call, *phrases)
+
+
+FUNCTIONAL_REFUSALS = {
+    "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
+    "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
+    "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(FUNCTIONAL_REFUSALS))
+def test_functions_of_several_tensors_take_a_sequence(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_cut_takes_numbers_and_arrays_as_constants():
+    assert float(tg.cut(5.0)) == 5.0 and tg.cut(np.ones(2)).op is None
+    assert tg.stack(Tensor([float(i)]) for i in range(3)).shape == (3, 1)
 
 
 # --- creation functions: arguments checked as Tensor(...) checks them ---
@@ -277,88 +353,6 @@ def test_requires_grad_is_checked_when_set():
             "'mul'", "detach()")
     y.requires_grad = True                        # unchanged: allowed
     assert y.requires_grad
-
-
-# --- a bool mask computes as float64 where numpy would use int64 or float16 ---
-
-MASK_RESULTS = {
-    "sum counts in float64": (lambda m: m.sum(), np.float64, 2.0),
-    "exp in float64": (lambda m: m.exp().sum(), np.float64, 2 * np.e + 1),
-    "sin in float64": (lambda m: m.sin().sum(), np.float64, 2 * np.sin(1.0)),
-    "relu in float64": (lambda m: m.relu().sum(), np.float64, 2.0),
-    "mean": (lambda m: m.mean(), np.float64, 2 / 3),
-    "mask + mask stays logical (as PyTorch)": (lambda m: (m + m).sum(), np.float64, 2.0),
-}
-
-
-@pytest.mark.parametrize("call, dtype, value", cases(MASK_RESULTS))
-def test_ops_on_a_bool_mask_compute_in_float64(call, dtype, value):
-    result = call(Tensor([True, True, False]))
-    assert result.dtype == dtype and float(result) == value
-
-
-def test_an_argmax_keeps_its_integers():
-    picks = Tensor([[1.0, 5.0, 2.0]]).argmax(axis=1)
-    assert picks.dtype == np.int64 and picks.reshape(1).dtype == np.int64
-
-
-# --- reductions, norms, bounds, shapes ---
-
-ARGUMENT_REFUSALS = {
-    "argmax keepdims a str": (DTypeError, lambda: Tensor([1.0, 2.0]).argmax(0, keepdims="yes"),
-                              "argmax", "keepdims"),
-    "norm keepdims a str": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims="yes"), "norm",
-                            "keepdims"),
-    "norm keepdims None": (DTypeError, lambda: Tensor([3.0, 4.0]).norm(keepdims=None), "norm"),
-    "norm of p True": (SettingError, lambda: Tensor([3.0, 4.0]).norm(p=True), "norm", "True"),
-    "norm of p an array": (SettingError, lambda: Tensor([3.0]).norm(p=np.array([2])), "norm"),
-    "clamp to np.True_": (SettingError, lambda: Tensor([1.0]).clamp(min=np.True_), "clamp"),
-    "reshape to -2": (ShapeError, lambda: Tensor(np.ones(4)).reshape(-2), "reshape", "-1"),
-    "view to (-3, 4)": (ShapeError, lambda: Tensor(np.ones(4)).view(-3, 4), "reshape"),
-}
-
-
-@pytest.mark.parametrize("error, call, phrases", refusal_cases(ARGUMENT_REFUSALS))
-def test_reduction_and_shape_arguments_are_checked(error, call, phrases):
-    refuses(error, call, *phrases)
-
-
-def test_numpy_numbers_work_where_python_numbers_do():
-    x = Tensor([3.0, -4.0])
-    assert float(x.norm(p=np.int64(3))) == pytest.approx((27 + 64) ** (1 / 3))
-    assert float(x.norm(p=np.float32(1.0))) == 7.0
-    x32 = Tensor([-1.0, 2.0], dtype=np.float32)
-    assert x32.clamp(min=np.int64(0)).dtype == np.float32          # stays float32
-    assert x32.clamp(max=np.float64(1.0)).data.tolist() == [-1.0, 1.0]
-    assert Tensor(1.0).squeeze(0).shape == () and Tensor(1.0).squeeze(-1).shape == ()
-    assert abs(Tensor([-1.0, 2.0])).data.tolist() == [1.0, 2.0] and +x is x
-
-
-# --- indexing, functional ---
-
-def test_index_lists_are_checked_and_may_hold_tensors():
-    x = Tensor([1.0, 2.0, 3.0])
-    assert x[[Tensor(2.0), Tensor(0.0)]].data.tolist() == [3.0, 1.0]
-    refuses(TensorIndexError, lambda: Tensor(np.ones((2, 2)))[[[0, 1], [0]]], "getitem",
-            "rectangular")
-    refuses(TensorIndexError, lambda: x[[Tensor(0.5)]], "whole numbers")
-
-
-FUNCTIONAL_REFUSALS = {
-    "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
-    "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
-    "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
-}
-
-
-@pytest.mark.parametrize("error, call, phrases", refusal_cases(FUNCTIONAL_REFUSALS))
-def test_functions_of_several_tensors_take_a_sequence(error, call, phrases):
-    refuses(error, call, *phrases)
-
-
-def test_cut_takes_numbers_and_arrays_as_constants():
-    assert float(tg.cut(5.0)) == 5.0 and tg.cut(np.ones(2)).op is None
-    assert tg.stack(Tensor([float(i)]) for i in range(3)).shape == (3, 1)
 
 
 # --- backward's arguments, and .grad set by hand ---

@@ -28,7 +28,7 @@ def leaf(values):
     return Tensor(np.asarray(values, dtype=float), requires_grad=True, name="w")
 
 
-# --- what an optimizer is given ---
+# --- what an optimizer is given: parameter lists, settings, read-only arrays ---
 
 PARAMETER_LISTS = {
     "a bare Tensor": (lambda: leaf([1.0, 2.0]), "one Tensor", "[w]"),
@@ -88,6 +88,32 @@ def test_numpy_numbers_and_list_betas_are_settings_too():
     assert opt.lr == 0.5 and opt.betas == (0.8, 0.9)
 
 
+def test_a_read_only_array_given_as_data_and_a_set_of_parameters():
+    """x.data = array copies the array (inplace.rebind), so a read-only array becomes a
+    parameter the optimizer can update; a set of parameters (no fixed order) is refused."""
+    a, b = two_parameters()
+    frozen = np.array([[3.0], [4.0]])
+    frozen.flags.writeable = False
+    b.data = frozen
+    opt = optim.Adam([a, b], lr=0.5)
+    a.grad, b.grad = np.ones(2), np.ones((2, 1))
+    opt.step()
+    assert frozen.tolist() == [[3.0], [4.0]] and b.data.tolist() != [[3.0], [4.0]]
+    refuses(SettingError, lambda: optim.SGD({a, b}, lr=0.1), "set", "list")
+
+
+def test_centered_rmsprop_keeps_the_variance_at_least_zero():
+    """v - mean^2 >= 0, but rounding takes it below 0 when the gradient barely varies; its
+    square root was NaN (as in PyTorch), and so became every weight it touched."""
+    w = Tensor(np.zeros(1000), requires_grad=True)
+    opt = optim.RMSprop([w], lr=1e-9, alpha=0.9, centered=True)
+    g = np.random.default_rng(0).standard_normal(1000) * 1e3
+    for _ in range(3000):
+        w.grad = g.copy()
+        opt.step()
+    assert np.isfinite(w.data).all()
+
+
 # --- step(): every gradient checked before any parameter changes ---
 
 def two_parameters():
@@ -131,6 +157,54 @@ def test_gradients_given_as_lists_or_integers_are_read_as_arrays():
     assert w.data.tolist() == [0.5, 0.0] and w.grad.dtype == np.float64
 
 
+@pytest.mark.parametrize("bad_grad, phrase", [
+    (np.array([[1 + 1j], [1.0]]), "complex128"),      # would lose the imaginary part silently
+    (np.array([[True], [False]]), "bool"),
+    (np.array([[None], [1.0]], dtype=object), "object"),   # was read as NaN
+], ids=["complex", "bool", "object"])
+def test_gradients_that_are_not_real_numbers_change_nothing(bad_grad, phrase):
+    a, b = two_parameters()
+    opt = optim.SGD([a, b], lr=0.1)
+    a.grad, b.grad = np.ones(2), bad_grad
+    refuses(DTypeError, opt.step, "gradient of b", phrase, "no parameter")
+    assert a.data.tolist() == [1.0, 2.0] and b.data.tolist() == [[3.0], [4.0]]
+    a.grad, b.grad = np.ones(2), bad_grad
+    refuses(DTypeError, lambda: optim.clip_grad_norm([a, b], 1.0), "gradient of b", phrase)
+
+
+# --- schedulers ---
+
+def sgd(lr=0.1):
+    return optim.SGD([leaf([1.0])], lr=lr)
+
+
+def test_schedulers_take_numpy_numbers():
+    scheduler = optim.lr_scheduler
+    assert scheduler.StepLR(sgd(), np.int64(2), gamma=np.float32(0.5)).lr_at(2) == \
+        pytest.approx(0.05)
+    assert scheduler.ExponentialLR(sgd(), np.float32(0.5)).lr_at(1) == pytest.approx(0.05)
+    cosine = scheduler.CosineAnnealingLR(sgd(), np.int64(10), eta_min=np.float32(0.01))
+    assert cosine.lr_at(10) == pytest.approx(0.01)
+
+
+@pytest.mark.parametrize("make, phrases", [
+    (lambda: optim.lr_scheduler.CosineAnnealingLR(sgd(), 10, eta_min=np.nan), ("eta_min", "nan")),
+    (lambda: optim.lr_scheduler.CosineAnnealingLR(sgd(), 10, eta_min=np.inf), ("eta_min", "inf")),
+    (lambda: optim.lr_scheduler.StepLR(type("Opt", (), {"lr": "a"})(), 2), ("lr", "'a'")),
+], ids=["eta_min NaN", "eta_min Inf", "an lr that is a str"])
+def test_scheduler_settings_that_would_make_the_lr_nan_are_refused(make, phrases):
+    refuses(SettingError, make, *phrases)
+
+
+def test_a_schedule_leaving_the_float_range_stops_with_the_lr_it_had():
+    opt = sgd()
+    scheduler = optim.lr_scheduler.ExponentialLR(opt, 1e10)
+    for _ in range(30):
+        scheduler.step()
+    refuses(SettingError, scheduler.step, "epoch 31", "inf")
+    assert opt.lr == pytest.approx(1e299) and scheduler.last_epoch == 30
+
+
 # --- clip_grad_norm ---
 
 @pytest.mark.parametrize("max_norm", [0.0, -1.0, np.nan, "1", None, True], ids=repr)
@@ -161,6 +235,22 @@ def test_clip_grad_norm_takes_one_tensor_infinity_and_overflowing_squares():
     assert optim.clip_grad_norm([w], 1.0) == pytest.approx(5e200)
     assert np.allclose(w.grad, [0.6, 0.8])
     refuses(DTypeError, lambda: optim.clip_grad_norm([np.ones(2)], 1.0), "ndarray")
+
+
+def test_clip_grad_norm_reads_integer_and_list_gradients_as_numbers():
+    w = leaf([1.0, 1.0])
+    w.grad = np.array([3, 4])             # scaled in its own integer dtype it became [0, 0]
+    assert optim.clip_grad_norm([w], 1.0) == 5.0 and np.allclose(w.grad, [0.6, 0.8])
+    w.grad = [3.0, 4.0]
+    optim.clip_grad_norm([w], 1.0)
+    assert np.allclose(w.grad, [0.6, 0.8])
+
+
+@pytest.mark.parametrize("params, phrase", [(None, "NoneType"), (5, "int"),
+                                            (nn.Elman(3, 4, 2), "model.parameters()")],
+                         ids=["None", "an int", "a model"])
+def test_clip_grad_norm_names_what_is_not_a_parameter_list(params, phrase):
+    refuses(SettingError, lambda: optim.clip_grad_norm(params, 1.0), "clip_grad_norm", phrase)
 
 
 # --- fit ---
@@ -212,6 +302,14 @@ def test_an_exception_in_loss_fn_passes_through_after_the_steps_before_it():
     assert fit(steps=np.int64(2))[0] == [1.0, pytest.approx(0.64)] and fit(steps=0)[0] == []
 
 
+def test_fit_checks_the_callback_and_that_the_optimizer_trains_params():
+    refuses(SettingError, lambda: fit(callback=lambda: True), "callback(step, loss_value)")
+    w, v = leaf([1.0]), leaf([1.0])
+    refuses(SettingError, lambda: tg.fit([w], lambda s: (v * v).sum(), optim.SGD([v], lr=0.1),
+                                         2, clip=1.0, progress=False), "differ")
+    assert v.data.tolist() == [1.0]
+
+
 # --- gradcheck: never a pass it has not earned ---
 
 @pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # NaN on purpose
@@ -241,6 +339,18 @@ def test_a_nan_in_one_loss_term_names_its_step():
     assert report.worst.nonfinite == 2 and "t=3" in str(report)
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # NaN on purpose
+def test_a_nan_in_a_later_term_is_not_blamed_on_the_first():
+    """Seeding the stack of terms with a one-hot sent 0 into R[2]'s vjp: 0 * NaN = NaN landed
+    in R[1]'s gradient, and the report named t=1."""
+    w = Tensor([-1.0, 2.0], name="w")
+    report = gradcheck(lambda w: tg.stack([w.sum(), (w ** 0.5).sum()]), [w], per_step=True)
+    assert not report and report.first_failing_step == 2 and "t=2" in str(report)
+    report = gradcheck(lambda w: tg.stack([w.sum(), (w.cut() * w).sum()]), [leaf([1.0, 2.0])],
+                       per_step=True, mode="random")
+    assert not report and report.first_failing_step == 2
+
+
 GRADCHECK_SETTINGS = {
     "eps 0": (dict(eps=0), "eps", "0"), "eps NaN": (dict(eps=np.nan), "eps", "nan"),
     "eps negative": (dict(eps=-1e-6), "eps"), "eps Inf": (dict(eps=np.inf), "eps"),
@@ -260,6 +370,16 @@ def test_gradcheck_settings_are_checked(settings, phrases):
     x = Tensor([1.0, 2.0])
     refuses(SettingError, lambda: gradcheck(lambda x: (x.cut() * x).sum(), [x], **settings),
             "gradcheck", *phrases)
+
+
+@pytest.mark.parametrize("eps, value, mode", [(1e-320, 1.0, "elements"), (1e-320, 1.0, "random"),
+                                              (1e-12, 1e6, "elements")])
+def test_an_eps_lost_in_rounding_is_refused_not_passed(eps, value, mode):
+    """x + eps == x makes every numeric derivative 0: a wrong analytic 0 would pass."""
+    x = Tensor([value, 2.0], name="x")
+    refuses(SettingError, lambda: gradcheck(lambda x: (x.cut() * x.cut()).sum(), [x], eps=eps,
+                                            mode=mode), "lost in rounding", "x[0]", repr(value))
+    assert x.data.tolist() == [value, 2.0]
 
 
 def test_gradcheck_inputs_are_checked():
@@ -316,131 +436,3 @@ def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
     assert x.data.tobytes() == copies[0].tobytes() and y.data.tobytes() == copies[1].tobytes()
     assert x.requires_grad and not y.requires_grad and x.grad.tolist() == [7.0, 8.0]
     assert y.grad is None
-
-
-# --- optimizers: a set of parameters, gradients that are not real numbers, read-only arrays ---
-
-@pytest.mark.parametrize("bad_grad, phrase", [
-    (np.array([[1 + 1j], [1.0]]), "complex128"),      # would lose the imaginary part silently
-    (np.array([[True], [False]]), "bool"),
-    (np.array([[None], [1.0]], dtype=object), "object"),   # was read as NaN
-], ids=["complex", "bool", "object"])
-def test_gradients_that_are_not_real_numbers_change_nothing(bad_grad, phrase):
-    a, b = two_parameters()
-    opt = optim.SGD([a, b], lr=0.1)
-    a.grad, b.grad = np.ones(2), bad_grad
-    refuses(DTypeError, opt.step, "gradient of b", phrase, "no parameter")
-    assert a.data.tolist() == [1.0, 2.0] and b.data.tolist() == [[3.0], [4.0]]
-    a.grad, b.grad = np.ones(2), bad_grad
-    refuses(DTypeError, lambda: optim.clip_grad_norm([a, b], 1.0), "gradient of b", phrase)
-
-
-def test_a_read_only_array_given_as_data_and_a_set_of_parameters():
-    """x.data = array copies the array (inplace.rebind), so a read-only array becomes a
-    parameter the optimizer can update; a set of parameters (no fixed order) is refused."""
-    a, b = two_parameters()
-    frozen = np.array([[3.0], [4.0]])
-    frozen.flags.writeable = False
-    b.data = frozen
-    opt = optim.Adam([a, b], lr=0.5)
-    a.grad, b.grad = np.ones(2), np.ones((2, 1))
-    opt.step()
-    assert frozen.tolist() == [[3.0], [4.0]] and b.data.tolist() != [[3.0], [4.0]]
-    refuses(SettingError, lambda: optim.SGD({a, b}, lr=0.1), "set", "list")
-
-
-def test_centered_rmsprop_keeps_the_variance_at_least_zero():
-    """v - mean^2 >= 0, but rounding takes it below 0 when the gradient barely varies; its
-    square root was NaN (as in PyTorch), and so became every weight it touched."""
-    w = Tensor(np.zeros(1000), requires_grad=True)
-    opt = optim.RMSprop([w], lr=1e-9, alpha=0.9, centered=True)
-    g = np.random.default_rng(0).standard_normal(1000) * 1e3
-    for _ in range(3000):
-        w.grad = g.copy()
-        opt.step()
-    assert np.isfinite(w.data).all()
-
-
-# --- schedulers ---
-
-def sgd(lr=0.1):
-    return optim.SGD([leaf([1.0])], lr=lr)
-
-
-def test_schedulers_take_numpy_numbers():
-    scheduler = optim.lr_scheduler
-    assert scheduler.StepLR(sgd(), np.int64(2), gamma=np.float32(0.5)).lr_at(2) == \
-        pytest.approx(0.05)
-    assert scheduler.ExponentialLR(sgd(), np.float32(0.5)).lr_at(1) == pytest.approx(0.05)
-    cosine = scheduler.CosineAnnealingLR(sgd(), np.int64(10), eta_min=np.float32(0.01))
-    assert cosine.lr_at(10) == pytest.approx(0.01)
-
-
-@pytest.mark.parametrize("make, phrases", [
-    (lambda: optim.lr_scheduler.CosineAnnealingLR(sgd(), 10, eta_min=np.nan), ("eta_min", "nan")),
-    (lambda: optim.lr_scheduler.CosineAnnealingLR(sgd(), 10, eta_min=np.inf), ("eta_min", "inf")),
-    (lambda: optim.lr_scheduler.StepLR(type("Opt", (), {"lr": "a"})(), 2), ("lr", "'a'")),
-], ids=["eta_min NaN", "eta_min Inf", "an lr that is a str"])
-def test_scheduler_settings_that_would_make_the_lr_nan_are_refused(make, phrases):
-    refuses(SettingError, make, *phrases)
-
-
-def test_a_schedule_leaving_the_float_range_stops_with_the_lr_it_had():
-    opt = sgd()
-    scheduler = optim.lr_scheduler.ExponentialLR(opt, 1e10)
-    for _ in range(30):
-        scheduler.step()
-    refuses(SettingError, scheduler.step, "epoch 31", "inf")
-    assert opt.lr == pytest.approx(1e299) and scheduler.last_epoch == 30
-
-
-# --- clip_grad_norm: what it is given ---
-
-def test_clip_grad_norm_reads_integer_and_list_gradients_as_numbers():
-    w = leaf([1.0, 1.0])
-    w.grad = np.array([3, 4])             # scaled in its own integer dtype it became [0, 0]
-    assert optim.clip_grad_norm([w], 1.0) == 5.0 and np.allclose(w.grad, [0.6, 0.8])
-    w.grad = [3.0, 4.0]
-    optim.clip_grad_norm([w], 1.0)
-    assert np.allclose(w.grad, [0.6, 0.8])
-
-
-@pytest.mark.parametrize("params, phrase", [(None, "NoneType"), (5, "int"),
-                                            (nn.Elman(3, 4, 2), "model.parameters()")],
-                         ids=["None", "an int", "a model"])
-def test_clip_grad_norm_names_what_is_not_a_parameter_list(params, phrase):
-    refuses(SettingError, lambda: optim.clip_grad_norm(params, 1.0), "clip_grad_norm", phrase)
-
-
-# --- fit: the callback, and the optimizer's parameters ---
-
-def test_fit_checks_the_callback_and_that_the_optimizer_trains_params():
-    refuses(SettingError, lambda: fit(callback=lambda: True), "callback(step, loss_value)")
-    w, v = leaf([1.0]), leaf([1.0])
-    refuses(SettingError, lambda: tg.fit([w], lambda s: (v * v).sum(), optim.SGD([v], lr=0.1),
-                                         2, clip=1.0, progress=False), "differ")
-    assert v.data.tolist() == [1.0]
-
-
-# --- gradcheck: an eps lost in rounding, a NaN in another term ---
-
-@pytest.mark.parametrize("eps, value, mode", [(1e-320, 1.0, "elements"), (1e-320, 1.0, "random"),
-                                              (1e-12, 1e6, "elements")])
-def test_an_eps_lost_in_rounding_is_refused_not_passed(eps, value, mode):
-    """x + eps == x makes every numeric derivative 0: a wrong analytic 0 would pass."""
-    x = Tensor([value, 2.0], name="x")
-    refuses(SettingError, lambda: gradcheck(lambda x: (x.cut() * x.cut()).sum(), [x], eps=eps,
-                                            mode=mode), "lost in rounding", "x[0]", repr(value))
-    assert x.data.tolist() == [value, 2.0]
-
-
-@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")   # NaN on purpose
-def test_a_nan_in_a_later_term_is_not_blamed_on_the_first():
-    """Seeding the stack of terms with a one-hot sent 0 into R[2]'s vjp: 0 * NaN = NaN landed
-    in R[1]'s gradient, and the report named t=1."""
-    w = Tensor([-1.0, 2.0], name="w")
-    report = gradcheck(lambda w: tg.stack([w.sum(), (w ** 0.5).sum()]), [w], per_step=True)
-    assert not report and report.first_failing_step == 2 and "t=2" in str(report)
-    report = gradcheck(lambda w: tg.stack([w.sum(), (w.cut() * w).sum()]), [leaf([1.0, 2.0])],
-                       per_step=True, mode="random")
-    assert not report and report.first_failing_step == 2
