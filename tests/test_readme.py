@@ -1,13 +1,6 @@
 """The README's Python tour runs as written, and its two commands are the ones dev.py and
 .ci/run provide."""
-from pathlib import Path
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-
-
-def python_block_after(heading):
-    start = README.index("```python", README.index(heading)) + len("```python")
-    return README[start:README.index("```", start)]
+from readme_text import README, ROOT, python_block_after
 
 
 def test_the_tour_runs(capsys):
@@ -28,5 +21,5 @@ def test_the_visualizer_from_python_runs_on_its_own(tmp_path, monkeypatch, capsy
 
 def test_the_two_commands_are_the_ones_ci_runs():
     assert "python3 dev.py demo" in README and "python3 dev.py test" in README
-    ci = (Path(__file__).resolve().parents[1] / ".ci" / "run").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
     assert "python3 dev.py test" in ci

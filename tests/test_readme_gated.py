@@ -1,15 +1,7 @@
 """The README's gated-memory example and its PyTorch bridge run as written (the bridge only
 where PyTorch is installed), with the results the text says."""
-from pathlib import Path
-
 import pytest
-
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-
-
-def python_block_after(heading):
-    start = README.index("```python", README.index(heading)) + len("```python")
-    return README[start:README.index("```", start)]
+from readme_text import python_block_after
 
 
 def test_the_gated_memory_example_runs(capsys):
