@@ -71,8 +71,9 @@ def render_page(args):
     drawing = outputs.Drawing(None, params, None, None, net, xs, vs, args.truncation,
                               args.highlight, args.title)
     path = outputs.write(drawing, args.output)
-    print(f"wrote {path}: the explorer page, {args.steps} steps, every loss term under the "
-          f"default truncations and {resolve(args.truncation)!r}")
+    policies = ", ".join(map(repr, outputs.page_policies(args.steps, args.truncation)))
+    print(f"wrote {path}: the explorer page, {args.steps} steps, every loss term under "
+          f"{policies}")
     return 0
 
 

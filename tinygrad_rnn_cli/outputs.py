@@ -41,12 +41,16 @@ def _dot_source(drawing, path):
     return write_atomically(drawing.dot.source.encode("utf-8"), path)
 
 
+def page_policies(steps, truncation):
+    """The policies the explorer page holds: the default ones for T, and the one given."""
+    policies = viz.default_policies(steps)
+    chosen = resolve(truncation)
+    return policies if chosen in policies else [*policies, chosen]
+
+
 def _page(drawing, path):
-    """The explorer page: the default policies for T, and the one the command was given."""
-    policies = viz.default_policies(len(drawing.xs))
-    chosen = resolve(drawing.truncation)
-    if chosen not in policies:
-        policies.append(chosen)
+    """The explorer page of the drawing's model under page_policies."""
+    policies = page_policies(len(drawing.xs), drawing.truncation)
     page = viz.explore(drawing.model, drawing.xs, drawing.vs, policies,
                        highlight=drawing.highlight, title=drawing.title)
     return viz.render_html(page, path)
