@@ -436,3 +436,34 @@ def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
     assert x.data.tobytes() == copies[0].tobytes() and y.data.tobytes() == copies[1].tobytes()
     assert x.requires_grad and not y.requires_grad and x.grad.tolist() == [7.0, 8.0]
     assert y.grad is None
+
+
+@pytest.mark.parametrize("fails", [False, True])
+def test_a_graph_recorded_before_gradcheck_still_runs_backward(fails):
+    """gradcheck gives each input back as it was, write stamp too: a loss recorded before the
+    check (whether the check passed or fn raised) still differentiates."""
+    w = Tensor([0.5, 1.0], requires_grad=True)
+    loss = (w * w).sum()
+
+    def fn(x):
+        if fails:
+            raise ZeroDivisionError("fn failed")
+        return (x * x).sum()
+    try:
+        gradcheck(fn, [w])
+    except ZeroDivisionError:
+        assert fails
+    loss.backward()
+    np.testing.assert_array_equal(w.grad, [1.0, 2.0])
+
+
+def test_a_write_into_an_input_during_gradcheck_is_still_caught():
+    w = Tensor([0.5, 1.0], requires_grad=True)
+    earlier_view, loss = w.data, (w * w).sum()
+
+    def fn(x):
+        earlier_view[0] = 7.0          # the input's own memory, not gradcheck's copy
+        return (x * x).sum()
+    gradcheck(fn, [w])
+    with pytest.raises(BackwardError, match="modified in place"):
+        loss.backward()

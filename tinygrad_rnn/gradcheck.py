@@ -32,6 +32,7 @@ from . import settings
 from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .graph import topological_order
+from .inplace import give_back, lend
 from .tensor import Tensor
 
 
@@ -125,8 +126,10 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
               directions=10, per_step=False):
     """Compare backward()'s gradient of fn(*inputs) with central differences; see module doc.
 
-    Each input's .data is perturbed in place and restored exactly; every .grad in the graph is
-    left as it was found. fn may ignore its arguments and close over the tensors instead.
+    Each input's value is replaced by a float64 copy, which is perturbed; the value itself (and
+    its write stamp: a graph recorded before the check still runs backward) is put back, and
+    every .grad in the graph is left as it was found. fn may ignore its arguments and close
+    over the tensors instead.
     `inputs` is a list of leaf Tensors (or one Tensor); inputs that do not require grad are
     checked too (requires_grad is set for the check and put back).
     """
@@ -139,9 +142,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
     directions = settings.positive_int("gradcheck", "directions", directions)
     seed = settings.seed("gradcheck", seed)
     per_step = settings.flag("gradcheck", "per_step", per_step)
-    originals = [x.data for x in inputs]
+    lent = [lend(x) for x in inputs]
     saved = [(x.requires_grad, x.grad) for x in inputs]
-    if any(a.dtype != np.float64 for a in originals):
+    if any(x.dtype != np.float64 for x in inputs):
         warnings.warn("gradcheck: float32 inputs are checked in float64 copies (finite "
                       "differences in float32 are dominated by rounding)", GradcheckWarning,
                       stacklevel=2)
@@ -157,8 +160,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             return numeric_of(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
                               per_step)
     finally:
-        for x, data, (requires_grad, grad) in zip(inputs, originals, saved):
-            x.data, x.requires_grad, x.grad = data, requires_grad, grad
+        for x, value, (requires_grad, grad) in zip(inputs, lent, saved):
+            give_back(x, value)
+            x.requires_grad, x.grad = requires_grad, grad
 
 
 def _checked_inputs(inputs):

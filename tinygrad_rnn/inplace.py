@@ -104,6 +104,26 @@ def rebind(tensor, value):
     stamp_own(tensor)
 
 
+def lend(tensor):
+    """What to give back to `tensor` after a check borrows it (gradcheck perturbs a copy of its
+    value in its place): its value, the memory it names, its write stamp, and a checksum of the
+    value."""
+    return (tensor._data, getattr(tensor, "_memory", None), getattr(tensor, "_written", 0),
+            fingerprint(tensor._data))
+
+
+def give_back(tensor, lent):
+    """Put back what lend() saved. The write stamp goes back too while the value's memory holds
+    what it held when lent (the borrower wrote only its copy), so a graph recorded before the
+    check still runs backward; a write into that memory meanwhile is a write, stamped."""
+    value, memory, written, checksum = lent
+    tensor._data, tensor._memory = value, memory
+    if fingerprint(value) == checksum:
+        tensor._written = written
+    else:
+        stamp_own(tensor)
+
+
 def fingerprint(array):
     """A checksum of an array's values (CRC-32 of its bytes), for memory outside the engine's
     sight: a numpy array a constant wraps without a copy."""
