@@ -467,3 +467,11 @@ def test_a_write_into_an_input_during_gradcheck_is_still_caught():
     gradcheck(fn, [w])
     with pytest.raises(BackwardError, match="modified in place"):
         loss.backward()
+
+
+@pytest.mark.parametrize("setting", [10**400, -10**400])
+def test_an_int_beyond_floats_range_is_refused_as_infinite(setting):
+    w = Tensor([1.0], requires_grad=True)
+    refuses(SettingError, lambda: tg.optim.SGD([w], lr=setting), "lr", "a finite number",
+            "401 characters" if setting > 0 else "402 characters")
+    refuses(SettingError, lambda: gradcheck(lambda x: x.sum(), [w], atol=setting), "atol")

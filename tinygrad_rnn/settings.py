@@ -21,8 +21,10 @@ from .errors import SettingError
 
 
 def _refuse(owner, argument, wanted, value):
-    kind = type(value).__name__
-    raise SettingError(f"{owner}: {argument} must be {wanted}, got {value!r} ({kind})")
+    kind, shown = type(value).__name__, repr(value)
+    if len(shown) > 60:
+        shown = f"{shown[:50]}... ({len(shown)} characters)"
+    raise SettingError(f"{owner}: {argument} must be {wanted}, got {shown} ({kind})")
 
 
 def is_integer(value):
@@ -62,7 +64,10 @@ def real(owner, argument, value, *, low=None, high=None, low_open=False, high_op
         wanted = _describe_range(low, high, low_open, high_open, finite)
     if not _is_real(value):
         _refuse(owner, argument, wanted, value)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:              # an int beyond float's range: infinite, for the checks
+        number = math.inf if value > 0 else -math.inf
     if math.isnan(number) or (finite and math.isinf(number)):
         _refuse(owner, argument, wanted, value)
     if low is not None and (number < low or (low_open and number == low)):
