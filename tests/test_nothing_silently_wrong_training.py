@@ -475,3 +475,14 @@ def test_an_int_beyond_floats_range_is_refused_as_infinite(setting):
     refuses(SettingError, lambda: tg.optim.SGD([w], lr=setting), "lr", "a finite number",
             "401 characters" if setting > 0 else "402 characters")
     refuses(SettingError, lambda: gradcheck(lambda x: x.sum(), [w], atol=setting), "atol")
+
+
+@pytest.mark.parametrize("lr, phrase", [(float("nan"), "got nan"), (-1.0, "got -1.0"),
+                                        ("0.1", "got '0.1' (str)")])
+def test_an_lr_set_after_construction_is_checked_at_step(lr, phrase):
+    w = leaf([1.0, 2.0])
+    w.grad = np.ones(2)
+    optimizer = tg.optim.SGD([w], lr=0.1)
+    optimizer.lr = lr
+    refuses(SettingError, optimizer.step, "SGD.step: lr", phrase)
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])

@@ -81,7 +81,10 @@ class Optimizer:
     def step(self):
         """Update every parameter that has a gradient; all or nothing (see the module doc):
         a read-only parameter array (one set with .data = a read-only array) is refused
-        before any parameter changes."""
+        before any parameter changes, and so is an lr set since construction that is not a
+        finite number >= 0 (a schedule may bring it to 0)."""
+        self.lr = settings.non_negative_float(f"{type(self).__name__}.step",
+                                              "lr (the learning rate)", self.lr)
         ready = [(i, p) for i, p in enumerate(self.params) if p.grad is not None]
         grads = [self._checked_gradient(i, p) for i, p in ready]
         for i, p in ready:
