@@ -486,3 +486,10 @@ def test_an_lr_set_after_construction_is_checked_at_step(lr, phrase):
     optimizer.lr = lr
     refuses(SettingError, optimizer.step, "SGD.step: lr", phrase)
     np.testing.assert_array_equal(w.data, [1.0, 2.0])
+
+
+def test_a_fn_that_cannot_take_the_inputs_is_refused_before_any_work():
+    w = Tensor([1.0], requires_grad=True)
+    refuses(SettingError, lambda: gradcheck(lambda a, b: (a * b).sum(), [w]),
+            "fn must take 1 positional argument", "or none at all")
+    assert gradcheck(lambda: w.sum(), [w]) and gradcheck(lambda *xs: xs[0].sum(), [w])

@@ -135,6 +135,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
     """
     inputs = _checked_inputs(inputs)
     settings.function("gradcheck", "fn", fn)
+    if _takes_arguments(fn):           # fn(*inputs), or fn() closing over them
+        settings.function("gradcheck", "fn", fn, call="one per input, or none at all",
+                          arguments=len(inputs))
     mode = settings.one_of("gradcheck", "mode", mode, ("elements", "random"))
     eps = settings.positive_float("gradcheck", "eps", eps)
     atol = settings.non_negative_float("gradcheck", "atol", atol)
