@@ -428,6 +428,20 @@ def test_a_legal_long_name_saves_and_a_name_past_the_limit_is_named(tmp_path):
     assert os.listdir(tmp_path) == [long_name]
 
 
+def test_missing_folders_are_made_and_removed_again_when_the_write_fails(tmp_path):
+    refuses(FileError, lambda: model().save(tmp_path / "new" / "deeper" / ("m" * 300)),
+            "too long")
+    assert os.listdir(tmp_path) == []
+    (tmp_path / "kept").mkdir()
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_writer(tmp_path / "kept" / "a" / "b" / "x.bin") as file:
+            file.write(b"half")
+            raise KeyboardInterrupt
+    assert os.listdir(tmp_path) == ["kept"] and os.listdir(tmp_path / "kept") == []
+    model(1).save(tmp_path / "new" / "m.npz")
+    assert os.listdir(tmp_path / "new") == ["m.npz"]
+
+
 BAD_PATHS = {
     "a number": (123, DTypeError, "path must be a str"),
     "None": (None, DTypeError, "NoneType"),

@@ -15,17 +15,18 @@ start. A named temporary left by a killed writer (there, or in the instant betwe
 renaming) is removed by the next save in that folder: every writer holds an exclusive lock
 (flock) on its temporary until the rename, so a temporary whose lock can be taken has no writer.
 
-What is written where. A symlink is followed: saving onto a link writes the file it points to
-(atomically) and leaves the link a link (the folder it points into must exist). An existing
-file keeps its permission bits (and its owner, where the process may set it); a new one gets
-0o666 less the umask, as open() gives. An existing file the process may not write (read-only
-for its owner, say) is refused, as open(path, "wb") refuses it: an atomic rename could replace
-it, but a user who made a file read-only meant it to stay. A directory, FIFO, device or socket
-at the path is refused (FileError), never replaced, and so is a path that ends in a separator
-("models/"), which names a folder. Every failure of the file system is a FileError (an
-OSError) naming the path and what is wrong, including a disk that fills up while the code
-writing into the file writes (ENOSPC, EDQUOT, EFBIG, EIO); any other exception raised by that
-code passes through unchanged.
+What is written where. Folders on the way that do not exist are made (and removed again when
+the write fails: nothing is left behind). A symlink is followed: saving onto a link writes the
+file it points to (atomically) and leaves the link a link (the folder it points into must
+exist). An existing file keeps its permission bits (and its owner, where the process may set
+it); a new one gets 0o666 less the umask, as open() gives. An existing file the process may not
+write (read-only for its owner, say) is refused, as open(path, "wb") refuses it: an atomic
+rename could replace it, but a user who made a file read-only meant it to stay. A directory,
+FIFO, device or socket at the path is refused (FileError), never replaced, and so is a path
+that ends in a separator ("models/"), which names a folder. Every failure of the file system is
+a FileError (an OSError) naming the path and what is wrong, including a disk that fills up
+while the code writing into the file writes (ENOSPC, EDQUOT, EFBIG, EIO); any other exception
+raised by that code passes through unchanged.
 """
 import errno
 import os
@@ -104,8 +105,24 @@ def kind_of(mode):
 @contextmanager
 def atomic_writer(path):
     """A binary file to write into; on a clean exit it replaces `path` (see the module doc),
-    otherwise it vanishes and `path` is as it was."""
+    otherwise it vanishes and `path` is as it was, and so do the folders made for it."""
     path = as_path(path, "atomic_writer")
+    made = _make_folders(path)
+    try:
+        with _replacing(path) as file:
+            yield file
+    except BaseException:
+        for folder in made:             # deepest first; one a file was put into stays
+            try:
+                os.rmdir(folder)
+            except OSError:
+                break
+        raise
+
+
+@contextmanager
+def _replacing(path):
+    """atomic_writer's work, once the folders of `path` exist."""
     target, existing = _target(path)
     _remove_stale_temporaries(target.parent)
     handle, name = _open_temporary(target.parent, path)
@@ -175,9 +192,12 @@ def open_for_reading(path, who):
     return os.fdopen(handle, "rb")
 
 
-def _target(path):
-    """The file a write to `path` replaces (symlinks followed) and its stat, or None when it
-    does not exist yet. Makes the path's missing folders; refuses what is not a regular file."""
+def _make_folders(path):
+    """Make the missing folders of `path`; returns those it made, deepest first."""
+    missing, folder = [], path.parent
+    while not os.path.lexists(folder):
+        missing.append(folder)
+        folder = folder.parent
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
     except (FileExistsError, NotADirectoryError):
@@ -185,6 +205,12 @@ def _target(path):
                         str(path)) from None
     except OSError as exc:
         raise file_error("write", path, exc) from None
+    return missing
+
+
+def _target(path):
+    """The file a write to `path` replaces (symlinks followed) and its stat, or None when it
+    does not exist yet; refuses what is not a regular file."""
     try:
         target = Path(os.path.realpath(path))
     except OSError as exc:          # the current folder was deleted
