@@ -229,7 +229,9 @@ def _target(path):
         raise FileError(f"cannot write {shown}: it is {kind_of(existing.st_mode)}; refusing to "
                         f"replace it with a regular file", errno.EEXIST, str(path))
     if not os.access(target, os.W_OK, effective_ids=os.access in os.supports_effective_ids):
-        raise FileError(f"cannot write {shown}: no permission (the file is read-only, mode "
+        why = ("the file is read-only" if not existing.st_mode & stat.S_IWUSR else
+               f"it belongs to user id {existing.st_uid}")
+        raise FileError(f"cannot write {shown}: no permission ({why}, mode "
                         f"{stat.filemode(existing.st_mode)}); refusing to replace it",
                         errno.EACCES, str(path))
     return target, existing
