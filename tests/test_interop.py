@@ -160,6 +160,8 @@ def test_to_torch_refuses_what_torch_has_no_module_for(model, error, match):
     (lambda: torch.nn.LSTM(N, H, num_layers=2), "num_layers=2 \\(expected 1.*nn.Stacked"),
     (lambda: torch.nn.GRU(N, H, bidirectional=True), "bidirectional=True \\(expected False"),
     (lambda: torch.nn.LSTM(N, H, proj_size=2), "proj_size=2 \\(expected 0\\)"),
+    (lambda: torch.nn.LSTM(N, H, batch_first=True),
+     "batch_first=True \\(expected False.*module.batch_first = False"),
     (lambda: torch.nn.RNN(N, H).half(), "dtype torch.float16"),
 ])
 def test_from_torch_refuses_settings_it_cannot_map(module, match):

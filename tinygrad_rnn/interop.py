@@ -20,9 +20,9 @@ is not a set of cuts on one chain (it runs h chains) and is refused.
 
 `from_torch(module)` builds ours from a TorchRecurrent / TorchStacked, or from a bare
 torch.nn.RNN / LSTM / GRU (one layer, one direction) and an optional `head` Linear (without
-one, y[t] = h[t]: an identity head W2 = I, b2 = 0). num_layers > 1 and bidirectional=True are
-refused: a deep model here is nn.Stacked, whose layers each have a head; build it layer by
-layer, or map it with to_torch and back.
+one, y[t] = h[t]: an identity head W2 = I, b2 = 0). num_layers > 1, bidirectional=True and
+batch_first=True are refused: a deep model here is nn.Stacked, whose layers each have a head
+(build it layer by layer, or map it with to_torch and back), and our models read (T, B, N).
 
 Only this module imports torch; nothing else in tinygrad_rnn does.
 """
@@ -308,6 +308,11 @@ def _check_mappable(module):
     if module.bidirectional:
         problems.append("bidirectional=True (expected False: our recurrences run forward in "
                         "time only)")
+    if module.batch_first:
+        problems.append("batch_first=True (expected False: our models read inputs as (T, B, N), "
+                        "so the batch-first tensor the module reads would give other numbers; "
+                        "set module.batch_first = False, the weights are the same, and give "
+                        "both (T, B, N))")
     if getattr(module, "proj_size", 0):
         problems.append(f"proj_size={module.proj_size} (expected 0)")
     if module.weight_ih_l0.dtype not in (torch.float64, torch.float32):
