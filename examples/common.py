@@ -28,6 +28,28 @@ def argument_parser(description):
     return parser
 
 
+def positive_int(text):
+    """An argparse type: a whole number >= 1 (0 steps or seeds would leave nothing to plot)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return value
+
+
+def positive_float(text):
+    """An argparse type: a finite number > 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
+    if not (value > 0 and value != float("inf")):
+        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
+    return value
+
+
 def seed_for(*parts):
     """One integer seed from several (base seed, run, distance, purpose, ...): runs that differ
     in any part get independent streams, and the same parts always give the same seed."""

@@ -22,6 +22,8 @@ from common import (
     accuracy,
     argument_parser,
     markdown_table,
+    positive_float,
+    positive_int,
     predict,
     pyplot,
     save_figure,
@@ -106,18 +108,20 @@ def plot(results, config):
 
 def parse_arguments(argv):
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--lengths", type=int, nargs="+", default=[12, 24, 48],
+    parser.add_argument("--lengths", type=positive_int, nargs="+", default=[12, 24, 48],
                         help="talk lengths T (frames)")
-    parser.add_argument("--features", type=int, default=8, help="features per frame")
-    parser.add_argument("--keywords", type=int, default=2, help="keywords of its class per talk")
-    parser.add_argument("--test-size", type=int, default=500, help="test talks per length")
-    parser.add_argument("--steps", type=int, default=1000, help="Adam steps per model")
-    parser.add_argument("--seeds", type=int, default=2, help="seeds averaged per cell")
-    parser.add_argument("--batch", type=int, default=32, help="fresh talks per step")
-    parser.add_argument("--hidden", type=int, default=32, help="hidden units")
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate")
-    parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
-    parser.add_argument("--eval-every", type=int, default=50, help="steps between test evaluations")
+    parser.add_argument("--features", type=positive_int, default=8, help="features per frame")
+    parser.add_argument("--keywords", type=positive_int, default=2,
+                        help="keywords of its class per talk")
+    parser.add_argument("--test-size", type=positive_int, default=500, help="test talks per length")
+    parser.add_argument("--steps", type=positive_int, default=1000, help="Adam steps per model")
+    parser.add_argument("--seeds", type=positive_int, default=2, help="seeds averaged per cell")
+    parser.add_argument("--batch", type=positive_int, default=32, help="fresh talks per step")
+    parser.add_argument("--hidden", type=positive_int, default=32, help="hidden units")
+    parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate")
+    parser.add_argument("--clip", type=positive_float, default=1.0, help="gradient-norm clipping")
+    parser.add_argument("--eval-every", type=positive_int, default=50,
+                        help="steps between test evaluations")
     config = parser.parse_args(argv)
     if config.quick:
         config.lengths, config.test_size, config.steps = [12, 24], 300, 600

@@ -147,3 +147,14 @@ def test_pronoun_lstm_takes_the_forget_bias():
     config = pronoun.parse_arguments(["--forget-bias", "3", "--hidden", "4"])
     model, truncation = pronoun.build_model("lstm-full", config, seed=0)
     assert truncation == "full" and (model.b1.data[4:8] == 3.0).all()
+
+
+@pytest.mark.parametrize("option, value", [("--steps", "0"), ("--seeds", "0"),
+                                           ("--eval-every", "0"), ("--lr", "nan")])
+def test_talk_classification_refuses_sizes_that_leave_nothing_to_train_or_plot(
+        option, value, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        load("talk_classification.py").main(["--out", str(tmp_path), option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
