@@ -60,6 +60,7 @@ def test_embedding_rows_and_their_accumulated_gradient():
     (np.array([-1, 2]), TensorIndexError, "from -1 to 2"),
     (np.array([0.5]), DTypeError, "integer ids"),
     (np.array([True]), DTypeError, "integer ids"),
+    ([[1], [2, 3]], DTypeError, "rectangular array"),
 ])
 def test_embedding_refuses_ids_it_has_no_row_for(tokens, error, match):
     with pytest.raises(error, match=match):

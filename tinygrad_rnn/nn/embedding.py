@@ -34,7 +34,11 @@ class Embedding(Module):
 
     def ids(self, tokens):
         """tokens as an int64 array, or an error naming what is wrong with them."""
-        values = np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens)
+        try:
+            values = np.asarray(tokens.data if isinstance(tokens, Tensor) else tokens)
+        except ValueError:           # ragged lists: rows of different lengths
+            raise DTypeError("Embedding: tokens must be ids in a rectangular array (rows of one "
+                             "length; pad short sequences and mask the padding)") from None
         whole = values.dtype.kind == "f" and np.all(np.isfinite(values)) and \
             np.array_equal(values, np.round(values))
         if values.dtype.kind not in "iu" and not whole:

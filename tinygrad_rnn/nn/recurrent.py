@@ -49,7 +49,8 @@ class RecurrentModule(Module):
 
 
 class ProjectedInput(RecurrentModule):
-    """A recurrent model whose input enters as W1 x[t] + b1 (Elman, Jordan): that projection
+    """A recurrent model whose input enters as W1 x[t] + b1 (Elman, Jordan, and the gated cells,
+    whose W1 projects the input for every gate at once): that projection
     does not depend on the state, so forward() computes it for blocks of steps at once
     (input_projection.py) and binds it to the steps it unrolls, while each step still records
     its own linear(x[t], W1, b1) node."""
