@@ -50,10 +50,10 @@ class RecurrentModule(Module):
 
 class ProjectedInput(RecurrentModule):
     """A recurrent model whose input enters as W1 x[t] + b1 (Elman, Jordan, and the gated cells,
-    whose W1 projects the input for every gate at once): that projection
-    does not depend on the state, so forward() computes it for blocks of steps at once
-    (input_projection.py) and binds it to the steps it unrolls, while each step still records
-    its own linear(x[t], W1, b1) node."""
+    whose W1 projects the input for every gate at once): that projection does not depend on
+    the state, so forward() computes it for blocks of steps at once (input_projection.py) and
+    binds it to the steps it unrolls, while each step still records its own linear(x[t], W1,
+    b1) node."""
 
     def __init__(self, input_size, hidden_size, output_size, memory_size, activation,
                  output_activation, hoist_input, seed):
