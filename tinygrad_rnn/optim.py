@@ -115,6 +115,12 @@ class Optimizer:
                                  f"rate, clip the gradient norm, or skip this step)")
         return grad
 
+    weight_decay = 0.0      # L2 folded into the gradient; a subclass sets it from its argument
+
+    def decayed_gradient(self, p):
+        """p.grad + weight_decay * p: the gradient of the loss plus (weight_decay / 2) |p|^2."""
+        return p.grad + self.weight_decay * p._data if self.weight_decay else p.grad
+
     def update(self, i, p):
         raise NotImplementedError(f"{type(self).__name__} must define update(i, p)")
 
@@ -152,7 +158,7 @@ class SGD(Optimizer):
         self.velocity = [None] * len(self.params)
 
     def update(self, i, p):
-        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        g = self.decayed_gradient(p)
         if self.momentum:
             v = g.copy() if self.velocity[i] is None else self.momentum * self.velocity[i] + g
             self.velocity[i] = v
@@ -169,13 +175,13 @@ class Adam(Optimizer):
         self.betas = betas_pair(type(self).__name__, betas)
         self.eps = settings.positive_float(type(self).__name__, "eps", eps)
         self.weight_decay = settings.non_negative_float("Adam", "weight_decay", weight_decay)
-        self.m = [np.zeros_like(p.data) for p in self.params]
-        self.v = [np.zeros_like(p.data) for p in self.params]
+        self.m = [np.zeros_like(p._data) for p in self.params]
+        self.v = [np.zeros_like(p._data) for p in self.params]
         self.t = [0] * len(self.params)
 
     def update(self, i, p):
         b1, b2 = self.betas
-        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        g = self.decayed_gradient(p)
         self.t[i] += 1
         self.m[i] = b1 * self.m[i] + (1 - b1) * g
         self.v[i] = b2 * self.v[i] + (1 - b2) * g * g
@@ -205,7 +211,7 @@ class RMSprop(Optimizer):
         self.buffer = [np.zeros_like(p._data) for p in self.params]
 
     def update(self, i, p):
-        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        g = self.decayed_gradient(p)
         v = self.square_avg[i] = self.alpha * self.square_avg[i] + (1 - self.alpha) * g * g
         if self.centered:
             mean = self.grad_avg[i] = self.alpha * self.grad_avg[i] + (1 - self.alpha) * g
@@ -233,7 +239,7 @@ class Adagrad(Optimizer):
         self.t = [0] * len(self.params)
 
     def update(self, i, p):
-        g = p.grad + self.weight_decay * p.data if self.weight_decay else p.grad
+        g = self.decayed_gradient(p)
         self.t[i] += 1
         rate = self.lr / (1 + (self.t[i] - 1) * self.lr_decay)
         self.sums[i] = self.sums[i] + g * g
