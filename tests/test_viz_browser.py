@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from browser import REQUIRED, Watched, chromium, require_browser
 from page_helpers import engine_term
-from viz_problems import SVG, data, make_model, recorded
+from viz_problems import SVG, data, make_model, recorded, two_steps_by_hand
 
 import viz
 from tinygrad_rnn_cli.command_line import main
@@ -223,12 +223,7 @@ def test_hostile_names_show_literally(watched, tmp_path):
     import tinygrad_rnn as tg
     name = "</script><!--<b>W</b>"
     w = tg.Tensor(np.full((2, 2), 0.3), requires_grad=True, name=name)
-    h, terms = tg.Tensor(np.zeros((1, 2))), []
-    for t in (1, 2):
-        with tg.step(t):
-            x = tg.Tensor(np.ones((1, 2))).annotate(role="input", name=f"x[{t}]")
-            h = (x @ w + h).tanh().annotate(role="state", name=f"h[{t}]")
-            terms.append((h * h).sum().annotate(role="loss", name=f"R[{t}]"))
+    terms = two_steps_by_hand(w)
     page = viz.to_html(terms[0] + terms[1], {name: w}, label=name, title=name)
     tab = watched.open(viz.render_html(page, tmp_path / "names.html"), "#R[2]")
     assert tab.title() == name and tab.text_content("h1") == name

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from browser import Watched, chromium, require_browser
 from page_helpers import payload, svg_root, titled
-from viz_problems import data, groups, make_model, parse, recorded, texts
+from viz_problems import data, groups, make_model, parse, recorded, texts, two_steps_by_hand
 
 import tinygrad_rnn as tg
 import viz
@@ -305,12 +305,7 @@ def test_names_xml_cannot_hold_give_a_page_that_encodes(name, shown, tmp_path):
     escapes, as the labels do, so that the SVG is well-formed XML and the page encodes as
     UTF-8."""
     w = tg.Tensor(np.full((2, 2), 0.3), requires_grad=True)
-    h, terms = tg.Tensor(np.zeros((1, 2))), []
-    for t in (1, 2):
-        with tg.step(t):
-            x = tg.Tensor(np.ones((1, 2))).annotate(role="input", name=f"x[{t}]")
-            h = (x @ w + h).tanh().annotate(role="state", name=f"h[{t}]")
-            terms.append((h * h).sum().annotate(role="loss", name=f"R[{t}]"))
+    terms = two_steps_by_hand(w)
     page = viz.to_html(terms[0] + terms[1], {name: w}, title=f"title {name}")
     path = viz.render_html(page, tmp_path / "page.html")
     assert path.read_bytes() == page.html.encode("utf-8")

@@ -3,6 +3,7 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 
+import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -65,3 +66,15 @@ def groups(root, kind, cls=None):
 
 def texts(root):
     return ["".join(t.itertext()) for t in root.iter(SVG + "text")]
+
+
+def two_steps_by_hand(w):
+    """[R[1], R[2]] of h[t] = tanh(x[t] w + h[t-1]) on ones, recorded by hand with step tags
+    and names (no model): for weights given any name."""
+    h, terms = tg.Tensor(np.zeros((1, 2))), []
+    for t in (1, 2):
+        with tg.step(t):
+            x = tg.Tensor(np.ones((1, 2))).annotate(role="input", name=f"x[{t}]")
+            h = (x @ w + h).tanh().annotate(role="state", name=f"h[{t}]")
+            terms.append((h * h).sum().annotate(role="loss", name=f"R[{t}]"))
+    return terms
