@@ -19,7 +19,9 @@ duration), in interleaved rounds, and prints medians and their ratio:
   the add chain (its shared leaf gets one share per op) and the Elman step;
 - a slice's gradient kept as a Scatter (primitives.py) and added into its tensor's sum in
   place (autodiff.Sums) against one dense array of the tensor's shape per slice: the Elman
-  step with `checkpoint_every=10`, whose loss reads its outputs a step at a time.
+  step with `checkpoint_every=10`, whose loss reads its outputs a step at a time;
+- linear's weight gradient kept as a Product (primitives.py) and multiplied out for a block of
+  steps at once (autodiff.Sums) against one product per step: the Elman step.
 """
 import argparse
 import importlib
@@ -33,7 +35,7 @@ from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
 from tinygrad_rnn import autodiff
-from tinygrad_rnn.primitives import PRIMITIVES, Scatter
+from tinygrad_rnn.primitives import PRIMITIVES, Product, Scatter
 
 # the module, not the function of the same name that tinygrad_rnn.nn exports
 sequence_loss = importlib.import_module("tinygrad_rnn.nn.sequence_loss")
@@ -121,6 +123,19 @@ def dense_slices():
     return replaced("getitem", vjp=_dense_slice_vjp)
 
 
+_LINEAR_VJP = PRIMITIVES["linear"].vjp
+
+
+def _dense_weight_vjp(g, out, parents, params):
+    return tuple(np.asarray(share) if share.__class__ is Product else share
+                 for share in _LINEAR_VJP(g, out, parents, params))
+
+
+def dense_products():
+    """linear's weight gradient multiplied out at every step, not kept as a Product."""
+    return replaced("linear", vjp=_dense_weight_vjp)
+
+
 def check_same_result(fast, plain):
     """The fast and the plain run must give the same loss and gradients (to rounding) before
     either is timed. A run returns (loss, {name: gradient}) or nothing (the add chain, whose
@@ -166,7 +181,9 @@ def measure(size, ops, warmup, repeats):
               switched(chain, share_by_share)),
              ("leaf shares in blocks", f"Elman step, {size}", step, switched(step, share_by_share)),
              ("slice gradients added in place", f"checkpointed Elman step, {size}",
-              checkpointed_step, switched(checkpointed_step, dense_slices))]
+              checkpointed_step, switched(checkpointed_step, dense_slices)),
+             ("weight gradients multiplied out in blocks", f"Elman step, {size}", step,
+              switched(step, dense_products))]
     rows = []
     for name, timed, fast, plain in cases:
         check_same_result(fast, plain)

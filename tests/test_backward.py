@@ -6,7 +6,8 @@ from engine_oracles import finite_difference
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor
-from tinygrad_rnn.primitives import PRIMITIVES
+from tinygrad_rnn import autodiff
+from tinygrad_rnn.primitives import PRIMITIVES, Product
 
 
 @pytest.fixture
@@ -170,6 +171,90 @@ def test_a_checkpointed_unroll_sums_its_outputs_gradient_in_one_array(monkeypatc
     made = count_dense_arrays_of_shape(monkeypatch, ys.shape)
     nn.sequence_loss(ys, vs, "sum_squared_error").backward()
     assert len(made) <= 1
+
+
+def log_product_blocks(monkeypatch):
+    """Record how many Products each block the walk multiplies out holds."""
+    blocks = []
+    sum_of = Product.sum_of
+
+    def logged(products):
+        blocks.append(len(products))
+        return sum_of(products)
+    monkeypatch.setattr(Product, "sum_of", staticmethod(logged))
+    return blocks
+
+
+def weight_used_at_every_step(rng, steps, batch, sizes, dtype=np.float64):
+    """W (O, I) and b used by linear at each of `steps` steps, with the loss sum_t <c[t],
+    linear(x[t], W, b)>: (W, b, xs, cs, loss); dW = sum_t c[t]^T x[t] exactly."""
+    O, I = sizes
+    W = Tensor(rng.standard_normal((O, I)).astype(dtype), requires_grad=True)
+    b = Tensor(rng.standard_normal(O).astype(dtype), requires_grad=True)
+    xs = rng.standard_normal((steps, batch, I)).astype(dtype)
+    cs = rng.standard_normal((steps, batch, O)).astype(dtype)
+    terms = [(tg.functional.linear(Tensor(x), W, b) * c).sum() for x, c in zip(xs, cs)]
+    return W, b, xs, cs, tg.stack(terms).sum()
+
+
+def test_a_weight_used_at_every_step_multiplies_its_gradients_out_in_blocks(monkeypatch, rng):
+    """linear's weight gradient is a Product (g^T x, not multiplied out): the T shares of a
+    weight used at every step are multiplied out a block at a time, one matmul per block."""
+    blocks = log_product_blocks(monkeypatch)
+    W, b, xs, cs, loss = weight_used_at_every_step(rng, steps=150, batch=2, sizes=(3, 4))
+    loss.backward()
+    np.testing.assert_allclose(W.grad, np.einsum("tbo,tbi->oi", cs, xs), rtol=1e-12)
+    np.testing.assert_allclose(b.grad, cs.sum(axis=(0, 1)), rtol=1e-12)
+    assert sum(blocks) == 150 and len(blocks) == 3 and max(blocks) == autodiff.LEAF_BLOCK + 1
+
+
+def test_a_block_of_products_holds_at_most_a_few_times_its_weight_in_rows(monkeypatch, rng):
+    """Each Product's g here (a batch of 256 by 256) is as large as the (256, 256) weight, more
+    than BLOCK_BYTES: a block waits for PRODUCT_BLOCK of them, not LEAF_BLOCK, so the rows it
+    holds stay a few times the weight."""
+    blocks = log_product_blocks(monkeypatch)
+    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=9, batch=256, sizes=(256, 256))
+    loss.backward()
+    expected = np.einsum("tbo,tbi->oi", cs, xs)
+    np.testing.assert_allclose(W.grad, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
+    assert sum(blocks) == 9 and max(blocks) == autodiff.PRODUCT_BLOCK + 1
+
+
+def test_a_weight_that_is_a_node_gets_its_product_multiplied_out(rng):
+    W0 = Tensor(rng.standard_normal((3, 4)), requires_grad=True)
+    x = rng.standard_normal((5, 4))
+    W = W0 * 2.0                              # a node: its gradient is a plain array
+    loss = tg.functional.linear(Tensor(x), W).sum() + (W * W).sum()
+    loss.backward()
+    np.testing.assert_allclose(W0.grad, 2 * (np.ones((5, 3)).T @ x + 2 * W.data), rtol=1e-13)
+
+
+def test_products_and_plain_shares_of_one_weight_add_up(rng):
+    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=5, batch=3, sizes=(2, 3))
+    (loss + (W * W).sum() + W[0, 1] * 4.0).backward()
+    expected = np.einsum("tbo,tbi->oi", cs, xs) + 2 * W.data
+    expected[0, 1] += 4.0
+    np.testing.assert_allclose(W.grad, expected, rtol=1e-12)
+
+
+def test_products_keep_float32_and_a_broadcast_input(rng):
+    """x (I,) against a full bias (4, O): the product sums over the bias's leading axis."""
+    W = Tensor(rng.standard_normal((2, 3)).astype(np.float32), requires_grad=True)
+    x = rng.standard_normal(3).astype(np.float32)
+    bias = Tensor(rng.standard_normal((4, 2)).astype(np.float32), requires_grad=True)
+    c = rng.standard_normal((4, 2)).astype(np.float32)
+    (tg.functional.linear(Tensor(x), W, bias) * c).sum().backward()
+    assert W.grad.dtype == np.float32
+    np.testing.assert_allclose(W.grad, c.sum(axis=0)[:, None] * x[None, :], rtol=1e-5)
+
+
+def test_a_product_is_its_plain_array_when_asked_for_one(rng):
+    g, x = rng.standard_normal((2, 5, 3)), rng.standard_normal((2, 5, 4))
+    product = Product(g, x, (3, 4))
+    np.testing.assert_allclose(np.asarray(product), np.einsum("tbo,tbi->oi", g, x), rtol=1e-13)
+    assert np.asarray(product, dtype=np.float32).dtype == np.float32
+    with pytest.raises(ValueError, match="copy=False"):
+        np.array(product, copy=False)
 
 
 def test_each_vjp_runs_once_after_all_its_consumers(monkeypatch, rng):

@@ -60,7 +60,8 @@ def test_fast_paths_benchmark_runs_and_puts_every_row_back(capsys):
     assert bench_fast_paths.main(["--quick"]) == 0
     table = capsys.readouterr().out
     for name in ("passes (add)", "ndarray.dot", "hoisted input projection", "vectorized loss terms",
-                 "leaf shares in blocks", "slice gradients added in place"):
+                 "leaf shares in blocks", "slice gradients added in place",
+                 "weight gradients multiplied out in blocks"):
         assert name in table
     assert before == {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}
     from tinygrad_rnn import autodiff

@@ -21,10 +21,12 @@ from .context import recording
 from .errors import BackwardError, DTypeError, NumericalError, ShapeError, shapes_of, where_in_time
 from .graph import topological_order
 from .inplace import check_intact, check_outside
-from .primitives import Scatter, unbroadcast
+from .primitives import Product, Scatter, unbroadcast
 
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
-LEAF_BLOCK = 64
+LEAF_BLOCK = 64         # shares at most in a block
+BLOCK_BYTES = SMALL_SHARE * LEAF_BLOCK    # what a block of small shares holds at most
+PRODUCT_BLOCK = 2       # a block of Products may hold twice its weight's bytes, if more
 
 
 def backward(root, grad=None, retain_graph=False):
@@ -81,7 +83,10 @@ class Sums:
     unchanged); a second makes a new sum that the walk owns, and later ones are added into it
     in place. A leaf (a weight used at every step) gets its shares as the walk goes and needs
     its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
-    time, one numpy call instead of one per share (benchmarks/NOTES.md). A slice's share
+    time, one numpy call instead of one per share (benchmarks/NOTES.md). So do the Products
+    of a weight (linear's g^T x, not multiplied out), of any size, while their rows hold no
+    more than BLOCK_BYTES or PRODUCT_BLOCK times the weight's bytes: a block is multiplied out
+    as one matmul. Any other share is added as it comes. A slice's share
     (getitem's Scatter: g at x[index]) is added into x's sum in place, so the T slices of a
     (T, B, H) tensor cost one array of that shape, not T."""
 
@@ -90,7 +95,7 @@ class Sums:
     def __init__(self, root, seed):
         self.pending = {root: seed}     # node -> its sum so far
         self.owned = set()              # nodes whose sum is an array the walk made
-        self.waiting = {}               # leaf -> its small shares not yet added, as they came
+        self.waiting = {}               # leaf -> its shares not yet added, as they came
 
     def add(self, parents, shares):
         """Add each parent's share (None adds nothing: the vjp gives None to every input that
@@ -99,19 +104,25 @@ class Sums:
         for parent, share in zip(parents, shares):
             if share is None:
                 continue
-            if share.__class__ is Scatter:
+            kind = share.__class__
+            if kind is Scatter:
                 self._add_scatter(parent, share)
                 continue
-            if parent._prim is None and share.nbytes < SMALL_SHARE:
+            if parent._prim is None and (kind is Product or share.nbytes < SMALL_SHARE):
                 queue = waiting.get(parent)
                 if queue is None:
                     waiting[parent] = [share]
                     continue
                 queue.append(share)
-                if len(queue) <= LEAF_BLOCK:
+                if len(queue) <= LEAF_BLOCK and (
+                        kind is not Product or
+                        len(queue) * share.nbytes <= max(BLOCK_BYTES,
+                                                         PRODUCT_BLOCK * parent._data.nbytes)):
                     continue
                 del waiting[parent]               # a block is full: its sum joins the total
                 share = self._sum_waiting(parent, queue)
+            elif kind is Product:
+                share = np.asarray(share)
             shape = parent._data.shape
             if share.shape != shape:
                 share = unbroadcast(share, shape)
@@ -141,10 +152,13 @@ class Sums:
     def _sum_waiting(node, shares):
         """The sum of a leaf's waiting shares, in its shape (they may differ in broadcast
         shape: a bias gets (B, H) from one op and (H,) from another)."""
-        shape, by_shape = node._data.shape, {}
+        shape, by_shape, products = node._data.shape, {}, []
         for share in shares:
-            by_shape.setdefault(share.shape, []).append(share)
-        total = None
+            if share.__class__ is Product:
+                products.append(share)
+            else:
+                by_shape.setdefault(share.shape, []).append(share)
+        total = unbroadcast(Product.sum_of(products), shape) if products else None
         for same in by_shape.values():
             part = unbroadcast(np.add.reduce(same) if len(same) > 1 else same[0], shape)
             total = part if total is None else total + part
@@ -237,6 +251,8 @@ def _check_gradients(node, shares):
     for position, (parent, gradient) in enumerate(zip(node._parents, shares)):
         if gradient.__class__ is Scatter:       # its values are g's: no need to write it out
             gradient = gradient.g
+        elif gradient.__class__ is Product:
+            gradient = np.asarray(gradient)
         if gradient is not None and parent._requires_grad and not np.all(np.isfinite(gradient)):
             raise NumericalError(f"backward of {node.op} produced NaN or Inf in the gradient of "
                                  f"operand {position} (operand shapes "

@@ -4,7 +4,8 @@ A primitive is a numpy function `forward(*inputs, **params) -> out` and one vjp,
 
     vjp(g, out, parents, params) -> (gradient of input 0, gradient of input 1, ...)
 
-(each gradient an array, or for getitem a `Scatter`: see below)
+(each gradient an array, or for getitem a `Scatter` and for linear's weight a `Product`: see
+below)
 
 where g is the gradient of the final scalar with respect to `out`, `parents` are the input
 tensors (their values in `_data`) and `params` the node's non-tensor arguments (a dict, or
@@ -12,7 +13,9 @@ None when it has none): an entry is None where no gradient flows, and always for
 that does not require grad (a constant needs no gradient). A gradient may come back in
 the broadcast shape: the walk sums it down to the input's shape with `unbroadcast`, so no
 entry has to. getitem's gradient is a `Scatter` (g at x[index], the zeros not written out),
-which the walk adds into x's sum in place.
+which the walk adds into x's sum in place; linear's weight gradient is a `Product` (g^T x, not
+multiplied out), which the walk multiplies out for a block of steps at once. np.asarray()
+writes either out as the plain array.
 
 A row writes its vjp in one of two shapes (as HIPS autograd's defvjp and defvjp_argnum):
 - one rule per input, `rule_i(g, out, *inputs, **params)`; the table builds the tuple,
@@ -24,7 +27,8 @@ A row writes its vjp in one of two shapes (as HIPS autograd's defvjp and defvjp_
 The fast paths of this table (benchmarks/NOTES.md lists each with its measurement): a rule
 that is `passes` (the input's gradient is g itself: both inputs of add, the first of sub) is
 never called, the table hands g on, so a chain of additions costs the walk no call per node;
-2-D products go through `ndarray.dot` (`_matmul`); getitem's gradient stays a `Scatter`.
+2-D products go through `ndarray.dot` (`_matmul`); getitem's gradient stays a `Scatter`;
+linear's weight gradient stays a `Product`.
 
 `reads` says which values a vjp reads ("out" and/or input positions): documentation a user can
 query, and what memory release (memory.py) and the in-place check (inplace.py) rely on. `view`
@@ -224,6 +228,44 @@ class Scatter:
         return dense if dtype is None else dense.astype(dtype, copy=False)
 
 
+class Product:
+    """The gradient of W in linear(x, W, b) = x W^T + b, g^T x summed over every leading
+    (batch, time) axis, not yet multiplied out. A weight used at every step gets T such
+    shares; the walk multiplies a block of k of them out as one (k B, O)^T (k B, I) matmul
+    (`sum_of`), which writes one (O, I) array where k products write k (benchmarks/NOTES.md:
+    it pays at large sizes, where each (O, I) array is megabytes). np.asarray() multiplies
+    one out."""
+
+    __slots__ = ("g", "x", "shape", "nbytes")
+
+    def __init__(self, g, x, shape):
+        self.g, self.x, self.shape = g, x, shape
+        self.nbytes = g.nbytes      # what holding it costs: x is the graph's already
+
+    def rows(self):
+        """(g, x) as matrices with one row per (batch, time) position."""
+        g, x = self.g, self.x
+        if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
+            x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
+        return g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+
+    @staticmethod
+    def sum_of(products):
+        """The sum of the products, as one matmul over all their rows."""
+        if len(products) == 1:
+            return np.asarray(products[0])
+        gs, xs = zip(*(p.rows() for p in products))
+        return np.concatenate(gs).T.dot(np.concatenate(xs))
+
+    def __array__(self, dtype=None, copy=None):
+        if copy is False:
+            raise ValueError("a Product is multiplied out into a new array: copy=False cannot "
+                             "be honoured")
+        g, x = self.rows()
+        dense = g.T.dot(x)
+        return dense if dtype is None else dense.astype(dtype, copy=False)
+
+
 def _getitem_vjp(g, out, x, *, index):
     return Scatter(g, index, x.shape)
 
@@ -265,12 +307,8 @@ def _linear(x, W, b=None):
 
 
 def _linear_vjp_weight(g, out, x, W, b=None):
-    """dL/dW = g^T x, summed over every leading (batch, time) axis."""
-    if g.ndim == 2 and x.ndim == 2 and len(x) == len(g):
-        return g.T.dot(x)
-    if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
-        x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
-    return g.reshape(-1, g.shape[-1]).T.dot(x.reshape(-1, x.shape[-1]))
+    """dL/dW = g^T x, summed over every leading (batch, time) axis: a Product."""
+    return Product(g, x, W.shape)
 
 
 def _squared_error(y, v, reduction):
