@@ -5,8 +5,7 @@ import pytest
 from engine_oracles import finite_difference
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import Tensor
-from tinygrad_rnn import autodiff
+from tinygrad_rnn import Tensor, autodiff
 from tinygrad_rnn.primitives import PRIMITIVES, Product
 
 
