@@ -99,6 +99,83 @@ def lstm_bptt_numpy(params, xs, vs):
     return float(loss), grads
 
 
+def lstm_bptt_numpy_best(params, xs, vs):
+    """Same result as `lstm_bptt_numpy`, with everything but the recurrence done for all steps
+    at once, as `reference_numpy.elman_bptt_numpy_best` does for Elman:
+
+    1. the input projection P = X W1^T + b1, one (T*B, N) matmul;
+    2. a forward loop holding only the recurrence: a = P[t] + h[t-1] Wm^T, the four gates from
+       one tanh over a (sigmoid(a) = (tanh(a/2) + 1) / 2), c[t] and h[t];
+    3. the output layer and the loss for all steps, Y = H W2^T + b2, one (T*B, H) matmul;
+    4. a backward loop holding only the recurrence, with dH = dY W2 (the loss's share of dR/dh)
+       computed once: dc, then the gates' gradients before their activations side by side in
+       dA[t] (one multiply by the activations' slopes), and dh[t-1] = dA[t] Wm;
+    5. every weight gradient one matmul over all steps: dW1 = dA^T X, dWm = dA^T H_prev,
+       dW2 = dY^T H, and the biases one sum each.
+    """
+    W1, Wm, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
+    T, B, N = xs.shape
+    H, O = Wm.shape[1], W2.shape[0]
+    X = xs.reshape(T * B, N)
+    # sigmoid(a) = 0.5 tanh(0.5 a) + 0.5 for i, f, o; tanh(a) for g: one tanh of a * half
+    half = np.full(4 * H, 0.5, dtype=xs.dtype)
+    half[2 * H:3 * H] = 1.0
+    shift = np.where(half == 0.5, 0.5, 0.0).astype(xs.dtype)
+    # the activations' slopes in terms of their tanh u: sigmoid' = 0.25 (1 - u^2), tanh' = 1 - u^2
+    quarter = half * half
+
+    A = (X @ W1.T).reshape(T, B, 4 * H)       # the pre-activations, then their tanh u
+    A += b1
+    gates = np.empty((T, B, 4 * H), dtype=xs.dtype)
+    hs = np.zeros((T + 1, B, H), dtype=xs.dtype)
+    cs = np.zeros((T + 1, B, H), dtype=xs.dtype)
+    tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
+    WmT = Wm.T
+    for t in range(T):
+        u = A[t]
+        u += hs[t] @ WmT
+        u *= half
+        np.tanh(u, out=u)
+        np.multiply(u, half, out=gates[t])
+        gates[t] += shift
+        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
+        np.multiply(f, cs[t], out=cs[t + 1])
+        cs[t + 1] += i * g
+        np.tanh(cs[t + 1], out=tanh_cs[t])
+        np.multiply(o, tanh_cs[t], out=hs[t + 1])
+    H_all = hs[1:].reshape(T * B, H)
+    errors = H_all @ W2.T
+    errors += b2
+    errors -= vs.reshape(T * B, O)
+    loss = float(np.vdot(errors, errors))
+
+    dY = 2.0 * errors                                  # (T*B, O)
+    dH = (dY @ W2).reshape(T, B, H)
+    slopes = A * A                                     # the activations' slopes, all steps
+    np.subtract(1.0, slopes, out=slopes)
+    slopes *= quarter
+    cell_slopes = 1.0 - tanh_cs * tanh_cs              # tanh'(c[t])
+    dA = np.empty((T, B, 4 * H), dtype=xs.dtype)
+    dh = np.zeros((B, H), dtype=xs.dtype)
+    dc = np.zeros((B, H), dtype=xs.dtype)
+    for t in reversed(range(T)):
+        dh += dH[t]
+        i, f, g, o = (gates[t, :, k * H:(k + 1) * H] for k in range(4))
+        dc += dh * o * cell_slopes[t]
+        da = dA[t]
+        np.multiply(dc, g, out=da[:, :H])
+        np.multiply(dc, cs[t], out=da[:, H:2 * H])
+        np.multiply(dc, i, out=da[:, 2 * H:3 * H])
+        np.multiply(dh, tanh_cs[t], out=da[:, 3 * H:])
+        da *= slopes[t]
+        dc *= f
+        dh = da @ Wm
+    dA_all = dA.reshape(T * B, 4 * H)
+    grads = {"W1": dA_all.T @ X, "Wm": dA_all.T @ hs[:-1].reshape(T * B, H),
+             "b1": dA_all.sum(axis=0), "W2": dY.T @ H_all, "b2": dY.sum(axis=0)}
+    return loss, grads
+
+
 def _require_torch():
     if not TORCH_AVAILABLE:
         raise RuntimeError("this reference needs PyTorch, which is not installed "

@@ -13,6 +13,7 @@ from reference_lstm import (  # noqa: E402
     TORCH_AVAILABLE,
     build_torch_lstm,
     lstm_bptt_numpy,
+    lstm_bptt_numpy_best,
     lstm_bptt_torch_loop,
     make_lstm_problem,
     torch_lstm_step,
@@ -34,6 +35,18 @@ def test_the_engine_step_matches_hand_written_lstm_bptt(dtype):
         np.testing.assert_allclose(grad, reference[name], rtol=tolerance, atol=tolerance)
 
 
+@pytest.mark.parametrize("dims", [DIMS, dict(B=1, T=9, N=3, H=4, O=3)], ids=["batch", "one"])
+def test_the_best_numpy_reference_matches_the_plain_one_to_1e12(dims):
+    params, xs, vs = make_lstm_problem(dims)
+    reference_loss, reference = lstm_bptt_numpy(params, xs, vs)
+    loss, grads = lstm_bptt_numpy_best(params, xs, vs)
+    assert loss == pytest.approx(reference_loss, rel=1e-12)
+    for name in reference:
+        assert grads[name].shape == reference[name].shape
+        assert np.linalg.norm(grads[name] - reference[name]) <= \
+            1e-12 * np.linalg.norm(reference[name]), name
+
+
 @pytest.mark.skipif(not TORCH_AVAILABLE, reason="PyTorch is not installed")
 def test_the_torch_references_match_the_numpy_one():
     params, xs, vs = make_lstm_problem(DIMS)
@@ -49,4 +62,5 @@ def test_benchmark_script_smoke(capsys):
     assert bench_lstm_step.main(["--quick"]) == 0
     printed = capsys.readouterr().out
     assert "LSTM training step, tiny" in printed and "vs torch nn.LSTM" in printed
+    assert "| numpy best |" in printed and "vs numpy best" in printed
     assert "| tinygrad_rnn |" in printed
