@@ -200,7 +200,7 @@ def test_a_weight_used_at_every_step_multiplies_its_gradients_out_in_blocks(monk
     """linear's weight gradient is a Product (g^T x, not multiplied out): the T shares of a
     weight used at every step are multiplied out a block at a time, one matmul per block."""
     blocks = log_product_blocks(monkeypatch)
-    W, b, xs, cs, loss = weight_used_at_every_step(rng, steps=150, batch=2, sizes=(3, 4))
+    W, b, xs, cs, loss = weight_used_at_every_step(rng, steps=150, batch=1, sizes=(3, 40))
     loss.backward()
     np.testing.assert_allclose(W.grad, np.einsum("tbo,tbi->oi", cs, xs), rtol=1e-12)
     np.testing.assert_allclose(b.grad, cs.sum(axis=(0, 1)), rtol=1e-12)
@@ -208,11 +208,11 @@ def test_a_weight_used_at_every_step_multiplies_its_gradients_out_in_blocks(monk
 
 
 def test_a_block_of_products_holds_at_most_a_few_times_its_weight_in_rows(monkeypatch, rng):
-    """Each Product's g here (a batch of 256 by 256) is as large as the (256, 256) weight, more
-    than BLOCK_BYTES: a block waits for PRODUCT_BLOCK of them, not LEAF_BLOCK, so the rows it
-    holds stay a few times the weight."""
+    """Each Product's g here (a batch of 16 by 16) is as large as the (16, 16) weight: a block
+    waits for PRODUCT_BLOCK of them, not LEAF_BLOCK, so the rows it holds stay about the size
+    of the products it replaces."""
     blocks = log_product_blocks(monkeypatch)
-    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=9, batch=256, sizes=(256, 256))
+    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=9, batch=16, sizes=(16, 16))
     loss.backward()
     expected = np.einsum("tbo,tbi->oi", cs, xs)
     np.testing.assert_allclose(W.grad, expected, rtol=0, atol=1e-12 * np.abs(expected).max())

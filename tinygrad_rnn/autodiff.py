@@ -25,8 +25,7 @@ from .primitives import Product, Scatter, unbroadcast
 
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
 LEAF_BLOCK = 64         # shares at most in a block
-BLOCK_BYTES = SMALL_SHARE * LEAF_BLOCK    # what a block of small shares holds at most
-PRODUCT_BLOCK = 2       # a block of Products may hold twice its weight's bytes, if more
+PRODUCT_BLOCK = 2       # a block of Products holds rows of at most twice its weight's bytes
 
 
 def backward(root, grad=None, retain_graph=False):
@@ -85,10 +84,10 @@ class Sums:
     its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
     time, one numpy call instead of one per share (benchmarks/NOTES.md). So do the Products
     of a weight (linear's g^T x, not multiplied out), of any size, while their rows hold no
-    more than BLOCK_BYTES or PRODUCT_BLOCK times the weight's bytes: a block is multiplied out
-    as one matmul. Any other share is added as it comes. A slice's share
-    (getitem's Scatter: g at x[index]) is added into x's sum in place, so the T slices of a
-    (T, B, H) tensor cost one array of that shape, not T."""
+    more than PRODUCT_BLOCK times the weight's bytes (about what the plain products would
+    have made): a block is multiplied out as one matmul. Any other share is added as it
+    comes. A slice's share (getitem's Scatter: g at x[index]) is added into x's sum in place,
+    so the T slices of a (T, B, H) tensor cost one array of that shape, not T."""
 
     __slots__ = ("pending", "owned", "waiting")
 
@@ -116,8 +115,7 @@ class Sums:
                 queue.append(share)
                 if len(queue) <= LEAF_BLOCK and (
                         kind is not Product or
-                        len(queue) * share.nbytes <= max(BLOCK_BYTES,
-                                                         PRODUCT_BLOCK * parent._data.nbytes)):
+                        len(queue) * share.nbytes <= PRODUCT_BLOCK * parent._data.nbytes):
                     continue
                 del waiting[parent]               # a block is full: its sum joins the total
                 share = self._sum_waiting(parent, queue)
