@@ -84,10 +84,10 @@ class Sums:
     its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
     time, one numpy call instead of one per share (benchmarks/NOTES.md). So do the Products
     of a weight (linear's g^T x, not multiplied out), of any size, while their rows hold no
-    more than PRODUCT_BLOCK times the weight's bytes (about what the plain products would
-    have made): a block is multiplied out as one matmul. Any other share is added as it
-    comes. A slice's share (getitem's Scatter: g at x[index]) is added into x's sum in place,
-    so the T slices of a (T, B, H) tensor cost one array of that shape, not T."""
+    more than PRODUCT_BLOCK times the weight's bytes (the memory of two of the (O, I)
+    products they stand for): a block is multiplied out as one matmul. Any other share is
+    added as it comes. A slice's share (getitem's Scatter: g at x[index]) is added into x's
+    sum in place, so the T slices of a (T, B, H) tensor cost one array of that shape, not T."""
 
     __slots__ = ("pending", "owned", "waiting")
 
