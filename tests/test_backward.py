@@ -200,23 +200,44 @@ def test_a_weight_used_at_every_step_multiplies_its_gradients_out_in_blocks(monk
     """linear's weight gradient is a Product (g^T x, not multiplied out): the T shares of a
     weight used at every step are multiplied out a block at a time, one matmul per block."""
     blocks = log_product_blocks(monkeypatch)
-    W, b, xs, cs, loss = weight_used_at_every_step(rng, steps=150, batch=1, sizes=(3, 40))
+    W, b, xs, cs, loss = weight_used_at_every_step(rng, steps=150, batch=1, sizes=(140, 140))
     loss.backward()
-    np.testing.assert_allclose(W.grad, np.einsum("tbo,tbi->oi", cs, xs), rtol=1e-12)
+    expected = np.einsum("tbo,tbi->oi", cs, xs)
+    np.testing.assert_allclose(W.grad, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
     np.testing.assert_allclose(b.grad, cs.sum(axis=(0, 1)), rtol=1e-12)
     assert sum(blocks) == 150 and len(blocks) == 3 and max(blocks) == autodiff.LEAF_BLOCK + 1
 
 
-def test_a_block_of_products_holds_at_most_a_few_times_its_weight_in_rows(monkeypatch, rng):
-    """Each Product's g here (a batch of 16 by 16) is as large as the (16, 16) weight: a block
-    waits for PRODUCT_BLOCK of them, not LEAF_BLOCK, so the rows it holds stay about the size
-    of the products it replaces."""
+def test_a_block_of_products_holds_rows_of_at_most_a_few_times_its_weight(monkeypatch, rng):
+    """Each Product here holds 4 rows of g and x, 1 KiB, against the (16, 16) weight's 2 KiB: a
+    block is multiplied out once its rows pass PRODUCT_BLOCK times the weight, so the rows it
+    copies stay about the size of the products it replaces."""
     blocks = log_product_blocks(monkeypatch)
-    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=9, batch=16, sizes=(16, 16))
+    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=20, batch=4, sizes=(16, 16))
     loss.backward()
-    expected = np.einsum("tbo,tbi->oi", cs, xs)
-    np.testing.assert_allclose(W.grad, expected, rtol=0, atol=1e-12 * np.abs(expected).max())
-    assert sum(blocks) == 9 and max(blocks) == autodiff.PRODUCT_BLOCK + 1
+    np.testing.assert_allclose(W.grad, np.einsum("tbo,tbi->oi", cs, xs), rtol=1e-12)
+    share = 4 * (16 + 16) * 8
+    assert sum(blocks) == 20 and max(blocks) == autodiff.PRODUCT_BLOCK * W.data.nbytes // share + 1
+
+
+def test_a_product_larger_than_its_block_is_multiplied_out_alone(monkeypatch, rng):
+    """x (64, 256) against a (1, 256) weight: each product's rows are 64 times the weight, so
+    none waits for another and no rows are copied."""
+    blocks = log_product_blocks(monkeypatch)
+    W, _, xs, cs, loss = weight_used_at_every_step(rng, steps=5, batch=64, sizes=(1, 256))
+    loss.backward()
+    np.testing.assert_allclose(W.grad, np.einsum("tbo,tbi->oi", cs, xs), rtol=1e-12)
+    assert blocks == []
+
+
+@pytest.mark.parametrize("x_shape, W_shape", [((3, 4), (0, 4)), ((2, 0), (3, 0)),
+                                              ((0, 4), (2, 4)), ((2, 3, 4), (0, 4)),
+                                              ((4,), (0, 4))])
+def test_a_weight_or_input_with_no_entries_gets_its_gradient(x_shape, W_shape):
+    W = Tensor(np.ones(W_shape), requires_grad=True)
+    out = tg.functional.linear(Tensor(np.ones(x_shape)), W)
+    (out * 2.0).sum().backward()              # a sum over no rows, or a weight of no entries
+    np.testing.assert_array_equal(W.grad, np.zeros(W_shape))
 
 
 def test_a_weight_that_is_a_node_gets_its_product_multiplied_out(rng):

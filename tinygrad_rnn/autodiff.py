@@ -83,8 +83,8 @@ class Sums:
     in place. A leaf (a weight used at every step) gets its shares as the walk goes and needs
     its sum only at the end: its small shares wait in a list and are added LEAF_BLOCK at a
     time, one numpy call instead of one per share (benchmarks/NOTES.md). So do the Products
-    of a weight (linear's g^T x, not multiplied out), of any size, while their rows hold no
-    more than PRODUCT_BLOCK times the weight's bytes (the memory of two of the (O, I)
+    of a weight (linear's g^T x, not multiplied out) while the rows of g and x they hold are
+    no more than PRODUCT_BLOCK times the weight's bytes (the memory of two of the (O, I)
     products they stand for): a block is multiplied out as one matmul. Any other share is
     added as it comes. A slice's share (getitem's Scatter: g at x[index]) is added into x's
     sum in place, so the T slices of a (T, B, H) tensor cost one array of that shape, not T."""
@@ -107,7 +107,9 @@ class Sums:
             if kind is Scatter:
                 self._add_scatter(parent, share)
                 continue
-            if parent._prim is None and (kind is Product or share.nbytes < SMALL_SHARE):
+            if parent._prim is None and (
+                    share.nbytes < SMALL_SHARE if kind is not Product
+                    else share.nbytes <= PRODUCT_BLOCK * parent._data.nbytes):
                 queue = waiting.get(parent)
                 if queue is None:
                     waiting[parent] = [share]

@@ -38,6 +38,7 @@ Every entry is tested against finite differences in tests/test_primitives.py, on
 through backward().
 """
 import inspect
+import math
 
 import numpy as np
 
@@ -236,18 +237,20 @@ class Product:
     it pays at large sizes, where each (O, I) array is megabytes). np.asarray() multiplies
     one out."""
 
-    __slots__ = ("g", "x", "shape", "nbytes")
+    __slots__ = ("g", "x", "shape", "count", "nbytes")
 
     def __init__(self, g, x, shape):
         self.g, self.x, self.shape = g, x, shape
-        self.nbytes = g.nbytes      # what holding it costs: x is the graph's already
+        self.count = math.prod(g.shape[:-1])        # rows: (batch, time) positions
+        # what multiplying it out with others copies: its rows of g and of x
+        self.nbytes = self.count * (g.shape[-1] * g.itemsize + x.shape[-1] * x.itemsize)
 
     def rows(self):
         """(g, x) as matrices with one row per (batch, time) position."""
         g, x = self.g, self.x
         if x.shape[:-1] != g.shape[:-1]:      # x broadcast against a larger bias
             x = np.broadcast_to(x, g.shape[:-1] + x.shape[-1:])
-        return g.reshape(-1, g.shape[-1]), x.reshape(-1, x.shape[-1])
+        return g.reshape(self.count, g.shape[-1]), x.reshape(self.count, x.shape[-1])
 
     @staticmethod
     def sum_of(products):
