@@ -14,7 +14,7 @@ Importing this module never fails: without torch, TORCH_AVAILABLE is False and o
 reference works.
 """
 import numpy as np
-from reference_numpy import problem_dims
+from reference_numpy import output_layer_of_all_steps, problem_dims
 
 try:
     import torch
@@ -115,7 +115,7 @@ def lstm_bptt_numpy_best(params, xs, vs):
     """
     W1, Wm, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
     T, B, N = xs.shape
-    H, O = Wm.shape[1], W2.shape[0]
+    H = Wm.shape[1]
     X = xs.reshape(T * B, N)
     # sigmoid(a) = 0.5 tanh(0.5 a) + 0.5 for i, f, o; tanh(a) for g: one tanh of a * half
     half = np.full(4 * H, 0.5, dtype=xs.dtype)
@@ -143,14 +143,7 @@ def lstm_bptt_numpy_best(params, xs, vs):
         cs[t + 1] += i * g
         np.tanh(cs[t + 1], out=tanh_cs[t])
         np.multiply(o, tanh_cs[t], out=hs[t + 1])
-    H_all = hs[1:].reshape(T * B, H)
-    errors = H_all @ W2.T
-    errors += b2
-    errors -= vs.reshape(T * B, O)
-    loss = float(np.vdot(errors, errors))
-
-    dY = 2.0 * errors                                  # (T*B, O)
-    dH = (dY @ W2).reshape(T, B, H)
+    H_all, loss, dY, dH = output_layer_of_all_steps(hs, W2, b2, vs)
     slopes = A * A                                     # the activations' slopes, all steps
     np.subtract(1.0, slopes, out=slopes)
     slopes *= quarter

@@ -170,6 +170,19 @@ def elman_bptt_numpy_hoisted(params, xs, vs, product=np.matmul):
     return float(loss), grads
 
 
+def output_layer_of_all_steps(hs, W2, b2, vs):
+    """The output layer and the squared-error loss of every step at once, from the states
+    hs (T + 1, B, H) with hs[0] the initial one: (H (T*B, H), loss, dY = dR/dY (T*B, O),
+    dH = dY W2 (T, B, H), the loss's share of dR/dh)."""
+    T, B, H = hs.shape[0] - 1, hs.shape[1], hs.shape[2]
+    H_all = hs[1:].reshape(T * B, H)
+    errors = H_all @ W2.T
+    errors += b2
+    errors -= vs.reshape(T * B, W2.shape[0])
+    dY = 2.0 * errors
+    return H_all, float(np.vdot(errors, errors)), dY, (dY @ W2).reshape(T, B, H)
+
+
 def elman_bptt_numpy_best(params, xs, vs):
     """Same result as `elman_bptt_numpy`, with everything but the recurrence done for all steps
     at once: the best numpy a person writes by hand.
@@ -188,7 +201,7 @@ def elman_bptt_numpy_best(params, xs, vs):
     """
     W1, Wm, b1, W2, b2 = (params[name] for name in PARAM_NAMES)
     T, B, N = xs.shape
-    H, O = Wm.shape[0], W2.shape[0]
+    H = Wm.shape[0]
     X = xs.reshape(T * B, N)
 
     P = (X @ W1.T).reshape(T, B, H)
@@ -197,14 +210,7 @@ def elman_bptt_numpy_best(params, xs, vs):
     WmT = Wm.T
     for t in range(T):
         np.tanh(P[t] + hs[t] @ WmT, out=hs[t + 1])
-    H_all = hs[1:].reshape(T * B, H)
-    errors = H_all @ W2.T
-    errors += b2
-    errors -= vs.reshape(T * B, O)
-    loss = float(np.vdot(errors, errors))
-
-    dY = 2.0 * errors                                  # (T*B, O)
-    dH = (dY @ W2).reshape(T, B, H)
+    H_all, loss, dY, dH = output_layer_of_all_steps(hs, W2, b2, vs)
     G = 1.0 - hs[1:] ** 2
     D = np.empty((T, B, H), dtype=xs.dtype)
     d = np.zeros((B, H), dtype=xs.dtype)
