@@ -18,14 +18,13 @@ import argparse
 import sys
 
 import numpy as np
-from bench_references import report_step_times
+from bench_references import BEST_REFERENCE, report_step_times
 from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table, ratio_table, sizes_argument
 from reference_numpy import SIZES, elman_bptt_numpy_best, elman_bptt_numpy_hoisted, make_problem
 
 REFERENCE = "numpy hoisted"
 DOT_REFERENCE = "numpy hoisted, ndarray.dot"
-BEST_REFERENCE = "numpy best"
 
 
 def engine_steps(params, xs, vs):

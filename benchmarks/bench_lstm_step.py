@@ -16,7 +16,7 @@ import argparse
 import sys
 
 import numpy as np
-from bench_references import check_agreement
+from bench_references import BEST_REFERENCE, check_agreement
 from harness import format_ms, interleaved_medians, markdown_table, ratio_table, sizes_argument
 from reference_lstm import (
     PARAM_NAMES,
@@ -33,7 +33,6 @@ from reference_numpy import SIZES, problem_dims
 from tinygrad_rnn import nn
 
 REFERENCE = "numpy hoisted"
-BEST_REFERENCE = "numpy best"
 
 
 def build_lstm(params, dtype=None):

@@ -77,16 +77,22 @@ def max_relative_difference(grads, reference_grads):
 
 # How far a candidate's gradients may stray from the reference's (relative) and still be timed
 AGREEMENT = {np.dtype(np.float64): 1e-10, np.dtype(np.float32): 1e-3}
+# "numpy best", the reference of issue 14's targets, is held closer in float64 (issue 14: 1e-12)
+BEST_REFERENCE = "numpy best"
+BEST_AGREEMENT = {np.dtype(np.float64): 1e-12, np.dtype(np.float32): 1e-3}
 
 
 def check_agreement(differences, dtype):
     """Refuse to time candidates whose gradients differ from the reference's: a wrong step is
     not a fast one. differences: {name: largest relative difference}."""
-    tolerance = AGREEMENT[np.dtype(dtype)]
-    wrong = {name: value for name, value in differences.items() if not value <= tolerance}
+    def tolerance(name):
+        return (BEST_AGREEMENT if name == BEST_REFERENCE else AGREEMENT)[np.dtype(dtype)]
+    wrong = {name: value for name, value in differences.items()
+             if not value <= tolerance(name)}
     if wrong:
-        raise AssertionError(f"gradients differ from the reference by more than {tolerance:g} "
-                             f"(relative), so they are not timed: {wrong}")
+        raise AssertionError(f"gradients differ from the reference by more than "
+                             f"{AGREEMENT[np.dtype(dtype)]:g} ({BEST_AGREEMENT[np.dtype(dtype)]:g} "
+                             f"for {BEST_REFERENCE}, relative), so they are not timed: {wrong}")
 
 
 def describe_size(dims):

@@ -169,3 +169,14 @@ def test_interleaved_medians_calls_every_candidate_in_rounds():
     )
     assert list(medians) == ["a", "b"]
     assert calls == ["a", "b"] + ["a", "b"] * 3
+
+
+def test_a_candidate_whose_gradients_differ_is_not_timed_and_numpy_best_is_held_to_1e12():
+    bench_references.check_agreement({"torch loop": 5e-12, "numpy best": 5e-13}, np.float64)
+    with pytest.raises(AssertionError, match="not timed.*numpy best"):
+        bench_references.check_agreement({"torch loop": 5e-12, "numpy best": 5e-12},
+                                         np.float64)
+    with pytest.raises(AssertionError, match="not timed.*torch loop"):
+        bench_references.check_agreement({"torch loop": 1e-9}, np.float64)
+    with pytest.raises(AssertionError, match="not timed"):
+        bench_references.check_agreement({"tinygrad_rnn": float("nan")}, np.float64)
