@@ -234,8 +234,8 @@ class Product:
     (batch, time) axis, not yet multiplied out. A weight used at every step gets T such
     shares; the walk multiplies a block of k of them out as one (k B, O)^T (k B, I) matmul
     (`sum_of`), which writes one (O, I) array where k products write k (benchmarks/NOTES.md:
-    it pays at large sizes, where each (O, I) array is megabytes). np.asarray() multiplies
-    one out."""
+    it pays where a step's (O, I) product is large beside its rows, a small batch through a
+    wide weight). np.asarray() multiplies one out."""
 
     __slots__ = ("g", "x", "shape", "count", "nbytes")
 
