@@ -17,10 +17,10 @@ duration), in interleaved rounds, and prints medians and their ratio:
   per step: the same step;
 - a leaf's small shares added in blocks (autodiff.Sums) against one in-place add per share:
   the add chain (its shared leaf gets one share per op) and the Elman step;
-- a slice's gradient kept as a Scatter (primitives.py) and added into its tensor's sum in
+- a slice's gradient kept as a Scatter (shares.py) and added into its tensor's sum in
   place (autodiff.Sums) against one dense array of the tensor's shape per slice: the Elman
   step with `checkpoint_every=10`, whose loss reads its outputs a step at a time;
-- linear's weight gradient kept as a Product (primitives.py) and multiplied out for a block of
+- linear's weight gradient kept as a Product (shares.py) and multiplied out for a block of
   steps at once (autodiff.Sums) against one product per step: the Elman step.
 """
 import argparse
@@ -35,7 +35,8 @@ from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
 from tinygrad_rnn import autodiff
-from tinygrad_rnn.primitives import PRIMITIVES, Product, Scatter
+from tinygrad_rnn.primitives import PRIMITIVES
+from tinygrad_rnn.shares import Product, Scatter
 
 # the module, not the function of the same name that tinygrad_rnn.nn exports
 sequence_loss = importlib.import_module("tinygrad_rnn.nn.sequence_loss")

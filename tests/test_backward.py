@@ -6,7 +6,8 @@ from engine_oracles import finite_difference
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, autodiff
-from tinygrad_rnn.primitives import PRIMITIVES, Product
+from tinygrad_rnn.primitives import PRIMITIVES
+from tinygrad_rnn.shares import Product
 
 
 @pytest.fixture

@@ -21,7 +21,8 @@ from .context import recording
 from .errors import BackwardError, DTypeError, NumericalError, ShapeError, shapes_of, where_in_time
 from .graph import topological_order
 from .inplace import check_intact, check_outside
-from .primitives import Product, Scatter, unbroadcast
+from .primitives import unbroadcast
+from .shares import Product, Scatter
 
 SMALL_SHARE = 4096      # bytes: a leaf's shares smaller than this wait to be added in blocks
 LEAF_BLOCK = 64         # shares at most in a block
