@@ -15,6 +15,7 @@ reference works.
 """
 import numpy as np
 from reference_numpy import output_layer_of_all_steps, problem_dims
+from reference_torch import copy_weights
 
 try:
     import torch
@@ -206,13 +207,7 @@ def build_torch_lstm(params):
     H, N, O = Wm.shape[1], W1.shape[1], W2.shape[0]
     lstm = torch.nn.LSTM(N, H, dtype=W1.dtype)
     head = torch.nn.Linear(H, O, dtype=W1.dtype)
-    with torch.no_grad():
-        lstm.weight_ih_l0.copy_(W1)
-        lstm.weight_hh_l0.copy_(Wm)
-        lstm.bias_ih_l0.copy_(b1)
-        lstm.bias_hh_l0.zero_()
-        head.weight.copy_(W2)
-        head.bias.copy_(b2)
+    copy_weights(lstm, head, (W1, Wm, b1, W2, b2))
     return lstm, head
 
 

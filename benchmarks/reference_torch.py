@@ -74,14 +74,21 @@ def build_torch_rnn(params):
     rnn = torch.nn.RNN(N, H, num_layers=1, nonlinearity="tanh", bias=True, batch_first=False,
                        dtype=W1.dtype)
     head = torch.nn.Linear(H, O, bias=True, dtype=W1.dtype)
+    copy_weights(rnn, head, (W1, Wm, b1, W2, b2))
+    return rnn, head
+
+
+def copy_weights(recurrent, head, weights):
+    """Put the references' (W1, Wm, b1, W2, b2) into a torch recurrent layer (torch.nn.RNN or
+    LSTM, one layer) and its Linear head; bias_hh is 0, so bias_ih is b1."""
+    W1, Wm, b1, W2, b2 = weights
     with torch.no_grad():
-        rnn.weight_ih_l0.copy_(W1)
-        rnn.weight_hh_l0.copy_(Wm)
-        rnn.bias_ih_l0.copy_(b1)
-        rnn.bias_hh_l0.zero_()
+        recurrent.weight_ih_l0.copy_(W1)
+        recurrent.weight_hh_l0.copy_(Wm)
+        recurrent.bias_ih_l0.copy_(b1)
+        recurrent.bias_hh_l0.zero_()
         head.weight.copy_(W2)
         head.bias.copy_(b2)
-    return rnn, head
 
 
 def torch_rnn_step(rnn, head, xs, vs):
