@@ -20,7 +20,7 @@ import sys
 import numpy as np
 from bench_references import BEST_REFERENCE, report_step_times
 from engine_step import build_elman, elman_bptt_engine
-from harness import format_ms, interleaved_medians, markdown_table, ratio_table, sizes_argument
+from harness import format_ms, interleaved_medians, ratio_table, sizes_argument, summary_table
 from reference_numpy import SIZES, elman_bptt_numpy_best, elman_bptt_numpy_hoisted, make_problem
 
 REFERENCE = "numpy hoisted"
@@ -68,17 +68,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     chosen = sizes_argument(parser, SIZES)
     sizes, repeats = chosen(parser.parse_args(argv))
-    summary = []
-    for size in sizes:
-        medians = step_table(size, warmup=1, repeats=repeats)
-        engine, torch_loop = medians["tinygrad_rnn"], medians.get("torch loop")
-        summary.append([size, f"{engine / medians[REFERENCE]:.2f}x",
-                        f"{engine / medians[DOT_REFERENCE]:.2f}x",
-                        f"{engine / medians[BEST_REFERENCE]:.2f}x",
-                        "n/a" if torch_loop is None else f"{engine / torch_loop:.2f}x"])
+    medians = {size: step_table(size, warmup=1, repeats=repeats) for size in sizes}
     print("### summary: tinygrad_rnn's step time as a ratio\n")
-    print(markdown_table(["size", "vs numpy hoisted", "vs numpy hoisted, ndarray.dot",
-                          "vs numpy best", "vs torch eager loop"], summary) + "\n")
+    print(summary_table(medians, {"vs numpy hoisted": REFERENCE,
+                                  "vs numpy hoisted, ndarray.dot": DOT_REFERENCE,
+                                  "vs numpy best": BEST_REFERENCE,
+                                  "vs torch eager loop": "torch loop"}) + "\n")
     dtype_table(sizes[-1], warmup=1, repeats=repeats)
     return 0
 

@@ -17,7 +17,7 @@ import sys
 
 import numpy as np
 from bench_references import BEST_REFERENCE, check_agreement
-from harness import format_ms, interleaved_medians, markdown_table, ratio_table, sizes_argument
+from harness import format_ms, interleaved_medians, ratio_table, sizes_argument, summary_table
 from reference_lstm import (
     PARAM_NAMES,
     TORCH_AVAILABLE,
@@ -91,24 +91,16 @@ def step_table(size, warmup, repeats):
     return medians
 
 
-def ratio(numerator, denominator):
-    return "n/a" if denominator is None else f"{numerator / denominator:.2f}x"
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     chosen = sizes_argument(parser, SIZES)
     sizes, repeats = chosen(parser.parse_args(argv))
-    summary = []
-    for size in sizes:
-        medians = step_table(size, warmup=1, repeats=repeats)
-        engine = medians["tinygrad_rnn"]
-        summary.append([size, ratio(engine, medians["torch loop"]),
-                        ratio(engine, medians["torch nn.LSTM"]),
-                        ratio(engine, medians[REFERENCE]), ratio(engine, medians[BEST_REFERENCE])])
+    medians = {size: step_table(size, warmup=1, repeats=repeats) for size in sizes}
     print("### summary: tinygrad_rnn's LSTM step time as a ratio\n")
-    print(markdown_table(["size", "vs torch eager loop", "vs torch nn.LSTM", "vs numpy hoisted",
-                          "vs numpy best"], summary) + "\n")
+    print(summary_table(medians, {"vs torch eager loop": "torch loop",
+                                  "vs torch nn.LSTM": "torch nn.LSTM",
+                                  "vs numpy hoisted": REFERENCE,
+                                  "vs numpy best": BEST_REFERENCE}) + "\n")
     return 0
 
 

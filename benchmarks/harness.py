@@ -149,6 +149,26 @@ def ratio_table(values, reference, *, value_header, format_value):
     return markdown_table(["name", value_header, f"ratio vs {reference}"], rows)
 
 
+def summary_table(medians_by_size, references, subject="tinygrad_rnn"):
+    """Markdown table, one row per size, of `subject`'s median as a ratio to each reference's:
+    references is {column header: name}; a reference that did not run (None, e.g. torch
+    missing) prints "n/a".
+
+    >>> print(summary_table({"small": {"e": 3.0, "r": 2.0, "t": None}},
+    ...                     {"vs r": "r", "vs t": "t"}, subject="e"))
+    | size | vs r | vs t |
+    |---|---|---|
+    | small | 1.50x | n/a |
+    """
+    rows = []
+    for size, medians in medians_by_size.items():
+        subject_value = medians[subject]
+        rows.append([size] + ["n/a" if medians.get(name) is None
+                              else f"{subject_value / medians[name]:.2f}x"
+                              for name in references.values()])
+    return markdown_table(["size", *references], rows)
+
+
 def sizes_argument(parser, known, repeats=7):
     """Add --sizes, --repeats and --quick to a step benchmark's parser; returns a function of
     the parsed arguments giving (the sizes to run, the repeats): ["tiny"] and 1 with --quick.

@@ -12,7 +12,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 
 import bench_references  # noqa: E402
 from engine_oracles import finite_difference  # noqa: E402
-from harness import interleaved_medians, markdown_table, peak_memory_mib, ratio_table  # noqa: E402
+from harness import (  # noqa: E402
+    interleaved_medians,
+    markdown_table,
+    peak_memory_mib,
+    ratio_table,
+    summary_table,
+)
 from reference_numpy import (  # noqa: E402
     PARAM_NAMES,
     elman_bptt_numpy,
@@ -149,6 +155,14 @@ def test_ratio_table_formats_deterministically():
         ["name", "median (ms)", "ratio vs ref"],
         [["ref", "2.000", "1.00x"], ["slow", "5.000", "2.50x"], ["missing", "n/a", "n/a"]],
     )
+
+
+def test_summary_table_gives_the_engines_ratios_by_size_and_n_a_for_a_missing_reference():
+    medians = {"small": {"tinygrad_rnn": 0.006, "best": 0.002, "torch loop": None},
+               "large": {"tinygrad_rnn": 0.9, "best": 1.0, "torch loop": 1.2}}
+    table = summary_table(medians, {"vs best": "best", "vs torch loop": "torch loop"})
+    assert table == markdown_table(["size", "vs best", "vs torch loop"],
+                                   [["small", "3.00x", "n/a"], ["large", "0.90x", "0.75x"]])
 
 
 def test_bench_references_quick_run_prints_tables(capsys):
