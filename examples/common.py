@@ -50,6 +50,18 @@ def positive_float(text):
     return value
 
 
+def training_options(parser, *, steps, seeds, hidden, lr, clip=1.0):
+    """Add the options every example trains with, each checked as argparse reads it: --steps
+    (Adam steps per model), --seeds (seeds averaged per result), --hidden, --lr and --clip."""
+    parser.add_argument("--steps", type=positive_int, default=steps, help="Adam steps per model")
+    parser.add_argument("--seeds", type=positive_int, default=seeds,
+                        help="seeds averaged per result")
+    parser.add_argument("--hidden", type=positive_int, default=hidden, help="hidden units")
+    parser.add_argument("--lr", type=positive_float, default=lr, help="Adam learning rate")
+    parser.add_argument("--clip", type=positive_float, default=clip,
+                        help="gradient-norm clipping")
+
+
 def seed_for(*parts):
     """One integer seed from several (base seed, run, distance, purpose, ...): runs that differ
     in any part get independent streams, and the same parts always give the same seed."""

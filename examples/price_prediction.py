@@ -22,7 +22,17 @@ import sys
 import time
 
 import numpy as np
-from common import argument_parser, markdown_table, predict, pyplot, save_figure, seed_for, train
+from common import (
+    argument_parser,
+    markdown_table,
+    positive_int,
+    predict,
+    pyplot,
+    save_figure,
+    seed_for,
+    train,
+    training_options,
+)
 
 from tinygrad_rnn import Tensor, nn
 from tinygrad_rnn.data import next_value_task, price_series
@@ -111,13 +121,10 @@ def parse_arguments(argv):
     parser.add_argument("--test-fraction", type=float, default=0.25, help="last part for testing")
     parser.add_argument("--val-months", type=int, default=12,
                         help="months before the test part used for early stopping")
-    parser.add_argument("--steps", type=int, default=1000, help="full-batch Adam steps per model")
-    parser.add_argument("--eval-every", type=int, default=25, help="steps between validations")
-    parser.add_argument("--hidden", type=int, default=16, help="hidden units")
-    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
+    training_options(parser, steps=1000, seeds=3, hidden=16, lr=1e-2)
+    parser.add_argument("--eval-every", type=positive_int, default=25,
+                        help="steps between validations")
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds averaged per network")
     config = parser.parse_args(argv)
     if config.quick:
         config.steps, config.seeds = 300, 1

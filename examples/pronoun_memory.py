@@ -39,11 +39,13 @@ from common import (
     accuracy,
     argument_parser,
     markdown_table,
+    positive_int,
     predict,
     pyplot,
     save_figure,
     seed_for,
     train,
+    training_options,
 )
 
 import tinygrad_rnn as tg
@@ -267,14 +269,10 @@ def plot(results, config):
 
 def parse_arguments(argv):
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--distances", type=int, nargs="+", default=DISTANCES,
+    parser.add_argument("--distances", type=positive_int, nargs="+", default=DISTANCES,
                         help="distances d from the name to the query word")
-    parser.add_argument("--seeds", type=int, default=3, help="seeds averaged per cell")
-    parser.add_argument("--steps", type=int, default=1000, help="Adam steps per model")
-    parser.add_argument("--batch", type=int, default=32, help="fresh sentences per step")
-    parser.add_argument("--hidden", type=int, default=32, help="hidden units of every model")
-    parser.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate")
-    parser.add_argument("--clip", type=float, default=1.0, help="gradient-norm clipping")
+    training_options(parser, steps=1000, seeds=3, hidden=32, lr=1e-2)
+    parser.add_argument("--batch", type=positive_int, default=32, help="fresh sentences per step")
     parser.add_argument("--window", type=int, default=4, help="window of the windowed MLP")
     parser.add_argument("--kernel", type=int, default=5, help="receptive field of the convolution")
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
@@ -287,13 +285,11 @@ def parse_arguments(argv):
                         help="read words through a learned nn.Embedding of this width instead of "
                              "one-hot vectors (0: one-hot)")
     parser.add_argument("--models", nargs="+", choices=MODEL_KEYS, default=list(MODEL_KEYS))
-    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+    parser.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
                         help="worker processes (the numbers do not depend on it)")
     config = parser.parse_args(argv)
     if config.quick:
         config.distances, config.seeds, config.steps, config.test_size = [1, 4, 8], 1, 400, 500
-    if min(config.distances) < 1 or config.seeds < 1 or config.steps < 1 or config.jobs < 1:
-        parser.error("distances, --seeds, --steps and --jobs must be at least 1")
     if config.embedding < 0:
         parser.error("--embedding must be 0 (one-hot) or a positive width")
     return config

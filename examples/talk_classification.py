@@ -22,13 +22,13 @@ from common import (
     accuracy,
     argument_parser,
     markdown_table,
-    positive_float,
     positive_int,
     predict,
     pyplot,
     save_figure,
     seed_for,
     train,
+    training_options,
 )
 
 from tinygrad_rnn import nn, truncation
@@ -114,12 +114,8 @@ def parse_arguments(argv):
     parser.add_argument("--keywords", type=positive_int, default=2,
                         help="keywords of its class per talk")
     parser.add_argument("--test-size", type=positive_int, default=500, help="test talks per length")
-    parser.add_argument("--steps", type=positive_int, default=1000, help="Adam steps per model")
-    parser.add_argument("--seeds", type=positive_int, default=2, help="seeds averaged per cell")
+    training_options(parser, steps=1000, seeds=2, hidden=32, lr=3e-3)
     parser.add_argument("--batch", type=positive_int, default=32, help="fresh talks per step")
-    parser.add_argument("--hidden", type=positive_int, default=32, help="hidden units")
-    parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate")
-    parser.add_argument("--clip", type=positive_float, default=1.0, help="gradient-norm clipping")
     parser.add_argument("--eval-every", type=positive_int, default=50,
                         help="steps between test evaluations")
     config = parser.parse_args(argv)

@@ -149,12 +149,26 @@ def test_pronoun_lstm_takes_the_forget_bias():
     assert truncation == "full" and (model.b1.data[4:8] == 3.0).all()
 
 
-@pytest.mark.parametrize("option, value", [("--steps", "0"), ("--seeds", "0"),
-                                           ("--eval-every", "0"), ("--lr", "nan")])
-def test_talk_classification_refuses_sizes_that_leave_nothing_to_train_or_plot(
-        option, value, tmp_path, capsys):
+@pytest.mark.parametrize("script", ["talk_classification.py", "price_prediction.py",
+                                    "pronoun_memory.py"])
+@pytest.mark.parametrize("option, value", [("--steps", "0"), ("--seeds", "0"), ("--hidden", "0"),
+                                           ("--lr", "nan"), ("--clip", "-1")])
+def test_the_examples_refuse_settings_that_leave_nothing_to_train_or_plot(
+        script, option, value, tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
-        load("talk_classification.py").main(["--out", str(tmp_path), option, value])
+        load(script).main(["--out", str(tmp_path), option, value])
+    assert stopped.value.code == 2
+    assert f"argument {option}: must be" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("script, option", [("talk_classification.py", "--eval-every"),
+                                            ("price_prediction.py", "--eval-every"),
+                                            ("pronoun_memory.py", "--distances"),
+                                            ("pronoun_memory.py", "--jobs")])
+def test_each_examples_own_counts_are_checked_too(script, option, tmp_path, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        load(script).main(["--out", str(tmp_path), option, "0"])
     assert stopped.value.code == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
