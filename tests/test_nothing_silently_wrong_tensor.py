@@ -109,6 +109,8 @@ MASK_RESULTS = {
     "relu in float64": (lambda m: m.relu().sum(), np.float64, 2.0),
     "mean": (lambda m: m.mean(), np.float64, 2 / 3),
     "mask + mask stays logical (as PyTorch)": (lambda m: (m + m).sum(), np.float64, 2.0),
+    "mask ** mask in float64, by the operator as by apply":
+        (lambda m: (m ** m).sum(), np.float64, 3.0),
 }
 
 

@@ -92,9 +92,9 @@ def axes_of(axis, ndim, op=None, shape=None):
 
 
 def one_axis(axis, tensor, op):
-    """The single axis a softmax runs along, as a non-negative int."""
+    """The single axis an op runs along (softmax, argmax), as a non-negative int."""
     if not _is_int(axis):
-        raise DTypeError(f"{op}: axis must be one int (the axis the probabilities sum over), got "
+        raise DTypeError(f"{op}: axis must be one int (this op runs along a single axis), got "
                          f"{axis!r} ({type(axis).__name__}) for shape {tensor.shape}"
                          f"{where_in_time(recording.meta)}")
     return axes_of(axis, tensor.ndim, op, tensor.shape)[0]

@@ -72,7 +72,9 @@ def stamp(tensor):
 
 def stamp_own(tensor):
     """Record that `tensor` itself changed value without its memory being written: it was given
-    other memory (rebind) or released its value. Views of its old memory are not affected."""
+    other memory (rebind) or released its value. The stamp is the one its memory's writes use
+    (`_written`), so a node that reads a view of its old memory is refused too, although that
+    memory still holds its values: an error, never a wrong gradient."""
     recording.writes += 1
     tensor._written = recording.writes
 

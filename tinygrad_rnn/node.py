@@ -21,8 +21,9 @@ _EMPTY = MappingProxyType({})
 
 
 class GraphNode:
-    """A value, its gradient and the op that made it (see the module docstring); every slot is
-    filled by tensor.make_tensor."""
+    """A value, its gradient and the op that made it (see the module docstring). tensor.make_tensor
+    fills every slot but four that most tensors never need and that are read with a default:
+    `_role`, `_memory` (set on views), `_written` and `_fingerprint` (inplace.py)."""
 
     __slots__ = ("_data", "grad", "_requires_grad", "name", "_prim", "_parents",
                  "_params", "_meta", "_role", "_retains_grad", "_consumed", "_memory", "_written",

@@ -330,14 +330,13 @@ defprim("where", lambda a, b, *, condition: np.where(condition, a, b),
 defprim("exp", np.exp, lambda g, out, x: g * out, reads=("out",))
 defprim("log", np.log, lambda g, out, x: g / x, reads=(0,))
 defprim("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), reads=("out",))
-defprim("sigmoid", lambda x: 0.5 * (np.tanh(0.5 * x) + 1),        # tanh form: no overflow
-        lambda g, out, x: g * out * (1 - out), reads=("out",))
+defprim("sigmoid", gates.sigmoid, lambda g, out, x: g * out * (1 - out), reads=("out",))
 defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0), reads=(0,))
 defprim("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), reads=("out",))
 defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
 # softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
 defprim("softplus", lambda x: np.logaddexp(0, x),
-        lambda g, out, x: g * (0.5 * (np.tanh(0.5 * x) + 1)), reads=(0,))
+        lambda g, out, x: g * gates.sigmoid(x), reads=(0,))
 # d sin x = cos x, d cos x = -sin x, d x^2 = 2x
 defprim("sin", np.sin, lambda g, out, x: g * np.cos(x), reads=(0,))
 defprim("cos", np.cos, lambda g, out, x: -g * np.sin(x), reads=(0,))

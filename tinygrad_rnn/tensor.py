@@ -64,7 +64,10 @@ def _operator(name, reflected=False):
             out = forward(a._data, b._data)
         except (ValueError, TypeError, MemoryError) as exc:
             raise _forward_error(prim, (a._data, b._data), None, exc) from None
-        return make_tensor(out, prim, (a, b), None, a._requires_grad or b._requires_grad)
+        requires_grad = a._requires_grad or b._requires_grad
+        if not requires_grad and (out.dtype.kind != "f" or out.dtype.itemsize < 4):
+            out = _floating_result(prim, (a._data, b._data), {}, out)     # as apply does
+        return make_tensor(out, prim, (a, b), None, requires_grad)
 
     operator.__name__ = f"__{'r' if reflected else ''}{name}__"
     return operator
@@ -343,7 +346,7 @@ def apply(name, *inputs, **params):
     and return the result as a node of the graph."""
     for x in inputs:
         if not isinstance(x, Tensor):
-            inputs = tuple(map(constant, inputs))
+            inputs = _operands(inputs)
             break
     prim = PRIMITIVES[name]
     arrays = tuple(map(_value, inputs))
@@ -357,6 +360,15 @@ def apply(name, *inputs, **params):
         if dtype.kind != "f" or dtype.itemsize < 4:
             out = _floating_result(prim, arrays, params, out)
     return make_tensor(out, prim, inputs, params or None, requires_grad)
+
+
+def _operands(inputs):
+    """apply()'s inputs as Tensors, numbers and arrays as constants; an array is watched for
+    writes only when the result will be recorded (some Tensor input requires grad or is a
+    node), as operand() decides for the operators."""
+    recorded = recording.grad_enabled and any(
+        x._requires_grad or x._prim is not None for x in inputs if isinstance(x, Tensor))
+    return tuple(constant(x, recorded=recorded) for x in inputs)
 
 
 def _floating_result(prim, arrays, params, out):
