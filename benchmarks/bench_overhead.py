@@ -21,7 +21,8 @@ import tinygrad_rnn as tg
 def make_add_chain_engine(n_ops):
     """The chain of reference_torch.make_add_chain_torch in tinygrad_rnn: y = x + c + c + ...
     with x and c leaves that require grad (c is shared by every op, like a recurrent weight,
-    so backward accumulates n_ops gradients into it), seeded with ones."""
+    so backward accumulates n_ops gradients into it), seeded with ones. A run returns (the
+    sum of y, {"x": dy/dx, "c": dy/dc}) so a variant of the engine can be checked against it."""
     x = tg.Tensor(np.ones(4), requires_grad=True)
     c = tg.Tensor(np.full(4, 0.5), requires_grad=True)
     seed_gradient = np.ones(4)
@@ -32,6 +33,7 @@ def make_add_chain_engine(n_ops):
         for _ in range(n_ops):
             y = y + c
         y.backward(seed_gradient)
+        return float(np.sum(y.data)), {"x": x.grad, "c": c.grad}
 
     return run
 
