@@ -6,8 +6,9 @@ import networkx as nx
 import numpy as np
 import pytest
 from gated_oracles import two_step_lstm_by_hand
-from nn_oracles import engine_grads, randomize
-from viz_problems import groups, parse, texts
+from nn_oracles import randomize
+from viz_problems import data, groups, parameter_grads, parse, texts
+from viz_problems import recorded as recorded_problem
 
 import viz
 from tinygrad_rnn import nn
@@ -19,19 +20,9 @@ def lstm(learn=False):
     return randomize(nn.LSTM(2, 3, 1, learn_initial_state=learn, seed=0), seed=1, scale=0.8)
 
 
-def sequence(steps=T, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.normal(size=(steps, 1, 2)), rng.normal(size=(steps, 1, 1))
-
-
 def recorded(model, truncation="full", steps=T, retain=False):
-    xs, vs = sequence(steps)
-    ys, _ = model(xs, truncation=truncation)
-    loss = nn.sequence_loss(ys, vs)
-    if retain:
-        viz.retain_grads(loss)
-    loss.backward()
-    return loss
+    """R of `model` over `steps` steps, recorded and differentiated."""
+    return recorded_problem(model=model, truncation=truncation, steps=steps, retain=retain)[0]
 
 
 def test_the_cell_state_is_a_row_of_its_own_with_a_weightless_highway():
@@ -58,10 +49,17 @@ def test_path_counts_include_the_highway(truncation):
                 sum(1 for _ in nx.all_simple_paths(view, weight, term))
     # under full BPTT R[2] reaches W1 through x[1] -> c[1] -> c[2] too, which a cut of h
     # alone would keep; under elman only step 2's two edges x[2] -> c[2], x[2] -> h[2] remain
-    expected = 2 if truncation == "elman" else None
-    if expected is not None:
-        assert viz.gradient_paths(G, "R[2]", "W1", truncated=True) == expected
     assert viz.gradient_paths(G, "R[2]", "W1") > 2
+    if truncation == "elman":
+        assert viz.gradient_paths(G, "R[2]", "W1", truncated=True) == 2
+    if truncation == "full":                  # nothing is dropped
+        for term in G.graph["loss_terms"]:
+            assert viz.gradient_paths(G, term, "W1", truncated=True) == \
+                viz.gradient_paths(G, term, "W1")
+    if truncation == "chunked:2":             # R[4] sees steps 3 and 4 as a fresh sequence
+        fresh = viz.to_networkx(recorded(lstm(), steps=2), level="step")
+        assert viz.gradient_paths(G, "R[4]", "W1", truncated=True) == \
+            viz.gradient_paths(fresh, "R[2]", "W1") < viz.gradient_paths(G, "R[4]", "W1")
 
 
 @pytest.mark.parametrize("kind, weight, per_step", [
@@ -98,7 +96,7 @@ def test_state_gradient_norms_report_dR_dc_by_the_written_out_chain_rule(truncat
     norms = viz.state_gradient_norms(viz.to_networkx(loss, model, level="step"))
     assert list(norms) == ["h0", "c0", "c[1]", "h[1]", "c[2]", "h[2]"]
     P = model.state_dict()
-    xs, vs = sequence(2)
+    xs, vs = data(2)
     cut = truncation == "elman"
     _, _, states = two_step_lstm_by_hand(P, xs[:, 0], vs[:, 0], P["h0"], P["c0"], cut, cut)
     for name in ("c[1]", "h[1]", "c[2]", "h[2]"):
@@ -111,17 +109,9 @@ def lags():
     return viz.gradient_by_lag(recorded(model, "chunked:2"), model), model
 
 
-def engine_gradients(model, truncation):
-    model.zero_grad()
-    recorded(model, truncation)
-    grads = engine_grads(model)
-    model.zero_grad()
-    return grads
-
-
 def test_lags_sum_to_the_full_and_the_truncated_gradient(lags):
     decomposition, model = lags
-    full, chunked = engine_gradients(model, "full"), engine_gradients(model, "chunked:2")
+    full, chunked = parameter_grads(model, "full", T), parameter_grads(model, "chunked:2", T)
     for name in full:
         np.testing.assert_allclose(decomposition.gradient(name), full[name], atol=1e-12)
         np.testing.assert_allclose(decomposition.gradient(name, truncated=True), chunked[name],
@@ -134,7 +124,7 @@ def test_each_lag_is_what_one_more_step_of_window_adds_through_h_and_c(lags):
     decomposition, model = lags
     previous = {name: 0 for name in decomposition.parameters}
     for k in range(T):
-        reach = engine_gradients(model, f"window:{k + 1}")
+        reach = parameter_grads(model, f"window:{k + 1}", T)
         for name in decomposition.parameters:
             np.testing.assert_allclose(decomposition.full[name][k], reach[name] - previous[name],
                                        atol=1e-12, err_msg=f"{name} lag {k}")
