@@ -16,7 +16,12 @@ import argparse
 import sys
 
 import numpy as np
-from bench_references import BEST_REFERENCE, check_agreement
+from bench_references import (
+    BEST_REFERENCE,
+    check_agreement,
+    describe_size,
+    max_relative_difference,
+)
 from harness import format_ms, interleaved_medians, ratio_table, sizes_argument, summary_table
 from reference_lstm import (
     PARAM_NAMES,
@@ -68,22 +73,17 @@ def candidates(params, xs, vs):
     return steps
 
 
-def relative_difference(grads, reference):
-    return max(np.linalg.norm(grads[name] - reference[name]) / np.linalg.norm(reference[name])
-               for name in reference)
-
-
 def step_table(size, warmup, repeats):
     """Check, time and print every candidate at one size; return the medians."""
     dims = problem_dims(size)
     params, xs, vs = make_lstm_problem(dims)
     steps = candidates(params, xs, vs)
     _, reference = steps[REFERENCE]()
-    agreement = {name: relative_difference(step()[1], reference)
+    agreement = {name: max_relative_difference(step()[1], reference)
                  for name, step in steps.items() if step is not None and name != REFERENCE}
     check_agreement(agreement, np.float64)
     medians = interleaved_medians(steps, warmup=warmup, repeats=repeats)
-    print(f"### LSTM training step, {size}: " + " ".join(f"{k}={v}" for k, v in dims.items())
+    print(f"### LSTM training step, {size}: " + describe_size(dims)
           + "\n")
     print(ratio_table(medians, REFERENCE, value_header="median (ms)", format_value=format_ms))
     print(f"\nlargest relative gradient difference vs {REFERENCE}: "
