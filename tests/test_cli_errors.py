@@ -14,6 +14,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from page_helpers import svg_root
 from viz_problems import groups, parse
 
 import tinygrad_rnn_cli.command_line as command_line
@@ -226,11 +227,7 @@ def test_the_page_takes_highlight_and_title_and_says_which_options_it_does_not_t
     assert "wrote p.html: the explorer page, 5 steps" in done.stdout
     page = (tmp_path / "p.html").read_text()
     assert "<title>my page</title>" in page
-    assert len(groups(parse(_inline_svg(page)), "edge", "highlighted")) == 5     # W1, T = 5
-
-
-def _inline_svg(page):
-    return page[page.index("<svg"):page.index("</svg>") + len("</svg>")]
+    assert len(groups(svg_root(page), "edge", "highlighted")) == 5     # W1, T = 5
 
 
 def test_a_page_past_its_limit_and_an_unknown_weight_are_refused_before_any_work(tmp_path):
