@@ -8,6 +8,7 @@ from nn_oracles import engine_grads, randomize
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn, truncation
 from tinygrad_rnn.errors import ShapeError, StateDictError
+from tinygrad_rnn.graph import topological_order
 
 T, B, N, H, O = 5, 2, 2, 3, 2
 
@@ -91,15 +92,7 @@ def test_checkpointing_gives_the_same_gradients(kind, policy, sequence):
 def test_elman_cuts_both_h_and_c(sequence):
     xs, _ = sequence
     ys, (h, c) = nn.LSTM(N, H, O, seed=0)(xs, truncation="elman")
-    cuts, seen, stack = [], set(), [ys]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if node.op == "cut":
-            cuts.append(node.parents[0].name)
-        stack.extend(node.parents)
+    cuts = [node.parents[0].name for node in topological_order([ys]) if node.op == "cut"]
     assert sorted(cuts) == sorted([f"h[{t}]" for t in range(1, T)] +
                                   [f"c[{t}]" for t in range(1, T)])
 
@@ -143,15 +136,7 @@ def test_values_no_vjp_reads_are_released_and_gradients_unchanged(sequence):
     big = np.random.default_rng(1).normal(size=(T, 16, N))
     targets = np.zeros((T, 16, O))
     ys, _ = model(big)
-    released = []
-    stack, seen = [ys], set()
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen.add(id(node))
-            if node.value_released:
-                released.append(node.op)
-            stack.extend(node.parents)
+    released = [node.op for node in topological_order([ys]) if node.value_released]
     # per step the input projection W1 x[t] + b1 and the pre-activation a: the gates, c[t],
     # h[t] and y[t] are read by backward (or handed on) and kept
     assert released == ["linear"] * (2 * T)
