@@ -30,8 +30,8 @@ where np.add.at(t.data, ...) is seen.) Values never leave a graph's reach unseen
 either: `x.data = array` takes a copy of a numpy array, `x.data = y` (or `y.data`) shares y's
 memory and its stamps, and a writable numpy array that a constant wraps without a copy (an
 operand, an input sequence) gets a fingerprint, a checksum of its bytes that backward compares
-once per array. Writing when no graph waits on the value (backward, step, zero_grad, forward)
-costs one stamp and raises nothing.
+once per constant (an array wrapped by two constants is summed twice). Writing when no graph
+waits on the value (backward, step, zero_grad, forward) costs one stamp and raises nothing.
 """
 import zlib
 
@@ -134,8 +134,9 @@ def fingerprint(array):
 
 def check_outside(leaves):
     """BackwardError if a numpy array that constants among `leaves` wrap (or view) was written
-    since they were made: its fingerprint differs. Each array is checked once, before backward
-    walks anything, so the graph can be walked once the array holds its values again."""
+    since they were made: its fingerprint differs. Each constant's array is checked once (its
+    views share it), before backward walks anything, so the graph can be walked once the
+    array holds its values again."""
     checked = set()
     for leaf in leaves:
         owner = memory_owner(leaf)
