@@ -236,6 +236,15 @@ SEQUENCE_LOSS_REFUSALS = {
     "lengths of 2.5": (DTypeError, lambda: nn.last_step_loss(ys_of(), [0, 1], lengths=[2.5, 5]),
                        "lengths", "whole numbers"),
     "no outputs": (ShapeError, lambda: nn.loss_terms([], []), "T = 0"),
+    "ragged labels": (DTypeError, lambda: nn.last_step_loss(ys_of(), [[1], [1, 2]]),
+                      "last_step_loss", "labels must be an array of numbers"),
+    "an infinite label": (ShapeError, lambda: nn.last_step_loss(ys_of(), np.array([np.inf, 0.0])),
+                          "last_step_loss", "one class index per sequence"),
+    "lengths of inf": (DTypeError, lambda: nn.last_step_loss(ys_of(), [0, 1],
+                                                             lengths=[np.inf, 5]),
+                       "lengths", "whole numbers"),
+    "a label of 1e30": (ShapeError, lambda: nn.last_step_loss(ys_of(), np.array([1e30, 0.0])),
+                        "cross_entropy", "from 0.0 to 1e+30"),
 }
 
 

@@ -62,6 +62,15 @@ def tensor_name(who, name):
     return name
 
 
+def whole_numbers(values):
+    """True when an array holds whole numbers only: integers, or floats that are all finite
+    and integral (inf passes np.round(x) == x, and would wrap when cast to an integer)."""
+    if values.dtype.kind in "iu":
+        return True
+    return values.dtype.kind == "f" and bool(np.all(np.isfinite(values))) and \
+        np.array_equal(values, np.round(values))
+
+
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 

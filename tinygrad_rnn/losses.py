@@ -5,6 +5,7 @@ Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
 import numpy as np
 
 from . import settings
+from .arguments import whole_numbers
 from .context import recording
 from .errors import DTypeError, ShapeError, where_in_time
 from .tensor import Tensor, apply, constant
@@ -61,9 +62,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     reduction = _reduction(reduction, "cross_entropy")
     logits = _floating("cross_entropy", "logits", logits)
     targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
-    if targets.dtype.kind == "f" and np.all(targets == np.round(targets)):
-        targets = targets.astype(np.int64)
-    if targets.dtype.kind not in "iu":
+    if not whole_numbers(targets):
         raise DTypeError(f"cross_entropy: targets must be integer class indices, got dtype "
                          f"{targets.dtype}{where_in_time(recording.meta)}")
     if logits.ndim != 2 or targets.shape != logits.shape[:1]:
@@ -73,6 +72,7 @@ def cross_entropy(logits, targets, reduction="mean"):
     if targets.size and (targets.min() < 0 or targets.max() >= logits.shape[1]):
         raise ShapeError(f"cross_entropy: targets must lie in [0, {logits.shape[1]}), got values "
                          f"from {targets.min()} to {targets.max()}{where_in_time(recording.meta)}")
+    targets = targets.astype(np.int64, copy=False)    # after the range check: 1e30 would wrap
     picked = logits.log_softmax(axis=1)[np.arange(len(targets)), targets]
     return _reduce(-picked, reduction, "cross_entropy")
 

@@ -10,6 +10,7 @@ W1 @ one_hot(k) would pick out of a first layer, with a width of one's choosing.
 import numpy as np
 
 from .. import settings
+from ..arguments import whole_numbers
 from ..errors import DTypeError, TensorIndexError
 from ..tensor import Tensor
 from .layers import as_rng
@@ -39,9 +40,7 @@ class Embedding(Module):
         except ValueError:           # ragged lists: rows of different lengths
             raise DTypeError("Embedding: tokens must be ids in a rectangular array (rows of one "
                              "length; pad short sequences and mask the padding)") from None
-        whole = values.dtype.kind == "f" and np.all(np.isfinite(values)) and \
-            np.array_equal(values, np.round(values))
-        if values.dtype.kind not in "iu" and not whole:
+        if not whole_numbers(values):
             raise DTypeError(f"Embedding: tokens must be integer ids, got dtype {values.dtype}")
         # the range is checked before any cast: 1e20 cast to int64 would wrap to a negative id
         if values.size and (values.min() < 0 or values.max() >= self.num_embeddings):

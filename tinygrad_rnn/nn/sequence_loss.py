@@ -19,6 +19,7 @@ y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per 
 import numpy as np
 
 from .. import settings
+from ..arguments import whole_numbers
 from ..context import recording
 from ..context import step as time_step
 from ..errors import DTypeError, SettingError, ShapeError, where_in_time
@@ -78,12 +79,17 @@ def _returning_a_tensor(loss, op):
     return checked
 
 
+def _numbers(values, op, what):
+    """The values of a Tensor, array or nested list as an array; ragged lists are an error."""
+    try:
+        return values._data if isinstance(values, Tensor) else np.asarray(values)
+    except (TypeError, ValueError) as exc:        # ragged nested lists
+        raise DTypeError(f"{op}: {what} must be an array of numbers ({exc})") from None
+
+
 def _as_targets(vs, op):
     """The targets' values as an array of numbers with a time axis (T, ...), or an error."""
-    try:
-        targets = vs._data if isinstance(vs, Tensor) else np.asarray(vs)
-    except (TypeError, ValueError) as exc:        # ragged nested lists
-        raise DTypeError(f"{op}: targets must be an array of numbers ({exc})") from None
+    targets = _numbers(vs, op, "targets")
     if targets.dtype.kind not in "biuf":
         raise DTypeError(f"{op}: targets must be numbers (an array of shape (T, B, O), or (T, B) "
                          f"class indices), got {targets.dtype} values from {type(vs).__name__}")
@@ -247,13 +253,13 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
     ys = _as_outputs(ys, "last_step_loss")
     learned = isinstance(labels, Tensor) and labels.requires_grad    # as in loss_terms
     source = labels
-    labels = np.asarray(labels._data if isinstance(labels, Tensor) else labels)
+    labels = _numbers(labels, "last_step_loss", "labels")
     if labels.ndim and labels.shape[0] == 0:
         raise ShapeError(f"last_step_loss: there are no sequences (B = 0, labels of shape "
                          f"{labels.shape}); a batch needs at least one")
     steps = len(ys)
     if loss == "cross_entropy" and (labels.ndim != 1 or (labels.dtype.kind == "f" and not
-                                                         np.array_equal(labels, np.round(labels)))):
+                                                         whole_numbers(labels))):
         raise ShapeError(f"last_step_loss: loss='cross_entropy' takes one class index per "
                          f"sequence, labels of shape (B,), got {labels.dtype} labels of shape "
                          f"{labels.shape}; real-valued targets need loss='mse' ({DEFAULTS})")
@@ -261,9 +267,8 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
         with time_step(steps):
             value = per_sample(output_at(ys, steps), source if learned else labels).mean()
         return value.annotate(role="loss", name=f"R[{steps}]")
-    lengths = np.asarray(lengths.data if isinstance(lengths, Tensor) else lengths)
-    if lengths.dtype.kind not in "iuf" or (lengths.dtype.kind == "f" and not (
-            np.isfinite(lengths).all() and (lengths == np.round(lengths)).all())):
+    lengths = _numbers(lengths, "last_step_loss", "lengths")
+    if not whole_numbers(lengths):
         raise DTypeError(f"last_step_loss: lengths must be whole numbers of steps, got "
                          f"{lengths.ravel()[:5]} ({lengths.dtype})")
     if lengths.shape != labels.shape[:1] or lengths.min() < 1 or lengths.max() > steps:
