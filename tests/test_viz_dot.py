@@ -1,7 +1,11 @@
 """viz.to_dot + render: the SVG parsed as XML. Clusters per step, edges marked truncated
 (T-1 for elman, (T-1)//k for chunked(k), 0 for full), highlighted edges (T for W1), elision,
 identical bytes, and labels that cannot inject markup."""
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -177,3 +181,18 @@ def test_unknown_highlight_and_level_errors():
         viz.to_dot(graph, level="op")
     op_graph = viz.to_networkx(loss, model, level="op")
     assert "cluster_t2" in viz.to_dot(op_graph).source                       # drawn by step
+
+
+def test_a_set_of_highlighted_weights_draws_the_same_dot_text_in_every_run():
+    """A set's order follows string hashing, which changes from process to process; the
+    weights' colours follow their order, so a set is read sorted."""
+    script = ("import viz; from viz_problems import recorded; loss, model = recorded(); "
+              "G = viz.to_networkx(loss, model, level='step'); "
+              "print(viz.to_dot(G, highlight={'W1', 'Wm', 'W2', 'b1'}))")
+    tests = str(Path(__file__).resolve().parent)
+    texts = {subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, cwd=tests, env={**os.environ, "PYTHONHASHSEED": seed}
+                            ).stdout for seed in ("0", "1", "2", "3")}
+    assert len(texts) == 1
+    G = viz.to_networkx(*recorded(), level="step")
+    assert texts.pop().strip() == str(viz.to_dot(G, highlight=["W1", "W2", "Wm", "b1"])).strip()

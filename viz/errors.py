@@ -68,7 +68,8 @@ def optional_text(who, argument, value):
 
 
 def name_list(who, argument, value):
-    """A tuple of names from one str or an iterable of str (a list, a tuple, a set)."""
+    """A tuple of names from one str or an iterable of str (a list, a tuple, a set). A set's
+    names are sorted: its order changes from run to run, and the names' order picks colours."""
     if isinstance(value, str):
         return (value,)
     try:
@@ -78,4 +79,4 @@ def name_list(who, argument, value):
     if found is None or not all(isinstance(name, str) for name in found):
         raise VizError(f"{who}: {argument} must be a name or a list of names (str), got "
                        f"{value!r}")
-    return found
+    return tuple(sorted(found)) if isinstance(value, (set, frozenset)) else found
