@@ -101,6 +101,15 @@ def test_dropout_in_training_and_in_evaluation():
             nn.Dropout(p)
 
 
+@pytest.mark.parametrize("layer", [nn.Dropout(0.5).eval(), nn.Dropout(0.0), nn.Dropout(0.5)],
+                         ids=["evaluation", "p = 0", "training"])
+def test_dropout_reads_an_array_or_list_as_a_constant_in_every_mode(layer):
+    for given in ([1.0, 2.0], np.ones(2)):
+        assert isinstance(layer(given), Tensor)
+    with pytest.raises(DTypeError, match="numeric"):
+        layer("abc")
+
+
 def test_dropout_without_a_seed_follows_manual_seed():
     x = Tensor(np.ones(20))
     tg.manual_seed(5)

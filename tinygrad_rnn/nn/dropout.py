@@ -4,15 +4,16 @@ unchanged; in evaluation (model.eval()) the input passes through untouched.
 
     layer = nn.Dropout(0.2)
     y = layer(x)            # training: x * mask / 0.8, the mask drawn anew at every call
-    layer.eval(); y = layer(x)      # y is x
+    layer.eval(); y = layer(x)      # y is x (an array or list comes back as a constant Tensor)
 
-The mask is a constant of the graph, so the gradient is the mask too. Masks are drawn from the
+The scaled mask, mask / (1 - p), is a constant of the graph, so the gradient is the incoming
+gradient times it. Masks are drawn from the
 layer's own generator when it is given a seed, else from the module-level one (tg.manual_seed).
 """
 import numpy as np
 
 from .. import settings
-from ..tensor import Tensor, constant
+from ..tensor import constant
 from .layers import as_rng
 from .module import Module
 
@@ -27,9 +28,9 @@ class Dropout(Module):
         self.rng = None if seed is None else as_rng(seed, "Dropout")
 
     def forward(self, x):
+        x = constant(x)                 # a Tensor as it is; an array or list as a constant
         if not self.training or self.p == 0:
             return x
-        x = constant(x) if not isinstance(x, Tensor) else x
         if self.p == 1:
             return x * np.zeros(x.shape, dtype=x.dtype)
         rng = self.rng or as_rng(None)
