@@ -230,6 +230,17 @@ def test_the_page_takes_highlight_and_title_and_says_which_options_it_does_not_t
     assert len(groups(svg_root(page), "edge", "highlighted")) == 5     # W1, T = 5
 
 
+def test_a_page_warns_of_max_steps_given_at_its_default_and_reads_an_empty_title_as_none(
+        tmp_path):
+    done = run("render", "--steps", 5, "--max-steps", 20, "--title", "", "-o", "p.html",
+               cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    [warning] = done.stderr.splitlines()
+    assert "-o p.html: --max-steps applies to .svg, .png and .dot" in warning
+    assert "<title></title>" not in (tmp_path / "p.html").read_text()
+    assert "<title>Elman, T = 5" in (tmp_path / "p.html").read_text()
+
+
 def test_a_page_past_its_limit_and_an_unknown_weight_are_refused_before_any_work(tmp_path):
     one_line_error(run("render", "--steps", 3000, "-o", "big.html", cwd=tmp_path),
                    "--steps 3000: the explorer page", "use --steps 1000 or fewer")

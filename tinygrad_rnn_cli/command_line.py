@@ -71,7 +71,7 @@ def parser():
     draw.add_argument("--highlight", default=None, help="colour the edges of this weight (W1)")
     draw.add_argument("--loss-term", type=whole_number(1), default=None,
                       help="mark where the gradient of R[t] stops (window:H drops per term)")
-    draw.add_argument("--max-steps", type=whole_number(1), default=commands.DEFAULT_MAX_STEPS,
+    draw.add_argument("--max-steps", type=whole_number(1), default=None,
                       help=f"draw at most this many steps, eliding the middle (default "
                            f"{commands.DEFAULT_MAX_STEPS})")
     draw.add_argument("--edge-width", action="store_true", help="edge width by |gradient|")

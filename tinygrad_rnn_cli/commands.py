@@ -24,7 +24,8 @@ def render(args):
     outputs.check_target(args.output)
     if outputs.is_page(args.output):
         return render_page(args)
-    limits.check_render(args.steps, args.max_steps, args.level)
+    max_steps = DEFAULT_MAX_STEPS if args.max_steps is None else args.max_steps
+    limits.check_render(args.steps, max_steps, args.level)
     if args.loss_term is not None and args.loss_term > args.steps:
         raise SettingError(f"--loss-term {args.loss_term}: the loss terms are R[1] .. "
                            f"R[{args.steps}]")
@@ -34,12 +35,12 @@ def render(args):
     viz.retain_grads(loss)
     loss.backward()
     graph = viz.to_networkx(loss, params, level=args.level)
-    drawn = min(args.steps, args.max_steps)
-    limits.check_layout(graph.number_of_nodes() * drawn // args.steps, drawn, args.max_steps)
+    drawn = min(args.steps, max_steps)
+    limits.check_layout(graph.number_of_nodes() * drawn // args.steps, drawn, max_steps)
     title = args.title or (f"{args.model} network, T = {args.steps}, "
                            f"truncation: {resolve(args.truncation)!r}")
     dot = viz.to_dot(graph, level=args.level, highlight=args.highlight,
-                     max_steps=args.max_steps, loss_term=args.loss_term,
+                     max_steps=max_steps, loss_term=args.loss_term,
                      edge_width=args.edge_width, title=title)
     path = outputs.write(outputs.Drawing(loss, params, graph, dot, net, xs, vs, args.truncation),
                          args.output)
@@ -57,7 +58,7 @@ def render_page(args):
     limits.check_page(args.steps)
     ignored = [option for option, given in (
         ("--level op", args.level != "step"), ("--loss-term", args.loss_term is not None),
-        ("--max-steps", args.max_steps != DEFAULT_MAX_STEPS), ("--edge-width", args.edge_width))
+        ("--max-steps", args.max_steps is not None), ("--edge-width", args.edge_width))
         if given]
     if ignored:
         verb = "applies" if len(ignored) == 1 else "apply"
@@ -69,7 +70,7 @@ def render_page(args):
         raise SettingError(f"--highlight {args.highlight}: the {args.model} network's weights "
                            f"are {', '.join(params)}")
     drawing = outputs.Drawing(None, params, None, None, net, xs, vs, args.truncation,
-                              args.highlight, args.title)
+                              args.highlight, args.title or None)   # '' means none, as for pictures
     path = outputs.write(drawing, args.output)
     policies = ", ".join(map(repr, outputs.page_policies(args.steps, args.truncation)))
     print(f"wrote {path}: the explorer page, {args.steps} steps, every loss term under "
