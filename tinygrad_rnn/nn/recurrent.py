@@ -19,11 +19,11 @@ from .. import settings
 from ..context import name_scope
 from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import linear
-from ..tensor import Tensor, constant
+from ..tensor import Tensor
 from .input_projection import InputProjection
 from .layers import as_rng, get_activation
 from .module import Module, init_uniform
-from .unroll import as_sequence, unroll
+from .unroll import as_sequence, as_state, unroll
 
 
 def _zeros(shape, dtype, name, step):
@@ -208,7 +208,9 @@ class StateSpace(RecurrentModule):
         """The given state, or initial_state(batch); arrays in it are read as constants, as
         a state passed to forward() is."""
         state = self.initial(batch) if callable(self.initial) else self.initial
-        return _annotate_state(_as_tensors(state, f"{self.name}: initial_state"), "s[0]")
+        state = as_state(state)
+        _check_tensors(state, f"{self.name}: initial_state")
+        return _annotate_state(state, "s[0]")
 
     def check_state(self, state, batch):
         if not isinstance(state, (Tensor, tuple)):
@@ -247,17 +249,6 @@ def _check_parameter_name(model, owner, key):
     if key.startswith("_") or hasattr(model, key):
         raise SettingError(f"{owner}: parameters[{key!r}] would replace the model's own "
                            f"attribute {key!r}; choose another name")
-
-
-def _as_tensors(state, what):
-    """A state (a Tensor, an array, or nested tuples of them) with its arrays read as
-    constant Tensors; anything else is a DTypeError naming `what`."""
-    if isinstance(state, tuple):
-        return tuple(_as_tensors(s, what) for s in state)
-    if isinstance(state, np.ndarray):
-        return constant(state)
-    _check_tensors(state, what)
-    return state
 
 
 def _check_tensors(state, what, where=""):

@@ -82,7 +82,7 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
     if state is None:
         start = cell.initial_state(batch, xs.dtype)
     else:
-        state = _as_state(state)
+        state = as_state(state)
         cell.check_state(state, batch)
         _check_finite_state(name, state)
         start = None
@@ -190,10 +190,10 @@ def _check_finite_state(name, state):
                                  f"{index}; it would make every output NaN")
 
 
-def _as_state(state):
+def as_state(state):
     """A state given as arrays (or tuples of them) as constant Tensors, as xs is."""
     if isinstance(state, tuple):
-        return tuple(_as_state(s) for s in state)
+        return tuple(as_state(s) for s in state)
     return constant(state) if isinstance(state, np.ndarray) else state
 
 
