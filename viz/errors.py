@@ -80,3 +80,13 @@ def name_list(who, argument, value):
         raise VizError(f"{who}: {argument} must be a name or a list of names (str), got "
                        f"{value!r}")
     return tuple(sorted(found)) if isinstance(value, (set, frozenset)) else found
+
+
+def distinct_labels(who, names):
+    """The recordings' labels as text, each once: 1 and '1' would show as the same label."""
+    labels = [str(name) for name in names]
+    twice = sorted({label for label in labels if labels.count(label) > 1})
+    if twice:
+        raise VizError(f"{who}: two recordings are labelled {twice[0]!r} (labels are shown as "
+                       f"text, so 1 and '1' are the same); give each its own label")
+    return labels

@@ -38,7 +38,7 @@ from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
 from .dot import to_dot
-from .errors import VizError, optional_text, utf8_bytes, whole_number
+from .errors import VizError, distinct_labels, optional_text, utf8_bytes, whole_number
 from .page_data import explorer_payload, numbering, terms_of
 from .policies import record_policies
 from .render import to_svg
@@ -143,11 +143,7 @@ def _page(roots, params, title, highlight, max_lags, one_input):
             what = getattr(root, "shape", None) if size is not None else type(root).__name__
             raise VizError(f"to_html: the recording {str(name)!r} must be a scalar loss "
                            f"Tensor, got {what}")
-    labels, roots = [str(name) for name in roots], list(roots.values())
-    twice = sorted({label for label in labels if labels.count(label) > 1})
-    if twice:
-        raise VizError(f"to_html: two recordings are labelled {twice[0]!r} (labels are shown "
-                       f"as text, so 1 and '1' are the same); give each its own label")
+    labels, roots = distinct_labels("to_html", roots), list(roots.values())
     graphs = [to_networkx(root, params, level="step") for root in roots]
     _check_one_model(labels, graphs)
     terms = terms_of(graphs)

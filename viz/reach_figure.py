@@ -16,7 +16,7 @@ import math
 from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
-from .errors import VizError, optional_text, whole_number
+from .errors import VizError, distinct_labels, optional_text, whole_number
 from .reach import reach_matrix
 from .style import visible
 
@@ -33,11 +33,7 @@ def step_graphs(recordings, params=None):
     if not hasattr(graphs, "items") or not graphs:
         raise VizError(f"expected a non-empty {{label: loss Tensor or step-level graph}} "
                        f"mapping or a viz.Page, got {type(recordings).__name__}")
-    labels = [str(label) for label in graphs]
-    twice = sorted({label for label in labels if labels.count(label) > 1})
-    if twice:
-        raise VizError(f"two recordings are labelled {twice[0]!r} (labels are shown as text, "
-                       f"so 1 and '1' are the same); give each its own label")
+    labels = distinct_labels("plot_reach_matrix", graphs)
     return {label: g if hasattr(g, "graph") else to_networkx(g, params, level="step")
             for label, g in zip(labels, graphs.values())}
 
