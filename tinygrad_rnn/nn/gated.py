@@ -36,11 +36,7 @@ from ..functional import linear
 from ..tensor import Tensor, apply
 from .layers import as_rng, get_activation
 from .module import init_uniform
-from .recurrent import ProjectedInput, RecurrentModule
-
-
-def _zeros(shape, dtype, name, role):
-    return Tensor(np.zeros(shape, dtype=dtype), name=name).annotate(role=role, step=0)
+from .recurrent import ProjectedInput, RecurrentModule, zeros_state
 
 
 def _described(value):
@@ -88,11 +84,6 @@ class GatedRecurrent(ProjectedInput):
 
     def enter(self, state, t):
         return state
-
-    def _initial_h(self, batch, dtype):
-        if "h0" in self._parameters:
-            return self.h0.annotate(role="state", step=0)    # (H,): broadcasts over the batch
-        return _zeros((batch, self.hidden_size), dtype, "h[0]", "state")
 
     def _check_tensor(self, what, tensor, expected):
         if not isinstance(tensor, Tensor) or tensor.shape != expected:
@@ -152,8 +143,8 @@ class LSTM(GatedRecurrent):
         if "c0" in self._parameters:
             c = self.c0.annotate(role="cell", step=0)
         else:
-            c = _zeros((batch, self.hidden_size), dtype, "c[0]", "cell")
-        return self._initial_h(batch, dtype), c
+            c = zeros_state((batch, self.hidden_size), dtype, "c[0]", 0, role="cell")
+        return self.initial_hidden(batch, dtype), c
 
     def check_state(self, state, batch):
         expected = (batch, self.hidden_size)
@@ -190,7 +181,7 @@ class GRU(GatedRecurrent):
                          learn_initial_state, hoist_input, seed)
 
     def initial_state(self, batch, dtype):
-        return self._initial_h(batch, dtype)
+        return self.initial_hidden(batch, dtype)
 
     def check_state(self, state, batch):
         expected = (batch, self.hidden_size)

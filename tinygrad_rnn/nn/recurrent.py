@@ -26,8 +26,9 @@ from .module import Module, init_uniform
 from .unroll import as_sequence, as_state, unroll
 
 
-def _zeros(shape, dtype, name, step):
-    return Tensor(np.zeros(shape, dtype=dtype), name=name).annotate(role="state", step=step)
+def zeros_state(shape, dtype, name, step, role="state"):
+    """A state of zeros entering the sequence, named and tagged for the visualizer."""
+    return Tensor(np.zeros(shape, dtype=dtype), name=name).annotate(role=role, step=step)
 
 
 def _check_shape(model, what, tensor, expected):
@@ -84,6 +85,12 @@ class ProjectedInput(RecurrentModule):
             step = partial(self.step, projection=InputProjection(xs, self.W1, self.b1))
         return unroll(self, xs, state, truncation, checkpoint_every, step=step)
 
+    def initial_hidden(self, batch, dtype):
+        """h[0]: the learned h0 when learn_initial_state=True, else zeros (batch, H)."""
+        if "h0" in self._parameters:
+            return self.h0.annotate(role="state", step=0)    # (H,): broadcasts over the batch
+        return zeros_state((batch, self.hidden_size), dtype, "h[0]", 0)
+
     def project_input(self, x, t, projection=None):
         """W1 x[t] + b1 as one linear node, its value from `projection`'s block if given."""
         if projection is not None:
@@ -106,9 +113,7 @@ class Elman(ProjectedInput):
             self.h0 = Tensor(np.zeros(hidden_size), requires_grad=True, name="h0")
 
     def initial_state(self, batch, dtype):
-        if "h0" in self._parameters:
-            return self.h0.annotate(role="state", step=0)    # (H,): broadcasts over the batch
-        return _zeros((batch, self.hidden_size), dtype, "h[0]", 0)
+        return self.initial_hidden(batch, dtype)
 
     def check_state(self, state, batch):
         _check_shape("Elman", "state h", state, (batch, self.hidden_size))
@@ -141,7 +146,7 @@ class Jordan(ProjectedInput):
     def initial_state(self, batch, dtype):
         if "s1" in self._parameters:
             return self.s1.annotate(role="state", step=1)
-        return _zeros((batch, self.output_size), dtype, "s[1]", 1)
+        return zeros_state((batch, self.output_size), dtype, "s[1]", 1)
 
     def check_state(self, state, batch):
         expected = (batch, self.output_size)
