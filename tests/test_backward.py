@@ -53,6 +53,11 @@ def test_scalar_used_three_times_gets_all_three_shares():
     b = Tensor(np.float32(2.0), requires_grad=True)
     (b * 1.0 + b * 2.0 + b * 3.0 + b * 4.0).backward()
     assert b.grad == 10.0 and b.grad.dtype == np.float32
+    # .grad is a 0-d array, as torch's is a 0-d tensor: it can be written in place
+    for leaf in (a, b):
+        assert type(leaf.grad) is np.ndarray and leaf.grad.shape == ()
+        leaf.grad[...] = 0
+        assert leaf.grad == 0
 
 
 @pytest.mark.parametrize("weight_shape", [(), (3,)], ids=["scalar weight", "vector weight"])

@@ -44,10 +44,11 @@ def backward(root, grad=None, retain_graph=False):
     check_outside([node for node in order if node._prim is None])   # before anything is walked
     for node in reversed(order):
         prim = node._prim
-        if prim is None:
-            g, owned = sums.pop_leaf(node)
-            if g is not None:
-                leaves.append((node, g, owned))
+        if prim is None:                    # a leaf: its sum is written at the end
+            if node._requires_grad:         # (a constant got no share)
+                g, owned = sums.pop_leaf(node)
+                if g is not None:
+                    leaves.append((node, g, owned))
             continue
         g = take(node, None)
         if g is None:                       # no gradient reaches it (behind a cut, say)
@@ -151,17 +152,22 @@ class Sums:
 
     @staticmethod
     def _sum_waiting(node, shares):
-        """The sum of a leaf's waiting shares, in its shape (they may differ in broadcast
-        shape: a bias gets (B, H) from one op and (H,) from another)."""
-        shape, by_shape, products = node._data.shape, {}, []
+        """The sum of a leaf's waiting shares, in its shape. They may differ in broadcast shape
+        (a bias gets (B, H) from one op and (H,) from another) and be Products: each kind and
+        shape is summed in one call, the usual block (plain arrays of one shape) at once."""
+        shape = shares[0].shape
+        if all(share.__class__ is not Product and share.shape == shape for share in shares):
+            return unbroadcast(np.add.reduce(shares), node._data.shape)
+        by_shape, products = {}, []
         for share in shares:
             if share.__class__ is Product:
                 products.append(share)
             else:
                 by_shape.setdefault(share.shape, []).append(share)
+        shape = node._data.shape
         total = unbroadcast(Product.sum_of(products), shape) if products else None
         for same in by_shape.values():
-            part = unbroadcast(np.add.reduce(same) if len(same) > 1 else same[0], shape)
+            part = unbroadcast(np.add.reduce(same), shape)
             total = part if total is None else total + part
         return total
 
@@ -179,10 +185,12 @@ class Sums:
 
 def _write_grad(node, g, owned):
     """Add g into node.grad, as an array of the node's own dtype that nothing else shares (a
-    .grad set by hand to a Tensor or a list is read as its values)."""
+    .grad set by hand to a Tensor or a list is read as its values; a 0-d sum, which numpy
+    gives as a scalar, becomes a 0-d array)."""
     dtype = node._data.dtype
     if node.grad is None:
-        node.grad = g if owned and g.dtype == dtype else np.array(g, dtype=dtype)
+        node.grad = (g if owned and g.__class__ is np.ndarray and g.dtype == dtype
+                     else np.array(g, dtype=dtype))
     else:
         node.grad = np.asarray(np.asarray(node.grad) + g).astype(dtype, copy=False)
 

@@ -93,15 +93,13 @@ def defprim(name, forward, *rules, vjp_all=None, reads=(), view=False):
 
 def _per_input(rules):
     """The vjp of a row given as one rule per input: each rule runs only for an input that
-    requires grad. A row may have optional trailing inputs (linear's bias), so the vjp takes
-    the rules for as many inputs as the node has. Written out for one, two and three inputs,
-    with and without params, as plain calls: the rows of the table have at most three inputs,
-    and a row with more gets the loop in the last branch."""
-    by_count = {count: _first_rules(rules[:count])
-                for count in range(_fewest_inputs(rules), len(rules) + 1)}
-    if len(by_count) == 1:
-        return by_count[len(rules)]
-    return lambda g, out, parents, params: by_count[len(parents)](g, out, parents, params)
+    requires grad. A row may have optional trailing inputs (linear's bias): a node with fewer
+    inputs than the row has rules gets the vjp of the first rules. Written out for one, two
+    and three inputs, with and without params, as plain calls: the rows of the table have at
+    most three inputs, and a row with more gets the loop in the last branch."""
+    fewer = {count: _first_rules(rules[:count])
+             for count in range(_fewest_inputs(rules), len(rules))}
+    return _first_rules(rules, fewer)
 
 
 def _fewest_inputs(rules):
@@ -117,7 +115,7 @@ def _fewest_inputs(rules):
     return fewest
 
 
-def _first_rules(rules):
+def _first_rules(rules, fewer=None):
     if len(rules) == 2 and rules[0] is passes and rules[1] is passes:   # add: g, unchanged,
         def vjp(g, out, parents, params):                                # without a call
             a, b = parents
@@ -145,6 +143,8 @@ def _first_rules(rules):
         first, second, third = rules
 
         def vjp(g, out, parents, params):
+            if len(parents) != 3:           # linear(x, W) without its bias
+                return fewer[len(parents)](g, out, parents, params)
             a, b, c = parents
             u, v, w = a._data, b._data, c._data
             if params:
