@@ -6,6 +6,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import GradcheckWarning, Tensor, gradcheck
+from tinygrad_rnn.primitives import PRIMITIVES
 
 
 @pytest.fixture
@@ -163,3 +164,74 @@ def test_bad_arguments():
         gradcheck(lambda x: x.sum(), [np.ones(2)])
     with pytest.raises(tg.SettingError, match="leaf"):
         gradcheck(lambda x: x.sum(), [Tensor([1.0], requires_grad=True) * 2])
+
+
+def _scaled_tanh_vjp(factor):
+    """tanh's vjp times `factor`: 0 or -1 make a wrong gradient of the right size."""
+    right = PRIMITIVES["tanh"].vjp
+    return lambda g, out, parents, params: tuple(factor * s for s in right(g, out, parents,
+                                                                             params))
+
+
+@pytest.mark.parametrize("factor", [0.0, -1.0], ids=["zero", "wrong sign"])
+@pytest.mark.parametrize("scale", [1e-4, 1e-6, 3e-6, 1e-9])
+def test_a_wrong_gradient_fails_however_small_the_function(factor, scale, monkeypatch, rng):
+    """Every entry below atol: torch's test (|a - n| <= atol + rtol |n|) passes any gradient
+    at all; here atol shrinks with the gradient, and the correct one still passes."""
+    w = Tensor(rng.standard_normal((3, 2)), name="w")
+    assert gradcheck(lambda: w.tanh().sum() * scale, [w])
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", _scaled_tanh_vjp(factor))
+    report = gradcheck(lambda: w.tanh().sum() * scale, [w])
+    assert not report and report.worst.failed == 6
+    assert report.worst.allowed < abs(report.worst.numeric)
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_the_quotient_divides_by_the_step_actually_taken(mode, monkeypatch):
+    """At x = 3e9 the float64 spacing is 4.8e-7, so x +- 1e-6 moves by 0.95e-6, not 1e-6: a
+    quotient over 2 eps would be 5% low, failing the right gradient and passing a wrong one."""
+    w = Tensor(np.array([3e9, -3e9]), name="w")
+
+    def loss():
+        return ((w - np.array([3e9, -3e9]) + 0.3).tanh() * np.array([1.0, 2.0])).sum()
+    assert gradcheck(loss, [w], mode=mode)
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", _scaled_tanh_vjp(0.9537))
+    assert not gradcheck(loss, [w], mode=mode)
+
+
+def test_per_step_row_shows_the_worst_element_of_the_first_failing_step(monkeypatch):
+    """R[2]'s gradient is 1% off at index 0, R[3]'s 3x off at index 2: the row names t=2 and
+    shows index 0 with R[2]'s own values, not R[3]'s larger error."""
+    w = Tensor(np.array([0.3, -0.2, 0.5]), name="w")
+    right_exp = PRIMITIVES["exp"].vjp
+
+    def wrong_at_index_2(g, out, parents, params):
+        (share,) = right_exp(g, out, parents, params)
+        share = np.array(share)
+        share[2] *= 3
+        return (share,)
+
+    def wrong_at_index_0(g, out, parents, params):
+        share = g * np.cos(parents[0]._data)
+        share[0] *= 1.01
+        return (share,)
+    monkeypatch.setattr(PRIMITIVES["sin"], "vjp", wrong_at_index_0)
+    monkeypatch.setattr(PRIMITIVES["exp"], "vjp", wrong_at_index_2)
+    report = gradcheck(lambda: tg.stack([(w * w).sum(), w.sin().sum(), w.exp().sum()]), [w],
+                       per_step=True)
+    check = report.inputs[0]
+    assert not report and check.step == 2 and check.index == (0,)
+    assert check.numeric == pytest.approx(np.cos(0.3), rel=1e-6)
+    assert check.analytic == pytest.approx(1.01 * np.cos(0.3), rel=1e-12)
+
+
+@pytest.mark.parametrize("wrong", [lambda s: s.reshape(2, 3), lambda s: s.reshape(-1)],
+                         ids=["transposed shape", "flat"])
+def test_a_vjp_of_the_wrong_shape_is_refused_not_summed(wrong, monkeypatch, rng):
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+    right = PRIMITIVES["tanh"].vjp
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp",
+                        lambda g, out, parents, params: (wrong(right(g, out, parents, params)[0]),))
+    with pytest.raises(tg.ShapeError, match=r"gradient of shape .* for a value of shape \(3, 2\)"):
+        w.tanh().sum().backward()
+    assert w.grad is None

@@ -9,8 +9,17 @@
 The analytic gradient comes from backward(); the numeric one from central differences
 (f(x + eps) - f(x - eps)) / (2 eps), one element at a time (mode="elements") or along k
 random directions spanning every input at once (mode="random": 2k evaluations whatever the
-number of parameters). An element passes when |analytic - numeric| <= atol + rtol |numeric|,
-as in torch.autograd.gradcheck.
+number of parameters). The difference quotient divides by the step actually taken, (x + eps) -
+(x - eps) in float64, which rounding may make differ from 2 eps.
+
+An element passes when |analytic - numeric| <= rtol |numeric| + min(atol, atol G + r): never
+more than torch.autograd.gradcheck allows (atol + rtol |numeric|), and less when the gradient
+is small, so that the test means something at every scale:
+- G is the input's largest |analytic| or |numeric|. A gradient whose entries are all below
+  atol would pass torch's test whatever it is (zero, or of the wrong sign); here atol shrinks
+  with it.
+- r is what finite differences cannot resolve, the rounding of f's value in the quotient:
+  2^-44 (|f(x + eps)| + |f(x - eps)|) / step, about 6e-8 |f| for eps = 1e-6.
 
 With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); each term's
 gradient is checked on its own, and the report names the first time step that disagrees.
@@ -53,8 +62,10 @@ class InputCheck:
     numeric: float
     abs_error: float
     rel_error: float      # |analytic - numeric| / max(|analytic|, |numeric|)
-    step: int = None      # per_step: the first time step t (1-based) where this input fails
+    step: int = None      # per_step: the first time step t (1-based) where this input fails;
+    #                       index, analytic and numeric are then the worst element at that step
     nonfinite: int = 0    # elements (or directions) where either side is NaN or Inf
+    allowed: float = 0.0  # the tolerance at the worst element (module doc)
 
 
 @dataclass
@@ -74,14 +85,14 @@ class GradcheckReport:
     def worst(self):
         return max(self.inputs, key=self._excess)
 
-    def _excess(self, check):
+    @staticmethod
+    def _excess(check):
         """How far past its tolerance an input's worst element is (inf for NaN or Inf)."""
-        allowed = self.atol + self.rtol * abs(check.numeric)
         if check.nonfinite or not np.isfinite(check.abs_error):
             return np.inf
-        if allowed == 0:
+        if check.allowed == 0:
             return np.inf if check.abs_error > 0 else 0.0
-        return check.abs_error / allowed
+        return check.abs_error / check.allowed
 
     @property
     def failures(self):
@@ -99,14 +110,15 @@ class GradcheckReport:
                  if self.first_failing_step else "")
         lines = [f"gradcheck {verdict}{where}: mode={self.mode}, eps={self.eps:g}, "
                  f"atol={self.atol:g}, rtol={self.rtol:g}, float64"]
-        header = ["input", "shape", "worst index", "analytic", "numeric", "abs err", "rel err",
-                  "failed"]
+        header = ["input", "shape", "worst index", "analytic", "numeric", "abs err", "allowed",
+                  "rel err", "failed"]
         if self.steps:
             header.insert(3, "t")
         rows = [header]
         for c in self.inputs:
             row = [c.name, str(c.shape), str(c.index), f"{c.analytic:.6g}", f"{c.numeric:.6g}",
-                   f"{c.abs_error:.2e}", f"{c.rel_error:.2e}", f"{c.failed}/{c.checked}"]
+                   f"{c.abs_error:.2e}", f"{c.allowed:.2e}", f"{c.rel_error:.2e}",
+                   f"{c.failed}/{c.checked}"]
             if self.steps:
                 row.insert(3, "-" if c.step is None else str(c.step))
             rows.append(row)
@@ -287,11 +299,15 @@ def _value(fn, inputs, per_step, shape):
     return np.asarray(out.data, dtype=np.float64).reshape(-1)
 
 
+ROUNDING = 2.0 ** -44     # the relative error assumed of f's value (256 units in the last place)
+
+
 def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
-        numeric = np.empty((analytic[i].shape[0], x.data.size) if per_step else (x.data.size,))
+        size = (analytic[i].shape[0], x.data.size) if per_step else (x.data.size,)
+        numeric, rounding = np.empty(size), np.empty(size)
         for j in range(x.data.size):
             original = flat[j]
             flat[j] = original + eps
@@ -299,54 +315,72 @@ def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
             flat[j] = original - eps
             minus = _value(fn, inputs, per_step, shape)
             flat[j] = original
-            numeric[..., j] = ((plus - minus) / (2 * eps) if per_step
-                               else ((plus - minus) / (2 * eps))[0])
+            step = (original + eps) - (original - eps)      # 2 eps, up to rounding
+            quotient = (plus - minus) / step
+            unresolved = ROUNDING * (np.abs(plus) + np.abs(minus)) / step
+            numeric[..., j] = quotient if per_step else quotient[0]
+            rounding[..., j] = unresolved if per_step else unresolved[0]
         name = x.name or f"input[{i}]"
         found = analytic[i].reshape(numeric.shape)
-        checks.append(_compare(name, x.shape, found, numeric, atol, rtol, per_step))
+        checks.append(_compare(name, x.shape, found, numeric, rounding, atol, rtol, per_step))
     return GradcheckReport(checks, "elements", eps, atol, rtol,
                            analytic[0].shape[0] if per_step else None)
 
 
 def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
+    """Along direction d: numeric (f(x + eps d) - f(x - eps d)) / (2 eps), analytic the
+    gradient times the step actually taken, ((x + eps d) - (x - eps d)) / (2 eps)."""
     rng = np.random.default_rng(seed)
     originals = [x.data.copy() for x in inputs]
     steps = analytic[0].shape[0] if per_step else 1
-    found, numeric = np.empty((steps, directions)), np.empty((steps, directions))
+    found, numeric, rounding = (np.empty((steps, directions)) for _ in range(3))
     for k in range(directions):
         ds = [rng.standard_normal(x.shape) for x in inputs]
-        for sign, store in ((1, "plus"), (-1, "minus")):
-            for x, d, base in zip(inputs, ds, originals):
+        taken = [np.zeros(x.shape) for x in inputs]
+        for sign in (1, -1):
+            for x, d, base, moved in zip(inputs, ds, originals, taken):
                 x.data[...] = base + sign * eps * d
-            if store == "plus":
+                moved += sign * x.data
+            if sign == 1:
                 plus = _value(fn, inputs, per_step, shape)
             else:
                 minus = _value(fn, inputs, per_step, shape)
         for x, base in zip(inputs, originals):
             x.data[...] = base
         numeric[:, k] = (plus - minus) / (2 * eps)
-        found[:, k] = sum((a.reshape(steps, -1) @ d.reshape(-1)) for a, d in zip(analytic, ds))
+        rounding[:, k] = ROUNDING * (np.abs(plus) + np.abs(minus)) / (2 * eps)
+        found[:, k] = sum((a.reshape(steps, -1) @ step.reshape(-1)) / (2 * eps)
+                          for a, step in zip(analytic, taken))
     name = "all inputs (random directions)"
-    check = _compare(name, (directions,), found if per_step else found[0],
-                     numeric if per_step else numeric[0], atol, rtol, per_step)
+    if not per_step:
+        found, numeric, rounding = found[0], numeric[0], rounding[0]
+    check = _compare(name, (directions,), found, numeric, rounding, atol, rtol, per_step)
     return GradcheckReport([check], "random", eps, atol, rtol, steps if per_step else None)
 
 
-def _compare(name, shape, analytic, numeric, atol, rtol, per_step):
+def _compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
     """Fold analytic vs numeric (per_step: shape (T, n)) into one InputCheck. An element
-    fails when the difference passes the tolerance, or when either side is NaN or Inf."""
+    fails when the difference passes the tolerance (module doc), or when either side is NaN
+    or Inf. The worst element is the one furthest past its tolerance; per_step, the worst at
+    the first step that fails (or at any step when none does)."""
     diff = np.abs(analytic - numeric)
-    allowed = atol + rtol * np.abs(numeric)
     nonfinite = ~(np.isfinite(analytic) & np.isfinite(numeric))
-    bad = nonfinite | (diff > allowed)
+    finite = ~nonfinite
+    largest = max(np.abs(analytic[finite]).max(initial=0.0),
+                  np.abs(numeric[finite]).max(initial=0.0))
+    allowed = rtol * np.abs(numeric) + np.minimum(atol, atol * largest + rounding)
+    bad = nonfinite | ~(diff <= allowed)
     excess = np.divide(diff, allowed, out=np.where(diff > 0, np.inf, 0.0), where=allowed > 0)
     excess[nonfinite] = np.inf                   # the first NaN or Inf is the worst element
+    failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
+    if len(failing_steps):               # the report's t, index and values are of one step
+        first = failing_steps[0]
+        excess = np.where(np.arange(excess.shape[0])[:, None] == first, excess, -1.0)
     worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size else (0,)
     a, n = (float(analytic[worst]), float(numeric[worst])) if excess.size else (0.0, 0.0)
     scale = max(abs(a), abs(n))
     element = worst[-1] if excess.size else 0
     index = np.unravel_index(element, shape) if len(shape) and excess.size else ()
-    failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
     return InputCheck(
         name=name, shape=tuple(shape), passed=not bad.any(),
         checked=int(bad.shape[-1]) if bad.ndim else 1,
@@ -354,4 +388,5 @@ def _compare(name, shape, analytic, numeric, atol, rtol, per_step):
         index=tuple(int(i) for i in index), analytic=a, numeric=n, abs_error=abs(a - n),
         rel_error=abs(a - n) / scale if scale else 0.0,
         step=int(failing_steps[0]) + 1 if len(failing_steps) else None,
-        nonfinite=int(nonfinite.any(axis=0).sum()) if per_step else int(nonfinite.sum()))
+        nonfinite=int(nonfinite.any(axis=0).sum()) if per_step else int(nonfinite.sum()),
+        allowed=float(allowed[worst]) if excess.size else 0.0)

@@ -42,6 +42,7 @@ import inspect
 import numpy as np
 
 from . import gates
+from .errors import ShapeError
 from .shares import Product, Scatter
 
 
@@ -172,15 +173,22 @@ def _whole(vjp_all):
 
 
 def unbroadcast(grad, shape):
-    """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes)."""
+    """Sum `grad` down to `shape`, undoing numpy broadcasting (leading axes, then size-1 axes).
+    ShapeError when `shape` does not broadcast to grad's shape: a vjp that gave a gradient of
+    the wrong shape (a (2, 3) gradient for a (3, 2) input) would otherwise be summed into a
+    wrong one."""
     if grad.shape == shape:
         return grad
-    extra = grad.ndim - len(shape)
+    given, extra = grad.shape, grad.ndim - len(shape)
     if extra > 0:
         grad = grad.sum(axis=tuple(range(extra)))
-    if grad.shape != shape:
+    if extra >= 0 and grad.shape != shape:
         stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
         grad = grad.sum(axis=stretched, keepdims=True)
+    if grad.shape != shape:
+        raise ShapeError(f"backward: a vjp gave a gradient of shape {given} for a value of "
+                         f"shape {shape}, which does not broadcast to it; each entry of a "
+                         f"vjp's tuple must have its input's shape or one it broadcasts to")
     return grad
 
 
