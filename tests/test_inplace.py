@@ -208,6 +208,25 @@ def test_in_place_operators_are_refused_where_the_graph_would_miss_them():
         y -= 1.0
 
 
+@pytest.mark.parametrize("write", [
+    lambda buf, v: buf.__iadd__(v),
+    lambda buf, v: buf.__setitem__(slice(None), v),
+    lambda buf, v: buf.__setitem__(0, v[0]),
+], ids=["buf += v", "buf[:] = v", "buf[0] = v[0]"])
+def test_writing_a_value_that_requires_grad_into_a_buffer_is_refused(write):
+    """A buffer filled step by step: its values would come from y, its graph would not, and
+    y.grad would silently stay None (torch records the write; the graph here records none)."""
+    y = Tensor([1.0, 2.0], requires_grad=True)
+    buf = tg.zeros(2)
+    with pytest.raises(BackwardError, match="gradient would be lost"):
+        write(buf, y * 2.0)
+    np.testing.assert_array_equal(buf.data, [0.0, 0.0])
+    with no_grad():                               # dropping the gradient on purpose is fine
+        write(buf, y * 2.0)
+    write(buf, (y * 2.0).detach())
+    assert buf.data[0] != 0.0
+
+
 # --- what .data hands out behaves as a plain array ---
 
 def test_data_is_an_ndarray_whose_results_are_plain_arrays():

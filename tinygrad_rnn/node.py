@@ -190,7 +190,7 @@ class GraphNode:
         outside the graph: a recorded result, or a leaf that requires grad while grad mode is
         on, would have the gradient of values it no longer holds. The result keeps self's
         dtype (a float32 parameter stays float32); a value that does not fit it is refused."""
-        self._writable(f"in-place {ufunc.__name__}")
+        self._writable(f"in-place {ufunc.__name__}", other)
         try:
             ufunc(self._data, other._data if isinstance(other, GraphNode) else other,
                   out=self._data, casting="same_kind")
@@ -199,7 +199,16 @@ class GraphNode:
         stamp(self)
         return self
 
-    def _writable(self, what):
+    def _writable(self, what, value=None):
+        """BackwardError unless self may be written in place with `value`: see _update."""
+        if isinstance(value, GraphNode) and value._requires_grad and recording.grad_enabled:
+            kind = (f"the {value.op!r} result" if value._prim is not None
+                    else "a leaf that requires grad")
+            raise BackwardError(f"{what}: the value written is {kind} of shape {value.shape}; "
+                                f"the graph records no in-place ops, so its gradient would be "
+                                f"lost. Build the result from the parts (stack, concatenate, "
+                                f"where), or write its values under `with no_grad():` (or "
+                                f"v.detach()) to drop the gradient on purpose")
         if not self._data.flags.writeable:
             why = "was released to save memory" if self.value_released else "is read-only"
             raise BackwardError(f"{what}: the value of this tensor of shape {self.shape} {why}; "

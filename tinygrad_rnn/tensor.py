@@ -133,7 +133,7 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def __setitem__(self, index, value):
         """x[index] = v writes into x's memory, as torch's x[index] = v: an in-place update with
         the rules of x += v (node.py)."""
-        self._writable("x[index] = v")
+        self._writable("x[index] = v", value)
         index = _plain_index(index)
         try:
             self._data[index] = value._data if isinstance(value, Tensor) else value
