@@ -233,13 +233,15 @@ def clamp_case(data, rng):
 
 
 def norm_case(data, rng):
-    """The 2-norm over all, one or several axes, spelled axis= or dim=."""
+    """The p-norm (p = 2 most of the time) over all, one or several axes, spelled axis= or
+    dim=."""
     shape = a_shape(data)
     axis = axis_argument(data, len(shape))
     keepdims = data.draw(st.booleans(), label="keepdims")
+    p = data.draw(st.sampled_from([2, 2, 0.5, 1.5, 3]), label="p")
     if data.draw(st.booleans(), label="torch spelling"):
-        return Case([normal(rng, shape)], lambda x: x.norm(dim=axis, keepdim=keepdims))
-    return Case([normal(rng, shape)], lambda x: x.norm(axis=axis, keepdims=keepdims))
+        return Case([normal(rng, shape)], lambda x: x.norm(p, dim=axis, keepdim=keepdims))
+    return Case([normal(rng, shape)], lambda x: x.norm(p, axis=axis, keepdims=keepdims))
 
 
 def gate_case(op, gate_blocks, second_blocks):

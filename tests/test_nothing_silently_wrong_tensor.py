@@ -418,3 +418,37 @@ def test_item_assignment_writes_in_place_as_in_pytorch():
     assert x.data.tolist() == [0.0, 5.0, 0.0]
     refuses(tg.BackwardError, lambda: Tensor([1.0], requires_grad=True).__setitem__(0, 2.0),
             "no_grad")
+
+
+# --- gradients at the edges: masks pick, they do not multiply (torch's values) ---
+
+@pytest.mark.parametrize("call, expected", [
+    (lambda x: x.relu(), [0.0, 0.25]),
+    (lambda x: x.clamp(min=0.0), [0.0, 0.25]),
+    (lambda x: tg.maximum(x, 0.0), [0.0, 0.25]),
+    (lambda x: tg.where(np.array([False, True]), x, 0.0), [0.0, 0.25]),
+    (lambda x: tg.where(np.array([True, False]), 0.0, x), [0.0, 0.25]),
+], ids=["relu", "clamp", "maximum", "where, chosen", "where, not chosen"])
+@pytest.mark.filterwarnings("ignore:divide by zero")        # sqrt's slope at 0, on purpose
+def test_an_infinite_gradient_behind_a_mask_gives_the_unchosen_input_zero(call, expected):
+    """sqrt at 0 sends an infinite gradient back; the input that was not chosen gets 0 (torch),
+    not inf * 0 = NaN."""
+    x = Tensor([-1.0, 4.0], requires_grad=True)
+    call(x).sqrt().sum().backward()
+    np.testing.assert_array_equal(x.grad, expected)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3])
+def test_the_p_norm_gradient_is_zero_at_zero_entries_and_at_a_zero_norm(p):
+    """torch's subgradient: |x|^(p-1) is infinite at 0 for p < 1, and x / norm is 0 / 0."""
+    x = Tensor([0.0, 2.0], requires_grad=True)
+    x.norm(p).backward()
+    np.testing.assert_allclose(x.grad, [0.0, 1.0], rtol=1e-12)
+    zeros = Tensor(np.zeros((2, 3)), requires_grad=True)
+    zeros.norm(p, axis=1).sum().backward()
+    np.testing.assert_array_equal(zeros.grad, np.zeros((2, 3)))
+    rows = Tensor([[3.0, -4.0], [0.0, 0.0]], requires_grad=True)
+    rows.norm(p, axis=1).sum().backward()
+    expected = np.sign([3.0, -4.0]) * (np.abs([3.0, -4.0]) / np.sum(np.abs([3.0, 4.0]) ** p)
+                                       ** (1 / p)) ** (p - 1)
+    np.testing.assert_allclose(rows.grad, [expected, [0.0, 0.0]], rtol=1e-12)

@@ -285,6 +285,13 @@ def _pow_vjp_exponent(g, out, a, b):
         return g * out * np.log(np.where(a == 0, 1, a))
 
 
+def _chosen(g, wins, ties):
+    """g where an operand was chosen, half of g where it tied, 0 elsewhere. A mask picks
+    rather than multiplies: g * 0 would be NaN where g is infinite (sqrt at 0 downstream),
+    and an operand that was not chosen gets 0, as in torch."""
+    return np.where(wins, g, np.where(ties, 0.5 * g, 0.0))
+
+
 def _inside(x, low, high):
     """1 where low <= x <= high (the bounds belong to the inside, as in torch.clamp), else 0."""
     keep = np.ones(x.shape, dtype=bool)
@@ -295,16 +302,25 @@ def _inside(x, low, high):
     return keep
 
 
-def _norm(x, *, axis, keepdims):
-    return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+def _norm(x, *, p, axis, keepdims):
+    """(sum |x|^p)^(1/p) along axis, for 0 < p < inf."""
+    if p == 2:
+        return np.sqrt(np.sum(x * x, axis=axis, keepdims=keepdims))
+    return np.sum(np.abs(x) ** p, axis=axis, keepdims=keepdims) ** (1 / p)
 
 
-def _norm_vjp(g, out, x, *, axis, keepdims):
-    """d ||x|| / dx = x / ||x||; 0 where the norm is 0 (torch's subgradient there)."""
+def _norm_vjp(g, out, x, *, p, axis, keepdims):
+    """d ||x||_p / dx = sign(x) (|x| / ||x||)^(p-1), which is x / ||x|| for p = 2; 0 where x
+    or the norm is 0 (torch's subgradient there: for p < 1, |x|^(p-1) is infinite at 0)."""
     norm = _expand(out, axis, keepdims)
-    ratio = np.divide(x, norm, out=np.zeros(np.broadcast_shapes(x.shape, norm.shape),
-                                            dtype=np.result_type(x, norm)), where=norm != 0)
-    return _expand(g, axis, keepdims) * ratio
+    shape, dtype = np.broadcast_shapes(x.shape, norm.shape), np.result_type(x, norm)
+    if p == 2:
+        slope = np.divide(x, norm, out=np.zeros(shape, dtype=dtype), where=norm != 0)
+    else:
+        ratio = np.divide(np.abs(x), norm, out=np.zeros(shape, dtype=dtype), where=norm != 0)
+        slope = np.sign(x) * np.power(ratio, p - 1, out=np.zeros(shape, dtype=dtype),
+                                      where=ratio != 0)
+    return _expand(g, axis, keepdims) * slope
 
 
 def _stack_vjp_all(g, out, *inputs, axis):
@@ -328,18 +344,19 @@ defprim("neg", np.negative, lambda g, out, x: -g)
 # d(a^b) = b a^(b-1) da + a^b log(a) db
 defprim("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, reads=("out", 0, 1))
 defprim("maximum", np.maximum,    # ties split the gradient evenly between the two operands
-        lambda g, out, a, b: g * (a > b) + 0.5 * g * (a == b),
-        lambda g, out, a, b: g * (b > a) + 0.5 * g * (a == b), reads=(0, 1))
+        lambda g, out, a, b: _chosen(g, a > b, a == b),
+        lambda g, out, a, b: _chosen(g, b > a, a == b), reads=(0, 1))
 defprim("where", lambda a, b, *, condition: np.where(condition, a, b),
-        lambda g, out, a, b, *, condition: g * condition,
-        lambda g, out, a, b, *, condition: g * ~condition)
+        lambda g, out, a, b, *, condition: np.where(condition, g, 0.0),
+        lambda g, out, a, b, *, condition: np.where(condition, 0.0, g))
 
 # --- elementwise functions: d exp x = exp x, d log x = 1/x, d tanh x = 1 - tanh^2 x, ... ---
 defprim("exp", np.exp, lambda g, out, x: g * out, reads=("out",))
 defprim("log", np.log, lambda g, out, x: g / x, reads=(0,))
 defprim("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), reads=("out",))
 defprim("sigmoid", gates.sigmoid, lambda g, out, x: g * out * (1 - out), reads=("out",))
-defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: g * (x > 0), reads=(0,))
+defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: np.where(x > 0, g, 0.0),
+        reads=(0,))
 defprim("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), reads=("out",))
 defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
 # softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
@@ -351,7 +368,7 @@ defprim("cos", np.cos, lambda g, out, x: -g * np.sin(x), reads=(0,))
 defprim("square", np.square, lambda g, out, x: 2 * g * x, reads=(0,))
 # clamp(x, low, high) = min(max(x, low), high): d/dx = 1 inside [low, high], 0 outside
 defprim("clamp", lambda x, *, low, high: np.clip(x, low, high),
-        lambda g, out, x, *, low, high: g * _inside(x, low, high), reads=(0,))
+        lambda g, out, x, *, low, high: np.where(_inside(x, low, high), g, 0.0), reads=(0,))
 
 # --- linear algebra ---
 defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
@@ -375,7 +392,7 @@ defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdi
 defprim("min", lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
         reads=("out", 0))     # as max: the gradient goes to the minima, ties share it
-# the 2-norm sqrt(sum x^2) along axis: d/dx = x / norm
+# the p-norm (sum |x|^p)^(1/p) along axis: d/dx = sign(x) (|x| / norm)^(p-1), x / norm for p = 2
 defprim("norm", _norm, _norm_vjp, reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)

@@ -194,25 +194,25 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         return apply("cut", self)
 
     def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): p = 2 ("fro") is one
-        node, with gradient x / norm (0 at a zero norm); p = 1 and p = inf are sum and max of
-        |x|; any other p > 0 is written with pow."""
+        """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): one node for any
+        0 < p < inf (p = 2 is also "fro"), whose gradient is 0 where x or the norm is 0 (as
+        torch's); p = 1 and p = inf are sum and max of |x|."""
         axis = either("norm", "axis", axis, "dim", dim)
         keepdims = flag(either("norm", "keepdims", keepdims, "keepdim", keepdim), "norm",
                         "keepdims")
         if isinstance(p, (bool, np.bool_)) or not (isinstance(p, (int, float, np.number))
                                                    or isinstance(p, str) and p == "fro"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
-        if p in (2, "fro"):
-            return apply("norm", self, axis=axes_of(axis, self.ndim, "norm", self.shape),
-                          keepdims=keepdims)
+        if p == "fro":
+            p = 2
         if p == 1:
             return self.abs().sum(axis, keepdims)
         if p == float("inf"):
             return self.abs().max(axis, keepdims)
         if not 0 < p < float("inf"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
-        return (self.abs() ** float(p)).sum(axis, keepdims) ** (1 / float(p))
+        return apply("norm", self, p=2 if p == 2 else float(p),
+                     axis=axes_of(axis, self.ndim, "norm", self.shape), keepdims=keepdims)
 
     # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
     def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
