@@ -47,7 +47,7 @@ SHAPE_ERRORS = {
     "concatenate": (lambda: tg.concatenate([ones(2, 2), ones(3, 3)]),
                     ["concatenate", "(2, 2)", "(3, 3)"]),
     "concatenate axis": (lambda: tg.concatenate([ones(2, 2)], axis=-3), ["concatenate", "axis -3"]),
-    "transpose": (lambda: ones(2, 3).transpose(0, 0), ["transpose", "(2, 3)"]),
+    "transpose": (lambda: ones(2, 3).transpose(0, 0, 1), ["transpose", "(2, 3)"]),
     "linear shapes": (lambda: tg.linear(ones(2, 3), ones(4, 2)), ["linear", "(2, 3)", "(4, 2)"]),
     "linear vector weight": (lambda: tg.linear(ones(2, 3), ones(3)),
                              ["linear", "(2, 3)", "(3,)", "W (O, I)"]),

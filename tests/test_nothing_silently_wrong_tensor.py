@@ -200,8 +200,11 @@ SHAPE_ARGUMENTS = {
     "reshape to None": (DTypeError, lambda x: x.reshape(None), "reshape", "None"),
     "reshape to True": (DTypeError, lambda x: x.reshape(True, 6), "reshape"),
     "transpose with a str": (DTypeError, lambda x: x.transpose("a"), "transpose", "'a'"),
-    "transpose out of range": (ShapeError, lambda x: x.transpose(0, 5), "transpose", "(0, 5)",
-                               "permutation"),
+    "transpose out of range": (ShapeError, lambda x: x.transpose(0, 5), "transpose", "axis 5",
+                               "(2, 3)"),
+    "permutation out of range": (ShapeError, lambda x: x.permute(0, 5), "transpose", "(0, 5)",
+                                 "permutation"),
+    "permutation of too few axes": (ShapeError, lambda x: x.permute(1), "permutation"),
     "transpose with too few axes": (ShapeError, lambda x: x.transpose(1), "permutation"),
     "transpose with float axes": (DTypeError, lambda x: x.transpose(0.0, 1.0), "transpose"),
 }
@@ -216,6 +219,16 @@ def test_shape_arguments_that_work():
     x = Tensor(np.arange(6.0).reshape(2, 3))
     assert x.reshape(np.int64(3), 2).shape == (3, 2) and x.reshape([6]).shape == (6,)
     assert x.transpose(-1, 0).shape == (3, 2) and x.transpose().shape == (3, 2)
+    # two axes are swapped, as torch's transpose(dim0, dim1): a matrix's (0, 1) is its transpose
+    square = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    for swapped in (square.transpose(0, 1), square.transpose(1, 0), square.transpose(-1, -2)):
+        np.testing.assert_array_equal(swapped.data, [[1.0, 3.0], [2.0, 4.0]])
+    np.testing.assert_array_equal(square.transpose(0, 0).data, square.data)
+    np.testing.assert_array_equal(square.permute(0, 1).data, square.data)    # a permutation
+    np.testing.assert_array_equal(square.transpose((0, 1)).data, square.data)
+    cube = Tensor(np.arange(24.0).reshape(2, 3, 4))
+    assert cube.transpose(0, 2).shape == (4, 3, 2) and cube.permute(2, 0, 1).shape == (4, 2, 3)
+    assert cube.permute([1, 0, 2]).shape == cube.transpose(1, 0, 2).shape == (3, 2, 4)
     assert x.sum(axis=[]).shape == (2, 3)          # no axis reduced, as in numpy
 
 

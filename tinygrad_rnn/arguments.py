@@ -134,8 +134,15 @@ def shape_of(shape, op="reshape"):
 
 
 def permutation_of(axes, ndim, shape):
-    """transpose's axes: empty (reverse them all) or a permutation of 0..ndim-1, negative
-    axes counted from the end, as a tuple of non-negative ints."""
+    """transpose's axes as a permutation of 0..ndim-1 (a tuple of non-negative ints): two ints
+    swap those two axes, as torch's transpose(dim0, dim1) (numpy would read (0, 1) as the
+    identity, a silent no-op for a matrix); none reverse them all; a tuple or list, or more
+    than two ints, is the permutation itself, as numpy's. Negative axes count from the end."""
+    if len(axes) == 2 and all(_is_int(a) for a in axes):
+        first, second = (axes_of(int(a), ndim, "transpose", shape)[0] for a in axes)
+        order = list(range(ndim))
+        order[first], order[second] = second, first
+        return tuple(order)
     axes = tuple(axes[0]) if len(axes) == 1 and isinstance(axes[0], (tuple, list)) else axes
     if not axes:
         return tuple(reversed(range(ndim)))

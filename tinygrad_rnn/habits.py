@@ -60,6 +60,12 @@ class PyTorchHabits:
         """The value as (nested) Python numbers."""
         return self._data.tolist()
 
+    def permute(self, *dims):
+        """The axes in the order `dims` (ints, or one tuple or list), as torch's permute."""
+        if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+            dims = dims[0]
+        return self.transpose(tuple(dims))
+
     def view(self, *shape):
         """reshape (a view needs no contiguous storage here: every array can be reshaped)."""
         return self.reshape(*shape)

@@ -183,7 +183,9 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         return apply("reshape", self, shape=shape_of(shape))
 
     def transpose(self, *axes):
-        """Permute axes as numpy does: transpose() reverses them, transpose(1, 0, 2) permutes."""
+        """transpose(dim0, dim1) swaps two axes, as torch's (of a matrix: its transpose);
+        transpose() reverses them all; a tuple, or three or more axes, permutes them as numpy
+        does: transpose((1, 0, 2)), transpose(1, 0, 2), and torch's permute(1, 0, 2)."""
         return apply("transpose", self, axes=permutation_of(axes, self.ndim, self.shape))
 
     def __getitem__(self, index):
