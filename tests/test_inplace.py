@@ -389,6 +389,18 @@ def test_rebinding_shares_a_tensor_and_copies_an_array():
         loss.backward()
 
 
+def test_a_tensor_that_requires_grad_refuses_bool_data_and_keeps_its_value():
+    """Its gradient would be a bool array (torch refuses the same assignment)."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    for mask in (np.array([True, False]), Tensor([1.0, 0.0]) > 0):
+        with pytest.raises(tg.DTypeError, match="requires grad"):
+            w.data = mask
+    assert w.dtype == np.float64 and w.data.tolist() == [1.0, 2.0]
+    constant = Tensor([1.0, 2.0])
+    constant.data = np.array([True, False])        # no gradient: a mask is fine
+    assert constant.dtype == bool
+
+
 def test_a_read_only_array_assigned_to_data_is_copied_so_an_optimizer_can_step():
     w = Tensor([1.0, 1.0], requires_grad=True)
     w.data = np.broadcast_to(1.0, (2,))

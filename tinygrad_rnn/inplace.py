@@ -39,7 +39,7 @@ import numpy as np
 
 from .arguments import as_array
 from .context import recording
-from .errors import BackwardError, where_in_time
+from .errors import BackwardError, DTypeError, where_in_time
 
 # numpy functions that write into their first argument, and that argument's keyword name
 _WRITES_FIRST_ARGUMENT = {np.copyto: "dst", np.put: "a", np.place: "arr", np.putmask: "a",
@@ -101,6 +101,10 @@ def rebind(tensor, value):
     if array is None or array.dtype.kind not in "fb":
         array = as_array(value)               # a copy; numbers become floats, as in Tensor(...)
         owner = tensor
+    if tensor._requires_grad and array.dtype.kind != "f":   # its gradient would be a bool mask
+        raise DTypeError(f"x.data = v: this tensor requires grad, so it must hold floating "
+                         f"data; v holds {array.dtype}. Set requires_grad = False first, or "
+                         f"give floats")
     tensor._data = array
     tensor._memory = None if owner is tensor else owner
     stamp_own(tensor)
