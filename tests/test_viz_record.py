@@ -146,3 +146,67 @@ def test_bad_arguments():
         viz.to_networkx(loss, level="steps")
     with pytest.raises(TypeError, match="Tensor"):
         viz.to_networkx("R")
+
+
+# --- graphs that are not one model called once: drawn right, or refused ---
+
+def _sequence(steps=5, seed=0):
+    rng = np.random.default_rng(seed)
+    return rng.standard_normal((steps, 2, 2)), rng.standard_normal((steps, 2, 1))
+
+
+def test_a_checkpointed_run_is_refused_rather_than_drawn_empty():
+    """Its segments are single nodes whose steps are recomputed and not kept: the step picture
+    had no x, h or weights, and the reach looked like elman's whatever the policy."""
+    xs, vs = _sequence(7)
+    model = tg.nn.Elman(2, 3, 1, seed=0)
+    ys, _ = model(xs, truncation="chunked:3", checkpoint_every=2)
+    loss = tg.nn.sequence_loss(ys, vs)
+    for draw in (lambda: viz.to_networkx(loss, model), lambda: viz.to_html(loss, model)):
+        with pytest.raises(viz.VizError, match="checkpoint_every"):
+            draw()
+    plain, _ = model(xs, truncation="chunked:3")
+    assert "W1" in viz.to_networkx(tg.nn.sequence_loss(plain, vs), model)
+
+
+@pytest.mark.parametrize("how", ["a model called twice", "two models", "two losses"])
+def test_values_of_one_name_from_separate_calls_are_refused_not_merged(how):
+    """Merged, a 7-step stream was drawn as 4 steps with a cycle, and two models' R[t] as one."""
+    xs, vs = _sequence(7)
+    model, other = tg.nn.Elman(2, 3, 1, seed=0), tg.nn.Elman(2, 3, 1, seed=1)
+    params = {"W1": model.W1}
+    if how == "a model called twice":
+        first, h = model(xs[:4])
+        second, _ = model(xs[4:], state=h)
+        loss = tg.nn.sequence_loss(first, vs[:4]) + tg.nn.sequence_loss(second, vs[4:])
+    elif how == "two models":
+        loss = (tg.nn.sequence_loss(model(xs, truncation="elman")[0], vs)
+                + tg.nn.sequence_loss(other(xs)[0], vs))
+    else:
+        ys, _ = model(xs)
+        loss = tg.nn.sequence_loss(ys, vs) + tg.nn.sequence_loss(ys, 2 * vs)
+    with pytest.raises(viz.VizError, match="recorded 2 times, by separate calls"):
+        viz.to_networkx(loss, params)
+
+
+def test_two_models_in_scopes_of_their_own_are_drawn_apart():
+    xs, vs = _sequence(4)
+    terms = []
+    for scope, seed, policy in (("a", 0, "elman"), ("b", 1, "full")):
+        with tg.name_scope(scope):
+            model = tg.nn.Elman(2, 3, 1, seed=seed)
+            terms.append(tg.nn.sequence_loss(model(xs, truncation=policy)[0], vs))
+    graph = viz.to_networkx(terms[0] + terms[1])
+    assert {"a/h[3]", "b/h[3]", "a/R[3]", "b/R[3]"} <= set(graph.nodes)
+    assert all(graph.nodes[n]["copies"] == 1 for n in graph.nodes)
+    state_edges = {(u, v): d["dropped_for"] for u, v, d in graph.edges(data=True)
+                   if graph.nodes[u]["role"] == graph.nodes[v]["role"] == "state"}
+    assert state_edges[("a/h[2]", "a/h[3]")] and not state_edges[("b/h[2]", "b/h[3]")]
+
+
+def test_window_copies_of_one_call_still_merge():
+    xs, vs = _sequence(6)
+    model = tg.nn.Elman(2, 3, 1, seed=0)
+    loss = tg.nn.sequence_loss(model(xs, truncation="window:3")[0], vs)
+    graph = viz.to_networkx(loss, model)
+    assert max(graph.nodes[n]["copies"] for n in graph.nodes) > 1

@@ -45,6 +45,7 @@ class Recording:
     roles: list
     steps: list
     scopes: list
+    calls: list           # the unroll call that made the node (meta "unroll"), or None
     parameter: list       # bools: a leaf that is a parameter
     requires_grad: list
     shapes: list
@@ -99,6 +100,11 @@ def record_nodes(order, roots, names):
     index = {node: i for i, node in enumerate(order)}
     metas = [node.meta for node in order]
     ops = [node.op for node in order]
+    if "checkpoint" in ops:
+        raise VizError("the graph was recorded with checkpoint_every: each checkpointed segment "
+                       "is one node whose steps are recomputed during backward and not kept, so "
+                       "there are no steps to draw. Draw the same model called without "
+                       "checkpoint_every (its gradients are the same)")
     datas = [node.data for node in order]
     parameter = [op is None and (node in names or node.requires_grad)
                  for node, op in zip(order, ops)]
@@ -112,6 +118,7 @@ def record_nodes(order, roots, names):
         names=[name_of(node, names) for node in order],
         roles=[_role(op, meta, p) for op, meta, p in zip(ops, metas, parameter)],
         steps=[meta.get("step") for meta in metas], scopes=[meta.get("scope") for meta in metas],
+        calls=[meta.get("unroll") for meta in metas],
         parameter=parameter, requires_grad=[node.requires_grad for node in order],
         shapes=[data.shape for data in datas], dtypes=[dtype_names[data.dtype] for data in datas],
         values=[None if node.value_released else node.data for node in order],

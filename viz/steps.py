@@ -20,6 +20,9 @@ joins two key nodes when an op-level path leads from u to v through non-key node
 Copies of one value merge into one node: window(h) computes h[t] once per chain, and the
 merged h[t] gets the sum of the copies' gradients (the total dR/dh[t]); a merged edge is
 dropped only when it is dropped in every copy, and dropped_for keeps which term loses it.
+Copies are nodes of one name, role and step made by the same unroll call; the same name from
+two calls (a model called twice, two models in one scope, two losses) is a VizError, not a
+merge: the picture would fold two sequences into one.
 """
 import networkx as nx
 import numpy as np
@@ -120,6 +123,7 @@ def _merge_copies(rec, key, key_edges, graph):
         group_of[node] = ids[group]
         members.setdefault(ids[group], []).append(node)
     for merged, copies in members.items():
+        _one_call(rec, merged, copies)
         attrs = attributes[merged]
         attrs["copies"] = len(copies)
         grads = [rec.grads[c] for c in copies if rec.grads[c] is not None]
@@ -133,6 +137,18 @@ def _merge_copies(rec, key, key_edges, graph):
                        loss_terms=_mapped(rec.loss_terms, group_of), steps=rec.steps_total,
                        members=members)     # step node -> its recorded nodes (the copies)
     return graph
+
+
+def _one_call(rec, name, copies):
+    """VizError unless the copies of a named value were made by one unroll call (window(h)'s
+    chains): otherwise they are two values that share a name."""
+    calls = {rec.calls[c] for c in copies}
+    if len(copies) > 1 and (len(calls) > 1 or None in calls):
+        raise VizError(f"{name!r} was recorded {len(copies)} times, by separate calls (a model "
+                       f"called twice, two models, or two losses over one output): a step "
+                       f"picture draws one unrolled sequence. Draw each call's loss on its own, "
+                       f"or build the models under tg.name_scope('a') / tg.name_scope('b') so "
+                       f"their nodes have names of their own")
 
 
 def _edges(nodes, rec, group_of, key_edges):

@@ -15,12 +15,14 @@ the visualizer and for error messages. The truncation policy decides which enter
 cut (see truncation.py); cuts never change forward values.
 """
 from contextlib import nullcontext
+from itertools import count
 
 import numpy as np
 
 from .. import settings
 from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
+from ..context import tagged
 from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..inplace import memory_owner
@@ -86,11 +88,15 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
         cell.check_state(state, batch)
         _check_finite_state(name, state)
         start = None
-    if checkpoint_every is not None:
-        return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
-    chains = min(policy.chains, steps + 1)
-    outputs, carries = _run_steps(cell, step, xs, 1, start, [state] * chains, policy)
-    return outputs.stacked(), carries[policy.chain_for_output(steps)]
+    with tagged(unroll=next(_CALLS)):   # which call made a node: window(h)'s copies of h[t]
+        if checkpoint_every is not None:  # share it, another call's h[t] does not
+            return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
+        chains = min(policy.chains, steps + 1)
+        outputs, carries = _run_steps(cell, step, xs, 1, start, [state] * chains, policy)
+        return outputs.stacked(), carries[policy.chain_for_output(steps)]
+
+
+_CALLS = count(1)       # numbers the unroll calls of this process (meta["unroll"])
 
 
 class _Rows:
