@@ -180,11 +180,16 @@ def sgd(lr=0.1):
 
 def test_schedulers_take_numpy_numbers():
     scheduler = optim.lr_scheduler
-    assert scheduler.StepLR(sgd(), np.int64(2), gamma=np.float32(0.5)).lr_at(2) == \
+
+    def lr_after(schedule, epochs):
+        for _ in range(epochs):
+            schedule.step()
+        return schedule.get_last_lr()[0]
+    assert lr_after(scheduler.StepLR(sgd(), np.int64(2), gamma=np.float32(0.5)), 2) == \
         pytest.approx(0.05)
-    assert scheduler.ExponentialLR(sgd(), np.float32(0.5)).lr_at(1) == pytest.approx(0.05)
+    assert lr_after(scheduler.ExponentialLR(sgd(), np.float32(0.5)), 1) == pytest.approx(0.05)
     cosine = scheduler.CosineAnnealingLR(sgd(), np.int64(10), eta_min=np.float32(0.01))
-    assert cosine.lr_at(10) == pytest.approx(0.01)
+    assert lr_after(cosine, 10) == pytest.approx(0.01)
 
 
 @pytest.mark.parametrize("make, phrases", [
@@ -493,3 +498,23 @@ def test_a_fn_that_cannot_take_the_inputs_is_refused_before_any_work():
     refuses(SettingError, lambda: gradcheck(lambda a, b: (a * b).sum(), [w]),
             "fn must take 1 positional argument", "or none at all")
     assert gradcheck(lambda: w.sum(), [w]) and gradcheck(lambda *xs: xs[0].sum(), [w])
+
+
+def test_clip_grad_norm_refuses_a_parameter_listed_twice():
+    """Its gradient counted twice in the norm, scaled once: neither max_norm nor torch's."""
+    p = leaf([1.0, 2.0])
+    p.grad = np.array([3.0, 4.0])
+    with pytest.raises(SettingError, match="parameter 1 .* is parameter 0 again"):
+        optim.clip_grad_norm([p, p], 1.0)
+    assert p.grad.tolist() == [3.0, 4.0]
+
+
+@pytest.mark.parametrize("size", [1e-170, 1e-300, 1e200])
+def test_the_gradient_norm_neither_underflows_nor_overflows(size):
+    """The squares of 1e-170 are 0 in float64 and those of 1e200 inf: the norm is computed
+    over g / max|g| then, so clipping still happens (and scales to max_norm)."""
+    p = leaf([1.0, 1.0, 1.0, 1.0])
+    p.grad = np.full(4, size)
+    assert optim.grad_norm([p]) == pytest.approx(2 * size, rel=1e-12)
+    assert optim.clip_grad_norm([p], size) == pytest.approx(2 * size, rel=1e-12)
+    assert optim.grad_norm([p]) == pytest.approx(size, rel=1e-9)

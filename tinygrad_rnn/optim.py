@@ -51,6 +51,13 @@ def parameter_list(owner, params):
             raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) does not require grad, "
                                f"so it would never change; make it with requires_grad=True, or "
                                f"leave it out of the list to freeze it")
+    return _listed_once(owner, params)
+
+
+def _listed_once(owner, params):
+    """params, unless one tensor is listed twice: a step would move it twice, a norm would
+    count its gradient twice."""
+    for i, p in enumerate(params):
         for j, earlier in enumerate(params[:i]):
             if p is earlier:
                 raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) is parameter {j} "
@@ -276,14 +283,20 @@ def grad_norm(params):
     return _norm([np.asarray(p.grad) for p in params if p.grad is not None])
 
 
+TINY_NORM = 1e-150        # below this a sum of squares may have lost its smallest terms
+
+
 def _norm(grads):
-    with np.errstate(over="ignore", invalid="ignore"):
+    """sqrt(sum g^2) over all gradients; computed over g / max|g| when the squares overflow
+    (an inf norm of finite gradients) or underflow (1e-170 squares to 0)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
         total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
-        if np.isinf(total) and all(np.all(np.isfinite(g)) for g in grads):
-            largest = max(float(np.max(np.abs(g))) for g in grads if np.size(g))
-            total = largest * float(np.sqrt(sum(
-                float(np.sum(np.square(np.asarray(g, dtype=np.float64) / largest)))
-                for g in grads)))
+        if (np.isinf(total) or total < TINY_NORM) and all(np.all(np.isfinite(g)) for g in grads):
+            largest = max((float(np.max(np.abs(g))) for g in grads if np.size(g)), default=0.0)
+            if largest > 0:
+                total = largest * float(np.sqrt(sum(
+                    float(np.sum(np.square(np.asarray(g, dtype=np.float64) / largest)))
+                    for g in grads)))
     return total
 
 
@@ -309,7 +322,7 @@ def _clipped_parameters(params):
         if not isinstance(p, Tensor):
             raise DTypeError(f"clip_grad_norm: parameter {i} is a {type(p).__name__}, not a "
                              f"Tensor")
-    return params
+    return _listed_once("clip_grad_norm", params)
 
 
 def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
@@ -338,7 +351,7 @@ def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
                                  f"of {', '.join(bad)} hold NaN or Inf; no gradient was changed")
         return total
     if total > max_norm:
-        scale = max_norm / (total + 1e-12)
+        scale = max_norm / (total * (1 + 1e-12))    # a hair under max_norm, at any scale
         for p, g in zip(params, grads):
             if g is not None:
                 p.grad = g * np.asarray(scale, dtype=g.dtype)

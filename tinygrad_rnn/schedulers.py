@@ -1,7 +1,8 @@
 """Learning-rate schedulers, as torch.optim.lr_scheduler (imported as optim.lr_scheduler).
 
-A scheduler sets its optimizer's lr from the number of times step() was called (the epoch e,
-0 at construction, when it remembers the starting lr as base_lr). Call it after opt.step():
+A scheduler changes its optimizer's lr each time step() is called (the epoch e counts the
+calls, 0 at construction, when it remembers the starting lr as base_lr). Call it after
+opt.step():
 
     opt = optim.Adam(model.parameters(), lr=1e-2)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=1000)
@@ -13,7 +14,12 @@ A scheduler sets its optimizer's lr from the number of times step() was called (
     CosineAnnealingLR(opt, T_max, eta_min=0) lr = eta_min + (base_lr - eta_min)
                                                        (1 + cos(pi e / T_max)) / 2
 
-Each is written in closed form; the tests hold them to PyTorch's numbers. Settings are
+Each step multiplies the optimizer's current lr by the schedule's ratio from epoch e - 1 to e
+(PyTorch's "chainable" form), which gives the formulas above when the scheduler works alone,
+and as in PyTorch two schedulers on one optimizer compose (StepLR and ExponentialLR multiply
+their factors) and an lr set by hand carries on from where it was set. (A closed form from
+base_lr would let each scheduler overwrite the other.) The tests hold them to PyTorch's
+numbers, alone and together. Settings are
 checked as the optimizers' are (settings.py: numpy numbers taken, bools, NaN and Inf refused).
 An lr that would leave the floating range (ExponentialLR(gamma=10) after 400 epochs) is a
 SettingError naming the epoch, and the optimizer keeps its lr: PyTorch would set inf and the
@@ -43,7 +49,8 @@ class LRScheduler:
         self.base_lr = settings.non_negative_float(owner, "the optimizer's lr", optimizer.lr)
         self.last_epoch = 0
 
-    def lr_at(self, epoch):
+    def lr_at(self, epoch, lr):
+        """The lr at `epoch`, from the lr in force at epoch - 1."""
         raise NotImplementedError(f"{type(self).__name__} must define lr_at")
 
     def step(self):
@@ -51,7 +58,7 @@ class LRScheduler:
         leaves the floating range)."""
         epoch = self.last_epoch + 1
         try:
-            lr = float(self.lr_at(epoch))
+            lr = float(self.lr_at(epoch, self.optimizer.lr))
         except OverflowError:
             lr = math.inf
         if not math.isfinite(lr) or lr < 0:
@@ -76,8 +83,8 @@ class StepLR(LRScheduler):
         super().__init__(optimizer)
         self.step_size, self.gamma = step_size, gamma
 
-    def lr_at(self, epoch):
-        return self.base_lr * self.gamma ** (epoch // self.step_size)
+    def lr_at(self, epoch, lr):
+        return lr * self.gamma if epoch % self.step_size == 0 else lr
 
 
 class ExponentialLR(LRScheduler):
@@ -88,8 +95,8 @@ class ExponentialLR(LRScheduler):
         super().__init__(optimizer)
         self.gamma = gamma
 
-    def lr_at(self, epoch):
-        return self.base_lr * self.gamma ** epoch
+    def lr_at(self, epoch, lr):
+        return lr * self.gamma
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -102,6 +109,12 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
         self.T_max, self.eta_min = T_max, eta_min
 
-    def lr_at(self, epoch):
-        cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
-        return self.eta_min + (self.base_lr - self.eta_min) * cosine
+    def lr_at(self, epoch, lr):
+        """(lr - eta_min) times the ratio of the half-cosines at e and e - 1; at the bottom of
+        the cosine (e - 1 an odd multiple of T_max, where that ratio is 0 / 0) the rise
+        (base_lr - eta_min) (1 - cos(pi / T_max)) / 2 is added instead, as in PyTorch."""
+        angle = math.pi / self.T_max
+        if (epoch - 1 - self.T_max) % (2 * self.T_max) == 0:
+            return lr + (self.base_lr - self.eta_min) * (1 - math.cos(angle)) / 2
+        return (self.eta_min + (lr - self.eta_min) * (1 + math.cos(angle * epoch))
+                / (1 + math.cos(angle * (epoch - 1))))
