@@ -212,9 +212,9 @@ def _two_schedules(framework, make_optimizer, hand_set):
         opt.step()
         for schedule in schedules:
             schedule.step()
-        lrs.append(schedules[-1].get_last_lr()[0])
         if epoch == 4:
-            hand_set(opt, 0.2)
+            hand_set(opt, 0.2)          # get_last_lr() is still the scheduled lr, as torch's
+        lrs.append(schedules[-1].get_last_lr()[0])
     return lrs
 
 

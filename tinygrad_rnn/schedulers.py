@@ -48,6 +48,7 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lr = settings.non_negative_float(owner, "the optimizer's lr", optimizer.lr)
         self.last_epoch = 0
+        self.last_lr = self.base_lr
 
     def lr_at(self, epoch, lr):
         """The lr at `epoch`, from the lr in force at epoch - 1."""
@@ -67,11 +68,12 @@ class LRScheduler:
                                f"lr={self.optimizer.lr:g}. Stop the schedule earlier or choose "
                                f"a gamma that keeps it finite")
         self.last_epoch = epoch
-        self.optimizer.lr = lr
+        self.optimizer.lr = self.last_lr = lr
 
     def get_last_lr(self):
-        """[the lr set last], a list as in PyTorch (one optimizer, one group)."""
-        return [self.optimizer.lr]
+        """[the lr this scheduler set last], a list as in PyTorch (one optimizer, one group):
+        an lr set by hand since then is the optimizer's, not this."""
+        return [self.last_lr]
 
 
 class StepLR(LRScheduler):
