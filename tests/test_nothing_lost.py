@@ -72,6 +72,12 @@ def test_a_value_that_overflows_the_parameter_dtype_changes_nothing():
     state = {name: np.full(v.shape, 1e300) for name, v in before.items()}
     refuses(StateDictError, lambda: m.load_state_dict(state), "overflows", "float32")
     assert_unchanged(m, before)
+    half = model().to(np.float16)             # integers too: 100000 is inf in float16
+    before = half.state_dict()
+    for dtype in (np.int64, np.uint32):
+        state = {name: np.full(v.shape, 100000, dtype=dtype) for name, v in before.items()}
+        refuses(StateDictError, lambda s=state: half.load_state_dict(s), "overflows", "float16")
+        assert_unchanged(half, before)
 
 
 @pytest.mark.parametrize("state, phrase", [("abc", "mapping"), (None, "NoneType"),
@@ -438,6 +444,10 @@ def test_missing_folders_are_made_and_removed_again_when_the_write_fails(tmp_pat
             file.write(b"half")
             raise KeyboardInterrupt
     assert os.listdir(tmp_path) == ["kept"] and os.listdir(tmp_path / "kept") == []
+    # a folder on the way that cannot be made: the ones made before it are removed too
+    refuses(FileError, lambda: model().save(tmp_path / "new" / "sub" / ("c" * 300) / "m.npz"),
+            "too long")
+    assert os.listdir(tmp_path) == ["kept"]
     model(1).save(tmp_path / "new" / "m.npz")
     assert os.listdir(tmp_path / "new") == ["m.npz"]
 

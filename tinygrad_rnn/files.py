@@ -112,12 +112,17 @@ def atomic_writer(path):
         with _replacing(path) as file:
             yield file
     except BaseException:
-        for folder in made:             # deepest first; one a file was put into stays
-            try:
-                os.rmdir(folder)
-            except OSError:
-                break
+        _remove_folders(made)
         raise
+
+
+def _remove_folders(folders):
+    """Remove the folders a write made, deepest first; one a file was put into stays."""
+    for folder in folders:
+        try:
+            os.rmdir(folder)
+        except OSError:
+            break
 
 
 @contextmanager
@@ -193,18 +198,22 @@ def open_for_reading(path, who):
 
 
 def _make_folders(path):
-    """Make the missing folders of `path`; returns those it made, deepest first."""
+    """Make the missing folders of `path`; returns those it made, deepest first. A failure
+    half-way (a name too long, no space for another folder) removes those it made."""
     missing, folder = [], path.parent
     while not os.path.lexists(folder):
         missing.append(folder)
         folder = folder.parent
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-    except (FileExistsError, NotADirectoryError):
-        raise FileError(f"cannot write {path}: {_blocking_folder(path)}", errno.ENOTDIR,
-                        str(path)) from None
-    except OSError as exc:
-        raise file_error("write", path, exc) from None
+    except BaseException as exc:
+        _remove_folders([folder for folder in missing if os.path.isdir(folder)])
+        if isinstance(exc, (FileExistsError, NotADirectoryError)):
+            raise FileError(f"cannot write {path}: {_blocking_folder(path)}", errno.ENOTDIR,
+                            str(path)) from None
+        if isinstance(exc, OSError):
+            raise file_error("write", path, exc) from None
+        raise
     return missing
 
 

@@ -214,7 +214,7 @@ def _converted(array, param):
         return None, "the parameter's array is read-only"
     with np.errstate(over="ignore", invalid="ignore"):
         converted = np.array(array, dtype=param.dtype)    # a copy: the state may alias a param
-    if array.dtype.kind == "f" and converted.dtype != array.dtype:
+    if array.dtype.kind in "fiu" and converted.dtype != array.dtype:   # 100000 -> float16 inf
         overflowed = np.isfinite(array) & ~np.isfinite(converted)
         if overflowed.any():
             index = tuple(int(i) for i in np.argwhere(overflowed)[0])
