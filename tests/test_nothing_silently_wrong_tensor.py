@@ -465,3 +465,18 @@ def test_the_p_norm_gradient_is_zero_at_zero_entries_and_at_a_zero_norm(p):
     expected = np.sign([3.0, -4.0]) * (np.abs([3.0, -4.0]) / np.sum(np.abs([3.0, 4.0]) ** p)
                                        ** (1 / p)) ** (p - 1)
     np.testing.assert_allclose(rows.grad, [expected, [0.0, 0.0]], rtol=1e-12)
+
+
+@pytest.mark.parametrize("loss", [
+    lambda x: x.mean(), lambda x: x.mean(axis=1).sum(), lambda x: x.mean(axis=0).sum(),
+    lambda x: tg.mse_loss(x, np.zeros((0, 3))),
+    lambda x: tg.cross_entropy(x, np.zeros(0, dtype=int)),
+    lambda x: tg.binary_cross_entropy_with_logits(x, np.zeros((0, 3))),
+], ids=["mean", "mean of rows", "mean of columns", "mse_loss", "cross_entropy", "bce"])
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")        # the mean of nothing is NaN
+def test_an_empty_batch_has_an_empty_gradient(loss):
+    """The mean of no elements is NaN, as torch's; backward divided by the count (0) and raised
+    ZeroDivisionError."""
+    x = Tensor(np.zeros((0, 3)), requires_grad=True)
+    loss(x).backward()
+    assert x.grad.shape == (0, 3)

@@ -251,7 +251,7 @@ def _squared_error(y, v, reduction):
 def _mse_slope(y, v, reduction, g):
     """g * d mse / dy = g * 2 (y - v) / n (n = 1 for the "sum" reduction); g is 0-d."""
     error = np.subtract(y, v)
-    error *= (2 / error.size if reduction == "mean" else 2) * float(g)
+    error *= (2 / max(error.size, 1) if reduction == "mean" else 2) * float(g)   # (empty: no entry)
     return error
 
 
@@ -385,7 +385,7 @@ defprim("sum", lambda x, *, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdi
         lambda g, out, x, *, axis, keepdims: np.broadcast_to(_expand(g, axis, keepdims), x.shape))
 defprim("mean", lambda x, *, axis, keepdims: np.mean(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims:
-            np.broadcast_to(_expand(g, axis, keepdims), x.shape) * (out.size / x.size))
+            np.broadcast_to(_expand(g, axis, keepdims), x.shape) * (out.size / max(x.size, 1)))
 defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
         reads=("out", 0))
