@@ -130,8 +130,24 @@ def test_a_grad_of_the_wrong_shape_set_by_hand_is_refused_before_any_is_written(
     w.grad = np.ones(3)
     with pytest.raises(tg.ShapeError, match=r"\.grad of the tensor 'w' of shape \(2,\) holds "
                                             r"shape \(3,\)"):
-        ((w * 2.0).sum() * v.sum()).backward()
+        loss = (w * 2.0).sum() * v.sum()
+        loss.backward()
     assert v.grad is None and w.grad.shape == (3,)
+    w.grad = None                     # refused before anything was walked: the same graph runs
+    loss.backward()
+    assert w.grad.tolist() == [6.0, 6.0] and v.grad.tolist() == [6.0]
+
+
+@pytest.mark.parametrize("bad, error", [(np.zeros((3, 1)), tg.ShapeError),
+                                        ("text", tg.DTypeError)], ids=["wrong shape", "a str"])
+def test_a_retained_nodes_grad_set_by_hand_is_checked_as_a_leafs(bad, error):
+    """It was added into as it was: (3, 1) + (2,) broadcast to a (3, 2) .grad."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    h = (w * 2.0).retain_grad()
+    h.grad = bad
+    with pytest.raises(error, match=r"\.grad of the tensor of shape \(2,\)"):
+        (h * h).sum().backward()
+    assert w.grad is None
 
 
 def test_backward_twice_through_the_same_graph():

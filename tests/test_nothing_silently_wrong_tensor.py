@@ -480,3 +480,9 @@ def test_an_empty_batch_has_an_empty_gradient(loss):
     x = Tensor(np.zeros((0, 3)), requires_grad=True)
     loss(x).backward()
     assert x.grad.shape == (0, 3)
+
+
+def test_none_written_into_a_tensor_is_refused_not_stored_as_nan():
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: x.__setitem__(0, None), "None", "nan")
+    assert x.data.tolist() == [1.0, 2.0]

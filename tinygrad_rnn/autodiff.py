@@ -9,8 +9,9 @@ consumers passed it, and its vjp runs once, on that sum: a value used twice (h[t
 and step t+1; x * x) gets the sum. No recursion anywhere: an unrolled RNN is a chain as deep
 as the sequence is long. Adding a share into a sum happens in one place, `Sums`.
 
-The leaves' sums are written to .grad when the walk is done, so a backward that fails half-way
-changes no .grad (one exception: a checkpoint's recomputation runs a backward of its own,
+The leaves' sums (and the gradients of nodes that retain_grad()) are written to .grad when the
+walk is done, so a backward that fails half-way changes no .grad (one exception: a
+checkpoint's recomputation runs a backward of its own,
 which writes the .grad of the parameters its function reads when it is done; see
 checkpoint.py). The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
 .grad of leaves and of nodes that retain_grad(), and the mark that a graph was consumed.
@@ -37,18 +38,20 @@ def backward(root, grad=None, retain_graph=False):
     if not isinstance(retain_graph, (bool, np.bool_)):
         raise DTypeError(f"backward: retain_graph must be True or False, got {retain_graph!r}")
     sums = Sums(root, _seed(root, grad))
-    leaves = []                             # (leaf, its gradient, walk-made), written at the end
+    results = []            # (leaf or retained node, its gradient, walk-made), written at the end
     take, add = sums.pending.pop, sums.add
     writes, anomaly, consumed = recording.writes, recording.anomaly, not retain_graph
     order = topological_order([root], gradient_inputs)
-    check_outside([node for node in order if node._prim is None])   # before anything is walked
+    leaves = [node for node in order if node._prim is None]
+    check_outside(leaves)                   # before anything is walked: the constants' arrays
+    _check_grads(leaves)                    # and the .grad a user may have set by hand
     for node in reversed(order):
         prim = node._prim
         if prim is None:                    # a leaf: its sum is written at the end
             if node._requires_grad:         # (a constant got no share)
                 g, owned = sums.pop_leaf(node)
                 if g is not None:
-                    leaves.append((node, g, owned))
+                    results.append((node, g, owned))
             continue
         g = take(node, None)
         if g is None:                       # no gradient reaches it (behind a cut, say)
@@ -57,17 +60,17 @@ def backward(root, grad=None, retain_graph=False):
             raise _second_pass(node)
         if node._born != writes:            # something was written since node was made
             check_intact(node)
-        if node._retains_grad:
-            _write_grad(node, g, False)
+        if node._retains_grad:              # written with the leaves', at the end
+            results.append((node, g, False))
         parents = node._parents
         shares = prim.vjp(g, node._data, parents, node._params)
         if anomaly:
             _check_gradients(node, shares)
         add(parents, shares)
         node._consumed = consumed
-    _check_grads(leaves)
-    for leaf, g, owned in leaves:
-        _write_grad(leaf, g, owned)
+    _check_grads([node for node, _, _ in results if node._prim is not None])   # retained
+    for node, g, owned in results:
+        _write_grad(node, g, owned)
 
 
 def gradient_inputs(node):
@@ -199,7 +202,7 @@ def _check_grads(leaves):
     """Every .grad the walk will add into must be an array of real numbers of its tensor's
     shape (a user may have set one by hand): checked before any is written, so a refusal
     changes none."""
-    for leaf, _, _ in leaves:
+    for leaf in leaves:
         grad = leaf.grad
         if grad is None:
             continue

@@ -134,6 +134,10 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         """x[index] = v writes into x's memory, as torch's x[index] = v: an in-place update with
         the rules of x += v (node.py)."""
         self._writable("x[index] = v", value)
+        if value is None:                   # numpy would store NaN
+            raise DTypeError(f"x[index] = None into the {self.dtype} tensor of shape "
+                             f"{self.shape}: None is not a number (torch refuses it too); write "
+                             f"float('nan') if a missing value is meant")
         index = _plain_index(index)
         try:
             self._data[index] = value._data if isinstance(value, Tensor) else value
