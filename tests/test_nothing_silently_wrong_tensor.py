@@ -486,3 +486,17 @@ def test_none_written_into_a_tensor_is_refused_not_stored_as_nan():
     x = Tensor([1.0, 2.0])
     refuses(DTypeError, lambda: x.__setitem__(0, None), "None", "nan")
     assert x.data.tolist() == [1.0, 2.0]
+
+
+def test_masks_combine_with_logical_operators_and_numbers_are_refused():
+    x = Tensor([1.0, -2.0, 3.0])
+    mask = x > 0
+    assert (~mask).data.tolist() == [False, True, False] and x[~mask].data.tolist() == [-2.0]
+    assert (mask & (x < 2)).data.tolist() == [True, False, False]
+    assert (mask | np.array([False, True, False])).data.tolist() == [True, True, True]
+    assert (np.array([True, True, False]) & mask).data.tolist() == [True, False, False]
+    assert (mask ^ mask).data.tolist() == [False] * 3 and (~mask).dtype == bool
+    assert not (~mask).requires_grad
+    refuses(DTypeError, lambda: ~x, "~", "bool masks", "float64")
+    refuses(DTypeError, lambda: x & mask, "&", "float64")
+    refuses(ShapeError, lambda: mask | Tensor([True, False]), "|", "(3,)", "(2,)")

@@ -1,12 +1,13 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
-giving bool masks, argmax/argmin, tolist and the shape spellings view, unsqueeze,
-squeeze and flatten (each a reshape). A mixin of Tensor: its methods reach the engine through
-the tensor's own methods (reshape, abs, sum, ...) and `_mask` (a leaf outside any graph)."""
+giving bool masks and ~ & | ^ combining them, argmax/argmin, tolist and the shape spellings
+view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
+reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
+(a leaf outside any graph)."""
 import numpy as np
 
 from .arguments import flag, one_axis
 from .context import recording
-from .errors import ShapeError, where_in_time
+from .errors import DTypeError, ShapeError, where_in_time
 from .spellings import ALL_AXES, NOT_KEPT, either
 
 
@@ -33,6 +34,29 @@ def _comparison(ufunc, symbol):
     return compare
 
 
+def _logical(ufunc, symbol):
+    """Tensor.__and__ and the like: ~, &, | and ^ of bool masks, elementwise, giving a mask
+    (as torch's on bool tensors). On numbers they would be bitwise in numpy and have no
+    gradient: a DTypeError."""
+    def logical(self, other=None):
+        operands = [self] if other is None else [self, other]
+        arrays = [x._data if isinstance(x, PyTorchHabits) else np.asarray(x) for x in operands]
+        if not all(a.dtype == bool for a in arrays):
+            kinds = " and ".join(str(a.dtype) for a in arrays)
+            raise DTypeError(f"{symbol}: logical ops take bool masks (t > 0), got {kinds}; for "
+                             f"numbers use *, + or where()")
+        try:
+            result = ufunc(*arrays)
+        except ValueError as exc:
+            shapes = " and ".join(str(a.shape) for a in arrays)
+            raise ShapeError(f"{symbol}: masks of shapes {shapes} do not fit: {exc}"
+                             f"{where_in_time(recording.meta)}") from None
+        return self._mask(np.asarray(result))
+
+    logical.__name__ = f"__{ufunc.__name__}__"
+    return logical
+
+
 class PyTorchHabits:
     """Comparisons (< <= > >= == !=) are elementwise, as in PyTorch, and give bool tensors
     without a gradient; hashing stays by identity, so tensors remain dict keys (backward keys
@@ -46,6 +70,10 @@ class PyTorchHabits:
     __ge__ = _comparison(np.greater_equal, ">=")
     __eq__ = _comparison(np.equal, "==")
     __ne__ = _comparison(np.not_equal, "!=")
+    __invert__ = _logical(np.logical_not, "~")
+    __and__ = __rand__ = _logical(np.logical_and, "&")
+    __or__ = __ror__ = _logical(np.logical_or, "|")
+    __xor__ = __rxor__ = _logical(np.logical_xor, "^")
 
     def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
         """Index of the largest value along axis (of the flattened tensor when axis is None),
