@@ -19,6 +19,10 @@ def _comparison(ufunc, symbol):
         if other is None or isinstance(other, str):
             return NotImplemented
         theirs = other._data if isinstance(other, PyTorchHabits) else other
+        if symbol not in ("==", "!=") and (isinstance(theirs, (complex, np.complexfloating)) or (
+                isinstance(theirs, np.ndarray) and theirs.dtype.kind == "c")):
+            raise DTypeError(f"{symbol}: complex numbers have no order; compare with a real "
+                             f"number (numpy would compare real parts first, then imaginary)")
         try:
             result = ufunc(self._data, theirs)
         except ValueError as exc:
