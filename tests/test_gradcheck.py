@@ -235,3 +235,16 @@ def test_a_vjp_of_the_wrong_shape_is_refused_not_summed(wrong, monkeypatch, rng)
     with pytest.raises(tg.ShapeError, match=r"gradient of shape .* for a value of shape \(3, 2\)"):
         w.tanh().sum().backward()
     assert w.grad is None
+
+
+def test_an_output_recorded_before_the_check_is_refused_with_what_to_do(rng):
+    """Its graph read the inputs' values before gradcheck put its float64 copies in their
+    place: backward refused it as "modified in place", blaming the user for gradcheck's copy."""
+    w = Tensor(rng.standard_normal(3), requires_grad=True, name="w")
+    loss, hidden = (w * w).sum(), w * 2.0
+    for fn in (lambda: loss, lambda: (hidden * hidden).sum()):
+        with pytest.raises(tg.SettingError, match="recorded before gradcheck was called"):
+            gradcheck(fn, [w])
+    assert w.grad is None
+    loss.backward()                      # the graph itself was left as it was
+    np.testing.assert_allclose(w.grad, 2 * w.data)

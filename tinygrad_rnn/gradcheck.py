@@ -41,7 +41,7 @@ from . import settings
 from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .graph import topological_order
-from .inplace import give_back, lend
+from .inplace import give_back, lend, made_before_write
 from .tensor import Tensor
 
 
@@ -256,8 +256,13 @@ def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
     and the shape of fn's output."""
     out = _evaluate(fn, inputs, per_step)
+    order = topological_order([out])
+    if any(not node.is_leaf and made_before_write(node, x) for node in order for x in inputs):
+        raise SettingError("gradcheck: fn's output depends on a value recorded before gradcheck "
+                           "was called; fn must compute it anew from the inputs on every call "
+                           "(lambda: model(xs)[0].sum(), not lambda: loss)")
     checked = set(map(id, inputs))
-    others = [node for node in topological_order([out])
+    others = [node for node in order
               if node.is_leaf and node.requires_grad and id(node) not in checked]
     kept = [leaf.grad for leaf in others]
     try:

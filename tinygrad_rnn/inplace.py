@@ -79,6 +79,11 @@ def stamp_own(tensor):
     tensor._written = recording.writes
 
 
+def made_before_write(node, tensor):
+    """True when `node` was recorded before `tensor`'s value last changed."""
+    return node._born < getattr(memory_owner(tensor), "_written", 0)
+
+
 def rebind(tensor, value):
     """`tensor.data = value`: the tensor holds `value` from now on, a write of the tensor.
 
