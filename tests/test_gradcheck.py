@@ -248,3 +248,6 @@ def test_an_output_recorded_before_the_check_is_refused_with_what_to_do(rng):
     assert w.grad is None
     loss.backward()                      # the graph itself was left as it was
     np.testing.assert_allclose(w.grad, 2 * w.data)
+    other = Tensor(rng.standard_normal(3), requires_grad=True)
+    scaled = other * 2.0                 # recorded before too, but not computed from w: fine
+    assert gradcheck(lambda: (w * scaled).sum(), [w])

@@ -257,7 +257,7 @@ def _analytic(fn, inputs, per_step):
     and the shape of fn's output."""
     out = _evaluate(fn, inputs, per_step)
     order = topological_order([out])
-    if any(not node.is_leaf and made_before_write(node, x) for node in order for x in inputs):
+    if _stale(order, inputs):
         raise SettingError("gradcheck: fn's output depends on a value recorded before gradcheck "
                            "was called; fn must compute it anew from the inputs on every call "
                            "(lambda: model(xs)[0].sum(), not lambda: loss)")
@@ -280,6 +280,21 @@ def _analytic(fn, inputs, per_step):
     finally:
         for leaf, grad in zip(others, kept):
             leaf.grad = grad
+
+
+def _stale(order, inputs):
+    """Whether a node of `order` (parents first) computed from an input was recorded before
+    that input's value was replaced by gradcheck's copy."""
+    reads = {id(x): {id(x)} for x in inputs}          # node -> the inputs it is computed from
+    for node in order:
+        if node.is_leaf:
+            continue
+        read = set().union(*(reads.get(id(p), ()) for p in node.parents))
+        if read:
+            reads[id(node)] = read
+            if any(made_before_write(node, x) for x in inputs if id(x) in read):
+                return True
+    return False
 
 
 def _term(out, t):
