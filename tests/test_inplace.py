@@ -443,12 +443,33 @@ def test_a_checkpoint_whose_recomputation_differs_is_refused():
     x, W = Tensor([1.0, 2.0], requires_grad=True), Tensor([2.0, 2.0], requires_grad=True)
     out = checkpoint(lambda x: x * W, x)
     W.data[...] = 5.0                             # a parameter the segment closes over
-    with pytest.raises(BackwardError, match="checkpoint: fn gave other values when recomputed"):
+    with pytest.raises(BackwardError, match="checkpoint: the tensor of shape .2,. that the "
+                                            "checkpointed fn reads was written after"):
+        out.sum().backward()
+    zero = Tensor([0.0, 0.0], requires_grad=True)
+    out = checkpoint(lambda x: x * W, zero)        # the same outputs whatever W holds
+    W.data[...] = 6.0
+    with pytest.raises(BackwardError, match="written after the forward pass"):
         out.sum().backward()
     tg.manual_seed(0)
     out = checkpoint(lambda x: x * tg.randn(2), x)     # a random draw inside
     with pytest.raises(BackwardError, match="deterministic"):
         out.sum().backward()
+
+
+@pytest.mark.parametrize("name", ["W1", "b1"])
+def test_a_write_hidden_by_the_cached_input_projection_is_refused(name):
+    """T <= 64: the recomputed segments replay W1 x + b1 from the forward pass's cache, so the
+    outputs match and the write went unseen; the vjp of x then read the new W1 (xs.grad off
+    by 0.4)."""
+    rng = np.random.default_rng(0)
+    model = nn.Elman(3, 4, 2, seed=0)
+    xs = Tensor(rng.standard_normal((6, 2, 3)), requires_grad=True)
+    ys, _ = model(xs, checkpoint_every=2)
+    loss = nn.sequence_loss(ys, rng.standard_normal((6, 2, 2)))
+    getattr(model, name).data[...] += 0.5
+    with pytest.raises(BackwardError, match=f"'{name}' .* was written after the forward pass"):
+        loss.backward()
 
 
 def test_an_optimizer_step_before_a_checkpointed_backward_is_refused():

@@ -20,9 +20,9 @@ Rules:
   backward accumulates their gradients directly. A non-leaf must be passed as an input
   (checked during the recomputation: it would otherwise be walked twice).
 
-Both are checked: a recomputation whose outputs differ from the first run's (a random draw
-inside fn, or a parameter fn closes over written between forward and backward, which the
-in-place check cannot see since the node does not record it as an input) is refused with a
+Both are checked: a tensor fn reads from outside (a parameter it closes over, which the node
+does not record as an input) written between forward and backward, and a recomputation whose
+outputs differ from the first run's (a random draw inside fn), are refused with a
 BackwardError rather than giving the gradient of another computation. PyTorch's checkpoint
 restores the random state instead, and does not check.
 
@@ -35,8 +35,9 @@ from functools import partial
 import numpy as np
 
 from .autodiff import backward
-from .context import enable_grad, no_grad
+from .context import enable_grad, no_grad, recording
 from .errors import BackwardError, SettingError, ShapeError
+from .inplace import written_since
 from .memory import ReleasedValue, collecting
 from .primitives import PRIMITIVES
 from .tensor import Tensor, constant, leaf, make_tensor
@@ -59,7 +60,8 @@ def checkpoint(fn, *inputs):
     value = np.concatenate([output._data.reshape(-1) for output in outputs])
     node = make_tensor(value, PRIMITIVES["checkpoint"], inputs,
                        {"run": partial(_run, fn=fn, requires=requires),
-                        "rerun": partial(_rerun, fn=fn, requires=requires, shapes=shapes)},
+                        "rerun": partial(_rerun, fn=fn, requires=requires, shapes=shapes,
+                                         recorded=recording.writes)},
                        requires_grad=True)    # parameters fn closes over need its gradient
     pieces, start = [], 0
     for shape in shapes:
@@ -96,9 +98,10 @@ def _run(*arrays, fn, requires):
     return np.concatenate([output._data.reshape(-1) for output in outputs])
 
 
-def _rerun(g, out, *arrays, fn, requires, shapes):
+def _rerun(g, out, *arrays, fn, requires, shapes, recorded):
     """The node's vjp: recompute fn with recording on, seed its outputs with the pieces of g,
-    walk back, and read the inputs' gradients."""
+    walk back, and read the inputs' gradients. `recorded` is the write clock when the node was
+    made: a tensor fn closes over that was written since is refused."""
     inputs = [leaf(a, r) for a, r in zip(arrays, requires)]
     with enable_grad(), collecting() as created:
         outputs, _ = flatten(fn(*inputs))
@@ -109,6 +112,7 @@ def _rerun(g, out, *arrays, fn, requires, shapes):
                 term = (output * Tensor(g[start:start + size].reshape(shape))).sum()
                 seeded = term if seeded is None else seeded + term
             start += size
+    _check_unwritten(created, recorded)
     _check_recomputed(outputs, out)
     if seeded is not None:
         _refuse_outer_nodes(created)
@@ -143,6 +147,22 @@ def _check_recomputed(outputs, out):
                             f"draw inside it draws anew (apply it outside the checkpointed "
                             f"steps, or leave checkpoint_every unset), and the parameters it "
                             f"reads must not change between forward and backward")
+
+
+def _check_unwritten(created, recorded):
+    """The tensors fn reads from outside (parameters, constants) must hold the values they held
+    in the forward pass. Comparing the recomputed outputs is not enough: values cached in the
+    forward pass (a hoisted input projection) may hide a write that the vjps then read."""
+    inner = {id(node) for node in created}
+    for node in created:
+        for parent in node.parents:
+            if id(parent) not in inner and written_since(parent, recorded):
+                named = f" {parent.name!r}" if parent.name is not None else ""
+                raise BackwardError(f"checkpoint: the tensor{named} of shape {parent.shape} "
+                                    f"that the checkpointed fn reads was written after the "
+                                    f"forward pass (an optimizer step, x.data = ...), so the "
+                                    f"gradient would be that of values the forward pass never "
+                                    f"used. Call backward() before changing it")
 
 
 def _refuse_outer_nodes(created):

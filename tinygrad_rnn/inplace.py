@@ -81,7 +81,13 @@ def stamp_own(tensor):
 
 def made_before_write(node, tensor):
     """True when `node` was recorded before `tensor`'s value last changed."""
-    return node._born < getattr(memory_owner(tensor), "_written", 0)
+    return written_since(tensor, node._born)
+
+
+def written_since(tensor, clock):
+    """True when `tensor`'s value changed after the write clock read `clock`
+    (recording.writes)."""
+    return getattr(memory_owner(tensor), "_written", 0) > clock
 
 
 def rebind(tensor, value):
