@@ -352,6 +352,30 @@ def test_an_input_sequence_or_targets_written_after_forward_are_refused(array):
         loss.backward()
 
 
+@pytest.mark.parametrize("view", ["np.asarray of a tensor", "broadcast_to", "read-only view"])
+def test_a_read_only_view_of_memory_that_is_written_is_watched_too(view):
+    """A read-only array whose base is writable can change: it was taken as unchangeable, so
+    a write to its base after forward gave W1.grad off by about 1."""
+    model, xs, vs = elman_problem()
+    source = Tensor(xs) if view == "np.asarray of a tensor" else xs.copy()
+    if view == "np.asarray of a tensor":
+        given = np.asarray(source)
+    elif view == "broadcast_to":
+        source = xs[:1].copy()
+        given = np.broadcast_to(source, xs.shape)
+    else:
+        given = source.view()
+        given.setflags(write=False)
+    assert not given.flags.writeable
+    loss = nn.sequence_loss(model(given)[0], vs)
+    if view == "np.asarray of a tensor":
+        source.data[...] = 0.0
+    else:
+        source[...] = 0.0
+    with pytest.raises(BackwardError, match="written after"):
+        loss.backward()
+
+
 def test_an_operand_given_as_another_tensors_data_shares_its_write_stamps():
     x, w = Tensor([1.0, 2.0], requires_grad=True), Tensor([3.0, 4.0])
     loss = (x * w.data).sum()

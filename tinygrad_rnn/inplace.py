@@ -141,6 +141,16 @@ def give_back(tensor, lent):
         stamp_own(tensor)
 
 
+def may_be_written(array):
+    """Whether `array`'s memory may be written: it is writable, or it views (through .base)
+    an array or buffer that is. Only memory nothing writable reaches cannot change."""
+    while isinstance(array, np.ndarray):
+        if array.flags.writeable:
+            return True
+        array = array.base
+    return array is not None and not isinstance(array, bytes)   # a bytearray, an mmap
+
+
 def fingerprint(array):
     """A checksum of an array's values (CRC-32 of its bytes), for memory outside the engine's
     sight: a numpy array a constant wraps without a copy."""

@@ -40,7 +40,7 @@ from .errors import (
     where_in_time,
 )
 from .habits import PyTorchHabits
-from .inplace import TrackedArray, fingerprint, memory_owner, stamp
+from .inplace import TrackedArray, fingerprint, may_be_written, memory_owner, stamp
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
@@ -318,8 +318,10 @@ def constant(value, dtype=None, recorded=None):
     read, never owned (an input sequence may be a long recording). A graph that records the
     constant may read it in backward, after the caller has changed the array, so a write
     must not go unseen: a view of a tensor's value (x.data) shares that tensor's memory and
-    its write stamps, and a writable numpy array gets a fingerprint that backward compares
-    (inplace.py), while one may record (grad mode on; `recorded` says more precisely)."""
+    its write stamps, and a numpy array that may be written (itself, or the array it views: a
+    read-only np.asarray(t) of a tensor, a broadcast view) gets a fingerprint that backward
+    compares (inplace.py), while one may record (grad mode on; `recorded` says more
+    precisely)."""
     if isinstance(value, Tensor):
         return value
     array = as_array(value, dtype, copy=False)
@@ -328,7 +330,7 @@ def constant(value, dtype=None, recorded=None):
         return make_tensor(array, memory_of=value._owner)
     t = make_tensor(array)
     if (recording.grad_enabled if recorded is None else recorded) and \
-            isinstance(value, _ndarray) and array.flags.writeable and \
+            isinstance(value, _ndarray) and may_be_written(array) and \
             np.may_share_memory(array, value):
         t._fingerprint = fingerprint(array)
     return t
