@@ -239,3 +239,20 @@ def test_squared_error_terms_over_several_blocks_are_the_per_step_mse_nodes():
             assert term.meta["step"] == v.meta["step"] == t and term.name == f"R[{t}]"
             np.testing.assert_array_equal(v.data, vs[t - 1].astype(np.float32))
             np.testing.assert_allclose(term.item(), reduce((y.data - v.data) ** 2), rtol=1e-5)
+
+
+@pytest.mark.parametrize("call", [
+    lambda ys, vs, m: nn.sequence_loss(ys, vs, mask=m),
+    lambda ys, vs, m: nn.sequence_loss(ys[..., None], vs[..., None], mask=m,
+                                       loss=lambda y, v: ((y - v) ** 2).mean(axis=-1,
+                                                                           keepdims=True)),
+    lambda ys, vs, m: nn.last_step_loss(ys, vs[0], loss="bce", lengths=np.array([1, 2])),
+], ids=["outputs without a feature axis", "a loss returning (B, 1)", "lengths, no feature axis"])
+def test_a_mask_needs_one_loss_per_sample(call):
+    """Sample 1 is padded: a scalar per-step loss (ys (T, B)) or a (B, 1) one made the mask
+    scale or broadcast instead of pick, and the padded 5.0 counted (13.0 for 1.0)."""
+    ys, vs = np.array([[0.0, 5.0], [0.0, 5.0]]), np.array([[1.0, 0.0], [1.0, 0.0]])
+    mask = np.array([[True, False], [True, False]])
+    with pytest.raises(ShapeError, match=r"one value per sample \(2,\)"):
+        call(ys, vs, mask)
+    assert nn.sequence_loss(ys[..., None], vs[..., None], mask=mask).item() == 1.0

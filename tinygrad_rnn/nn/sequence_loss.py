@@ -175,10 +175,23 @@ def loss_terms(ys, vs, loss="mse", mask=None):
                 target = where(keep, target, 0.0) if learned else np.where(keep, target, 0)
             values = per_sample(y, target)
             if mask is not None:
+                values = _one_per_sample(values, mask.shape[1], "sequence loss with a mask")
                 values = values * mask[t - 1].astype(y.dtype)
             term = values.sum() if batch_sum else values.mean()
             terms.append(term.annotate(role="loss", name=f"R[{t}]"))
     return terms
+
+
+def _one_per_sample(values, batch, op):
+    """The per-sample losses, which must be one value per sample, (B,), for a mask (or lengths)
+    to pick samples: a scalar (the loss of ys without a feature axis, averaged over the batch)
+    or a (B, 1) would let padded samples count."""
+    if values.shape != (batch,):
+        raise ShapeError(f"{op}: the per-sample loss has shape {values.shape}, not one value per "
+                         f"sample ({batch},), so padded samples cannot be left out; give "
+                         f"outputs a feature axis, (T, B, O), and a loss function that returns "
+                         f"(B,){where_in_time(recording.meta)}")
+    return values
 
 
 # The two entry points have different defaults on purpose: a sequence loss compares every y[t]
@@ -283,6 +296,8 @@ def last_step_loss(ys, labels, loss="cross_entropy", lengths=None):
             ending = lengths == t
             keep = ending.reshape((-1,) + (1,) * (labels.ndim - 1))
             targets = where(keep, source, 0.0) if learned else np.where(keep, labels, 0)
-            terms.append((per_sample(y, targets) * ending.astype(y.dtype)).sum())
+            values = _one_per_sample(per_sample(y, targets), len(labels),
+                                     "last_step_loss with lengths")
+            terms.append((values * ending.astype(y.dtype)).sum())
     total = terms[0] if len(terms) == 1 else stack(terms).sum()
     return (total / len(labels)).annotate(role="loss", name="R", step=None)
