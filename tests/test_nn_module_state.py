@@ -6,7 +6,7 @@ import os
 import numpy as np
 import pytest
 
-from tinygrad_rnn import StateDictError, Tensor, nn
+from tinygrad_rnn import SettingError, StateDictError, Tensor, nn
 from tinygrad_rnn.nn import module
 
 N, H, O = 3, 5, 2
@@ -216,3 +216,47 @@ def test_load_state_dict_refuses_and_changes_nothing():
     assert_refused_untouched(model, lambda: model.load_state_dict(state),
                              "missing from the saved state: W1",
                              f"b2: model {(O,)}, saved {(O + 1,)}")
+
+
+# --- assigning attributes: as torch's Module, nothing dropped or reordered without a word ---
+
+def test_a_layer_assigned_anew_keeps_its_place_and_is_the_one_that_runs():
+    x = Tensor(np.ones((1, 2)))
+    seq = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Tanh(), nn.Linear(2, 2, seed=1))
+    before = seq(x).data.copy()
+    setattr(seq, "0", nn.Linear(2, 2, seed=0))         # the same weights, in place
+    assert list(seq._modules) == ["0", "1", "2"]
+    np.testing.assert_array_equal(seq(x).data, before)
+    lin = nn.Linear(2, 3, seed=0)
+    lin.W = Tensor(np.ones((3, 2)), requires_grad=True)
+    assert [name for name, _ in lin.named_parameters()] == ["W", "b"]
+    for model in (nn.MLP([2, 3, 1], seed=0), nn.Stacked([nn.Elman(2, 3, 2, seed=0),
+                                                        nn.Elman(2, 3, 1, seed=1)])):
+        inputs = x if isinstance(model, nn.MLP) else np.ones((3, 1, 2))
+        first = model(inputs)
+        first = (first[0] if isinstance(first, tuple) else first).data.copy()
+        model.layer0 = (nn.Linear(2, 3, seed=9) if isinstance(model, nn.MLP)
+                        else nn.Elman(2, 3, 2, seed=9))
+        again = model(inputs)
+        again = again[0] if isinstance(again, tuple) else again
+        assert not np.allclose(again.data, first)       # the new layer runs
+        again.sum().backward()
+        weight = model.layer0.W if isinstance(model, nn.MLP) else model.layer0.W1
+        assert weight.grad is not None                   # and is trained
+
+
+def test_a_parameter_is_not_replaced_by_a_tensor_that_would_drop_out_of_parameters():
+    lin = nn.Linear(2, 3, seed=0)
+    for value in (Tensor(np.ones((3, 2))), lin.W * 2.0, np.ones((3, 2))):
+        with pytest.raises(SettingError, match="Linear.W is a parameter"):
+            lin.W = value
+    assert [name for name, _ in lin.named_parameters()] == ["W", "b"]
+    lin.b = None                                       # dropping it on purpose is allowed
+    assert [name for name, _ in lin.named_parameters()] == ["W"]
+
+
+def test_a_name_with_a_dot_is_refused():
+    """state_dict joins names with '.': 'a.b' and module a's parameter b collided."""
+    m = nn.Module()
+    with pytest.raises(SettingError, match="'a.b' holds a '.'"):
+        setattr(m, "a.b", Tensor([2.0], requires_grad=True))

@@ -67,11 +67,17 @@ class MLP(Module):
         super().__init__()
         sizes = sizes_list("MLP", "sizes (at least [input, output])", sizes, minimum_length=2)
         rng = as_rng(seed, "MLP")
-        self.layers = [Linear(a, b, seed=rng) for a, b in zip(sizes[:-1], sizes[1:])]
-        for i, layer in enumerate(self.layers):
-            setattr(self, f"layer{i}", layer)
+        for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+            setattr(self, f"layer{i}", Linear(a, b, seed=rng))
+        self._depth = len(sizes) - 1
         self._hidden = get_activation(activation)
         self._output = get_activation(output_activation)
+
+    @property
+    def layers(self):
+        """The Linear layers in order, as registered (layer0, layer1, ...): a layer assigned
+        anew (mlp.layer0 = Linear(...)) is the one that runs."""
+        return [getattr(self, f"layer{i}") for i in range(self._depth)]
 
     def forward(self, x, hidden=None):
         """`hidden`, if given, is called on the last hidden layer's output (the sequence

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import settings
-from ..errors import DTypeError, StateDictError
+from ..errors import DTypeError, SettingError, StateDictError
 from ..files import atomic_writer
 from ..npz import read_npz, write_npz
 from ..tensor import Tensor
@@ -33,12 +33,23 @@ class Module:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}.__init__ must call super().__init__() "
                                  f"before assigning {name!r}")
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
-        if isinstance(value, Tensor) and value.requires_grad and value.is_leaf:
+        parameter = isinstance(value, Tensor) and value.requires_grad and value.is_leaf
+        if (parameter or isinstance(value, Module)) and "." in name:
+            raise SettingError(f"{type(self).__name__}: the name {name!r} holds a '.', which "
+                               f"state_dict uses between a module's name and its parameter's")
+        if name in self._parameters and value is not None and not parameter:
+            raise SettingError(f"{type(self).__name__}.{name} is a parameter; assign a leaf "
+                               f"Tensor that requires grad (or None to drop it), got "
+                               f"{_described(value)}: it would be dropped from parameters() "
+                               f"and state_dict() without a word")
+        if not parameter:
+            self._parameters.pop(name, None)
+        if not isinstance(value, Module):
+            self._modules.pop(name, None)
+        if parameter:
             if value.name is None:
                 value.name = name
-            self._parameters[name] = value
+            self._parameters[name] = value          # a name already there keeps its place
         elif isinstance(value, Module):
             self._modules[name] = value
         object.__setattr__(self, name, value)
@@ -206,6 +217,14 @@ def state_problems(params, described):
     return (([f"missing from the saved state: {', '.join(missing)}"] if missing else [])
             + ([f"not in the model: {', '.join(unexpected)}"] if unexpected else [])
             + ([f"shape mismatch: {'; '.join(wrong)}"] if wrong else []) + kinds)
+
+
+def _described(value):
+    if isinstance(value, Tensor):
+        kind = "the output of " + repr(value.op) if not value.is_leaf else "a leaf"
+        return f"{kind} of shape {value.shape} that does not require grad" \
+            if not value.requires_grad else f"{kind} of shape {value.shape}"
+    return type(value).__name__
 
 
 def _converted(array, param):

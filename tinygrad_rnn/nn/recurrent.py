@@ -289,18 +289,24 @@ class Stacked(RecurrentModule):
                        for m in ("initial_state", "enter", "step", "check_state")):
                 raise SettingError(f"Stacked: layer {i} is a {type(layer).__name__}, not a "
                                    f"recurrent cell (Elman, Jordan, StateSpace, Stacked)")
-        self.layers = list(layers)
-        for i, (below, above) in enumerate(zip(self.layers, self.layers[1:])):
+        for i, (below, above) in enumerate(zip(layers, layers[1:])):
             given, wanted = getattr(below, "output_size", None), getattr(above, "input_size", None)
             if given is not None and wanted is not None and given != wanted:
                 raise ShapeError(f"Stacked: layer {i} ({type(below).__name__}) outputs {given} "
                                  f"features but layer {i + 1} ({type(above).__name__}) takes "
                                  f"{wanted}")
-        for i, layer in enumerate(self.layers):
+        for i, layer in enumerate(layers):
             setattr(self, f"layer{i}", layer)
+        self._depth = len(layers)
         self.input_size = getattr(self.layers[0], "input_size", None)
         self.releases_values = all(getattr(layer, "releases_values", False)
                                    for layer in self.layers)
+
+    @property
+    def layers(self):
+        """The layers in order, as registered (layer0, layer1, ...): a layer assigned anew is
+        the one that runs."""
+        return [getattr(self, f"layer{i}") for i in range(self._depth)]
 
     def initial_state(self, batch, dtype):
         states = []
