@@ -407,6 +407,51 @@ def test_no_grad_and_enable_grad_decorate_with_or_without_parentheses():
     refuses(SettingError, lambda: tg.no_grad(5), "no_grad", "decorator")
 
 
+def test_a_grad_mode_object_can_be_entered_again_and_nested():
+    """The object no_grad() returns was a one-shot generator: a raw AttributeError on reuse."""
+    x, off = Tensor([1.0], requires_grad=True), tg.no_grad()
+    for _ in range(2):
+        with off:
+            with off:
+                assert not (x * 2.0).requires_grad
+            assert not tg.is_grad_enabled()
+        assert tg.is_grad_enabled()
+
+
+def test_a_decorated_generator_runs_every_resumption_in_its_mode():
+    """Decorating a generator function covered only the call that makes the generator: its
+    body ran in whatever mode the caller was in at each next()."""
+    x = Tensor([1.0, 2.0], requires_grad=True)
+
+    @tg.no_grad
+    def doubled(t):
+        received = yield t * 2.0
+        yield t * received
+        return "done"
+
+    items = doubled(x)
+    assert not next(items).requires_grad
+    assert tg.is_grad_enabled()                     # the caller's mode between resumptions
+    assert not items.send(3.0).requires_grad
+    with pytest.raises(StopIteration, match="done"):
+        next(items)
+
+    @tg.enable_grad
+    def recorded(t):
+        try:
+            yield t * 3.0
+        except KeyError:
+            yield t * 5.0
+
+    with tg.no_grad():
+        items = recorded(x)
+        first = next(items)
+        second = items.throw(KeyError())            # thrown in, handled in the mode
+    assert first.requires_grad and second.requires_grad and tg.is_grad_enabled()
+    (first.sum() + second.sum()).backward()
+    np.testing.assert_array_equal(x.grad, [8.0, 8.0])
+
+
 # --- in-place operators: numpy's refusals as the project's errors ---
 
 IN_PLACE_REFUSALS = {

@@ -9,6 +9,8 @@ step t, 1-based, set by the unroll loop), `scope` (a "/"-joined name path) and `
 The state is process-global, like PyTorch's grad mode is per thread: record a graph from one
 thread at a time.
 """
+import functools
+import inspect
 from contextlib import contextmanager
 from types import MappingProxyType
 
@@ -57,21 +59,64 @@ def enable_grad(fn=None):
 def _grad_mode(enabled, fn, name):
     """The context manager setting grad mode to `enabled`, or fn decorated with it."""
     if fn is None:
-        return _setting_grad(enabled)
+        return _GradMode(enabled)
     if not callable(fn):
         raise SettingError(f"{name}: takes no argument as a context manager (`with {name}():`) "
                            f"and a function as a decorator (`@{name}`), got {fn!r:.60}")
-    return _setting_grad(enabled)(fn)
+    return _GradMode(enabled)(fn)
 
 
-@contextmanager
-def _setting_grad(enabled):
-    previous = recording.grad_enabled
-    recording.grad_enabled = enabled
-    try:
-        yield
-    finally:
-        recording.grad_enabled = previous
+class _GradMode:
+    """Grad mode set to `enabled` inside: a context manager that may be entered again and
+    nested (each entry remembers the mode it found), and a decorator. A generator function
+    decorated runs each of its resumptions in the mode, not just the call that makes the
+    generator (as torch's decorators do)."""
+
+    __slots__ = ("enabled", "found")
+
+    def __init__(self, enabled):
+        self.enabled, self.found = enabled, []
+
+    def __enter__(self):
+        self.found.append(recording.grad_enabled)
+        recording.grad_enabled = self.enabled
+
+    def __exit__(self, *exc):
+        recording.grad_enabled = self.found.pop()
+
+    def __call__(self, fn):
+        mode = self.enabled
+        if inspect.isgeneratorfunction(fn):
+            @functools.wraps(fn)
+            def generator(*args, **kwargs):
+                return (yield from _in_mode(fn(*args, **kwargs), mode))
+            return generator
+
+        @functools.wraps(fn)
+        def function(*args, **kwargs):
+            with _GradMode(mode):
+                return fn(*args, **kwargs)
+        return function
+
+
+def _in_mode(inner, enabled):
+    """The generator `inner`, each resumption run with grad mode `enabled` (what the caller
+    sends or throws in is passed on; its return value is returned)."""
+    resume, value = inner.send, None
+    while True:
+        with _GradMode(enabled):
+            try:
+                item = resume(value)
+            except StopIteration as stop:
+                return stop.value
+        try:
+            resume, value = inner.send, (yield item)
+        except GeneratorExit:
+            with _GradMode(enabled):
+                inner.close()
+            raise
+        except BaseException as exc:      # thrown in by the caller: thrown into inner, in mode
+            resume, value = inner.throw, exc
 
 
 class tagged:
