@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from nn_oracles import randomize
 
+import tinygrad_rnn as tg
 from tinygrad_rnn import nn, truncation
 from tinygrad_rnn.errors import DTypeError, SettingError
 
@@ -200,3 +201,18 @@ def test_without_torch_the_bridge_says_what_to_install():
             "except ImportError as exc:\n    print(exc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "needs PyTorch" in out.stdout and "pip install torch" in out.stdout
+
+
+@pytest.mark.filterwarnings("ignore::DeprecationWarning")    # torch's __array__ and numpy 2
+def test_a_torch_tensor_that_requires_grad_is_refused_with_the_projects_error():
+    """torch's own RuntimeError ("Can't call numpy() on Tensor that requires grad") before."""
+    torch = pytest.importorskip("torch")
+    given = torch.ones(2, 3, dtype=torch.float64, requires_grad=True)
+    linear = tg.nn.Linear(3, 2, seed=0)
+    for call in (lambda: tg.Tensor(given), lambda: linear(given),
+                 lambda: tg.mse_loss(np.zeros(2), given[0, :2])):
+        with pytest.raises(tg.DTypeError, match="detach"):
+            call()
+    with pytest.raises(tg.StateDictError, match="detach"):
+        linear.load_state_dict({"W": given[:2].clone(), "b": np.zeros(2)})
+    assert tg.Tensor(given.detach()).shape == (2, 3)

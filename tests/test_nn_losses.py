@@ -256,3 +256,8 @@ def test_a_mask_needs_one_loss_per_sample(call):
     with pytest.raises(ShapeError, match=r"one value per sample \(2,\)"):
         call(ys, vs, mask)
     assert nn.sequence_loss(ys[..., None], vs[..., None], mask=mask).item() == 1.0
+
+
+def test_outputs_given_as_nested_lists_are_constants():
+    """A raw AttributeError ('list' object has no attribute 'shape') before."""
+    assert nn.sequence_loss(np.ones((2, 2, 1)).tolist(), np.zeros((2, 2, 1))).item() == 2.0

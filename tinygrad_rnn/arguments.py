@@ -29,9 +29,9 @@ def as_array(data, dtype=None, copy=True):
     PyTorch); an explicit `dtype` must be floating or bool; anything else is a DTypeError."""
     if dtype is not None and not (isinstance(dtype, np.dtype) and dtype.kind in "fb"):
         dtype = tensor_dtype(dtype)     # (an operand's own dtype, the common case, is fine)
-    try:
+    try:        # (RuntimeError: a torch tensor that requires grad refuses numpy())
         array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
-    except (TypeError, ValueError, OverflowError) as exc:
+    except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
         raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
                          f"data ({exc})") from None
     if array.dtype.kind in "fb":

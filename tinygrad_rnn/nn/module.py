@@ -162,7 +162,7 @@ class Module:
             if name in params:
                 try:
                     arrays[name] = np.asarray(value.data if isinstance(value, Tensor) else value)
-                except (TypeError, ValueError) as exc:
+                except (TypeError, ValueError, RuntimeError) as exc:
                     problems.append(f"{name}: not an array of numbers ({exc})")
         described = {name: (array.shape, array.dtype) for name, array in arrays.items()}
         described.update({name: None for name in state if name not in arrays})

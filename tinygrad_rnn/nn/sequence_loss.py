@@ -83,7 +83,7 @@ def _numbers(values, op, what):
     """The values of a Tensor, array or nested list as an array; ragged lists are an error."""
     try:
         return values._data if isinstance(values, Tensor) else np.asarray(values)
-    except (TypeError, ValueError) as exc:        # ragged nested lists
+    except (TypeError, ValueError, RuntimeError) as exc:        # ragged nested lists
         raise DTypeError(f"{op}: {what} must be an array of numbers ({exc})") from None
 
 
@@ -100,9 +100,12 @@ def _as_targets(vs, op):
 
 
 def _as_outputs(ys, op):
-    """ys as a Tensor (an array is made a constant) or a non-empty list of per-step outputs."""
+    """ys as a Tensor (an array is made a constant) or a non-empty list of per-step outputs
+    (each a Tensor; arrays and nested lists among them are made constants)."""
     if not isinstance(ys, (Tensor, list, tuple)):
         ys = constant(ys)
+    elif not isinstance(ys, Tensor):
+        ys = [y if isinstance(y, Tensor) else constant(y) for y in ys]
     if len(ys) == 0:
         raise ShapeError(f"{op}: there are no outputs (T = 0); a sequence loss needs at least "
                          f"one step")
