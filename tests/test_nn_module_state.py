@@ -260,3 +260,18 @@ def test_a_name_with_a_dot_is_refused():
     m = nn.Module()
     with pytest.raises(SettingError, match="'a.b' holds a '.'"):
         setattr(m, "a.b", Tensor([2.0], requires_grad=True))
+
+
+@pytest.mark.parametrize("make", [lambda: nn.Elman(3, 4, 2, seed=0),
+                                  lambda: nn.LSTM(3, 4, 2, seed=0),
+                                  lambda: nn.Jordan(3, 4, 2, seed=0), lambda: nn.MLP([3, 4, 2])],
+                         ids=["Elman", "LSTM", "Jordan", "MLP"])
+def test_a_model_pickles_and_computes_the_same(make):
+    """A lambda among the activations made pickle.dumps(model) raise PicklingError."""
+    import pickle
+    model = make()
+    again = pickle.loads(pickle.dumps(model))
+    xs = np.random.default_rng(0).standard_normal((4, 2, 3))
+    first = model(xs) if isinstance(model, nn.MLP) else model(xs)[0]
+    second = again(xs) if isinstance(model, nn.MLP) else again(xs)[0]
+    np.testing.assert_array_equal(first.data, second.data)

@@ -6,12 +6,18 @@ from ..functional import linear
 from ..tensor import Tensor
 from .module import Module, init_uniform
 
+
+def identity(x):
+    """The activation that does nothing (a named function, not a lambda: models pickle)."""
+    return x
+
+
 ACTIVATIONS = {
     "tanh": Tensor.tanh,
     "sigmoid": Tensor.sigmoid,
     "relu": Tensor.relu,
-    "identity": lambda x: x,
-    None: lambda x: x,
+    "identity": identity,
+    None: identity,
 }
 
 
