@@ -460,6 +460,28 @@ def test_a_released_value_is_refused_as_a_write_and_stays_nan():
     with no_grad(), pytest.raises(BackwardError, match="released"):
         a[0] = 1.0
     assert np.isnan(b.data).all()                 # the placeholder all released values share
+    assert "value released, shape (2,)" in repr(b)
+
+
+def test_an_op_on_a_released_value_is_refused_not_computed_as_nan():
+    """A cell that kept a node of step 1 for later steps computed with its NaN placeholder
+    from step 2 on, without a word (detect_anomaly could not tell either: NaN in, NaN out)."""
+    w = Tensor([1.0, 2.0], requires_grad=True)
+    a = w * 3.0
+    a.release_value()
+    for use in (lambda: a * 2.0, lambda: a.tanh(), lambda: tg.stack([a, a]), lambda: a + w):
+        with pytest.raises(BackwardError, match="released to save memory"):
+            use()
+
+    class KeepsANode(nn.Elman):
+        def step(self, x, h, t, projection=None):
+            if t == 1:
+                self.kept = self.b2 * 2.0              # made in step 1, released at its end
+            y, h = super().step(x, h, t, projection)
+            return y + self.kept, h
+    model = KeepsANode(3, 4, 2, seed=0)
+    with pytest.raises(BackwardError, match="released to save memory.* at time step t=2"):
+        model(np.ones((3, 1, 3)))
 
 
 def test_a_checkpoint_whose_recomputation_differs_is_refused():

@@ -151,7 +151,8 @@ class GraphNode:
         return (self[i] for i in range(len(self)))
 
     def __repr__(self):
-        body = np.array2string(self._data, precision=4, separator=", ", prefix="Tensor(")
+        body = (f"<value released, shape {self.shape}>" if self.value_released else
+                np.array2string(self._data, precision=4, separator=", ", prefix="Tensor("))
         extras = [f"op={self.op!r}"] if self._prim is not None else []
         extras += [f"name={self.name!r}"] if self.name is not None else []
         extras += ["requires_grad=True"] if self.requires_grad else []

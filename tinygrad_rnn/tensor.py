@@ -36,6 +36,7 @@ from .errors import (
     SettingError,
     ShapeError,
     TensorIndexError,
+    TinygradRNNError,
     shapes_of,
     where_in_time,
 )
@@ -444,6 +445,8 @@ def _forward_error(prim, arrays, params, exc):
     """The project's exception for a numpy error in prim's forward, naming the op, the
     operands' shapes and the time step."""
     where = where_in_time(recording.meta)
+    if isinstance(exc, TinygradRNNError):      # already ours (a released value was read)
+        return type(exc)(f"{exc}{where}")
     if isinstance(exc, TypeError):
         return DTypeError(f"{prim.name}: operands of dtypes "
                           f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
