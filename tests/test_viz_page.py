@@ -279,3 +279,11 @@ def test_wrong_arguments_are_named():
         viz.explore(model, xs, vs, policies=[])
     with pytest.raises(ValueError, match="truncation"):
         viz.explore(model, xs, vs, policies=["sometimes"])
+
+
+def test_an_empty_title_is_the_default_in_explore_as_in_to_html():
+    """explore(title="") gave the page an empty heading; to_html(title="") its default."""
+    model = make_model()
+    xs, vs = data(3)
+    page = viz.explore(model, xs, vs, policies=["full"], title="")
+    assert page.title.startswith(f"{type(model).__name__}, T = 3")

@@ -92,7 +92,7 @@ def explore(model, xs, vs, policies=None, loss="mse", *, title=None, highlight=N
     """
     optional_text("explore", "title", title)
     roots = record_policies(model, xs, vs, policies, loss)
-    if title is None:
+    if not title:                       # None or "" (as to_html): the default
         title = f"{type(model).__name__}, T = {len(xs)}: where each R[t]'s gradient flows"
     return _page(roots, model, title, highlight, max_lags, one_input=True)
 
