@@ -5,6 +5,7 @@ Python puts a script's own folder first on sys.path.
 """
 import argparse
 import os
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -22,10 +23,54 @@ def argument_parser(description):
                                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--quick", action="store_true",
                         help="a smaller run (fewer steps, seeds and sizes) for a first look")
-    parser.add_argument("--seed", type=int, default=0, help="base seed: same seed, same numbers")
+    parser.add_argument("--seed", type=non_negative_int, default=0,
+                        help="base seed: same seed, same numbers")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="folder for the PNG plots")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     return parser
+
+
+def parse(parser, argv):
+    """parser.parse_args(argv), with --out checked before any work: a run's plots go there
+    when it ends, and a path that is a file would lose the whole run."""
+    config = parser.parse_args(argv)
+    if config.out.exists() and not config.out.is_dir():
+        parser.error(f"--out {config.out} is a file, not a folder for the plots")
+    return config
+
+
+def reporting_errors(main, argv):
+    """main(argv), with the project's errors (a setting a model refuses, say) and running out
+    of memory reported in one line and exit code 1, as the command line does."""
+    try:
+        return main(argv)
+    except (tg.TinygradRNNError, MemoryError) as exc:
+        kind = "out of memory" if isinstance(exc, MemoryError) else type(exc).__name__
+        print(f"error ({kind}): {exc}", file=sys.stderr)
+        return 1
+
+
+def non_negative_int(text):
+    """An argparse type: a whole number >= 0 (a seed)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
+    return value
+
+
+def fraction(text):
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") \
+            from None
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
+    return value
 
 
 def positive_int(text):

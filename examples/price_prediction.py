@@ -24,17 +24,20 @@ import time
 import numpy as np
 from common import (
     argument_parser,
+    fraction,
     markdown_table,
+    parse,
     positive_int,
     predict,
     pyplot,
+    reporting_errors,
     save_figure,
     seed_for,
     train,
     training_options,
 )
 
-from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn import SettingError, Tensor, nn
 from tinygrad_rnn.data import next_value_task, price_series
 
 
@@ -78,7 +81,7 @@ def fit_one(model, policy, task, validation, config, description):
         return nn.sequence_loss(ys + inputs, task.train_ys, loss="mse", time_reduction="mean")
 
     def early_stopping(step, loss_value):
-        if (step + 1) % config.eval_every == 0:
+        if (step + 1) % config.eval_every == 0 or step + 1 == config.steps:   # and the last
             error = rmse(forecast(model, policy, task, val_xs), val_truth)
             if error < best["rmse"]:
                 best.update(rmse=error, step=step + 1, state=model.state_dict())
@@ -117,15 +120,16 @@ def plot(series, split_index, val_months, test_months, forecasts, config):
 
 def parse_arguments(argv):
     parser = argument_parser(__doc__.splitlines()[0])
-    parser.add_argument("--length", type=int, default=12, help="months per window")
-    parser.add_argument("--test-fraction", type=float, default=0.25, help="last part for testing")
-    parser.add_argument("--val-months", type=int, default=12,
+    parser.add_argument("--length", type=positive_int, default=12, help="months per window")
+    parser.add_argument("--test-fraction", type=fraction, default=0.25,
+                        help="last part for testing")
+    parser.add_argument("--val-months", type=positive_int, default=12,
                         help="months before the test part used for early stopping")
     training_options(parser, steps=1000, seeds=3, hidden=16, lr=1e-2)
     parser.add_argument("--eval-every", type=positive_int, default=25,
                         help="steps between validations")
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
-    config = parser.parse_args(argv)
+    config = parse(parser, argv)
     if config.quick:
         config.steps, config.seeds = 300, 1
     if config.length < 12:
@@ -140,6 +144,11 @@ def main(argv=None):
     n = len(series)
     split_index = int(round((1 - config.test_fraction) * n))
     train_end = split_index - config.val_months
+    if split_index >= n or train_end < 2 * config.length:
+        raise SettingError(f"--test-fraction {config.test_fraction} and --val-months "
+                           f"{config.val_months} leave {max(train_end, 0)} months to train on "
+                           f"and {n - split_index} to test on, of {n}; training needs at least "
+                           f"2 x --length = {2 * config.length} months and the test at least one")
     # next_value_task's training part ends at train_end; its statistics come from there only.
     task = next_value_task(config.length, split=train_end / n, log=True, series=series)
     if task.split_index != train_end:
@@ -190,4 +199,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(reporting_errors(main, sys.argv[1:]))

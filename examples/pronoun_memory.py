@@ -39,9 +39,12 @@ from common import (
     accuracy,
     argument_parser,
     markdown_table,
+    non_negative_int,
+    parse,
     positive_int,
     predict,
     pyplot,
+    reporting_errors,
     save_figure,
     seed_for,
     train,
@@ -273,21 +276,23 @@ def parse_arguments(argv):
                         help="distances d from the name to the query word")
     training_options(parser, steps=1000, seeds=3, hidden=32, lr=1e-2)
     parser.add_argument("--batch", type=positive_int, default=32, help="fresh sentences per step")
-    parser.add_argument("--window", type=int, default=4, help="window of the windowed MLP")
-    parser.add_argument("--kernel", type=int, default=5, help="receptive field of the convolution")
+    parser.add_argument("--window", type=positive_int, default=4, help="window of the windowed MLP")
+    parser.add_argument("--kernel", type=positive_int, default=5,
+                        help="receptive field of the convolution")
     parser.add_argument("--mu", type=float, default=0.5, help="Jordan's moving-average factor")
     parser.add_argument("--slow-mu", type=float, default=0.9,
                         help="mu of the second Jordan row: a slower-decaying moving average")
     parser.add_argument("--forget-bias", type=float, default=1.0,
                         help="the LSTM's forget-gate bias at initialization (f = sigmoid of it)")
-    parser.add_argument("--test-size", type=int, default=1000, help="test sentences per distance")
-    parser.add_argument("--embedding", type=int, default=0,
+    parser.add_argument("--test-size", type=positive_int, default=1000,
+                        help="test sentences per distance")
+    parser.add_argument("--embedding", type=non_negative_int, default=0,
                         help="read words through a learned nn.Embedding of this width instead of "
                              "one-hot vectors (0: one-hot)")
     parser.add_argument("--models", nargs="+", choices=MODEL_KEYS, default=list(MODEL_KEYS))
     parser.add_argument("--jobs", type=positive_int, default=min(2, os.cpu_count() or 1),
                         help="worker processes (the numbers do not depend on it)")
-    config = parser.parse_args(argv)
+    config = parse(parser, argv)
     if config.quick:
         config.distances, config.seeds, config.steps, config.test_size = [1, 4, 8], 1, 400, 500
     if config.embedding < 0:
@@ -324,4 +329,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(reporting_errors(main, sys.argv[1:]))

@@ -22,9 +22,11 @@ from common import (
     accuracy,
     argument_parser,
     markdown_table,
+    parse,
     positive_int,
     predict,
     pyplot,
+    reporting_errors,
     save_figure,
     seed_for,
     train,
@@ -118,7 +120,7 @@ def parse_arguments(argv):
     parser.add_argument("--batch", type=positive_int, default=32, help="fresh talks per step")
     parser.add_argument("--eval-every", type=positive_int, default=50,
                         help="steps between test evaluations")
-    config = parser.parse_args(argv)
+    config = parse(parser, argv)
     if config.quick:
         config.lengths, config.test_size, config.steps = [12, 24], 300, 600
         config.seeds = 1
@@ -163,4 +165,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    sys.exit(reporting_errors(main, sys.argv[1:]))
