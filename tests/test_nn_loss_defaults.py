@@ -32,3 +32,12 @@ def test_real_valued_targets_given_to_last_step_loss(ys):
         nn.last_step_loss(ys, np.array([0.5, 1.0, 2.0]))
     assert nn.last_step_loss(ys, np.zeros((B, C)), loss="mse").shape == ()
     assert nn.last_step_loss(ys, np.array([0.0, 1.0, 2.0])).shape == ()   # whole floats: indices
+
+
+@pytest.mark.parametrize("batch", [4, 5], ids=["B == T", "B != T"])
+def test_labels_given_to_sequence_loss_get_the_defaults_hint(batch):
+    """last_step_loss's labels (B,) given to sequence_loss: a shape error about one step, or
+    about the number of steps, that named neither default."""
+    ys = np.zeros((4, batch, 3))
+    with pytest.raises(ShapeError, match="last_step_loss's is 'cross_entropy'"):
+        nn.sequence_loss(ys, np.arange(batch) % 3)

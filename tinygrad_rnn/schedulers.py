@@ -21,7 +21,7 @@ their factors) and an lr set by hand carries on from where it was set. (A closed
 base_lr would let each scheduler overwrite the other.) The tests hold them to PyTorch's
 numbers, alone and together. Settings are
 checked as the optimizers' are (settings.py: numpy numbers taken, bools, NaN and Inf refused).
-An lr that would leave the floating range (ExponentialLR(gamma=10) after 400 epochs) is a
+An lr that would leave the floating range (ExponentialLR(gamma=10) from lr 0.1, at epoch 310) is a
 SettingError naming the epoch, and the optimizer keeps its lr: PyTorch would set inf and the
 next step would turn every weight into NaN. An lr of 0 (the end of a cosine with eta_min=0,
 or an exponential decay that underflows) is legal: the step then changes nothing.

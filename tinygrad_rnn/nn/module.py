@@ -2,11 +2,12 @@
 
 Assigning a Tensor that requires grad to an attribute registers it as a parameter under that
 name; assigning a Module registers a submodule. `named_parameters()` walks both, in the order
-they were assigned, with dotted names ("layers.0.W1").
+they were assigned, with dotted names ("layer0.W1" in a Stacked, "0.W" in a Sequential).
 
 Saving writes a .npz atomically (files.py): a crash or a kill mid-save leaves the old file
-intact and no temporary behind. Loading is all or nothing: every name, shape and dtype is
-checked (and a file's headers before its data, npz.py) before any parameter changes, and a
+intact and no temporary behind. Loading is all or nothing: every name and shape is checked,
+and every value converted to its parameter's dtype (refused if it does not fit: 1e300 into
+float32), and a file's headers before its data (npz.py), before any parameter changes; a
 StateDictError says what does not fit.
 """
 from collections.abc import Mapping

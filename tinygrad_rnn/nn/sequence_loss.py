@@ -152,6 +152,10 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     # targets that require grad get it, as mse_loss gives it (PyTorch too): each step's target
     # is then a slice of vs, recorded, rather than an array of its values
     learned = isinstance(vs, Tensor) and vs.requires_grad
+    if targets.ndim == 1 and np.ndim(outputs[0]) >= 1:
+        raise ShapeError(f"sequence loss: targets of shape {targets.shape} hold one value per "
+                         f"sequence, not one target per step: labels read at the last step are "
+                         f"last_step_loss's ({DEFAULTS})")
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
