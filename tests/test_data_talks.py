@@ -2,6 +2,7 @@
 import numpy as np
 import pytest
 
+import tinygrad_rnn as tg
 from tinygrad_rnn.data import keyword_patterns, talks_task
 
 
@@ -129,3 +130,14 @@ def test_keywords_differ_between_classes():
 def test_impossible_settings_are_rejected(kwargs, message):
     with pytest.raises(ValueError, match=message):
         talks_task(4, **kwargs)
+
+
+def test_seed_none_follows_manual_seed():
+    """seed=None drew fresh entropy, so tg.manual_seed did not make a script repeat."""
+    from tinygrad_rnn.data import pronoun_task
+    runs = []
+    for _ in range(2):
+        tg.manual_seed(5)
+        runs.append((pronoun_task(4, 3, seed=None).xs, talks_task(3, 20, seed=None).xs))
+    for first, second in zip(*runs):
+        np.testing.assert_array_equal(first, second)

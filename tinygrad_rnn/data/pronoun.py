@@ -29,6 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import settings
+from ..creation import default_generator
 from ..errors import SettingError, TensorIndexError
 
 PAD = -1
@@ -211,7 +212,8 @@ def pronoun_task_mixed(n_samples, distances, seed=0, vocab=DEFAULT_VOCAB):
     """n_samples sentences, each with a distance drawn uniformly from `distances`.
 
     Returns a PronounBatch padded at the end to T_max = max(distances) + 1 steps; sentence b's
-    label is due at step lengths[b] - 1 and mask[t, b] is t < lengths[b].
+    label is due at step lengths[b] - 1 and mask[t, b] is t < lengths[b]. seed=None draws
+    from the generator tg.manual_seed seeds, as models made with seed=None do.
     """
     n_samples = settings.positive_int("pronoun_task", "n_samples", n_samples)
     given = (np.asarray(distances, dtype=object).reshape(-1)
@@ -220,7 +222,7 @@ def pronoun_task_mixed(n_samples, distances, seed=0, vocab=DEFAULT_VOCAB):
         raise SettingError(f"pronoun_task: distances must be >= 1 (whole numbers of steps), got "
                            f"{distances!r}")
     distances = given.astype(np.int64)
-    seed = settings.seed_sequence("pronoun_task", seed)
+    seed = settings.seed_sequence("pronoun_task", default_generator() if seed is None else seed)
     if not isinstance(vocab, PronounVocab):
         raise SettingError(f"pronoun_task: vocab must be a PronounVocab, got "
                            f"{type(vocab).__name__}")

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import settings
+from ..creation import default_generator
 from ..errors import SettingError, TensorIndexError
 
 CLASS_NAMES = ("sport", "science")
@@ -103,7 +104,8 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     """n_talks synthetic talks of `length` frames; see the module docstring for the process.
 
     Returns a TalksBatch with xs (length, n_talks, n_features). The same arguments give the same
-    batch; `seed` changes the talks, `keyword_seed` the keyword vocabulary.
+    batch; `seed` changes the talks, `keyword_seed` the keyword vocabulary. seed=None draws
+    from the generator tg.manual_seed seeds, as models made with seed=None do.
     """
     owner = "talks_task"
     n_talks = settings.positive_int(owner, "n_talks", n_talks)
@@ -112,7 +114,7 @@ def talks_task(n_talks, length, n_features=8, seed=0, *, n_keywords=3, keyword_l
     n_decoys = settings.non_negative_int(owner, "n_decoys", n_decoys)
     keyword_length = settings.positive_int(owner, "keyword_length", keyword_length)
     noise = settings.non_negative_float(owner, "noise", noise)
-    seed = settings.seed_sequence(owner, seed)
+    seed = settings.seed_sequence(owner, default_generator() if seed is None else seed)
     if quiet_tail is None:
         quiet_tail = length // 4
     quiet_tail = settings.non_negative_int(owner, "quiet_tail", quiet_tail)
