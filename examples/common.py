@@ -50,49 +50,28 @@ def reporting_errors(main, argv):
         return 1
 
 
-def non_negative_int(text):
-    """An argparse type: a whole number >= 0 (a seed)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 0, got {text!r}")
-    return value
+def argument_type(name, convert, accepts, wanted):
+    """An argparse type: `convert` (int or float) of the text, which `accepts` must hold for;
+    else argparse's one-line error saying the value must be `wanted`."""
+    def parse(text):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not accepts(value):
+            raise argparse.ArgumentTypeError(f"must be {wanted}, got {text!r}")
+        return value
+    parse.__name__ = name
+    return parse
 
 
-def fraction(text):
-    """An argparse type: a number strictly between 0 and 1."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}") \
-            from None
-    if not 0 < value < 1:
-        raise argparse.ArgumentTypeError(f"must be a number between 0 and 1, got {text!r}")
-    return value
-
-
-def positive_int(text):
-    """An argparse type: a whole number >= 1 (0 steps or seeds would leave nothing to plot)."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
-    return value
-
-
-def positive_float(text):
-    """An argparse type: a finite number > 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a number > 0, got {text!r}") from None
-    if not (value > 0 and value != float("inf")):
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text!r}")
-    return value
+# (0 steps or seeds would leave nothing to plot; a seed may be 0)
+positive_int = argument_type("positive_int", int, lambda v: v >= 1, "a whole number >= 1")
+non_negative_int = argument_type("non_negative_int", int, lambda v: v >= 0,
+                                 "a whole number >= 0")
+positive_float = argument_type("positive_float", float, lambda v: 0 < v < float("inf"),
+                               "a finite number > 0")
+fraction = argument_type("fraction", float, lambda v: 0 < v < 1, "a number between 0 and 1")
 
 
 def training_options(parser, *, steps, seeds, hidden, lr, clip=1.0):
