@@ -172,3 +172,45 @@ def test_each_examples_own_counts_are_checked_too(script, option, tmp_path, caps
     assert stopped.value.code == 2
     assert f"argument {option}: must be" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == []
+
+
+def test_price_prediction_validates_at_the_last_step_too(tmp_path, capsys):
+    """With --eval-every above --steps no step was validated, and the table reported the
+    untrained weights as the trained result ("best ... at step 0")."""
+    code, out = run_example("price_prediction.py", ["--steps", "2", "--eval-every", "5",
+                                                    "--seeds", "1", "--hidden", "4"],
+                            tmp_path, capsys)
+    assert code == 0 and "at step 0" not in out and "at step    2" in out
+
+
+@pytest.mark.parametrize("script, flags", [
+    ("price_prediction.py", ["--val-months", "-24"]),
+    ("price_prediction.py", ["--test-fraction", "nan"]),
+    ("price_prediction.py", ["--seed", "-1"]),
+    ("pronoun_memory.py", ["--window", "0"]),
+    ("pronoun_memory.py", ["--test-size", "0"]),
+])
+def test_bad_flags_are_argparse_errors(script, flags, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        run_example(script, flags, tmp_path, capsys)
+    assert exit_.value.code == 2 and "must be" in capsys.readouterr().err
+
+
+def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
+    """It was found when the plots were saved, after all the training."""
+    taken = tmp_path / "a file"
+    taken.write_text("kept")
+    with pytest.raises(SystemExit) as exit_:
+        run_example("talk_classification.py", TINY["talk_classification.py"], taken, capsys)
+    assert exit_.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert taken.read_text() == "kept"
+
+
+def test_a_setting_a_model_refuses_is_one_line(tmp_path, capsys):
+    common = load("common.py")
+    main = load("price_prediction.py").main
+    argv = ["--no-progress", "--out", str(tmp_path), "--test-fraction", "0.99", "--steps", "1"]
+    assert common.reporting_errors(main, argv) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("error (SettingError): --test-fraction 0.99")
+    assert len(err.splitlines()) == 1
