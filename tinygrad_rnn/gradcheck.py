@@ -18,8 +18,15 @@ is small, so that the test means something at every scale:
 - G is the input's largest |analytic| or |numeric|. A gradient whose entries are all below
   atol would pass torch's test whatever it is (zero, or of the wrong sign); here atol shrinks
   with it.
-- r is what finite differences cannot resolve, the rounding of f's value in the quotient:
-  2^-44 (|f(x + eps)| + |f(x - eps)|) / step, about 6e-8 |f| for eps = 1e-6.
+- r is what finite differences cannot resolve: the rounding of f's value in the quotient,
+  2^-44 2 M / step, where M is the largest |value| computed on the way to f (f's own, or an
+  intermediate's: sigmoid(-20) = (tanh(-10) + 1) / 2 is 2e-9 but rounded at the scale of 1).
+  About 6e-8 M for eps = 1e-6.
+
+An input whose gradient is nowhere larger than r (0 < G <= r) is not certified: finite
+differences cannot tell its gradient from a wrong one, so the check fails it as unresolved and
+says so (scale the function up, or check at a point where its gradient is larger). A gradient
+that is exactly 0 on both sides (an input fn does not depend on) passes.
 
 With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); each term's
 gradient is checked on its own, and the report names the first time step that disagrees.
@@ -66,6 +73,9 @@ class InputCheck:
     #                       index, analytic and numeric are then the worst element at that step
     nonfinite: int = 0    # elements (or directions) where either side is NaN or Inf
     allowed: float = 0.0  # the tolerance at the worst element (module doc)
+    unresolved: bool = False    # every |gradient| is below what finite differences resolve
+    largest: float = 0.0        # G: the largest |analytic| or |numeric|
+    resolution: float = 0.0     # r: what finite differences cannot resolve here
 
 
 @dataclass
@@ -128,6 +138,10 @@ class GradcheckReport:
                   f"the analytic or the numeric side (worst index {c.index}"
                   f"{'' if c.step is None else f', t={c.step}'}); NaN never passes"
                   for c in self.inputs if c.nonfinite]
+        lines += [f"{c.name}: not certified: its largest gradient, {c.largest:.2g}, is below what "
+                  f"finite differences resolve here, {c.resolution:.2g} (the rounding of the "
+                  f"values computed on the way to f); scale the function up or check at a point "
+                  f"where the gradient is larger" for c in self.inputs if c.unresolved]
         return "\n".join(lines)
 
     def _repr_pretty_(self, printer, cycle):
@@ -169,11 +183,11 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
         _check_eps_moves(inputs, eps)
-        analytic, shape = _analytic(fn, inputs, per_step)
+        analytic, shape, magnitude = _analytic(fn, inputs, per_step)
         numeric_of = _directional if mode == "random" else _elementwise
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             return numeric_of(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
-                              per_step)
+                              per_step, magnitude)
     finally:
         for x, value, (requires_grad, grad) in zip(inputs, lent, saved):
             give_back(x, value)
@@ -254,7 +268,7 @@ def _evaluate(fn, inputs, per_step):
 
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
-    and the shape of fn's output."""
+    the shape of fn's output, and the largest |value| computed on the way to it."""
     out = _evaluate(fn, inputs, per_step)
     order = topological_order([out])
     if _stale(order, inputs):
@@ -276,10 +290,23 @@ def _analytic(fn, inputs, per_step):
                 root.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
-        return [np.stack(g) if per_step else g[0] for g in grads], out.shape
+        return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
+                _largest_value(order))
     finally:
         for leaf, grad in zip(others, kept):
             leaf.grad = grad
+
+
+def _largest_value(order):
+    """The largest finite |value| of the nodes of `order`: what f's rounding scales with
+    (cancellation can leave f far smaller than its parts)."""
+    largest = 0.0
+    for node in order:
+        if node.value_released or node.dtype.kind != "f" or node.size == 0:
+            continue
+        values = np.abs(node.data)
+        largest = max(largest, float(np.max(values, where=np.isfinite(values), initial=0.0)))
+    return largest
 
 
 def _stale(order, inputs):
@@ -322,7 +349,8 @@ def _value(fn, inputs, per_step, shape):
 ROUNDING = 2.0 ** -44     # the relative error assumed of f's value (256 units in the last place)
 
 
-def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
+def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
+                 magnitude):
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
@@ -337,7 +365,8 @@ def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
             flat[j] = original
             step = (original + eps) - (original - eps)      # 2 eps, up to rounding
             quotient = (plus - minus) / step
-            unresolved = ROUNDING * (np.abs(plus) + np.abs(minus)) / step
+            unresolved = ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus),
+                                                                         np.abs(minus))) / step
             numeric[..., j] = quotient if per_step else quotient[0]
             rounding[..., j] = unresolved if per_step else unresolved[0]
         name = x.name or f"input[{i}]"
@@ -347,7 +376,8 @@ def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
                            analytic[0].shape[0] if per_step else None)
 
 
-def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step):
+def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
+                 magnitude):
     """Along direction d: numeric (f(x + eps d) - f(x - eps d)) / (2 eps), analytic the
     gradient times the step actually taken, ((x + eps d) - (x - eps d)) / (2 eps)."""
     rng = np.random.default_rng(seed)
@@ -368,7 +398,8 @@ def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
         for x, base in zip(inputs, originals):
             x.data[...] = base
         numeric[:, k] = (plus - minus) / (2 * eps)
-        rounding[:, k] = ROUNDING * (np.abs(plus) + np.abs(minus)) / (2 * eps)
+        rounding[:, k] = ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus),
+                                                                       np.abs(minus))) / (2 * eps)
         found[:, k] = sum((a.reshape(steps, -1) @ step.reshape(-1)) / (2 * eps)
                           for a, step in zip(analytic, taken))
     name = "all inputs (random directions)"
@@ -390,6 +421,8 @@ def _compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
                   np.abs(numeric[finite]).max(initial=0.0))
     allowed = rtol * np.abs(numeric) + np.minimum(atol, atol * largest + rounding)
     bad = nonfinite | ~(diff <= allowed)
+    resolution = float(rounding.max(initial=0.0))
+    unresolved = bool(0 < largest <= resolution)
     excess = np.divide(diff, allowed, out=np.where(diff > 0, np.inf, 0.0), where=allowed > 0)
     excess[nonfinite] = np.inf                   # the first NaN or Inf is the worst element
     failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
@@ -402,11 +435,12 @@ def _compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
     element = worst[-1] if excess.size else 0
     index = np.unravel_index(element, shape) if len(shape) and excess.size else ()
     return InputCheck(
-        name=name, shape=tuple(shape), passed=not bad.any(),
+        name=name, shape=tuple(shape), passed=not bad.any() and not unresolved,
         checked=int(bad.shape[-1]) if bad.ndim else 1,
         failed=int(bad.any(axis=0).sum()) if per_step else int(bad.sum()),
         index=tuple(int(i) for i in index), analytic=a, numeric=n, abs_error=abs(a - n),
         rel_error=abs(a - n) / scale if scale else 0.0,
         step=int(failing_steps[0]) + 1 if len(failing_steps) else None,
         nonfinite=int(nonfinite.any(axis=0).sum()) if per_step else int(nonfinite.sum()),
-        allowed=float(allowed[worst]) if excess.size else 0.0)
+        allowed=float(allowed[worst]) if excess.size else 0.0, unresolved=unresolved,
+        largest=float(largest), resolution=resolution)
