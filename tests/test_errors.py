@@ -136,6 +136,10 @@ def test_a_grad_of_the_wrong_shape_set_by_hand_is_refused_before_any_is_written(
     w.grad = None                     # refused before anything was walked: the same graph runs
     loss.backward()
     assert w.grad.tolist() == [6.0, 6.0] and v.grad.tolist() == [6.0]
+    constant = Tensor([1.0, 2.0])
+    constant.grad = np.ones(5)        # backward writes no .grad of a constant: no obstacle
+    (constant * w).sum().backward()
+    assert w.grad.tolist() == [7.0, 8.0]
 
 
 @pytest.mark.parametrize("bad, error", [(np.zeros((3, 1)), tg.ShapeError),

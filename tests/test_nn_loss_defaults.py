@@ -41,3 +41,11 @@ def test_labels_given_to_sequence_loss_get_the_defaults_hint(batch):
     ys = np.zeros((4, batch, 3))
     with pytest.raises(ShapeError, match="last_step_loss's is 'cross_entropy'"):
         nn.sequence_loss(ys, np.arange(batch) % 3)
+
+
+def test_one_target_per_step_is_not_taken_for_labels():
+    """ys (T, C) with targets (T,): one class per step, unbatched; the labels hint would
+    mislead (the shape is refused by the loss itself, naming the step)."""
+    with pytest.raises(ShapeError) as refused:
+        nn.sequence_loss(np.zeros((4, 3)), np.arange(4) % 3)
+    assert "one value per sequence" not in str(refused.value)

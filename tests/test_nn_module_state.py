@@ -243,6 +243,8 @@ def test_a_layer_assigned_anew_keeps_its_place_and_is_the_one_that_runs():
         again.sum().backward()
         weight = model.layer0.W if isinstance(model, nn.MLP) else model.layer0.W1
         assert weight.grad is not None                   # and is trained
+        with pytest.raises(TypeError):                   # layers is a view: not assignable
+            model.layers[0] = model.layer0
 
 
 def test_a_parameter_is_not_replaced_by_a_tensor_that_would_drop_out_of_parameters():

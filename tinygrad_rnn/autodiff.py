@@ -44,7 +44,7 @@ def backward(root, grad=None, retain_graph=False):
     order = topological_order([root], gradient_inputs)
     leaves = [node for node in order if node._prim is None]
     check_outside(leaves)                   # before anything is walked: the constants' arrays
-    _check_grads(leaves)                    # and the .grad a user may have set by hand
+    _check_grads([leaf for leaf in leaves if leaf._requires_grad])   # and a .grad set by hand
     for node in reversed(order):
         prim = node._prim
         if prim is None:                    # a leaf: its sum is written at the end
@@ -160,7 +160,8 @@ class Sums:
         shape is summed in one call, the usual block (plain arrays of one shape) at once."""
         shape = shares[0].shape
         if all(share.__class__ is not Product and share.shape == shape for share in shares):
-            return unbroadcast(np.add.reduce(shares), node._data.shape)
+            return unbroadcast(np.add.reduce(shares) if len(shares) > 1 else shares[0],
+                               node._data.shape)
         by_shape, products = {}, []
         for share in shares:
             if share.__class__ is Product:

@@ -7,7 +7,7 @@ import numpy as np
 
 from .arguments import flag, one_axis
 from .context import recording
-from .errors import DTypeError, ShapeError, where_in_time
+from .errors import DTypeError, ShapeError, TinygradRNNError, where_in_time
 from .spellings import ALL_AXES, NOT_KEPT, either
 
 
@@ -25,6 +25,8 @@ def _comparison(ufunc, symbol):
                              f"number (numpy would compare real parts first, then imaginary)")
         try:
             result = ufunc(self._data, theirs)
+        except TinygradRNNError as exc:         # a released value: ours already
+            raise type(exc)(f"{symbol}: {exc}") from None
         except ValueError as exc:
             raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {np.shape(theirs)} "
                              f"do not fit: {exc}{where_in_time(recording.meta)}") from None
@@ -42,8 +44,10 @@ def _logical(ufunc, symbol):
     """Tensor.__and__ and the like: ~, &, | and ^ of bool masks, elementwise, giving a mask
     (as torch's on bool tensors). On numbers they would be bitwise in numpy and have no
     gradient: a DTypeError."""
-    def logical(self, other=None):
-        operands = [self] if other is None else [self, other]
+    def logical(self, *other):
+        if other and (other[0] is None or isinstance(other[0], str)):
+            return NotImplemented
+        operands = [self, *other]
         arrays = [x._data if isinstance(x, PyTorchHabits) else np.asarray(x) for x in operands]
         if not all(a.dtype == bool for a in arrays):
             kinds = " and ".join(str(a.dtype) for a in arrays)
@@ -51,6 +55,8 @@ def _logical(ufunc, symbol):
                              f"numbers use *, + or where()")
         try:
             result = ufunc(*arrays)
+        except TinygradRNNError as exc:
+            raise type(exc)(f"{symbol}: {exc}") from None
         except ValueError as exc:
             shapes = " and ".join(str(a.shape) for a in arrays)
             raise ShapeError(f"{symbol}: masks of shapes {shapes} do not fit: {exc}"

@@ -24,21 +24,28 @@ from .errors import BackwardError
 class ReleasedValue(np.ndarray):
     """Stands in for a value released to save memory: NaN, read-only, zero-strided. An op that
     computes with it (a later step reading a node a cell kept from an earlier one) is a
-    BackwardError, not NaN: numpy hands every ufunc and array function on it to the two
-    methods below. (Its shape, dtype and nbytes stay readable, and `.data` shows the NaN.)"""
+    BackwardError, not NaN: numpy hands every ufunc and array function on it to the methods
+    below, and its own dot and indexing refuse too. (Its shape, dtype and nbytes stay readable,
+    and `.data` shows the NaN.) Left out: another array's dot with it, W.dot(released)."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise _read_released(ufunc.__name__)
+        raise _read_released()
 
     def __array_function__(self, func, types, args, kwargs):
-        raise _read_released(func.__name__)
+        raise _read_released()
+
+    def dot(self, *args, **kwargs):
+        raise _read_released()
+
+    def __getitem__(self, index):
+        raise _read_released()
 
 
-def _read_released(what):
-    return BackwardError(f"{what}: an operand is a value that was released to save memory (no "
-                         f"vjp reads it, so an unroll frees it at the end of its step); a cell "
-                         f"that uses a node of an earlier step must hand it on in its carry "
-                         f"(or release nothing: see memory.py)")
+def _read_released():
+    return BackwardError("an operand is a value that was released to save memory (no vjp reads "
+                         "it, so an unroll frees it at the end of its step); a cell that uses a "
+                         "node of an earlier step must hand it on in its carry (or release "
+                         "nothing: see memory.py)")
 
 
 _PLACEHOLDERS = {}

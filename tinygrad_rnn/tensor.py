@@ -446,7 +446,7 @@ def _forward_error(prim, arrays, params, exc):
     operands' shapes and the time step."""
     where = where_in_time(recording.meta)
     if isinstance(exc, TinygradRNNError):      # already ours (a released value was read)
-        return type(exc)(f"{exc}{where}")
+        return type(exc)(f"{prim.name}: {exc}{where}")
     if isinstance(exc, TypeError):
         return DTypeError(f"{prim.name}: operands of dtypes "
                           f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "

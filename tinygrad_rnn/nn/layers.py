@@ -82,8 +82,9 @@ class MLP(Module):
     @property
     def layers(self):
         """The Linear layers in order, as registered (layer0, layer1, ...): a layer assigned
-        anew (mlp.layer0 = Linear(...)) is the one that runs."""
-        return [getattr(self, f"layer{i}") for i in range(self._depth)]
+        anew (mlp.layer0 = Linear(...)) is the one that runs. A tuple, so that assigning into
+        it (which would change nothing) is an error."""
+        return tuple(getattr(self, f"layer{i}") for i in range(self._depth))
 
     def forward(self, x, hidden=None):
         """`hidden`, if given, is called on the last hidden layer's output (the sequence

@@ -305,8 +305,9 @@ class Stacked(RecurrentModule):
     @property
     def layers(self):
         """The layers in order, as registered (layer0, layer1, ...): a layer assigned anew is
-        the one that runs."""
-        return [getattr(self, f"layer{i}") for i in range(self._depth)]
+        the one that runs. A tuple, so that assigning into it (which would change nothing) is an
+        error."""
+        return tuple(getattr(self, f"layer{i}") for i in range(self._depth))
 
     def initial_state(self, batch, dtype):
         states = []

@@ -152,7 +152,8 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     # targets that require grad get it, as mse_loss gives it (PyTorch too): each step's target
     # is then a slice of vs, recorded, rather than an array of its values
     learned = isinstance(vs, Tensor) and vs.requires_grad
-    if targets.ndim == 1 and np.ndim(outputs[0]) >= 1:
+    per_sequence = np.ndim(outputs[0]) >= 2 or len(targets) != len(outputs)
+    if targets.ndim == 1 and np.ndim(outputs[0]) >= 1 and per_sequence:   # labels (B,)
         raise ShapeError(f"sequence loss: targets of shape {targets.shape} hold one value per "
                          f"sequence, not one target per step: labels read at the last step are "
                          f"last_step_loss's ({DEFAULTS})")
