@@ -153,8 +153,13 @@ def may_be_written(array):
 
 def fingerprint(array):
     """A checksum of an array's values (CRC-32 of its bytes), for memory outside the engine's
-    sight: a numpy array a constant wraps without a copy."""
-    return zlib.crc32(np.ascontiguousarray(array))
+    sight: a numpy array a constant wraps without a copy. A view larger than the array it
+    views (a broadcast) is checksummed through that array: the same values decide it, and a
+    (2000, 2000) broadcast of 2000 numbers would otherwise be written out to be summed."""
+    base = array
+    while isinstance(base.base, np.ndarray):
+        base = base.base
+    return zlib.crc32(np.ascontiguousarray(base if base.nbytes < array.nbytes else array))
 
 
 def check_outside(leaves):
