@@ -106,7 +106,6 @@ def to_dot(graph, level="step", highlight=None, *, max_steps=20, keep_steps=3, l
     dot.edge_attr.update(style.EDGE_ATTRS)
     _add_nodes(dot, view)
     counts = _add_edges(dot, view, _widths(graph) if edge_width else {}, parameter_edges)
-    _check_highlighted(view, counts.pop("coloured"))
     _add_rows(dot, view)
     below = _below_the_graph(dot, view)
     if legend:
@@ -263,8 +262,7 @@ def _below_the_graph(dot, view):
 
 def _add_edges(dot, view, widths, parameter_edges):
     graph, name, term = view.graph, view.name, view.term
-    counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0, cut_per_term=0,
-                  coloured=set())        # the highlighted parameters some edge carries
+    counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0, cut_per_term=0)
     summarised = set()
     for u, v, a in graph.edges(data=True):
         tail = name.get(u)
@@ -284,9 +282,7 @@ def _add_edges(dot, view, widths, parameter_edges):
                 dot.edge(*ends, **style.edge_style(["elided"]))
                 counts["elided_edges"] += 1
             continue
-        carried = [p for p in a["parameters"] if p in view.highlight]
-        counts["coloured"].update(carried)
-        colour = view.highlight[carried[0]] if carried else None
+        colour = next((view.highlight[p] for p in a["parameters"] if p in view.highlight), None)
         classes = [c for c, on in (("truncated", dropped), ("highlighted", colour is not None),
                                    ("recurrent", a["recurrent"]),
                                    ("parameter", a.get("kind") == "parameter"),
@@ -304,18 +300,6 @@ def _add_edges(dot, view, widths, parameter_edges):
         else:
             dot.edge(tail, name[v], **attrs)
     return counts
-
-
-def _check_highlighted(view, coloured):
-    """A highlighted parameter must colour some edge: at step level a bias, being added, rides
-    no edge (the picture would mark nothing, and the legend give it a colour all the same)."""
-    for name in view.highlight:
-        if name not in coloured:
-            raise VizError(f"to_dot: no edge of this {view.level}-level picture carries "
-                           f"{name!r}: a step-level edge carries the weights multiplied in "
-                           f"along it, so a bias (added) or a learned initial state rides none. "
-                           f"Draw level='op' (or pass parameter_edges=True) to see where it "
-                           f"enters, or highlight a weight")
 
 
 def _descends(view, u, v):
