@@ -1,0 +1,153 @@
+"""What gradcheck reports: how an analytic gradient and a numeric one are compared, element
+by element, and the report that names the input, index and time step that disagree.
+
+An element passes when |analytic - numeric| <= rtol |numeric| + min(atol, atol G + r): never
+more than torch.autograd.gradcheck allows (atol + rtol |numeric|), and less when the gradient
+is small, so that the test means something at every scale:
+- G is the input's largest |analytic| or |numeric|. A gradient whose entries are all below
+  atol would pass torch's test whatever it is (zero, or of the wrong sign); here atol shrinks
+  with it.
+- r is what finite differences cannot resolve: the rounding of f's value in the quotient,
+  2^-44 2 M / step, where M is the largest |value| computed on the way to f (f's own, or an
+  intermediate's: sigmoid(-20) = (tanh(-10) + 1) / 2 is 2e-9 but rounded at the scale of 1).
+  About 6e-8 M for eps = 1e-6.
+
+An input whose gradient is nowhere larger than r (0 < G <= r) is not certified: finite
+differences cannot tell its gradient from a wrong one, so the check fails it as unresolved and
+says so (scale the function up, or check at a point where its gradient is larger). A gradient
+that is exactly 0 on both sides (an input fn does not depend on) passes.
+"""
+from dataclasses import dataclass
+
+import numpy as np
+
+ROUNDING = 2.0 ** -44     # the relative error assumed of f's value (256 units in the last place)
+
+
+@dataclass
+class InputCheck:
+    """How one input's gradient compares: its worst element, and how many elements fail."""
+    name: str
+    shape: tuple
+    passed: bool
+    checked: int          # elements (or directions) compared
+    failed: int
+    index: tuple          # the worst element's index (for random mode: (direction,))
+    analytic: float
+    numeric: float
+    abs_error: float
+    rel_error: float      # |analytic - numeric| / max(|analytic|, |numeric|)
+    step: int = None      # per_step: the first time step t (1-based) where this input fails;
+    #                       index, analytic and numeric are then the worst element at that step
+    nonfinite: int = 0    # elements (or directions) where either side is NaN or Inf
+    allowed: float = 0.0  # the tolerance at the worst element (module doc)
+    unresolved: bool = False    # every |gradient| is below what finite differences resolve
+    largest: float = 0.0        # G: the largest |analytic| or |numeric|
+    resolution: float = 0.0     # r: what finite differences cannot resolve here
+
+
+@dataclass
+class GradcheckReport:
+    """Truthy only if every input passes. `worst` is the input furthest past the tolerance."""
+    inputs: list
+    mode: str
+    eps: float
+    atol: float
+    rtol: float
+    steps: int = None
+
+    def __bool__(self):
+        return all(check.passed for check in self.inputs)
+
+    @property
+    def worst(self):
+        return max(self.inputs, key=self._excess)
+
+    @staticmethod
+    def _excess(check):
+        """How far past its tolerance an input's worst element is (inf for NaN or Inf)."""
+        if check.nonfinite or not np.isfinite(check.abs_error):
+            return np.inf
+        if check.allowed == 0:
+            return np.inf if check.abs_error > 0 else 0.0
+        return check.abs_error / check.allowed
+
+    @property
+    def failures(self):
+        return [check for check in self.inputs if not check.passed]
+
+    @property
+    def first_failing_step(self):
+        steps = [check.step for check in self.failures if check.step is not None]
+        return min(steps) if steps else None
+
+    def __str__(self):
+        verdict = ("passed" if self
+                   else f"FAILED ({len(self.failures)} of {len(self.inputs)} inputs disagree)")
+        where = (f", first disagreement at t={self.first_failing_step}"
+                 if self.first_failing_step else "")
+        lines = [f"gradcheck {verdict}{where}: mode={self.mode}, eps={self.eps:g}, "
+                 f"atol={self.atol:g}, rtol={self.rtol:g}, float64"]
+        header = ["input", "shape", "worst index", "analytic", "numeric", "abs err", "allowed",
+                  "rel err", "failed"]
+        if self.steps:
+            header.insert(3, "t")
+        rows = [header]
+        for c in self.inputs:
+            row = [c.name, str(c.shape), str(c.index), f"{c.analytic:.6g}", f"{c.numeric:.6g}",
+                   f"{c.abs_error:.2e}", f"{c.allowed:.2e}", f"{c.rel_error:.2e}",
+                   f"{c.failed}/{c.checked}"]
+            if self.steps:
+                row.insert(3, "-" if c.step is None else str(c.step))
+            rows.append(row)
+        widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+        lines += ["  ".join(cell.ljust(w) for cell, w in zip(r, widths)).rstrip() for r in rows]
+        lines += [f"{c.name}: {c.nonfinite} of {c.checked} compared values have NaN or Inf on "
+                  f"the analytic or the numeric side (worst index {c.index}"
+                  f"{'' if c.step is None else f', t={c.step}'}); NaN never passes"
+                  for c in self.inputs if c.nonfinite]
+        lines += [f"{c.name}: not certified: its largest gradient, {c.largest:.2g}, is below what "
+                  f"finite differences resolve here, {c.resolution:.2g} (the rounding of the "
+                  f"values computed on the way to f); scale the function up or check at a point "
+                  f"where the gradient is larger" for c in self.inputs if c.unresolved]
+        return "\n".join(lines)
+
+    def _repr_pretty_(self, printer, cycle):
+        printer.text(str(self))
+
+
+def compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
+    """Fold analytic vs numeric (per_step: shape (T, n)) into one InputCheck. An element
+    fails when the difference passes the tolerance (module doc), or when either side is NaN
+    or Inf. The worst element is the one furthest past its tolerance; per_step, the worst at
+    the first step that fails (or at any step when none does)."""
+    diff = np.abs(analytic - numeric)
+    nonfinite = ~(np.isfinite(analytic) & np.isfinite(numeric))
+    finite = ~nonfinite
+    largest = max(np.abs(analytic[finite]).max(initial=0.0),
+                  np.abs(numeric[finite]).max(initial=0.0))
+    allowed = rtol * np.abs(numeric) + np.minimum(atol, atol * largest + rounding)
+    bad = nonfinite | ~(diff <= allowed)
+    resolution = float(rounding.max(initial=0.0))
+    unresolved = bool(0 < largest <= resolution)
+    excess = np.divide(diff, allowed, out=np.where(diff > 0, np.inf, 0.0), where=allowed > 0)
+    excess[nonfinite] = np.inf                   # the first NaN or Inf is the worst element
+    failing_steps = np.nonzero(bad.any(axis=1))[0] if per_step else []
+    if len(failing_steps):               # the report's t, index and values are of one step
+        first = failing_steps[0]
+        excess = np.where(np.arange(excess.shape[0])[:, None] == first, excess, -1.0)
+    worst = np.unravel_index(np.argmax(excess), excess.shape) if excess.size else (0,)
+    a, n = (float(analytic[worst]), float(numeric[worst])) if excess.size else (0.0, 0.0)
+    scale = max(abs(a), abs(n))
+    element = worst[-1] if excess.size else 0
+    index = np.unravel_index(element, shape) if len(shape) and excess.size else ()
+    return InputCheck(
+        name=name, shape=tuple(shape), passed=not bad.any() and not unresolved,
+        checked=int(bad.shape[-1]) if bad.ndim else 1,
+        failed=int(bad.any(axis=0).sum()) if per_step else int(bad.sum()),
+        index=tuple(int(i) for i in index), analytic=a, numeric=n, abs_error=abs(a - n),
+        rel_error=abs(a - n) / scale if scale else 0.0,
+        step=int(failing_steps[0]) + 1 if len(failing_steps) else None,
+        nonfinite=int(nonfinite.any(axis=0).sum()) if per_step else int(nonfinite.sum()),
+        allowed=float(allowed[worst]) if excess.size else 0.0, unresolved=unresolved,
+        largest=float(largest), resolution=resolution)
