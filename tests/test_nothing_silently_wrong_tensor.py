@@ -205,6 +205,7 @@ SHAPE_ARGUMENTS = {
     "permutation out of range": (ShapeError, lambda x: x.permute(0, 5), "transpose", "(0, 5)",
                                  "permutation"),
     "permutation of too few axes": (ShapeError, lambda x: x.permute(1), "permutation"),
+    "permutation of no axes": (ShapeError, lambda x: x.permute(), "permute", "permutation"),
     "transpose with too few axes": (ShapeError, lambda x: x.transpose(1), "permutation"),
     "transpose with float axes": (DTypeError, lambda x: x.transpose(0.0, 1.0), "transpose"),
 }

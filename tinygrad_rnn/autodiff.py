@@ -2,19 +2,19 @@
 
 `graph.topological_order` lists every node the root's gradient reaches, expanding only the
 nodes that require grad (a cut's output does not, so the walk stops at every cut and never
-enters the truncated past; a constant joins the order, with nothing to expand), parents
-before children. Reversed, each node comes after all of
-its consumers, so when the loop reaches a node, `pending` holds the sum of the shares its
-consumers passed it, and its vjp runs once, on that sum: a value used twice (h[t] feeds y[t]
-and step t+1; x * x) gets the sum. No recursion anywhere: an unrolled RNN is a chain as deep
-as the sequence is long. Adding a share into a sum happens in one place, `Sums`.
+enters the truncated past; a constant joins the order, with nothing to expand), parents before
+children. Reversed, each node comes after all of its consumers, so when the loop reaches a
+node, `pending` holds the sum of the shares its consumers passed it, and its vjp runs once, on
+that sum: a value used twice (h[t] feeds y[t] and step t+1; x * x) gets the sum. No recursion
+anywhere: an unrolled RNN is a chain as deep as the sequence is long. Adding a share into a sum
+happens in one place, `Sums`.
 
 The leaves' sums (and the gradients of nodes that retain_grad()) are written to .grad when the
-walk is done, so a backward that fails half-way changes no .grad (one exception: a
-checkpoint's recomputation runs a backward of its own,
-which writes the .grad of the parameters its function reads when it is done; see
-checkpoint.py). The walk's bookkeeping lives in the walk; nothing is stored on the nodes but
-.grad of leaves and of nodes that retain_grad(), and the mark that a graph was consumed.
+walk is done, so a backward that fails half-way changes no .grad (one exception: a checkpoint's
+recomputation runs a backward of its own, which writes the .grad of the parameters its function
+reads when it is done; see checkpoint.py). The walk's bookkeeping lives in the walk; nothing is
+stored on the nodes but .grad of leaves and of nodes that retain_grad(), and the mark that a
+graph was consumed.
 """
 import numpy as np
 

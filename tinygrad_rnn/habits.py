@@ -102,6 +102,9 @@ class PyTorchHabits:
         """The axes in the order `dims` (ints, or one tuple or list), as torch's permute."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
             dims = dims[0]
+        if len(dims) != self.ndim:          # (transpose() of no axes would reverse them all)
+            raise ShapeError(f"permute: axes {tuple(dims)} are not a permutation of the "
+                             f"{self.ndim} axes of shape {self.shape}")
         return self.transpose(tuple(dims))
 
     def view(self, *shape):
