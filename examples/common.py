@@ -34,8 +34,9 @@ def parse(parser, argv):
     """parser.parse_args(argv), with --out checked before any work: a run's plots go there
     when it ends, and a path that is a file would lose the whole run."""
     config = parser.parse_args(argv)
-    if config.out.exists() and not config.out.is_dir():
-        parser.error(f"--out {config.out} is a file, not a folder for the plots")
+    if os.path.lexists(config.out) and not config.out.is_dir():
+        parser.error(f"--out {config.out} is not a folder for the plots (a file, a FIFO or a "
+                     f"link to nothing)")
     return config
 
 

@@ -202,8 +202,13 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
     taken.write_text("kept")
     with pytest.raises(SystemExit) as exit_:
         run_example("talk_classification.py", TINY["talk_classification.py"], taken, capsys)
-    assert exit_.value.code == 2 and "is a file" in capsys.readouterr().err
+    assert exit_.value.code == 2 and "is not a folder" in capsys.readouterr().err
     assert taken.read_text() == "kept"
+    dangling = tmp_path / "a link to nothing"
+    dangling.symlink_to(tmp_path / "missing")
+    with pytest.raises(SystemExit) as exit_:        # os.makedirs raised at the very end
+        run_example("talk_classification.py", TINY["talk_classification.py"], dangling, capsys)
+    assert exit_.value.code == 2 and "is not a folder" in capsys.readouterr().err
 
 
 def test_a_setting_a_model_refuses_is_one_line(tmp_path, capsys):
