@@ -14,8 +14,9 @@ from . import autodiff
 from .arguments import grad_flag
 from .context import recording
 from .errors import BackwardError, DTypeError, ShapeError, TensorIndexError
-from .inplace import TrackedArray, rebind, stamp, stamp_own
+from .inplace import stamp, stamp_own
 from .memory import ReleasedValue, released
+from .tracked import TrackedArray, rebind
 
 _EMPTY = MappingProxyType({})
 

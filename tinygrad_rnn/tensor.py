@@ -41,10 +41,11 @@ from .errors import (
     where_in_time,
 )
 from .habits import PyTorchHabits
-from .inplace import TrackedArray, fingerprint, may_be_written, memory_owner, stamp
+from .inplace import fingerprint, may_be_written, memory_owner, stamp
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
+from .tracked import TrackedArray
 
 _ndarray = np.ndarray
 _new = object.__new__
