@@ -202,8 +202,10 @@ def _getitem_vjp(g, out, x, *, index):
 
 
 def _matmul(a, b):
-    """a @ b; with a 2-D b it is ndarray.dot, the same BLAS product (see benchmarks/NOTES.md)."""
-    if b.ndim == 2 and a.ndim >= 1:
+    """a @ b; for a vector or matrix times a matrix it is ndarray.dot, the same BLAS product
+    (see benchmarks/NOTES.md). Not for a stack of matrices: ndarray.dot of a (T, B, K) array
+    does not call BLAS, and is many times slower than matmul."""
+    if b.ndim == 2 and 1 <= a.ndim <= 2:
         return a.dot(b)
     return np.matmul(a, b)
 
@@ -228,7 +230,7 @@ def _linear(x, W, b=None):
     """x W^T + b, with b (O,) or a full (..., O) tensor (an RNN step's input projection)."""
     if W.ndim != 2 or x.ndim == 0:
         raise ValueError("linear takes x (..., I) and a weight W (O, I)")
-    out = x.dot(W.T)
+    out = _matmul(x, W.T)
     if b is None:
         return out
     if b.shape == out.shape[out.ndim - b.ndim:] and b.dtype == out.dtype:
@@ -373,7 +375,7 @@ defprim("clamp", lambda x, *, low, high: np.clip(x, low, high),
 # --- linear algebra ---
 defprim("matmul", _matmul, _matmul_vjp_a, _matmul_vjp_b, reads=(0, 1))
 # linear(x, W, b) = x W^T + b, PyTorch's F.linear: one node (and one array) for a whole layer
-defprim("linear", _linear, lambda g, out, x, W, b=None: g.dot(W), _linear_vjp_weight,
+defprim("linear", _linear, lambda g, out, x, W, b=None: _matmul(g, W), _linear_vjp_weight,
         lambda g, out, x, W, b=None: g, reads=(0, 1))
 # mse(y, v) = mean (or sum) of (y - v)^2 in one node: d/dy = 2 (y - v) / n = -d/dv
 defprim("mse", lambda y, v, *, reduction: _squared_error(y, v, reduction),
