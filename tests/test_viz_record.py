@@ -43,6 +43,26 @@ def test_step_edges_carry_the_lectures_weights_and_the_recurrence():
     assert not any(a["dropped"] for _, _, a in G.edges(data=True))    # full BPTT drops nothing
 
 
+def test_an_edge_carries_every_weight_that_multiplies_its_value_on_the_way():
+    """A temporal convolution's x[t] -> y[t] passes its taps and then its head's weight: both
+    are carried (the edge carried the taps alone, so highlighting the head coloured nothing);
+    a bias, and a weight that multiplies what is added to the value, are not."""
+    model = tg.nn.TemporalConv(2, 3, 1, kernel_size=2, seed=0)
+    xs = np.random.default_rng(0).standard_normal((3, 1, 2))
+    loss = tg.nn.sequence_loss(model(xs)[0], np.zeros((3, 1, 1)))
+    G = viz.to_networkx(loss, model, level="step")
+    taps, head = "conv0_W", "head.layer0.W"
+    assert G.edges["x[2]", "y[2]"]["parameters"] == (taps, head)
+    assert G.edges["x[1]", "y[2]"]["parameters"] == (taps, head)      # the earlier tap
+    assert G.edges["x[2]", "y[2]"]["parameter"] is None
+    data_edges = [a for _, _, a in G.edges(data=True) if a["kind"] == "data"]
+    assert viz.to_dot(G, highlight=head).counts["highlighted"] == \
+        sum(head in a["parameters"] for a in data_edges) == 5     # x[t] -> y[t], y[t + 1]
+    loss, model = recorded(steps=3)          # Elman: x[t] enters Wm h[t-1] + (W1 x[t] + b1)
+    G = viz.to_networkx(loss, model, level="step")
+    assert G.edges["x[2]", "h[2]"]["parameters"] == ("W1",)
+
+
 @pytest.mark.parametrize("truncation, steps, dropped", [
     ("full", 7, []),
     ("elman", 7, [(t - 1, t) for t in range(2, 8)]),                    # T - 1 edges

@@ -7,10 +7,12 @@ joins two key nodes when an op-level path leads from u to v through non-key node
 
     dropped      every path passes a dropped edge (the gradient cannot flow back from v to u)
     dropped_for  the loss terms whose gradient stops on one of those paths (see dropped.py)
-    parameters   the weights the edge carries: those multiplied in by the first op that
-                 combines u's value with anything else (x[t] -> h[t] carries W1, being
-                 W1 x[t] + b1: the lecture's "all blue edges represent W1"; biases, being
-                 added, ride no data edge); a parameter's own edges carry it
+    parameters   the weights the edge carries: every weight that multiplies u's value on
+                 its way to v (x[t] -> h[t] carries W1, being W1 x[t] + b1: the lecture's
+                 "all blue edges represent W1"; a windowed MLP's x[t] -> y[t] carries W1
+                 and W2; biases, being added, ride no data edge, and neither does a weight
+                 that multiplies what is added to u's value: Wm on x[t] -> h[t]); a
+                 parameter's own edges carry it
     parameter    the one weight carried, or None
     paths        how many op-level paths it stands for
     position     the argument position of u at its first op
@@ -33,8 +35,8 @@ from .record import VIEW_OPS, node_attributes, op_graph, unique_name
 # the lecture's rows, from the bottom of the picture up (rankdir BT); "cell" is an LSTM's
 # cell state c[t], beside h[t]
 KEY_ROLES = ("input", "cell", "state", "hidden", "output", "loss")
-# ops that pass a value on without combining it with another one, skipped when looking for
-# the op that decides which weight an edge carries
+# ops that pass a value on without combining it with another one: they multiply it by no
+# weight
 PASS_THROUGH = VIEW_OPS | {"cut", "concatenate", "stack"}
 # argument positions that are added, not multiplied: a weight there is a bias
 ADDITIVE = {"linear": frozenset({2}), "add": frozenset({0, 1}), "sub": frozenset({0, 1})}
@@ -63,50 +65,41 @@ def collapse_steps(rec, create_using=nx.DiGraph):
         if not key[node]:
             reach[node] = targets
             continue
-        if rec.parameter[node]:
-            carried = dict.fromkeys(targets, frozenset({node}))
-        else:
-            carried = _carried(rec, node, key, reach)
-        for target, (live, dropped_for, paths, position) in targets.items():
-            key_edges.append((node, target, live, dropped_for, paths, position,
-                              carried.get(target, _EMPTY)))
+        for target, (live, dropped_for, paths, position, weights) in targets.items():
+            carried = frozenset({node}) if rec.parameter[node] else weights
+            key_edges.append((node, target, live, dropped_for, paths, position, carried))
     return _merge_copies(rec, key, key_edges, create_using(level="step"))
 
 
 def _reach(rec, node, key, reach):
-    """{first key node v after node: (some path is live, dropped_for, paths, position)}."""
+    """{first key node v after node: (some path is live, dropped_for, paths, position,
+    the weights that multiply node's value on some path to v)}."""
     found = {}
     for child, position in rec.children[node]:
         dropped = rec.is_dropped(child)
         cut_off = frozenset(rec.dropped_for.get(child, ())) if dropped else _EMPTY
-        through = {child: (True, _EMPTY, 1, 0)} if key[child] else reach[child]
-        for target, (live, dropped_for, paths, _) in through.items():
+        multiplied = _multiplying(rec, child, position)
+        through = {child: (True, _EMPTY, 1, 0, _EMPTY)} if key[child] else reach[child]
+        for target, (live, dropped_for, paths, _, weights) in through.items():
             live = live and not dropped
             dropped_for = dropped_for | cut_off if cut_off else dropped_for
+            weights = weights | multiplied if multiplied else weights
             old = found.get(target)
-            found[target] = (live, dropped_for, paths, position) if old is None else \
-                (old[0] or live, old[1] | dropped_for, old[2] + paths, min(old[3], position))
+            found[target] = (live, dropped_for, paths, position, weights) if old is None else \
+                (old[0] or live, old[1] | dropped_for, old[2] + paths, min(old[3], position),
+                 old[4] | weights)
     return found
 
 
-def _carried(rec, node, key, reach):
-    """{key node v: the weights carried on node -> v}: those multiplied in at the first op
-    after node that is not a pass-through."""
-    carried, seen, stack = {}, set(), [child for child, _ in rec.children[node]]
-    while stack:
-        op = stack.pop()
-        if op in seen:
-            continue
-        seen.add(op)
-        if not key[op] and rec.ops[op] in PASS_THROUGH:
-            stack.extend(child for child, _ in rec.children[op])
-            continue
-        additive = ADDITIVE.get(rec.ops[op], _EMPTY)
-        weights = frozenset(p for position, parent in enumerate(rec.parents[op])
-                            if position not in additive for p in rec.carries[parent]) - {node}
-        for target in ([op] if key[op] else reach[op]):
-            carried[target] = carried.get(target, _EMPTY) | weights
-    return carried
+def _multiplying(rec, op, position):
+    """The weights op multiplies its input at `position` by: those its other operands carry,
+    unless that input is added (a bias, linear's b) or op only passes it on."""
+    additive = ADDITIVE.get(rec.ops[op], _EMPTY)
+    if position in additive or rec.ops[op] in PASS_THROUGH:
+        return _EMPTY
+    return frozenset(weight for other, parent in enumerate(rec.parents[op])
+                     if other != position and other not in additive
+                     for weight in rec.carries[parent])
 
 
 def _merge_copies(rec, key, key_edges, graph):
