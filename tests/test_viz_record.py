@@ -63,6 +63,20 @@ def test_an_edge_carries_every_weight_that_multiplies_its_value_on_the_way():
     assert G.edges["x[2]", "h[2]"]["parameters"] == ("W1",)
 
 
+def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
+    """y[t] of the "large MLP" reads x[t-w+1..t]: the window concatenates constants, and as a
+    leaf it hid every x[t] from the picture (window 1 showed them)."""
+    model = tg.nn.WindowedMLP(2, [3], 1, window=3, seed=0)
+    xs = np.random.default_rng(0).standard_normal((4, 1, 2))
+    loss = tg.nn.sequence_loss(model(xs)[0], np.zeros((4, 1, 1)))
+    loss.backward()
+    G = viz.to_networkx(loss, model, level="step")
+    inputs = {(u, v) for u, v, a in G.edges(data=True) if u.startswith("x[")}
+    assert inputs == {(f"x[{s}]", f"h[{t}]") for t in range(1, 5) for s in range(t - 2, t + 1)
+                      if s >= 1}
+    assert all(G.edges[e]["parameters"] == ("mlp.layer0.W",) for e in inputs)
+
+
 @pytest.mark.parametrize("truncation, steps, dropped", [
     ("full", 7, []),
     ("elman", 7, [(t - 1, t) for t in range(2, 8)]),                    # T - 1 edges

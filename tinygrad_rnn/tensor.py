@@ -259,13 +259,15 @@ def _restore(value, requires_grad, name, grad):
 
 
 def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, name=None,
-                memory_of=None):
+                memory_of=None, record_constants=False):
     """The one constructor of tensors: a leaf around `value` (prim None), or the node of
     primitive `prim` on `parents` holding its result `value`.
 
     A node records its parents while grad mode is on and some parent requires grad or is a
     recorded node itself (a result downstream of a cut joins the graph, so the edge the cut
-    drops can be drawn: mu * cut(s[t]) in Jordan's s[t+1]); otherwise it is a leaf. `value`
+    drops can be drawn: mu * cut(s[t]) in Jordan's s[t+1]), or record_constants is set (an op
+    on constants only whose inputs a picture should show: the windowed MLP's window of
+    x[t]); otherwise it is a leaf. `value`
     is kept as it is, never copied. `memory_of` names the tensor whose memory `value` views
     (a detached tensor, a row of a sequence), so writes to either are seen by both; a view op
     (reshape, slicing, cut) shares its input's memory by itself.
@@ -280,7 +282,8 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
         t._prim, t._parents, t._params = None, (), None
         t._requires_grad = requires_grad
     else:
-        if recording.grad_enabled and (requires_grad or any(map(_recorded, parents))):
+        if recording.grad_enabled and (requires_grad or record_constants or
+                                       any(map(_recorded, parents))):
             t._prim = prim
             t._parents = parents
             t._params = params
@@ -397,16 +400,17 @@ def _floating_result(prim, arrays, params, out):
     return out
 
 
-def precomputed(name, inputs, value, memory_of=None, **params):
+def precomputed(name, inputs, value, memory_of=None, record_constants=False, **params):
     """Record primitive `name` on `inputs` with its forward value already computed elsewhere.
 
     For work done for many steps at once: an RNN computes W1 x[t] + b1 for a block of steps in
     one matmul, then records each step's linear(x[t], W1, b1) node with its slice of the
     result. The graph is the one a step-by-step computation records; `value` must be what
-    forward would return.
+    forward would return. record_constants: see make_tensor.
     """
     return make_tensor(value, PRIMITIVES[name], tuple(inputs), params or None,
-                       any(map(_requires_grad, inputs)), memory_of=memory_of)
+                       any(map(_requires_grad, inputs)), memory_of=memory_of,
+                       record_constants=record_constants)
 
 
 def _plain_index(index):

@@ -15,7 +15,7 @@ from .. import settings
 from ..context import step as time_step
 from ..errors import SettingError
 from ..functional import concatenate, linear, stack
-from ..tensor import Tensor
+from ..tensor import Tensor, precomputed
 from ..truncation import resolve
 from .layers import MLP, as_rng, get_activation, sizes_list
 from .module import Module, init_uniform
@@ -67,11 +67,23 @@ class WindowedMLP(Module):
                 inputs.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
                 seen = [inputs[s - 1] if s >= 1 else blank
                         for s in range(t - self.window + 1, t + 1)]
-                features = seen[0] if self.window == 1 else concatenate(seen, axis=-1)
+                features = seen[0] if self.window == 1 else _window(seen)
                 y = self.mlp(features, hidden=lambda h, t=t: h.annotate(role="hidden",
                                                                         name=f"h[{t}]"))
                 outputs.append(y.annotate(role="output", name=f"y[{t}]"))
         return stack(outputs), None
+
+
+def _window(inputs):
+    """The inputs side by side, [x[t-w+1], ..., x[t]], as a node of the graph even when they
+    are constants (as an input sequence is): as a leaf, the window would hide from the
+    picture which x[t] feed y[t]. Nothing flows back into constants, so backward never
+    enters it."""
+    window = concatenate(inputs, axis=-1)
+    if window.is_leaf:
+        window = precomputed("concatenate", inputs, window.data, record_constants=True,
+                             axis=-1)
+    return window
 
 
 class TemporalConv(Module):
