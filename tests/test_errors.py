@@ -49,6 +49,8 @@ SHAPE_ERRORS = {
     "concatenate axis": (lambda: tg.concatenate([ones(2, 2)], axis=-3), ["concatenate", "axis -3"]),
     "transpose": (lambda: ones(2, 3).transpose(0, 0, 1), ["transpose", "(2, 3)"]),
     "linear shapes": (lambda: tg.linear(ones(2, 3), ones(4, 2)), ["linear", "(2, 3)", "(4, 2)"]),
+    "linear on a sequence": (lambda: tg.linear(ones(5, 2, 3), ones(4, 5)),
+                             ["linear", "(5, 2, 3)", "(4, 5)", "3 features", "I = 5"]),
     "linear vector weight": (lambda: tg.linear(ones(2, 3), ones(3)),
                              ["linear", "(2, 3)", "(3,)", "W (O, I)"]),
     "where": (lambda: tg.where(np.ones(3, bool), ones(2), 0.0), ["where", "(2,)"]),

@@ -63,6 +63,26 @@ def test_an_edge_carries_every_weight_that_multiplies_its_value_on_the_way():
     assert G.edges["x[2]", "h[2]"]["parameters"] == ("W1",)
 
 
+@pytest.mark.parametrize("cell, state", [("Elman", "h0"), ("Jordan", "s1"), ("GRU", "h0"),
+                                         ("LSTM", "h0"), ("LSTM", "c0")])
+def test_a_learned_initial_state_is_drawn_as_a_state_not_a_weight(cell, state):
+    """h0 (learn_initial_state=True) is a parameter, but a state: its edge into step 1 is a
+    data edge carrying Wm as h[0]'s does (it was a parameter edge, which the step picture
+    does not draw, so h0 stood alone and highlighting Wm missed step 1), and it is not a
+    weight that x[1]'s edges carry (x[1] -> h[1] of a GRU carried h0)."""
+    model = getattr(tg.nn, cell)(2, 3, 1, seed=0, learn_initial_state=True)
+    ys, _ = model(np.random.default_rng(0).standard_normal((3, 1, 2)))
+    G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((3, 1, 1))), model, level="step")
+    leaving = {v: a for _, v, a in G.out_edges(state, data=True)}
+    assert leaving and all(a["kind"] == "data" for a in leaving.values())
+    assert any(a["parameters"] == ("Wm",) for a in leaving.values()) == (state != "c0")
+    for _, _, a in G.out_edges("x[1]", data=True):
+        assert a["parameters"] == ("W1",)
+    recurrent_edges = sum("Wm" in a["parameters"] for _, _, a in G.edges(data=True)
+                          if a["kind"] == "data")
+    assert viz.to_dot(G, highlight="Wm").counts["highlighted"] == recurrent_edges >= 3
+
+
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
     """y[t] of the "large MLP" reads x[t-w+1..t]: the window concatenates constants, and as a
     leaf it hid every x[t] from the picture (window 1 showed them)."""

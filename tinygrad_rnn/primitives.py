@@ -230,6 +230,9 @@ def _linear(x, W, b=None):
     """x W^T + b, with b (O,) or a full (..., O) tensor (an RNN step's input projection)."""
     if W.ndim != 2 or x.ndim == 0:
         raise ValueError("linear takes x (..., I) and a weight W (O, I)")
+    if x.shape[-1] != W.shape[1]:
+        raise ValueError(f"x has {x.shape[-1]} features (its last axis) where W (O, I) takes "
+                         f"I = {W.shape[1]}")
     out = _matmul(x, W.T)
     if b is None:
         return out

@@ -17,7 +17,8 @@ joins two key nodes when an op-level path leads from u to v through non-key node
     paths        how many op-level paths it stands for
     position     the argument position of u at its first op
     recurrent    u and v belong to different time steps
-    kind         "parameter" for edges leaving a parameter, else "data"
+    kind         "parameter" for edges leaving a weight, else "data" (a learned initial
+                 state h0 is a parameter drawn as a state: its edges are data edges)
 
 Copies of one value merge into one node: window(h) computes h[t] once per chain, and the
 merged h[t] gets the sum of the copies' gradients (the total dR/dh[t]); a merged edge is
@@ -66,7 +67,7 @@ def collapse_steps(rec, create_using=nx.DiGraph):
             reach[node] = targets
             continue
         for target, (live, dropped_for, paths, position, weights) in targets.items():
-            carried = frozenset({node}) if rec.parameter[node] else weights
+            carried = frozenset({node}) if _is_weight(rec, node) else weights
             key_edges.append((node, target, live, dropped_for, paths, position, carried))
     return _merge_copies(rec, key, key_edges, create_using(level="step"))
 
@@ -99,7 +100,13 @@ def _multiplying(rec, op, position):
         return _EMPTY
     return frozenset(weight for other, parent in enumerate(rec.parents[op])
                      if other != position and other not in additive
-                     for weight in rec.carries[parent])
+                     for weight in rec.carries[parent] if _is_weight(rec, weight))
+
+
+def _is_weight(rec, node):
+    """A parameter that is a weight, not a learned initial state (h0, c0, s1): a state is
+    drawn in its step's column, its edges are data edges, and it multiplies nothing."""
+    return rec.parameter[node] and rec.roles[node] not in KEY_ROLES
 
 
 def _merge_copies(rec, key, key_edges, graph):
@@ -175,7 +182,8 @@ def _edges(nodes, rec, group_of, key_edges):
             "dropped": not live, "dropped_for": ids_of(dropped_for, term_rank),
             "carries_gradient": live and tail["requires_grad"], "parameters": parameters,
             "parameter": parameters[0] if len(parameters) == 1 else None,
-            "kind": "parameter" if tail["parameter"] else "data"}))
+            "kind": "parameter" if tail["parameter"] and tail["role"] not in KEY_ROLES
+            else "data"}))
     return edges
 
 
