@@ -56,6 +56,27 @@ def test_report_names_only_the_input_that_disagrees(rng):
     assert [c.passed for c in report.inputs] == [True, False]
 
 
+def test_inputs_that_share_a_name_are_told_apart_and_a_mapping_names_its_own(rng):
+    """Two MLP layers both name their weight "W": a failure in one of them named which only
+    by the row's order. A list adds each such input's position; a mapping (named_parameters)
+    gives its keys, which the report uses for every row and for the worst."""
+    mlp = tg.nn.MLP([3, 4, 2], seed=0)
+    x = Tensor(rng.standard_normal((5, 3)))
+
+    def broken(*_):        # the last layer's weight reaches the loss through a cut as well
+        return (mlp(x) ** 2).sum() + (mlp.layers[1].W.cut() * mlp.layers[1].W).sum()
+
+    report = gradcheck(broken, list(mlp.parameters()))
+    assert [c.name for c in report.inputs] == ["W (input 0)", "b (input 1)", "W (input 2)",
+                                               "b (input 3)"]
+    assert report.worst.name == "W (input 2)" and "W (input 2)" in str(report)
+    named = gradcheck(broken, dict(mlp.named_parameters()))
+    assert [c.name for c in named.inputs] == [name for name, _ in mlp.named_parameters()]
+    assert named.worst.name == "layer1.W"
+    with pytest.raises(tg.DTypeError, match="str keys"):
+        gradcheck(broken, {0: mlp.layers[0].W})
+
+
 def test_fails_when_every_path_is_cut():
     x = Tensor([1.0, 2.0], name="x")
     report = gradcheck(lambda x: (x.cut() * 3).sum(), [x])   # analytic 0, numeric 3

@@ -28,6 +28,7 @@ Whatever happens, fn raising included, every input's .data (the same array, bitw
 """
 import inspect
 import warnings
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -52,10 +53,12 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
     its write stamp: a graph recorded before the check still runs backward) is put back, and
     every .grad in the graph is left as it was found. fn may ignore its arguments and close
     over the tensors instead.
-    `inputs` is a list of leaf Tensors (or one Tensor); inputs that do not require grad are
-    checked too (requires_grad is set for the check and put back).
+    `inputs` is a list of leaf Tensors (or one Tensor), or a mapping name -> Tensor such as
+    dict(model.named_parameters()), whose keys name the rows of the report (fn gets the
+    tensors in its order); inputs that do not require grad are checked too (requires_grad is
+    set for the check and put back).
     """
-    inputs = _checked_inputs(inputs)
+    inputs, names = _checked_inputs(inputs)
     settings.function("gradcheck", "fn", fn)
     if _takes_arguments(fn):           # fn(*inputs), or fn() closing over them
         settings.function("gradcheck", "fn", fn, call="one per input, or none at all",
@@ -78,12 +81,12 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             x.data = x.data.astype(np.float64, order="C")   # a private copy to perturb (C order:
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
-        _check_eps_moves(inputs, eps)
+        _check_eps_moves(inputs, names, eps)
         analytic, shape, magnitude = _analytic(fn, inputs, per_step)
         numeric_of = _directional if mode == "random" else _elementwise
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
-            return numeric_of(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
-                              per_step, magnitude)
+            return numeric_of(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
+                              directions, per_step, magnitude)
     finally:
         for x, value, (requires_grad, grad) in zip(inputs, lent, saved):
             give_back(x, value)
@@ -91,9 +94,19 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
 
 
 def _checked_inputs(inputs):
-    """The inputs as a list: distinct floating leaf Tensors, at least one."""
+    """(the inputs as a list: distinct floating leaf Tensors, at least one, the name the
+    report gives each). A mapping names its tensors by its keys (dict(model.named_parameters())
+    names two layers' "W" apart); a list by their names, and where two share a name (or have
+    none) by their position too."""
+    names = None
     if isinstance(inputs, Tensor):
         inputs = [inputs]
+    elif isinstance(inputs, Mapping):
+        names = list(inputs)
+        if not all(isinstance(name, str) for name in names):
+            raise DTypeError(f"gradcheck: a mapping of inputs must have str keys (the names "
+                             f"the report gives them), got {names!r:.80}")
+        inputs = inputs.values()
     elif isinstance(inputs, (str, bytes, np.ndarray)) or not hasattr(inputs, "__iter__"):
         raise DTypeError(f"gradcheck: inputs must be a list of Tensors, got "
                          f"{type(inputs).__name__}")
@@ -114,20 +127,24 @@ def _checked_inputs(inputs):
             if x is earlier:
                 raise SettingError(f"gradcheck: input {i} is the same tensor as input {j}; "
                                    f"list each input once")
-    return inputs
+    if names is None:
+        names = [x.name or f"input[{i}]" for i, x in enumerate(inputs)]
+        names = [f"{name} (input {i})" if names.count(name) > 1 else name
+                 for i, name in enumerate(names)]
+    return inputs, names
 
 
-def _check_eps_moves(inputs, eps):
+def _check_eps_moves(inputs, names, eps):
     """Each finite element must change when eps is added or taken away: where x + eps == x
     (eps below half of x's spacing in float64, 1e-320 anywhere, 1e-12 at 1e6) the numeric
     derivative is 0 whatever fn is, and a wrong analytic gradient of 0 would pass."""
-    for i, x in enumerate(inputs):
+    for x, name in zip(inputs, names):
         values = x.data
         stuck = np.isfinite(values) & ((values + eps == values) | (values - eps == values))
         if stuck.any():
             index = tuple(int(k) for k in np.argwhere(stuck)[0])
             raise SettingError(f"gradcheck: eps={eps!r} is lost in rounding at "
-                               f"{x.name or f'input[{i}]'}{list(index)} = {float(values[index])!r} "
+                               f"{name}{list(index)} = {float(values[index])!r} "
                                f"(x + eps == x in float64), so the numeric derivative there "
                                f"would be 0 whatever the function; use a larger eps (1e-6 is "
                                f"the default)")
@@ -242,8 +259,8 @@ def _value(fn, inputs, per_step, shape):
     return np.asarray(out.data, dtype=np.float64).reshape(-1)
 
 
-def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
-                 magnitude):
+def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
+                 per_step, magnitude):
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
@@ -262,15 +279,14 @@ def _elementwise(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions,
                                                                          np.abs(minus))) / step
             numeric[..., j] = quotient if per_step else quotient[0]
             rounding[..., j] = unresolved if per_step else unresolved[0]
-        name = x.name or f"input[{i}]"
         found = analytic[i].reshape(numeric.shape)
-        checks.append(compare(name, x.shape, found, numeric, rounding, atol, rtol, per_step))
+        checks.append(compare(names[i], x.shape, found, numeric, rounding, atol, rtol, per_step))
     return GradcheckReport(checks, "elements", eps, atol, rtol,
                            analytic[0].shape[0] if per_step else None)
 
 
-def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
-                 magnitude):
+def _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
+                 per_step, magnitude):
     """Along direction d: numeric (f(x + eps d) - f(x - eps d)) / (2 eps), analytic the
     gradient times the step actually taken, ((x + eps d) - (x - eps d)) / (2 eps)."""
     rng = np.random.default_rng(seed)
