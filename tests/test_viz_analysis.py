@@ -7,6 +7,7 @@ import pytest
 from engine_oracles import finite_difference
 from viz_problems import data, make_model, parameter_grads, recorded
 
+import tinygrad_rnn as tg
 import viz
 
 T = 6
@@ -179,3 +180,22 @@ def test_where_a_terms_gradient_stops_is_only_on_its_own_paths():
         stops = viz.analysis.dropped_edges(G, term)
         reached = set(viz.reach.term_reach(G, term)[0])
         assert all(head in reached for _, head in stops)
+
+
+def test_a_weight_transformed_before_the_loop_is_still_split_by_lag():
+    """W * 2.0 computed once, outside any step, and read at every step: its gradient went to
+    "no step" (only views of a weight, like a hoisted W.T, were untied per step); it is split
+    by lag as W's own uses are, and the total is still dR/dW."""
+    rng = np.random.default_rng(0)
+    W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
+    doubled = W * 2.0
+    cell = tg.nn.StateSpace(lambda x, s: ((x @ U.T + s @ doubled.T).tanh(),) * 2,
+                            initial_state=tg.Tensor(np.zeros(3)), parameters={"W": W, "U": U})
+    ys, _ = cell(rng.standard_normal((4, 1, 2)))
+    loss = tg.nn.sequence_loss(ys, np.zeros((4, 1, 3)))
+    lags = viz.gradient_by_lag(loss, {"W": W, "U": U})
+    loss.backward()
+    assert not np.any(lags.other_full["W"]) and "no step" not in str(lags)
+    assert all(norm > 0 for norm in lags.norms("W")[:3])
+    np.testing.assert_allclose(lags.gradient("W"), W.grad, rtol=1e-12, atol=1e-15)

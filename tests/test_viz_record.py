@@ -83,6 +83,24 @@ def test_a_learned_initial_state_is_drawn_as_a_state_not_a_weight(cell, state):
     assert viz.to_dot(G, highlight="Wm").counts["highlighted"] == recurrent_edges >= 3
 
 
+@pytest.mark.parametrize("weight", ["W", "W * 2.0", "W.tanh()"])
+def test_a_weight_seen_through_an_op_on_it_alone_is_still_that_weight(weight):
+    """s[t-1] -> s[t] of s @ f(W).T carries W whatever f does to W alone: only views (W.T)
+    were followed, so W * 2.0 made the edge carry nothing and highlighting W colour none."""
+    rng = np.random.default_rng(0)
+    W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
+    seen = {"W": lambda: W, "W * 2.0": lambda: W * 2.0, "W.tanh()": lambda: W.tanh()}[weight]
+    cell = tg.nn.StateSpace(lambda x, s: ((x @ U.T + s @ seen().T).tanh(),) * 2,
+                            initial_state=tg.Tensor(np.zeros(3)), parameters={"W": W, "U": U})
+    ys, _ = cell(rng.standard_normal((3, 1, 2)))
+    G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((3, 1, 3))), cell, level="step")
+    for t in (2, 3):
+        assert G.edges[f"s[{t - 1}]", f"s[{t}]"]["parameters"] == ("W",)
+        assert G.edges[f"x[{t}]", f"s[{t}]"]["parameters"] == ("U",)
+    assert viz.to_dot(G, highlight="W").counts["highlighted"] == 3
+
+
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
     """y[t] of the "large MLP" reads x[t-w+1..t]: the window concatenates constants, and as a
     leaf it hid every x[t] from the picture (window 1 showed them)."""

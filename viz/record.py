@@ -30,8 +30,7 @@ from tinygrad_rnn.tensor import Tensor
 from .dropped import dropped_for
 from .errors import VizError, VizTypeError, name_list
 
-# ops that move or relabel a value without combining it with another: a parameter seen
-# through them is still that parameter (W1.T is W1)
+# ops that move or relabel a value without combining it with another
 VIEW_OPS = frozenset({"transpose", "reshape", "getitem"})
 
 
@@ -57,7 +56,7 @@ class Recording:
     parameters: list      # indices, in the order of the params mapping
     loss_terms: list      # indices of R[t], by step (else the roots)
     children: list = field(default=None)      # [(child, position)] per node
-    carries: list = field(default=None)       # parameters a node's value is (a view of)
+    carries: list = field(default=None)       # parameters a node's value is a function of
     dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
 
     def __post_init__(self):
@@ -65,15 +64,19 @@ class Recording:
         for child, parents in enumerate(self.parents):
             for position, parent in enumerate(parents):
                 self.children[parent].append((child, position))
-        self.carries = []
-        for i, op in enumerate(self.ops):
+        self.carries = []       # a parameter seen through an op on it alone (and constants)
+        for i in range(len(self.ops)):     # is still that parameter: W1.T, W * 2.0, W.tanh()
             if self.parameter[i]:
                 self.carries.append((i,))
-            elif op in VIEW_OPS and len(self.parents[i]) == 1:
-                self.carries.append(self.carries[self.parents[i][0]])
-            else:
-                self.carries.append(())
+                continue
+            varying = [p for p in self.parents[i] if not self.is_constant(p)]
+            self.carries.append(self.carries[varying[0]] if len(varying) == 1 else ())
         self.dropped_for = dropped_for(self)
+
+    def is_constant(self, i):
+        """Node i is a constant: a leaf that is not a parameter, has no role (an input x[t]
+        has one) and does not require grad (a number, a mask, a precomputed array)."""
+        return self.roles[i] == "constant" and not self.requires_grad[i]
 
     @property
     def steps_total(self):

@@ -12,7 +12,7 @@ from tinygrad_rnn.graph import topological_order
 from tinygrad_rnn.tensor import Tensor, apply
 
 from .errors import VizError
-from .record import VIEW_OPS, as_roots, parameter_names, record_nodes
+from .record import as_roots, parameter_names, record_nodes
 
 
 def step_gradients(root, params=None, keep_cuts=True):
@@ -65,15 +65,16 @@ def replay_recording(order, rec, keep_cuts=True):
     replayed, copies, views = [], {}, {}
 
     def read(i, step):
-        """The value an op of time step `step` reads from node i: parameters (and views of them
-        made outside any step, like a W.T hoisted out of the loop) untied per step."""
+        """The value an op of time step `step` reads from node i: parameters (and what is
+        computed from one alone outside any step, like a W.T hoisted out of the loop) untied
+        per step."""
         if rec.parameter[i]:
             if (i, step) not in copies:
                 copies[i, step] = Tensor(order[i].data, requires_grad=True)
             return copies[i, step]
-        if step is not None and rec.steps[i] is None and rec.ops[i] in VIEW_OPS and rec.carries[i]:
+        if step is not None and rec.steps[i] is None and not order[i].is_leaf and rec.carries[i]:
             if (i, step) not in views:
-                views[i, step] = apply(rec.ops[i], read(rec.parents[i][0], step),
+                views[i, step] = apply(rec.ops[i], *[read(p, step) for p in rec.parents[i]],
                                        **dict(order[i].params))
             return views[i, step]
         return replayed[i]
