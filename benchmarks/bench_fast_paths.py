@@ -11,6 +11,9 @@ duration), in interleaved rounds, and prints medians and their ratio:
   that returns g when called; the per-op chain of bench_overhead.py, forward and backward;
 - `ndarray.dot` for 2-D products against `np.matmul`, in linear's forward and vjp (every
   product of the Elman step is a linear): an Elman training step;
+- `np.matmul`, not `ndarray.dot`, for a stack of matrices (ndarray.dot of a (T, B, K) array
+  does not call BLAS): nn.Linear over the whole input sequence (T, B, N), forward and
+  backward;
 - the hoisted input projection (nn/input_projection.py) against one linear per step: the same
   step, `hoist_input=False`;
 - the vectorized squared-error loss terms (nn/sequence_loss.py) against one mse node computed
@@ -34,7 +37,7 @@ from engine_step import build_elman, elman_bptt_engine
 from harness import format_ms, interleaved_medians, markdown_table
 from reference_numpy import make_problem
 
-from tinygrad_rnn import autodiff
+from tinygrad_rnn import Tensor, autodiff, nn
 from tinygrad_rnn.primitives import PRIMITIVES
 from tinygrad_rnn.shares import Product, Scatter
 
@@ -91,6 +94,39 @@ def plain_matmul():
     """linear's products (forward and vjp) through np.matmul instead of ndarray.dot."""
     with replaced("linear", forward=_linear_matmul, vjp=_linear_vjp_matmul):
         yield
+
+
+def _linear_dot(x, W, b=None):
+    return x.dot(W.T) if b is None else x.dot(W.T) + b
+
+
+def _linear_vjp_dot(g, out, parents, params):
+    """linear's vjp with ndarray.dot for the input's gradient whatever its rank."""
+    x, W = parents[0], parents[1]
+    return ((g.dot(W._data) if x.requires_grad else None,
+             Product(g, x._data, W._data.shape) if W.requires_grad else None)
+            + ((g if parents[2].requires_grad else None,) if len(parents) == 3 else ()))
+
+
+def dot_for_stacks():
+    """linear's products through ndarray.dot for a stack of matrices too."""
+    return replaced("linear", forward=_linear_dot, vjp=_linear_vjp_dot)
+
+
+def make_sequence_linear(xs, width):
+    """nn.Linear(N, width) over a whole (T, B, N) sequence that requires grad, forward and
+    backward of the sum of squares: a run returns (loss, {"W", "b", "x": gradients})."""
+    layer = nn.Linear(xs.shape[-1], width, seed=0)
+    x = Tensor(xs, requires_grad=True)
+
+    def run():
+        layer.zero_grad()
+        x.grad = None
+        loss = (layer(x) ** 2).sum()
+        loss.backward()
+        return loss.item(), {"W": layer.W.grad, "b": layer.b.grad, "x": x.grad}
+
+    return run
 
 
 @contextmanager
@@ -168,8 +204,11 @@ def measure(size, ops, warmup, repeats):
         return elman_bptt_engine(hoisted, xs, vs, checkpoint_every=10)
 
     chain = make_add_chain_engine(ops)
+    sequence_linear = make_sequence_linear(xs, params["W1"].shape[0])
     cases = [("passes (add)", f"add chain of {ops} ops", chain, switched(chain, plain_add)),
              ("ndarray.dot", f"Elman step, {size}", step, switched(step, plain_matmul)),
+             ("matmul for a stack", f"nn.Linear over xs {xs.shape}, {size}", sequence_linear,
+              switched(sequence_linear, dot_for_stacks)),
              ("hoisted input projection", f"Elman step, {size}", step,
               lambda: elman_bptt_engine(unhoisted, xs, vs)),
              ("vectorized loss terms", f"Elman step, {size}", step,

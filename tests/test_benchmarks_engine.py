@@ -59,7 +59,8 @@ def test_fast_paths_benchmark_runs_and_puts_every_row_back(capsys):
     vectorized = bench_fast_paths.sequence_loss._squared_error_terms
     assert bench_fast_paths.main(["--quick"]) == 0
     table = capsys.readouterr().out
-    for name in ("passes (add)", "ndarray.dot", "hoisted input projection", "vectorized loss terms",
+    for name in ("passes (add)", "ndarray.dot", "matmul for a stack", "hoisted input projection",
+                 "vectorized loss terms",
                  "leaf shares in blocks", "slice gradients added in place",
                  "weight gradients multiplied out in blocks"):
         assert name in table
