@@ -199,3 +199,27 @@ def test_a_weight_transformed_before_the_loop_is_still_split_by_lag():
     assert not np.any(lags.other_full["W"]) and "no step" not in str(lags)
     assert all(norm > 0 for norm in lags.norms("W")[:3])
     np.testing.assert_allclose(lags.gradient("W"), W.grad, rtol=1e-12, atol=1e-15)
+
+
+def test_a_cut_made_before_the_loop_is_the_identity_in_the_full_replay():
+    """s @ cut(W).T: W's gradient is zero under the recorded graph, but the full-BPTT replay
+    replays every cut as the identity; a cut made outside the loop was replayed as a cut once
+    it was untied per step, which made the full gradient zero too."""
+    rng = np.random.default_rng(0)
+    W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
+    frozen, free = W.cut(), W
+    xs, vs = rng.standard_normal((4, 1, 2)), np.zeros((4, 1, 3))
+
+    def run(weight):
+        cell = tg.nn.StateSpace(lambda x, s: ((x @ U.T + s @ weight.T).tanh(),) * 2,
+                                initial_state=tg.Tensor(np.ones(3)),
+                                parameters={"W": W, "U": U})
+        return tg.nn.sequence_loss(cell(xs)[0], vs)
+
+    lags = viz.gradient_by_lag(run(frozen), {"W": W, "U": U})
+    W.grad = None
+    run(free).backward()
+    assert not np.any(lags.gradient("W", truncated=True))
+    np.testing.assert_allclose(lags.gradient("W"), W.grad, rtol=1e-12, atol=1e-15)
+    assert np.any(W.grad)

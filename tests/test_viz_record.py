@@ -83,14 +83,16 @@ def test_a_learned_initial_state_is_drawn_as_a_state_not_a_weight(cell, state):
     assert viz.to_dot(G, highlight="Wm").counts["highlighted"] == recurrent_edges >= 3
 
 
-@pytest.mark.parametrize("weight", ["W", "W * 2.0", "W.tanh()"])
+@pytest.mark.parametrize("weight", ["W", "W * 2.0", "W.tanh()", "W - W.T", "W @ W.T"])
 def test_a_weight_seen_through_an_op_on_it_alone_is_still_that_weight(weight):
-    """s[t-1] -> s[t] of s @ f(W).T carries W whatever f does to W alone: only views (W.T)
-    were followed, so W * 2.0 made the edge carry nothing and highlighting W colour none."""
+    """s[t-1] -> s[t] of s @ f(W).T carries W whatever f computes from W alone: only views
+    (W.T) were followed, so W * 2.0 made the edge carry nothing and highlighting W colour
+    none."""
     rng = np.random.default_rng(0)
     W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
     U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
-    seen = {"W": lambda: W, "W * 2.0": lambda: W * 2.0, "W.tanh()": lambda: W.tanh()}[weight]
+    seen = {"W": lambda: W, "W * 2.0": lambda: W * 2.0, "W.tanh()": lambda: W.tanh(),
+            "W - W.T": lambda: W - W.T, "W @ W.T": lambda: W @ W.T}[weight]
     cell = tg.nn.StateSpace(lambda x, s: ((x @ U.T + s @ seen().T).tanh(),) * 2,
                             initial_state=tg.Tensor(np.zeros(3)), parameters={"W": W, "U": U})
     ys, _ = cell(rng.standard_normal((3, 1, 2)))
@@ -99,6 +101,24 @@ def test_a_weight_seen_through_an_op_on_it_alone_is_still_that_weight(weight):
         assert G.edges[f"s[{t - 1}]", f"s[{t}]"]["parameters"] == ("W",)
         assert G.edges[f"x[{t}]", f"s[{t}]"]["parameters"] == ("U",)
     assert viz.to_dot(G, highlight="W").counts["highlighted"] == 3
+
+
+def test_a_parameter_an_op_compares_with_is_not_carried_as_a_weight():
+    """max(tanh(...), th) with a learned threshold th: th bounds the value, it does not
+    multiply it, so no data edge carries th (crediting every non-additive op on the path put
+    th on s[t-1] -> s[t] and x[t] -> s[t])."""
+    rng = np.random.default_rng(0)
+    W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
+    th = tg.Tensor(np.full(3, -0.2), requires_grad=True, name="th")
+    cell = tg.nn.StateSpace(lambda x, s: (tg.maximum((x @ U.T + s @ W.T).tanh(), th),) * 2,
+                            initial_state=tg.Tensor(np.zeros(3)),
+                            parameters={"W": W, "U": U, "th": th})
+    ys, _ = cell(rng.standard_normal((3, 1, 2)))
+    G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((3, 1, 3))), cell, level="step")
+    assert G.edges["s[1]", "s[2]"]["parameters"] == ("W",)
+    assert G.edges["x[2]", "s[2]"]["parameters"] == ("U",)
+    assert viz.to_dot(G, highlight="th").counts["highlighted"] == 0
 
 
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
@@ -113,6 +133,9 @@ def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
     assert inputs == {(f"x[{s}]", f"h[{t}]") for t in range(1, 5) for s in range(t - 2, t + 1)
                       if s >= 1}
     assert all(G.edges[e]["parameters"] == ("mlp.layer0.W",) for e in inputs)
+    for weight in model.parameters():           # a frozen model records no graph for it
+        weight.requires_grad = False
+    assert model(xs)[0].is_leaf
 
 
 @pytest.mark.parametrize("truncation, steps, dropped", [

@@ -83,10 +83,12 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             x.requires_grad = True
         _check_eps_moves(inputs, names, eps)
         analytic, shape, magnitude = _analytic(fn, inputs, per_step)
-        numeric_of = _directional if mode == "random" else _elementwise
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
-            return numeric_of(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
-                              directions, per_step, magnitude)
+            if mode == "random":
+                return _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed,
+                                    directions, per_step, magnitude)
+            return _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step,
+                                magnitude)
     finally:
         for x, value, (requires_grad, grad) in zip(inputs, lent, saved):
             give_back(x, value)
@@ -259,8 +261,7 @@ def _value(fn, inputs, per_step, shape):
     return np.asarray(out.data, dtype=np.float64).reshape(-1)
 
 
-def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
-                 per_step, magnitude):
+def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step, magnitude):
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
@@ -285,8 +286,8 @@ def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, dire
                            analytic[0].shape[0] if per_step else None)
 
 
-def _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
-                 per_step, magnitude):
+def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
+                 magnitude):
     """Along direction d: numeric (f(x + eps d) - f(x - eps d)) / (2 eps), analytic the
     gradient times the step actually taken, ((x + eps d) - (x - eps d)) / (2 eps)."""
     rng = np.random.default_rng(seed)

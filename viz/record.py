@@ -30,9 +30,6 @@ from tinygrad_rnn.tensor import Tensor
 from .dropped import dropped_for
 from .errors import VizError, VizTypeError, name_list
 
-# ops that move or relabel a value without combining it with another
-VIEW_OPS = frozenset({"transpose", "reshape", "getitem"})
-
 
 @dataclass
 class Recording:
@@ -56,7 +53,7 @@ class Recording:
     parameters: list      # indices, in the order of the params mapping
     loss_terms: list      # indices of R[t], by step (else the roots)
     children: list = field(default=None)      # [(child, position)] per node
-    carries: list = field(default=None)       # parameters a node's value is a function of
+    carries: list = field(default=None)       # the parameters a node is computed from alone
     dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
 
     def __post_init__(self):
@@ -64,13 +61,16 @@ class Recording:
         for child, parents in enumerate(self.parents):
             for position, parent in enumerate(parents):
                 self.children[parent].append((child, position))
-        self.carries = []       # a parameter seen through an op on it alone (and constants)
-        for i in range(len(self.ops)):     # is still that parameter: W1.T, W * 2.0, W.tanh()
+        # a value computed from parameters alone (and constants) stands for them: W1.T,
+        # W * 2.0, W.tanh(), W - W.T; one computed from anything else (x[t], h[t]) for none
+        self.carries = []
+        for i in range(len(self.ops)):
             if self.parameter[i]:
                 self.carries.append((i,))
                 continue
-            varying = [p for p in self.parents[i] if not self.is_constant(p)]
-            self.carries.append(self.carries[varying[0]] if len(varying) == 1 else ())
+            varying = [self.carries[p] for p in self.parents[i] if not self.is_constant(p)]
+            self.carries.append(tuple(dict.fromkeys(w for ws in varying for w in ws))
+                                if varying and all(varying) else ())
         self.dropped_for = dropped_for(self)
 
     def is_constant(self, i):

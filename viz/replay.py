@@ -2,8 +2,8 @@
 and `backward` with every parameter untied per time step, so the lag decomposition
 (analysis.gradient_by_lag) comes from the engine itself. Like record.py, it reads engine nodes
 (the read-only protocol) and calls the engine; nothing else in viz does. What it knows of the
-graph (ids, parameters, loss terms, steps, which values are views of a parameter) it takes from
-the Recording that record.py makes of the same walk.
+graph (ids, parameters, loss terms, steps, which values are computed from parameters alone) it
+takes from the Recording that record.py makes of the same walk.
 """
 import numpy as np
 
@@ -62,32 +62,31 @@ def replay_recording(order, rec, keep_cuts=True):
     the engine with each parameter untied per time step. Returns ([replayed node i],
     {(parameter index, step): the untied leaf read at that step}); keep_cuts=False replays
     every cut as the identity (full BPTT of the same forward computation)."""
-    replayed, copies, views = [], {}, {}
+    replayed, copies, untied = [], {}, {}
 
     def read(i, step):
         """The value an op of time step `step` reads from node i: parameters (and what is
-        computed from one alone outside any step, like a W.T hoisted out of the loop) untied
-        per step."""
+        computed from parameters alone outside any step, like a W.T hoisted out of the loop)
+        untied per step."""
         if rec.parameter[i]:
             if (i, step) not in copies:
                 copies[i, step] = Tensor(order[i].data, requires_grad=True)
             return copies[i, step]
         if step is not None and rec.steps[i] is None and not order[i].is_leaf and rec.carries[i]:
-            if (i, step) not in views:
-                views[i, step] = apply(rec.ops[i], *[read(p, step) for p in rec.parents[i]],
-                                       **dict(order[i].params))
-            return views[i, step]
+            if (i, step) not in untied:
+                untied[i, step] = replay(i, step)
+            return untied[i, step]
         return replayed[i]
 
-    for i, node in enumerate(order):
-        step = rec.steps[i]
-        if node.is_leaf:
-            replayed.append(node)      # parameters are read through read(), untied
-        elif rec.ops[i] == "cut" and not keep_cuts:
-            replayed.append(read(rec.parents[i][0], step))
-        else:
-            inputs = [read(parent, step) for parent in rec.parents[i]]
-            replayed.append(apply(rec.ops[i], *inputs, **dict(node.params)))
+    def replay(i, step):
+        """Node i's op on what it reads at `step` (a cut as the identity unless keep_cuts)."""
+        if rec.ops[i] == "cut" and not keep_cuts:
+            return read(rec.parents[i][0], step)
+        inputs = [read(parent, step) for parent in rec.parents[i]]
+        return apply(rec.ops[i], *inputs, **dict(order[i].params))
+
+    for i, node in enumerate(order):   # parameters are read through read(), untied
+        replayed.append(node if node.is_leaf else replay(i, rec.steps[i]))
     return replayed, copies
 
 

@@ -7,10 +7,11 @@ joins two key nodes when an op-level path leads from u to v through non-key node
 
     dropped      every path passes a dropped edge (the gradient cannot flow back from v to u)
     dropped_for  the loss terms whose gradient stops on one of those paths (see dropped.py)
-    parameters   the weights the edge carries: every weight that multiplies u's value on
-                 its way to v (x[t] -> h[t] carries W1, being W1 x[t] + b1: the lecture's
-                 "all blue edges represent W1"; a windowed MLP's x[t] -> y[t] carries W1
-                 and W2; biases, being added, ride no data edge, and neither does a weight
+    parameters   the weights the edge carries: every weight that a product (mul, div,
+                 matmul, linear) multiplies u's value by on its way to v (x[t] -> h[t]
+                 carries W1, being W1 x[t] + b1: the lecture's "all blue edges represent
+                 W1"; a temporal convolution's x[t] -> y[t] carries its taps and its head's
+                 weight; biases, being added, ride no data edge, and neither does a weight
                  that multiplies what is added to u's value: Wm on x[t] -> h[t]); a
                  parameter's own edges carry it
     parameter    the one weight carried, or None
@@ -31,16 +32,15 @@ import networkx as nx
 import numpy as np
 
 from .errors import VizError
-from .record import VIEW_OPS, node_attributes, op_graph, unique_name
+from .record import node_attributes, op_graph, unique_name
 
 # the lecture's rows, from the bottom of the picture up (rankdir BT); "cell" is an LSTM's
 # cell state c[t], beside h[t]
 KEY_ROLES = ("input", "cell", "state", "hidden", "output", "loss")
-# ops that pass a value on without combining it with another one: they multiply it by no
-# weight
-PASS_THROUGH = VIEW_OPS | {"cut", "concatenate", "stack"}
-# argument positions that are added, not multiplied: a weight there is a bias
-ADDITIVE = {"linear": frozenset({2}), "add": frozenset({0, 1}), "sub": frozenset({0, 1})}
+# the products, and the argument positions they multiply together: a weight at one of them
+# multiplies the value at another (linear's b, at position 2, is added: a bias)
+PRODUCTS = {"mul": frozenset({0, 1}), "div": frozenset({0, 1}), "matmul": frozenset({0, 1}),
+            "linear": frozenset({0, 1})}
 _EMPTY = frozenset()
 
 
@@ -93,13 +93,14 @@ def _reach(rec, node, key, reach):
 
 
 def _multiplying(rec, op, position):
-    """The weights op multiplies its input at `position` by: those its other operands carry,
-    unless that input is added (a bias, linear's b) or op only passes it on."""
-    additive = ADDITIVE.get(rec.ops[op], _EMPTY)
-    if position in additive or rec.ops[op] in PASS_THROUGH:
+    """The weights op multiplies its input at `position` by: those its other factors carry,
+    if op is a product and that input one of its factors (not linear's bias). Other ops
+    multiply by no weight: an addition, a view, tanh, max(x, threshold)."""
+    factors = PRODUCTS.get(rec.ops[op], _EMPTY)
+    if position not in factors:
         return _EMPTY
     return frozenset(weight for other, parent in enumerate(rec.parents[op])
-                     if other != position and other not in additive
+                     if other != position and other in factors
                      for weight in rec.carries[parent] if _is_weight(rec, weight))
 
 

@@ -61,26 +61,27 @@ class WindowedMLP(Module):
         xs = as_sequence(xs, type(self).__name__, self.input_size)
         steps, batch = xs.shape[0], xs.shape[1]
         blank = Tensor(np.zeros((batch, self.input_size), dtype=xs.dtype), name="x[<1]")
+        learns = any(p.requires_grad for p in self.parameters())   # else no graph to draw
         inputs, outputs = [], []
         for t in range(1, steps + 1):
             with time_step(t):
                 inputs.append(xs[t - 1].annotate(role="input", name=f"x[{t}]"))
                 seen = [inputs[s - 1] if s >= 1 else blank
                         for s in range(t - self.window + 1, t + 1)]
-                features = seen[0] if self.window == 1 else _window(seen)
+                features = seen[0] if self.window == 1 else _window(seen, learns)
                 y = self.mlp(features, hidden=lambda h, t=t: h.annotate(role="hidden",
                                                                         name=f"h[{t}]"))
                 outputs.append(y.annotate(role="output", name=f"y[{t}]"))
         return stack(outputs), None
 
 
-def _window(inputs):
+def _window(inputs, learns):
     """The inputs side by side, [x[t-w+1], ..., x[t]], as a node of the graph even when they
-    are constants (as an input sequence is): as a leaf, the window would hide from the
-    picture which x[t] feed y[t]. Nothing flows back into constants, so backward never
-    enters it."""
+    are constants (as an input sequence is) if the model `learns` (some weight requires grad,
+    so a graph is recorded): as a leaf, the window would hide from the picture which x[t]
+    feed y[t]. Nothing flows back into constants, so backward never enters it."""
     window = concatenate(inputs, axis=-1)
-    if window.is_leaf:
+    if window.is_leaf and learns:
         window = precomputed("concatenate", inputs, window.data, record_constants=True,
                              axis=-1)
     return window
