@@ -75,6 +75,9 @@ def test_inputs_that_share_a_name_are_told_apart_and_a_mapping_names_its_own(rng
     assert named.worst.name == "layer1.W"
     with pytest.raises(tg.DTypeError, match="str keys"):
         gradcheck(broken, {0: mlp.layers[0].W})
+    odd = gradcheck(broken, {"": mlp.layers[0].W, "two\nlines": mlp.layers[1].W})
+    assert [c.name for c in odd.inputs] == ["''", "'two\\nlines'"]
+    assert len(str(odd).splitlines()) == 4          # the verdict, the header, one row each
 
 
 def test_fails_when_every_path_is_cut():

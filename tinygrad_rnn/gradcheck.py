@@ -133,7 +133,9 @@ def _checked_inputs(inputs):
         names = [x.name or f"input[{i}]" for i, x in enumerate(inputs)]
         names = [f"{name} (input {i})" if names.count(name) > 1 else name
                  for i, name in enumerate(names)]
-    return inputs, names
+    # a name that is blank or holds a line break or tab would shift the report's table
+    return inputs, [name if name.isprintable() and name.strip() else repr(name)
+                    for name in names]
 
 
 def _check_eps_moves(inputs, names, eps):
