@@ -157,11 +157,13 @@ def state_gradient_norms(graph, roles=("state", "cell")):
 class LagDecomposition:
     """dR/dW split by lag k = t - s: the part of each loss term R[t]'s gradient that enters
     through the use of W at step s. full[name][k] sums to the full-BPTT gradient (with
-    `other`, the part read outside any step); truncated[name][k] to the recorded policy's."""
+    `other`, the part read outside any step or not through any R[t]); truncated[name][k] to
+    the recorded policy's."""
     parameters: list
     full: dict          # name -> array (T, *shape), lag 0 .. T-1
     truncated: dict
-    other_full: dict    # name -> array: parts not attributable to a lag (ops outside steps)
+    other_full: dict    # name -> array: parts not attributable to a lag (ops outside steps,
+                        # or reaching R other than through a loss term: a penalty on W)
     other_truncated: dict
 
     def gradient(self, name, truncated=False):
@@ -183,7 +185,7 @@ class LagDecomposition:
         other = any(np.any(v) for part in (self.other_full, self.other_truncated)
                     for v in part.values())
         header = ["parameter", "policy"] + [f"lag {k}" for k in range(shown)] + \
-            (["..."] if lags > shown else []) + (["no step"] if other else []) + \
+            (["..."] if lags > shown else []) + (["other"] if other else []) + \
             ["|total|", "|full - trunc|"]
         rows = []
         for name in self.parameters:
@@ -216,7 +218,7 @@ def gradient_by_lag(root, params=None):
 def _by_lag(result, names, shapes, steps):
     """Sum the (t, s) contributions by lag t - s (0 .. steps - 1; anything else is `other`)."""
     lags = {name: np.zeros((steps,) + shapes[name]) for name in names}
-    other = {name: np.zeros(shapes[name]) for name in names}
+    other = {name: result["rest"][name].copy() for name in names}
     for name in names:
         for (t, s), grad in result["gradients"][name].items():
             t = steps if t is None else t

@@ -22,11 +22,12 @@ def step_gradients(root, params=None, keep_cuts=True):
     at step s is its own leaf, so backward from a single term R[t] leaves in that copy exactly
     the part of dR[t]/dW that enters at step s (lag t - s). keep_cuts=False replays every cut
     as the identity: the full-BPTT gradient of the same forward computation. Each term is
-    weighted by dR/dR[t] (1 for a sum, 1/T for a mean), so the contributions sum to dR/dW.
-    Costs one backward per loss term: O(T^2) for a T-step sequence.
+    weighted by dR/dR[t] (1 for a sum, 1/T for a mean); what reaches a parameter from R other
+    than through a term (a penalty on W added to R) is its "rest", so the contributions and
+    the rest sum to dR/dW. Costs one backward per loss term: O(T^2) for a T-step sequence.
 
     Returns {"terms": [(term id, t)], "gradients": {param id: {(t, s): array}},
-    "shapes": {param id: shape}}.
+    "rest": {param id: array}, "shapes": {param id: shape}}.
 
     >>> step_gradients(R, model)["gradients"]["W1"][3, 3]      # dR[3]/dW1 entering at step 3
     """
@@ -41,8 +42,9 @@ def step_gradients(root, params=None, keep_cuts=True):
     terms = [i for i in rec.loss_terms if i != last] or [last]
     with enable_grad():
         replayed, copies = replay_recording(order, rec, keep_cuts)
-        weights = _term_weights(replayed[last], [replayed[t] for t in terms], copies)
+        weights, whole = _term_weights(replayed[last], [replayed[t] for t in terms], copies)
         gradients = {rec.ids[p]: {} for p in rec.parameters}
+        rest = dict(whole)          # minus each term's part: what reaches W only from R
         for term, weight in zip(terms, weights):
             t = rec.steps[term]
             out = replayed[term]
@@ -53,8 +55,19 @@ def step_gradients(root, params=None, keep_cuts=True):
             for (param, s), copy in copies.items():
                 if copy.grad is not None:
                     gradients[rec.ids[param]][(t, s)] = copy.grad
+                    if param in rest:
+                        rest[param] = rest[param] - copy.grad
     return {"terms": [(rec.ids[t], rec.steps[t]) for t in terms], "gradients": gradients,
+            "rest": {rec.ids[p]: _unless_rounding(rest[p], whole[p]) if p in rest
+                     else np.zeros(rec.shapes[p]) for p in rec.parameters},
             "shapes": {rec.ids[p]: rec.shapes[p] for p in rec.parameters}}
+
+
+def _unless_rounding(rest, total):
+    """The rest, or zeros where it is rounding (the same sums added in another order)."""
+    if float(np.linalg.norm(rest)) <= 1e-9 * (1.0 + float(np.linalg.norm(total))):
+        return np.zeros_like(rest)
+    return rest
 
 
 def replay_recording(order, rec, keep_cuts=True):
@@ -91,9 +104,11 @@ def replay_recording(order, rec, keep_cuts=True):
 
 
 def _term_weights(root, terms, copies):
-    """dR/dR[t] for each term (None when R does not depend on it through a gradient)."""
+    """([dR/dR[t] for each term (None when R does not depend on it through a gradient)],
+    {parameter index: dR/dW summed over its untied copies}, from one backward from R; the
+    dict is empty when R is its only term: no gradient reaches W but through it)."""
     if len(terms) == 1 and terms[0] is root:
-        return [np.ones(root.data.shape, dtype=root.data.dtype)]
+        return [np.ones(root.data.shape, dtype=root.data.dtype)], {}
     for term in terms:
         term.retain_grad()
     if root.requires_grad:
@@ -101,6 +116,9 @@ def _term_weights(root, terms, copies):
     weights = [term.grad for term in terms]
     for term in terms:
         term.grad = None
-    for copy in copies.values():
+    whole = {}
+    for (param, _), copy in copies.items():
+        if copy.grad is not None:
+            whole[param] = whole[param] + copy.grad if param in whole else copy.grad
         copy.grad = None
-    return weights
+    return weights, whole
