@@ -78,6 +78,11 @@ def test_inputs_that_share_a_name_are_told_apart_and_a_mapping_names_its_own(rng
     odd = gradcheck(broken, {"": mlp.layers[0].W, "two\nlines": mlp.layers[1].W})
     assert [c.name for c in odd.inputs] == ["''", "'two\\nlines'"]
     assert len(str(odd).splitlines()) == 4          # the verdict, the header, one row each
+    W0, W1, b0 = mlp.layers[0].W, mlp.layers[1].W, mlp.layers[0].b
+    W0.name, W1.name, b0.name = "W", "W", "W (input 1)"        # a suffix that is a name too
+    for inputs in ([W0, W1, b0], {"": W0, "''": W1}, {"W": W0, "W ": W1}):
+        names = [c.name for c in gradcheck(broken, inputs).inputs]
+        assert len(set(names)) == len(names), names
 
 
 def test_fails_when_every_path_is_cut():

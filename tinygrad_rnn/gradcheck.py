@@ -131,11 +131,14 @@ def _checked_inputs(inputs):
                                    f"list each input once")
     if names is None:
         names = [x.name or f"input[{i}]" for i, x in enumerate(inputs)]
+    # a name that is blank, holds a line break or tab or ends in spaces would shift the
+    # report's table or look like another: shown as its repr
+    names = [name if name.isprintable() and name.strip() == name != "" else repr(name)
+             for name in names]
+    while len(set(names)) < len(names):       # shared names get their inputs' positions
         names = [f"{name} (input {i})" if names.count(name) > 1 else name
                  for i, name in enumerate(names)]
-    # a name that is blank or holds a line break or tab would shift the report's table
-    return inputs, [name if name.isprintable() and name.strip() else repr(name)
-                    for name in names]
+    return inputs, names
 
 
 def _check_eps_moves(inputs, names, eps):
