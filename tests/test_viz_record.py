@@ -121,6 +121,24 @@ def test_a_parameter_an_op_compares_with_is_not_carried_as_a_weight():
     assert viz.to_dot(G, highlight="th").counts["highlighted"] == 0
 
 
+def test_a_stack_of_state_space_cells_draws_each_layers_initial_state():
+    """Each cell's initial state is a tensor made outside the stack: both were named s[0] in
+    no scope, and the step picture refused them as one value recorded by two calls."""
+    rng = np.random.default_rng(0)
+
+    def cell(name):
+        M = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name=name)
+        return tg.nn.StateSpace(lambda x, s: ((x @ M.T + s @ M.T).tanh(),) * 2,
+                                initial_state=tg.Tensor(np.zeros((1, 3))), parameters={"M": M})
+
+    model = tg.nn.Stacked([cell("A"), cell("B")])
+    ys, _ = model(rng.standard_normal((2, 1, 3)))
+    G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((2, 1, 3))), model, level="step")
+    for layer in ("layer0", "layer1"):
+        assert G.nodes[f"{layer}/s[0]"]["role"] == "state"
+        assert G.has_edge(f"{layer}/s[0]", f"{layer}/s[1]")
+
+
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
     """y[t] of the "large MLP" reads x[t-w+1..t]: the window concatenates constants, and as a
     leaf it hid every x[t] from the picture (window 1 showed them)."""

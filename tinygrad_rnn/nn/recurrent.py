@@ -16,7 +16,7 @@ from functools import partial
 import numpy as np
 
 from .. import settings
-from ..context import name_scope
+from ..context import name_scope, recording
 from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import linear
 from ..tensor import Tensor
@@ -268,10 +268,14 @@ def _check_tensors(state, what, where=""):
 
 
 def _annotate_state(state, name):
+    """The given initial state named and tagged as one, in the scope it enters (a stack's
+    layer: two layers' s[0] made outside the stack are two values, layer0/s[0] and
+    layer1/s[0])."""
     if isinstance(state, tuple):
         return tuple(_annotate_state(s, f"{name}.{i}") for i, s in enumerate(state))
     if not state.is_leaf or state.name is None:
-        state.annotate(role="state", name=name)
+        scope = recording.meta.get("scope")
+        state.annotate(role="state", name=name, **({"scope": scope} if scope else {}))
     return state
 
 
