@@ -241,3 +241,23 @@ def test_what_reaches_a_weight_not_through_a_loss_term_is_kept_as_other():
     np.testing.assert_allclose(lags.other_truncated["Wm"], 0.2 * model.Wm.data, rtol=1e-12)
     np.testing.assert_allclose(lags.other_full["Wm"], 0.2 * model.Wm.data, rtol=1e-12)
     assert not np.any(lags.other_full["W1"]) and "other" in str(lags)
+
+
+def test_two_loss_terms_of_one_step_both_count_and_float32_rounding_is_not_other():
+    """sequence_loss + last_step_loss: both have a term at t = T, and the second overwrote
+    the first's part (every parameter's total was off by up to its size). In float32 the
+    parts add up to dR/dW within float32 rounding, which is not shown as "other"."""
+    rng = np.random.default_rng(1)
+    xs, vs = rng.standard_normal((3, 2, 2)), rng.standard_normal((3, 2, 1))
+    model = tg.nn.Elman(2, 3, 1, seed=0)
+    ys, _ = model(xs)
+    loss = tg.nn.sequence_loss(ys, vs) + tg.nn.last_step_loss(ys, vs[-1], loss="mse")
+    lags = viz.gradient_by_lag(loss, dict(model.named_parameters()))
+    loss.backward()
+    for name, weight in model.named_parameters():
+        np.testing.assert_allclose(lags.gradient(name), weight.grad, rtol=1e-12, atol=1e-14)
+    assert not any(np.any(part) for part in lags.other_full.values())
+    small = tg.nn.Elman(2, 3, 1, seed=0).to(np.float32)
+    ys, _ = small(rng.standard_normal((8, 2, 2)).astype(np.float32), truncation="chunked(2)")
+    loss = tg.nn.sequence_loss(ys, np.zeros((8, 2, 1), np.float32), time_reduction="mean")
+    assert "other" not in str(viz.gradient_by_lag(loss, dict(small.named_parameters())))

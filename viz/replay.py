@@ -53,8 +53,9 @@ def step_gradients(root, params=None, keep_cuts=True):
             if weight is not None and out.requires_grad:
                 out.backward(weight, retain_graph=True)
             for (param, s), copy in copies.items():
-                if copy.grad is not None:
-                    gradients[rec.ids[param]][(t, s)] = copy.grad
+                if copy.grad is not None:       # two terms of one step (a sequence loss and
+                    parts = gradients[rec.ids[param]]      # a last-step loss) add up
+                    parts[t, s] = parts[t, s] + copy.grad if (t, s) in parts else copy.grad
                     if param in rest:
                         rest[param] = rest[param] - copy.grad
     return {"terms": [(rec.ids[t], rec.steps[t]) for t in terms], "gradients": gradients,
@@ -64,8 +65,10 @@ def step_gradients(root, params=None, keep_cuts=True):
 
 
 def _unless_rounding(rest, total):
-    """The rest, or zeros where it is rounding (the same sums added in another order)."""
-    if float(np.linalg.norm(rest)) <= 1e-9 * (1.0 + float(np.linalg.norm(total))):
+    """The rest, or zeros where it is rounding (the same sums added in another order: 1e-9 of
+    the total in float64, a thousand float32 spacings, 1.2e-4, in float32)."""
+    tolerance = max(1e-9, 1000 * float(np.finfo(rest.dtype).eps))
+    if float(np.linalg.norm(rest)) <= tolerance * (1.0 + float(np.linalg.norm(total))):
         return np.zeros_like(rest)
     return rest
 
