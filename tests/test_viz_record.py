@@ -131,12 +131,16 @@ def test_a_stack_of_state_space_cells_draws_each_layers_initial_state():
         return tg.nn.StateSpace(lambda x, s: ((x @ M.T + s @ M.T).tanh(),) * 2,
                                 initial_state=tg.Tensor(np.zeros((1, 3))), parameters={"M": M})
 
-    model = tg.nn.Stacked([cell("A"), cell("B")])
+    cells = [cell("A"), cell("B")]
+    for alone in cells:                  # each run on its own first: naming its state stuck
+        alone(rng.standard_normal((2, 1, 3)))
+    model = tg.nn.Stacked(cells)
     ys, _ = model(rng.standard_normal((2, 1, 3)))
     G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((2, 1, 3))), model, level="step")
     for layer in ("layer0", "layer1"):
         assert G.nodes[f"{layer}/s[0]"]["role"] == "state"
         assert G.has_edge(f"{layer}/s[0]", f"{layer}/s[1]")
+    assert all(c.initial.name is None for c in cells)        # the caller's tensors unchanged
 
 
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():

@@ -19,7 +19,7 @@ from .. import settings
 from ..context import name_scope, recording
 from ..errors import DTypeError, SettingError, ShapeError
 from ..functional import linear
-from ..tensor import Tensor
+from ..tensor import Tensor, leaf
 from .input_projection import InputProjection
 from .layers import as_rng, get_activation
 from .module import Module, init_uniform
@@ -268,11 +268,14 @@ def _check_tensors(state, what, where=""):
 
 
 def _annotate_state(state, name):
-    """The given initial state named and tagged as one, in the scope it enters (a stack's
-    layer: two layers' s[0] made outside the stack are two values, layer0/s[0] and
-    layer1/s[0])."""
+    """The given initial state named and tagged as one, in the scope it enters. A constant is
+    entered as a new leaf on its memory, made here, so each call and each layer of a stack
+    has its own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used for before; a
+    state that requires grad or is computed is the node itself, named if it has no name."""
     if isinstance(state, tuple):
         return tuple(_annotate_state(s, f"{name}.{i}") for i, s in enumerate(state))
+    if state.is_leaf and not state.requires_grad:
+        return leaf(state._data, memory_of=state).annotate(role="state", name=name)
     if not state.is_leaf or state.name is None:
         scope = recording.meta.get("scope")
         state.annotate(role="state", name=name, **({"scope": scope} if scope else {}))
