@@ -143,6 +143,27 @@ def test_a_stack_of_state_space_cells_draws_each_layers_initial_state():
     assert all(c.initial.name is None for c in cells)        # the caller's tensors unchanged
 
 
+def test_a_constant_part_of_the_state_passed_on_unchanged_stays_one_node():
+    """fn returns its constant c as it got it: c is the one node s[0].1 that feeds every step
+    (a new leaf per step would draw it as a chain of unconnected copies)."""
+    rng = np.random.default_rng(0)
+    W = tg.Tensor(rng.standard_normal((3, 3)) * 0.5, requires_grad=True, name="W")
+    U = tg.Tensor(rng.standard_normal((3, 2)) * 0.5, requires_grad=True, name="U")
+
+    def fn(x, s):
+        h, c = s
+        h = (x @ U.T + h @ W.T + c).tanh()
+        return h, (h, c)
+
+    cell = tg.nn.StateSpace(fn, initial_state=(tg.Tensor(np.zeros((1, 3))),
+                                               tg.Tensor(np.ones((1, 3)))),
+                            parameters={"W": W, "U": U})
+    ys, _ = cell(rng.standard_normal((4, 1, 2)))
+    G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((4, 1, 3))), cell, level="step")
+    assert not any(n.endswith("].1") and n != "s[0].1" for n in G.nodes)
+    assert {v for _, v in G.out_edges("s[0].1")} == {f"s[{t}].0" for t in range(1, 5)}
+
+
 def test_a_windowed_mlp_shows_the_inputs_its_window_holds():
     """y[t] of the "large MLP" reads x[t-w+1..t]: the window concatenates constants, and as a
     leaf it hid every x[t] from the picture (window 1 showed them)."""

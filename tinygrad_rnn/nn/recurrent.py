@@ -215,7 +215,7 @@ class StateSpace(RecurrentModule):
         state = self.initial(batch) if callable(self.initial) else self.initial
         state = as_state(state)
         _check_tensors(state, f"{self.name}: initial_state")
-        return _annotate_state(state, "s[0]")
+        return _annotate_state(state, "s[0]", entering=True)
 
     def check_state(self, state, batch):
         if not isinstance(state, (Tensor, tuple)):
@@ -267,14 +267,15 @@ def _check_tensors(state, what, where=""):
                              f"tuple of Tensors")
 
 
-def _annotate_state(state, name):
-    """The given initial state named and tagged as one, in the scope it enters. A constant is
-    entered as a new leaf on its memory, made here, so each call and each layer of a stack
-    has its own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used for before; a
-    state that requires grad or is computed is the node itself, named if it has no name."""
+def _annotate_state(state, name, entering=False):
+    """A state named and tagged as one, in the scope it enters. A constant initial state
+    (`entering`) is entered as a new leaf on its memory, made here, so each call and each
+    layer of a stack has its own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used
+    for before; any other state is the node itself, named if it has no name (a constant fn
+    passes on unchanged stays the one node it entered as)."""
     if isinstance(state, tuple):
-        return tuple(_annotate_state(s, f"{name}.{i}") for i, s in enumerate(state))
-    if state.is_leaf and not state.requires_grad:
+        return tuple(_annotate_state(s, f"{name}.{i}", entering) for i, s in enumerate(state))
+    if entering and state.is_leaf and not state.requires_grad:
         return leaf(state._data, memory_of=state).annotate(role="state", name=name)
     if not state.is_leaf or state.name is None:
         scope = recording.meta.get("scope")
