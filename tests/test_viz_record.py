@@ -123,7 +123,8 @@ def test_a_parameter_an_op_compares_with_is_not_carried_as_a_weight():
 
 def test_a_stack_of_state_space_cells_draws_each_layers_initial_state():
     """Each cell's initial state is a tensor made outside the stack: both were named s[0] in
-    no scope, and the step picture refused them as one value recorded by two calls."""
+    no scope, and the step picture refused them as one value recorded by two calls; with no
+    step, each was drawn among the columns of t = 1, 2 rather than at t = 0."""
     rng = np.random.default_rng(0)
 
     def cell(name):
@@ -137,8 +138,9 @@ def test_a_stack_of_state_space_cells_draws_each_layers_initial_state():
     model = tg.nn.Stacked(cells)
     ys, _ = model(rng.standard_normal((2, 1, 3)))
     G = viz.to_networkx(tg.nn.sequence_loss(ys, np.zeros((2, 1, 3))), model, level="step")
-    for layer in ("layer0", "layer1"):
+    for layer in ("layer0", "layer1"):       # in the t = 0 column, where h[0] is drawn
         assert G.nodes[f"{layer}/s[0]"]["role"] == "state"
+        assert G.nodes[f"{layer}/s[0]"]["step"] == 0
         assert G.has_edge(f"{layer}/s[0]", f"{layer}/s[1]")
     assert all(c.initial.name is None for c in cells)        # the caller's tensors unchanged
 

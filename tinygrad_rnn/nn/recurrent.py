@@ -268,18 +268,20 @@ def _check_tensors(state, what, where=""):
 
 
 def _annotate_state(state, name, entering=False):
-    """A state named and tagged as one, in the scope it enters. A constant initial state
-    (`entering`) is entered as a new leaf on its memory, made here, so each call and each
-    layer of a stack has its own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used
-    for before; any other state is the node itself, named if it has no name (a constant fn
-    passes on unchanged stays the one node it entered as)."""
+    """A state named and tagged as one, in the scope it enters; the initial state
+    (`entering`) at step 0, where the pictures draw h[0]. A constant initial state is entered
+    as a new leaf on its memory, made here, so each call and each layer of a stack has its
+    own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used for before; any other
+    state is the node itself, named if it has no name (a constant fn passes on unchanged
+    stays the one node it entered as)."""
     if isinstance(state, tuple):
         return tuple(_annotate_state(s, f"{name}.{i}", entering) for i, s in enumerate(state))
     if entering and state.is_leaf and not state.requires_grad:
-        return leaf(state._data, memory_of=state).annotate(role="state", name=name)
+        return leaf(state._data, memory_of=state).annotate(role="state", name=name, step=0)
     if not state.is_leaf or state.name is None:
-        scope = recording.meta.get("scope")
-        state.annotate(role="state", name=name, **({"scope": scope} if scope else {}))
+        tags = {"scope": recording.meta.get("scope"), "step": 0 if entering else None}
+        state.annotate(role="state", name=name,
+                       **{tag: value for tag, value in tags.items() if value is not None})
     return state
 
 
