@@ -286,13 +286,15 @@ def test_a_stale_temporary_is_removed_and_a_live_one_is_not(tmp_path, monkeypatc
     assert sorted(os.listdir(tmp_path)) == sorted(["fast.bin", "slow.bin", *others])
 
 
-def kill_saves(folder_of, runs, rng, old, new):
-    """Start a real process that saves `new` and `old` in turn onto one file, kill it (-9) at
-    a random moment, and check the file and the folder; returns how many temporaries each
-    killed save left (to be removed by the next save, which the check runs)."""
+def kill_saves(tmp_path, runs, rng, old, new):
+    """Start a real process that saves `new` and `old` in turn onto one file (in a folder of
+    its own under tmp_path per run), kill it (-9) at a random moment, and check the file and
+    the folder; returns how many temporaries each killed save left (to be removed by the next
+    save, which the check runs)."""
     left = []
     for run in range(runs):
-        folder = folder_of(run)
+        folder = tmp_path / str(run)
+        folder.mkdir()
         path = folder / "model.npz"
         old.save(path)
         read, write = os.pipe()
@@ -332,11 +334,7 @@ def four_megabyte_models():
 def test_a_save_killed_at_any_moment_loses_nothing(tmp_path, four_megabyte_models):
     old, new = four_megabyte_models
     rng = np.random.default_rng(0)
-
-    def folder_of(run):
-        (tmp_path / str(run)).mkdir()
-        return tmp_path / str(run)
-    left = kill_saves(folder_of, 24, rng, old, new)
+    left = kill_saves(tmp_path, 24, rng, old, new)
     if files.UNNAMED_TEMPORARIES:
         # the temporary has no name while it is written: only a kill in the instant between
         # naming it and renaming it could leave one, and the next save removes it
@@ -349,9 +347,5 @@ def test_temporaries_named_from_the_start_are_removed_by_the_next_save(tmp_path,
     monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", False)    # as on other systems
     old, new = four_megabyte_models
     rng = np.random.default_rng(1)
-
-    def folder_of(run):
-        (tmp_path / str(run)).mkdir()
-        return tmp_path / str(run)
-    left = kill_saves(folder_of, 10, rng, old, new)
+    left = kill_saves(tmp_path, 10, rng, old, new)
     assert sum(left) >= 1, "no kill landed mid-write: the cleanup was never exercised"
