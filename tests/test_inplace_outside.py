@@ -9,6 +9,7 @@ from test_inplace import elman_problem
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import BackwardError, Tensor, nn, no_grad, optim
+from tinygrad_rnn.checkpoint import checkpoint
 
 # --- memory the engine does not own: operands, inputs, targets ---
 
@@ -213,3 +214,16 @@ def test_an_optimizer_step_before_a_checkpointed_backward_is_refused():
     opt.step()
     with pytest.raises(BackwardError, match="checkpoint"):
         loss.backward()
+
+
+def test_a_checkpointed_weight_rebound_to_another_tensors_memory_is_refused():
+    """W.data = Q.data gives W Q's memory: the stamp of that change is W's own, which the
+    checkpoint's check did not read, so backward recomputed with Q's values (x.grad 5, where
+    forward used 1)."""
+    x = Tensor(np.zeros(3), requires_grad=True)
+    W = Tensor(np.ones(3), requires_grad=True, name="W")
+    y = checkpoint(lambda x: x * W, x)
+    W.data = Tensor(np.full(3, 5.0)).data
+    with pytest.raises(BackwardError, match="'W' .* was written after the forward pass"):
+        y.sum().backward()
+    assert x.grad is None

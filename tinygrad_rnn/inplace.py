@@ -66,8 +66,8 @@ def made_before_write(node, tensor):
 
 def written_since(tensor, clock):
     """True when `tensor`'s value changed after the write clock read `clock`
-    (recording.writes)."""
-    return getattr(memory_owner(tensor), "_written", 0) > clock
+    (recording.writes): its memory was written, or it was given other memory."""
+    return last_write(tensor) > clock
 
 
 def lend(tensor):
