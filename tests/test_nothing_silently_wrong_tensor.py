@@ -401,12 +401,14 @@ def test_masks_combine_with_logical_operators_and_numbers_are_refused():
     refuses(DTypeError, lambda: ~x, "~", "bool masks", "float64")
     refuses(DTypeError, lambda: x & mask, "&", "float64")
     refuses(ShapeError, lambda: mask | Tensor([True, False]), "|", "(3,)", "(2,)")
+    refuses(ShapeError, lambda: mask & [[True], [True, False]], "&", "one shape")  # ragged
+    refuses(ShapeError, lambda: x < [[1], [1, 2]], "<", "ragged")
 
 
 def test_complex_numbers_have_no_order():
     """numpy orders complex numbers by real part, then imaginary: 2 > 1j would be True."""
     x = Tensor([1.0, 2.0])
     for compare in (lambda: x > 1j, lambda: x <= np.array([1 + 1j, 2]),
-                    lambda: np.complex128(1) < x):
+                    lambda: np.complex128(1) < x, lambda: x < [1j, 2]):     # a list too
         refuses(DTypeError, compare, "complex", "no order")
     assert (x == np.array([1 + 0j, 2 + 1j])).data.tolist() == [True, False]   # equality is fine

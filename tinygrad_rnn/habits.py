@@ -19,8 +19,7 @@ def _comparison(ufunc, symbol):
         if other is None or isinstance(other, str):
             return NotImplemented
         theirs = other._data if isinstance(other, PyTorchHabits) else other
-        if symbol not in ("==", "!=") and (isinstance(theirs, (complex, np.complexfloating)) or (
-                isinstance(theirs, np.ndarray) and theirs.dtype.kind == "c")):
+        if symbol not in ("==", "!=") and _complex(theirs):
             raise DTypeError(f"{symbol}: complex numbers have no order; compare with a real "
                              f"number (numpy would compare real parts first, then imaginary)")
         try:
@@ -28,7 +27,7 @@ def _comparison(ufunc, symbol):
         except TinygradRNNError as exc:         # a released value: ours already
             raise type(exc)(f"{symbol}: {exc}") from None
         except ValueError as exc:
-            raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {np.shape(theirs)} "
+            raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {_shape(theirs)} "
                              f"do not fit: {exc}{where_in_time(recording.meta)}") from None
         except TypeError:
             return NotImplemented
@@ -40,6 +39,23 @@ def _comparison(ufunc, symbol):
     return compare
 
 
+def _complex(value):
+    """Whether a comparison's other operand holds complex numbers: a number, an array or a list
+    of them (a ragged list is left to the comparison, which refuses its shape)."""
+    try:
+        return np.iscomplexobj(value)
+    except ValueError:
+        return False
+
+
+def _shape(value):
+    """np.shape(value), or "ragged" for a list whose rows differ in length."""
+    try:
+        return np.shape(value)
+    except ValueError:
+        return "ragged"
+
+
 def _logical(ufunc, symbol):
     """Tensor.__and__ and the like: ~, &, | and ^ of bool masks, elementwise, giving a mask
     (as torch's on bool tensors). On numbers they would be bitwise in numpy and have no
@@ -48,7 +64,12 @@ def _logical(ufunc, symbol):
         if other and (other[0] is None or isinstance(other[0], str)):
             return NotImplemented
         operands = [self, *other]
-        arrays = [x._data if isinstance(x, PyTorchHabits) else np.asarray(x) for x in operands]
+        try:
+            arrays = [x._data if isinstance(x, PyTorchHabits) else np.asarray(x)
+                      for x in operands]
+        except ValueError as exc:           # a ragged list
+            raise ShapeError(f"{symbol}: the other operand is not a mask of one shape: "
+                             f"{exc}{where_in_time(recording.meta)}") from None
         if not all(a.dtype == bool for a in arrays):
             kinds = " and ".join(str(a.dtype) for a in arrays)
             raise DTypeError(f"{symbol}: logical ops take bool masks (t > 0), got {kinds}; for "
