@@ -239,6 +239,9 @@ def test_clip_grad_norm_takes_one_tensor_infinity_and_overflowing_squares():
     w.grad = np.array([3e200, 4e200])                 # finite, but the squares overflow
     assert optim.clip_grad_norm([w], 1.0) == pytest.approx(5e200)
     assert np.allclose(w.grad, [0.6, 0.8])
+    w.grad = np.array([0.0, np.finfo(np.float64).max])    # the norm itself is the largest float
+    optim.clip_grad_norm([w], 1.0)
+    assert np.allclose(w.grad, [0.0, 1.0])                # (it scaled to 0: max / inf)
     refuses(DTypeError, lambda: optim.clip_grad_norm([np.ones(2)], 1.0), "ndarray")
 
 

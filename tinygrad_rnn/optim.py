@@ -351,7 +351,8 @@ def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
                                  f"of {', '.join(bad)} hold NaN or Inf; no gradient was changed")
         return total
     if total > max_norm:
-        scale = max_norm / (total * (1 + 1e-12))    # a hair under max_norm, at any scale
+        scale = max_norm / total / (1 + 1e-12)      # a hair under max_norm, at any scale
+        # (divided in turn: total * (1 + 1e-12) overflows near the largest float)
         for p, g in zip(params, grads):
             if g is not None:
                 p.grad = g * np.asarray(scale, dtype=g.dtype)
