@@ -241,6 +241,12 @@ def test_what_reaches_a_weight_not_through_a_loss_term_is_kept_as_other():
     np.testing.assert_allclose(lags.other_truncated["Wm"], 0.2 * model.Wm.data, rtol=1e-12)
     np.testing.assert_allclose(lags.other_full["Wm"], 0.2 * model.Wm.data, rtol=1e-12)
     assert not np.any(lags.other_full["W1"]) and "other" in str(lags)
+    ys, _ = model(xs, truncation="elman")       # the same at any scale: no absolute floor
+    tiny = 1e-11 * tg.nn.sequence_loss(ys, vs) + 1e-11 * (model.Wm * model.Wm).sum()
+    lags = viz.gradient_by_lag(tiny, dict(model.named_parameters()))
+    model.zero_grad()
+    tiny.backward()
+    np.testing.assert_allclose(lags.gradient("Wm", truncated=True), model.Wm.grad, rtol=1e-12)
 
 
 def test_two_loss_terms_of_one_step_both_count_and_float32_rounding_is_not_other():
