@@ -34,9 +34,12 @@ def parse(parser, argv):
     """parser.parse_args(argv), with --out checked before any work: a run's plots go there
     when it ends, and a path that is a file would lose the whole run."""
     config = parser.parse_args(argv)
-    if os.path.lexists(config.out) and not config.out.is_dir():
-        parser.error(f"--out {config.out} is not a folder for the plots (a file, a FIFO or a "
-                     f"link to nothing)")
+    for place in (config.out, *config.out.parents):   # it, or what it would be made in
+        if os.path.lexists(place):
+            if not place.is_dir():
+                parser.error(f"--out {config.out} is not a folder for the plots ({place} is a "
+                             f"file, a FIFO or a link to nothing)")
+            break
     return config
 
 

@@ -295,8 +295,6 @@ def parse_arguments(argv):
     config = parse(parser, argv)
     if config.quick:
         config.distances, config.seeds, config.steps, config.test_size = [1, 4, 8], 1, 400, 500
-    if config.embedding < 0:
-        parser.error("--embedding must be 0 (one-hot) or a positive width")
     return config
 
 

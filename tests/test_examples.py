@@ -209,6 +209,11 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:        # os.makedirs raised at the very end
         run_example("talk_classification.py", TINY["talk_classification.py"], dangling, capsys)
     assert exit_.value.code == 2 and "is not a folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_:        # a folder to be made inside a file
+        run_example("talk_classification.py", TINY["talk_classification.py"],
+                    taken / "plots", capsys)
+    assert exit_.value.code == 2 and "a file" in capsys.readouterr().err
+    assert taken.read_text() == "kept"
 
 
 def test_a_setting_a_model_refuses_is_one_line(tmp_path, capsys):
