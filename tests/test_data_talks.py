@@ -141,3 +141,6 @@ def test_seed_none_follows_manual_seed():
         runs.append((pronoun_task(4, 3, seed=None).xs, talks_task(3, 20, seed=None).xs))
     for first, second in zip(*runs):
         np.testing.assert_array_equal(first, second)
+    tg.manual_seed(6)                                  # and another seed gives other data
+    assert not np.array_equal(pronoun_task(4, 3, seed=None).xs, runs[0][0])
+    assert not np.array_equal(talks_task(3, 20, seed=None).xs, runs[0][1])

@@ -173,7 +173,6 @@ def test_an_op_on_a_released_value_is_refused_not_computed_as_nan():
 
 
 def test_a_checkpoint_whose_recomputation_differs_is_refused():
-    from tinygrad_rnn.checkpoint import checkpoint
     x, W = Tensor([1.0, 2.0], requires_grad=True), Tensor([2.0, 2.0], requires_grad=True)
     out = checkpoint(lambda x: x * W, x)
     W.data[...] = 5.0                             # a parameter the segment closes over

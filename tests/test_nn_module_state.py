@@ -224,8 +224,11 @@ def test_a_layer_assigned_anew_keeps_its_place_and_is_the_one_that_runs():
     x = Tensor(np.ones((1, 2)))
     seq = nn.Sequential(nn.Linear(2, 2, seed=0), nn.Tanh(), nn.Linear(2, 2, seed=1))
     before = seq(x).data.copy()
-    setattr(seq, "0", nn.Linear(2, 2, seed=0))         # the same weights, in place
-    assert list(seq._modules) == ["0", "1", "2"]
+    new = nn.Linear(2, 2, seed=2)
+    setattr(seq, "0", new)                             # other weights, in the same place
+    assert seq[0] is new and [type(m).__name__ for m in seq] == ["Linear", "Tanh", "Linear"]
+    assert not np.array_equal(seq(x).data, before)
+    setattr(seq, "0", nn.Linear(2, 2, seed=0))         # the first weights again
     np.testing.assert_array_equal(seq(x).data, before)
     lin = nn.Linear(2, 3, seed=0)
     lin.W = Tensor(np.ones((3, 2)), requires_grad=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
-from viz_problems import recorded
+from viz_problems import data, recorded
 
 import tinygrad_rnn as tg
 import viz
@@ -151,15 +151,10 @@ def test_bad_arguments():
 
 # --- graphs that are not one model called once: drawn right, or refused ---
 
-def _sequence(steps=5, seed=0):
-    rng = np.random.default_rng(seed)
-    return rng.standard_normal((steps, 2, 2)), rng.standard_normal((steps, 2, 1))
-
-
 def test_a_checkpointed_run_is_refused_rather_than_drawn_empty():
     """Its segments are single nodes whose steps are recomputed and not kept: the step picture
     had no x, h or weights, and the reach looked like elman's whatever the policy."""
-    xs, vs = _sequence(7)
+    xs, vs = data(7, batch=2)
     model = tg.nn.Elman(2, 3, 1, seed=0)
     ys, _ = model(xs, truncation="chunked:3", checkpoint_every=2)
     loss = tg.nn.sequence_loss(ys, vs)
@@ -173,7 +168,7 @@ def test_a_checkpointed_run_is_refused_rather_than_drawn_empty():
 @pytest.mark.parametrize("how", ["a model called twice", "two models", "two losses"])
 def test_values_of_one_name_from_separate_calls_are_refused_not_merged(how):
     """Merged, a 7-step stream was drawn as 4 steps with a cycle, and two models' R[t] as one."""
-    xs, vs = _sequence(7)
+    xs, vs = data(7, batch=2)
     model, other = tg.nn.Elman(2, 3, 1, seed=0), tg.nn.Elman(2, 3, 1, seed=1)
     params = {"W1": model.W1}
     if how == "a model called twice":
@@ -191,7 +186,7 @@ def test_values_of_one_name_from_separate_calls_are_refused_not_merged(how):
 
 
 def test_two_models_in_scopes_of_their_own_are_drawn_apart():
-    xs, vs = _sequence(4)
+    xs, vs = data(4, batch=2)
     terms = []
     for scope, seed, policy in (("a", 0, "elman"), ("b", 1, "full")):
         with tg.name_scope(scope):
@@ -206,7 +201,7 @@ def test_two_models_in_scopes_of_their_own_are_drawn_apart():
 
 
 def test_window_copies_of_one_call_still_merge():
-    xs, vs = _sequence(6)
+    xs, vs = data(6, batch=2)
     model = tg.nn.Elman(2, 3, 1, seed=0)
     loss = tg.nn.sequence_loss(model(xs, truncation="window:3")[0], vs)
     graph = viz.to_networkx(loss, model)

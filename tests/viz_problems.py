@@ -19,9 +19,9 @@ def make_model(kind="elman", seed=0):
     raise ValueError(kind)
 
 
-def data(steps, seed=0):
+def data(steps, seed=0, batch=1):
     rng = np.random.default_rng(seed + 100)
-    return rng.standard_normal((steps, 1, 2)), rng.standard_normal((steps, 1, 1))
+    return rng.standard_normal((steps, batch, 2)), rng.standard_normal((steps, batch, 1))
 
 
 def recorded(kind="elman", steps=5, truncation="full", seed=0, backward=True, retain=False,
