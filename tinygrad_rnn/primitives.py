@@ -94,8 +94,9 @@ def defprim(name, forward, *rules, vjp_all=None, reads=(), view=False):
 
 def _per_input(rules):
     """The vjp of a row given as one rule per input: each rule runs only for an input that
-    requires grad. A row may have optional trailing inputs (linear's bias): a node with fewer
-    inputs than the row has rules gets the vjp of the first rules. Written out for one, two
+    requires grad. A row of three rules may have optional trailing inputs (linear's bias): a
+    node with fewer inputs than the row has rules gets the vjp of the first rules (rows of
+    one or two rules take all their inputs). Written out for one, two
     and three inputs, with and without params, as plain calls: the rows of the table have at
     most three inputs, and a row with more gets the loop in the last branch."""
     fewer = {count: _first_rules(rules[:count])

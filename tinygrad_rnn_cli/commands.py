@@ -70,7 +70,7 @@ def render_page(args):
         raise SettingError(f"--highlight {args.highlight}: the {args.model} network's weights "
                            f"are {', '.join(params)}")
     drawing = outputs.Drawing(None, params, None, None, net, xs, vs, args.truncation,
-                              args.highlight, args.title or None)   # '' means none, as for pictures
+                              args.highlight, args.title or None)   # '' means the default title
     path = outputs.write(drawing, args.output)
     policies = ", ".join(map(repr, outputs.page_policies(args.steps, args.truncation)))
     print(f"wrote {path}: the explorer page, {args.steps} steps, every loss term under "

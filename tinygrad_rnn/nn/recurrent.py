@@ -268,12 +268,13 @@ def _check_tensors(state, what, where=""):
 
 
 def _annotate_state(state, name, entering=False):
-    """A state named and tagged as one, in the scope it enters; the initial state
-    (`entering`) at step 0, where the pictures draw h[0]. A constant initial state is entered
-    as a new leaf on its memory, made here, so each call and each layer of a stack has its
-    own s[0] (layer0/s[0], layer1/s[0]) whatever the tensor was used for before; any other
-    state is the node itself, named if it has no name (a constant fn passes on unchanged
-    stays the one node it entered as)."""
+    """A state named and tagged as one, in the scope it enters. A constant initial state
+    (`entering`) is entered as a new leaf on its memory, made here, at step 0 where the
+    pictures draw h[0], so each call and each layer of a stack has its own s[0] (layer0/s[0],
+    layer1/s[0]) whatever the tensor was used for before. Any other state is the node itself,
+    named (and, entering, put at step 0) only if it has no name: a learned initial state keeps
+    the name its `parameters` entry gives it; a constant fn passes on unchanged stays the one
+    node it entered as."""
     if isinstance(state, tuple):
         return tuple(_annotate_state(s, f"{name}.{i}", entering) for i, s in enumerate(state))
     if entering and state.is_leaf and not state.requires_grad:
