@@ -52,6 +52,23 @@ def test_benchmark_script_smoke(script, title, capsys):
     assert "| name |" in printed or "us per step" in printed
 
 
+def test_overhead_parts_walk_the_same_gradients_as_backward(capsys):
+    parts = bench_overhead.make_add_chain_parts(7)
+    assert parts["forward only"]().op == "add"
+    order = parts["forward + graph order"]()
+    assert len(order) == 7 + 2 and {node.op for node in order} == {None, "add"}
+    walked = parts["forward + bare walk"]()
+    _, expected = bench_overhead.make_add_chain_engine(7)()
+    np.testing.assert_array_equal(walked["x"], expected["x"])
+    np.testing.assert_array_equal(walked["c"], expected["c"])
+    np.testing.assert_array_equal(walked["c"], np.full(4, 7.0))
+    assert bench_overhead.main(["--quick", "--parts"]) == 0
+    printed = capsys.readouterr().out
+    for row in ("forward only", "forward + graph order", "forward + bare walk",
+                "forward + backward"):
+        assert f"| {row} |" in printed
+
+
 def test_fast_paths_benchmark_runs_and_puts_every_row_back(capsys):
     from tinygrad_rnn.primitives import PRIMITIVES
     before = {name: (row.forward, row.vjp) for name, row in PRIMITIVES.items()}
