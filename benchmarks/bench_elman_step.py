@@ -1,7 +1,8 @@
 """One Elman training step (forward over T steps + full BPTT) through tinygrad_rnn's graph,
 against hand-written numpy BPTT and PyTorch, at the issue's three sizes.
 
-    python benchmarks/bench_elman_step.py [--sizes small,medium,large] [--repeats 7] [--quick]
+    python benchmarks/bench_elman_step.py [--sizes small,medium,large] [--repeats 7] [--forward]
+                                          [--quick]
 
 Every candidate is first checked to give the same gradients as numpy plain (the largest
 relative difference is printed), then all are timed in interleaved rounds in one process, and
@@ -13,13 +14,17 @@ reference written with ndarray.dot, the cheaper call the engine makes for small 
 against "numpy best" (reference_numpy.elman_bptt_numpy_best: only the recurrence in the loops,
 the output layer, the loss and every weight gradient one matmul over all steps), the reference
 of issue 14's targets: small 2.0x, medium 1.1x, large 1.05x.
+
+--forward adds, at each size, the engine's forward pass alone (the step recorded as the
+visualizer draws it, the loss computed, no backward) against numpy best's whole step, timed in
+the same rounds: the part of the step that backward, however fast, leaves.
 """
 import argparse
 import sys
 
 import numpy as np
 from bench_references import BEST_REFERENCE, report_step_times
-from engine_step import build_elman, elman_bptt_engine
+from engine_step import build_elman, elman_bptt_engine, elman_forward_engine
 from harness import format_ms, interleaved_medians, ratio_table, sizes_argument, summary_table
 from reference_numpy import SIZES, elman_bptt_numpy_best, elman_bptt_numpy_hoisted, make_problem
 
@@ -64,10 +69,27 @@ def dtype_table(size, warmup, repeats):
     return speedup
 
 
+def forward_table(size, warmup, repeats):
+    """The engine's forward pass alone and its whole step against numpy best's whole step."""
+    params, xs, vs = make_problem(size)
+    model = build_elman(params)
+    runs = {BEST_REFERENCE: lambda: elman_bptt_numpy_best(params, xs, vs),
+            "tinygrad_rnn, forward only": lambda: elman_forward_engine(model, xs, vs),
+            "tinygrad_rnn": lambda: elman_bptt_engine(model, xs, vs)}
+    medians = interleaved_medians(runs, warmup=warmup, repeats=repeats)
+    print(f"### the engine's forward pass alone against numpy best's whole step, {size}\n")
+    print(ratio_table(medians, BEST_REFERENCE, value_header="median (ms)",
+                      format_value=format_ms) + "\n")
+    return medians
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--forward", action="store_true",
+                        help="also time the engine's forward pass alone (see above)")
     chosen = sizes_argument(parser, SIZES)
-    sizes, repeats = chosen(parser.parse_args(argv))
+    args = parser.parse_args(argv)
+    sizes, repeats = chosen(args)
     medians = {size: step_table(size, warmup=1, repeats=repeats) for size in sizes}
     print("### summary: tinygrad_rnn's step time as a ratio\n")
     print(summary_table(medians, {"vs numpy hoisted": REFERENCE,
@@ -75,6 +97,9 @@ def main(argv=None):
                                   "vs numpy best": BEST_REFERENCE,
                                   "vs torch eager loop": "torch loop"}) + "\n")
     dtype_table(sizes[-1], warmup=1, repeats=repeats)
+    if args.forward:
+        for size in sizes:
+            forward_table(size, warmup=1, repeats=repeats)
     return 0
 
 

@@ -25,10 +25,15 @@ def build_elman(params, dtype=None):
     return model
 
 
+def elman_forward_engine(model, xs, vs, checkpoint_every=None):
+    """Forward over all steps: the loss R, its graph recorded, no backward."""
+    ys, _ = model(xs, checkpoint_every=checkpoint_every)
+    return nn.sequence_loss(ys, vs, "sum_squared_error")
+
+
 def elman_bptt_engine(model, xs, vs, checkpoint_every=None):
     """Forward over all steps, full BPTT, gradients of every parameter: (loss, grads dict)."""
     model.zero_grad()
-    ys, _ = model(xs, checkpoint_every=checkpoint_every)
-    loss = nn.sequence_loss(ys, vs, "sum_squared_error")
+    loss = elman_forward_engine(model, xs, vs, checkpoint_every)
     loss.backward()
     return loss.item(), {name: getattr(model, name).grad for name in PARAM_NAMES}

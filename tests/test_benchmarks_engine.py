@@ -52,6 +52,17 @@ def test_benchmark_script_smoke(script, title, capsys):
     assert "| name |" in printed or "us per step" in printed
 
 
+def test_elman_forward_only_records_the_step_backward_walks(capsys):
+    params, xs, vs = make_problem(dict(B=2, T=5, N=3, H=4))
+    model = build_elman(params)
+    loss = bench_elman_step.elman_forward_engine(model, xs, vs)
+    assert model.Wm.grad is None
+    expected, _ = elman_bptt_numpy(params, xs, vs)
+    assert float(loss) == pytest.approx(expected, rel=1e-12)
+    assert bench_elman_step.main(["--quick", "--forward"]) == 0
+    assert "| tinygrad_rnn, forward only |" in capsys.readouterr().out
+
+
 def test_overhead_parts_walk_the_same_gradients_as_backward(capsys):
     parts = bench_overhead.make_add_chain_parts(7)
     assert parts["forward only"]().op == "add"
