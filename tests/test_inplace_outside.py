@@ -172,6 +172,33 @@ def test_an_op_on_a_released_value_is_refused_not_computed_as_nan():
         model(np.ones((3, 1, 3)))
 
 
+def test_a_released_value_is_refused_where_numpy_would_copy_or_multiply_it():
+    """Numpy copies a released value's NaN placeholder, and takes it as another array's
+    operand (W.dot(released)), without asking it: each of these gave NaN as if it were the
+    value. Its repr and .data still show that it was released."""
+    w = Tensor(np.ones((2, 3)), requires_grad=True)
+    a = w * 3.0
+    s = w.sum() * 1.0
+    a.release_value()
+    s.release_value()
+    other = Tensor(np.zeros((2, 3)))
+    uses = {"W @ a": lambda: Tensor(np.ones((4, 2))) @ a,
+            "linear, a the weight": lambda: tg.linear(Tensor(np.ones((5, 3))), a),
+            "cut": lambda: a.cut(), "detach": lambda: a.detach(), "Tensor(a)": lambda: Tensor(a),
+            "Tensor(a.data)": lambda: Tensor(a.data), "x + a.data": lambda: other + a.data,
+            "x.data = a": lambda: setattr(other, "data", a),
+            "checkpoint": lambda: checkpoint(lambda v: v * 2.0, a),
+            "np.asarray": lambda: np.asarray(a), "np.array": lambda: np.array(a),
+            "tolist": lambda: a.tolist(), "float": lambda: float(s), "item": lambda: s.item(),
+            "bool": lambda: bool(s), "int": lambda: int(s), "format": lambda: f"{s:.3f}"}
+    for what, use in uses.items():
+        with pytest.raises(BackwardError, match="released to save memory"):
+            use()
+            pytest.fail(f"{what} computed with the released value")
+    np.testing.assert_array_equal(other.data, np.zeros((2, 3)))
+    assert "value released, shape ()" in repr(s) and np.isnan(a.data).all()
+
+
 def test_a_checkpoint_whose_recomputation_differs_is_refused():
     x, W = Tensor([1.0, 2.0], requires_grad=True), Tensor([2.0, 2.0], requires_grad=True)
     out = checkpoint(lambda x: x * W, x)

@@ -22,6 +22,7 @@ from hypothesis.extra.numpy import mutually_broadcastable_shapes
 from primitive_cases import CASES
 
 from tinygrad_rnn import Tensor
+from tinygrad_rnn.errors import BackwardError
 from tinygrad_rnn.primitives import PRIMITIVES, unbroadcast
 
 HYPOTHESIS = settings(max_examples=30, deadline=None)
@@ -106,6 +107,21 @@ def test_vjp_through_backward_against_finite_differences(name, data):
         assert out.parents[0] is x and not out.requires_grad
         return
     check_backward(case.api, case.arrays, rng)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+@settings(max_examples=5, deadline=None)
+@given(data=st.data())
+def test_an_op_on_a_released_operand_is_refused_in_every_position(name, data):
+    """A value released to save memory (memory.py) holds a NaN placeholder: computing with it
+    must be a BackwardError, whichever input it is, never the placeholder's NaN passed off as
+    the value (matmul's right operand, linear's weight, cut and checkpoint once were)."""
+    _, case, _ = _draw_case(name, data)
+    for i in range(len(case.arrays)):
+        operands = [Tensor(a, requires_grad=True) * 1.0 for a in case.arrays]
+        operands[i].release_value()
+        with pytest.raises(BackwardError, match="released to save memory"):
+            case.api(*operands)
 
 
 def _reads_cases():

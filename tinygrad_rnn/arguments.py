@@ -7,6 +7,7 @@ import numpy as np
 
 from .context import recording
 from .errors import DTypeError, ShapeError, where_in_time
+from .memory import is_released, read_released
 
 
 def tensor_dtype(dtype, who="Tensor"):
@@ -26,9 +27,12 @@ def tensor_dtype(dtype, who="Tensor"):
 def as_array(data, dtype=None, copy=True):
     """`data` (number, nested list, array) as a numpy array the engine computes with:
     floating dtypes are kept, integers become float64, booleans stay a bool mask (as in
-    PyTorch); an explicit `dtype` must be floating or bool; anything else is a DTypeError."""
+    PyTorch); an explicit `dtype` must be floating or bool; anything else is a DTypeError.
+    A released value (memory.py), or a view of one, is a BackwardError."""
     if dtype is not None and not (isinstance(dtype, np.dtype) and dtype.kind in "fb"):
         dtype = tensor_dtype(dtype)     # (an operand's own dtype, the common case, is fine)
+    if is_released(data):           # numpy would copy its NaN placeholder as values
+        raise read_released()
     try:        # (RuntimeError: a torch tensor that requires grad refuses numpy())
         array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
     except (TypeError, ValueError, OverflowError, RuntimeError) as exc:

@@ -13,6 +13,7 @@ writable, watched ones).
 import numpy as np
 
 from .errors import DTypeError, NumericalError, ShapeError
+from .memory import is_released, read_released
 
 
 class NumberConversions:
@@ -60,7 +61,10 @@ class NumberConversions:
         Read-only because numpy's plain array could write the tensor's memory unseen, where a
         recorded graph may still need the old values (inplace.py); PyTorch refuses np.asarray
         of a tensor that requires grad outright. Write through t.data (seen), or take a
-        writable copy with np.array(t)."""
+        writable copy with np.array(t). A released value (memory.py) is refused, as every
+        other conversion of it is."""
+        if is_released(self._data):
+            raise read_released()
         if dtype is None or np.dtype(dtype) == self._data.dtype:
             if copy:
                 return self._data.copy()

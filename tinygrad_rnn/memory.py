@@ -22,26 +22,45 @@ from .errors import BackwardError
 
 
 class ReleasedValue(np.ndarray):
-    """Stands in for a value released to save memory: NaN, read-only, zero-strided. An op that
-    computes with it (a later step reading a node a cell kept from an earlier one) is a
+    """Stands in for a value released to save memory: NaN, read-only, zero-strided. Computing
+    with it (a later step reading a node a cell kept from an earlier one) or converting it is a
     BackwardError, not NaN: numpy hands every ufunc and array function on it to the methods
-    below, and its own dot and indexing refuse too. (Its shape, dtype and nbytes stay readable,
-    and `.data` shows the NaN.) Left out: another array's dot with it, W.dot(released)."""
+    below, and its own dot, indexing, item and tolist refuse too. Numpy would copy it, or take
+    it as another array's operand (W.dot(released)), without asking it; the engine's own
+    copies and products ask `is_released` first (tensor.make_tensor, arguments.as_array,
+    primitives' products). Its shape, dtype and nbytes stay readable, and `.data` shows the
+    NaN."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        raise _read_released()
+        raise read_released()
 
     def __array_function__(self, func, types, args, kwargs):
-        raise _read_released()
+        raise read_released()
 
     def dot(self, *args, **kwargs):
-        raise _read_released()
+        raise read_released()
 
     def __getitem__(self, index):
-        raise _read_released()
+        raise read_released()
+
+    def item(self, *args):
+        raise read_released()
+
+    def tolist(self):
+        raise read_released()
 
 
-def _read_released():
+def is_released(array):
+    """Whether `array` is a released value or a view of one (t.data of a released t)."""
+    while isinstance(array, np.ndarray):
+        if isinstance(array, ReleasedValue):
+            return True
+        array = array.base
+    return False
+
+
+def read_released():
+    """The error for a computation or conversion that reads a released value."""
     return BackwardError("an operand is a value that was released to save memory (no vjp reads "
                          "it, so an unroll frees it at the end of its step); a cell that uses a "
                          "node of an earlier step must hand it on in its carry (or release "

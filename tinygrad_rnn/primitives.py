@@ -205,8 +205,9 @@ def _getitem_vjp(g, out, x, *, index):
 def _matmul(a, b):
     """a @ b; for a vector or matrix times a matrix it is ndarray.dot, the same BLAS product
     (see benchmarks/NOTES.md). Not for a stack of matrices: ndarray.dot of a (T, B, K) array
-    does not call BLAS, and is many times slower than matmul."""
-    if b.ndim == 2 and 1 <= a.ndim <= 2:
+    does not call BLAS, and is many times slower than matmul. Nor for a b that is not a plain
+    ndarray: a.dot(b) would read a released value's NaN (memory.py) where matmul asks b."""
+    if b.ndim == 2 and 1 <= a.ndim <= 2 and b.__class__ is np.ndarray:
         return a.dot(b)
     return np.matmul(a, b)
 

@@ -42,6 +42,7 @@ from .errors import (
 )
 from .habits import PyTorchHabits
 from .inplace import fingerprint, may_be_written, memory_owner, stamp
+from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
@@ -273,7 +274,7 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
     (reshape, slicing, cut) shares its input's memory by itself.
     """
     t = _new(Tensor)
-    t._data = value if value.__class__ is _ndarray else np.asarray(value)
+    t._data = value if value.__class__ is _ndarray else _plain_array(value)
     t.grad = t.name = None
     t._meta = recording.meta
     t._retains_grad = t._consumed = False
@@ -300,6 +301,15 @@ def make_tensor(value, prim=None, parents=(), params=None, requires_grad=False, 
     if memory_of is not None:        # (unset on most tensors: memory_owner reads a default)
         t._memory = memory_owner(memory_of)
     return t
+
+
+def _plain_array(value):
+    """A value that is not a plain ndarray (a numpy scalar, a subclass) as one; a released
+    value (memory.py) is refused: its NaN would pass for the value (a detach, a cut, a
+    checkpoint's input of a node an unroll released)."""
+    if is_released(value):
+        raise read_released()
+    return np.asarray(value)
 
 
 def _watch(t, prim, parents):
