@@ -4,6 +4,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn.data import keyword_patterns, talks_task
+from tinygrad_rnn.errors import SettingError
 
 
 def rebuild_without_noise(talks):
@@ -58,6 +59,16 @@ def test_same_seed_same_talks_and_keywords_shared_across_seeds():
     np.testing.assert_array_equal(a.keywords, c.keywords)   # train and test share keywords
     other = talks_task(20, 50, seed=4, keyword_seed=7)
     assert not np.array_equal(a.keywords, other.keywords)
+    again = talks_task(20, 50, seed=5, keyword_seed=np.random.SeedSequence(7))
+    np.testing.assert_array_equal(again.keywords, other.keywords)
+
+
+@pytest.mark.parametrize("keyword_seed", [None, np.random.default_rng(7), np.random.PCG64(7)])
+def test_a_keyword_seed_that_would_give_each_batch_other_keywords_is_refused(keyword_seed):
+    """None drew the keywords from fresh entropy, ignoring tg.manual_seed, and a Generator
+    advanced: either way a training batch and a test batch had different vocabularies."""
+    with pytest.raises(SettingError, match="keyword_seed must be a fixed seed"):
+        talks_task(20, 50, seed=4, keyword_seed=keyword_seed)
 
 
 def test_noise_free_talk_is_exactly_its_keywords():

@@ -37,12 +37,20 @@ _LABEL_STREAM, _PLACEMENT_STREAM, _NOISE_STREAM = range(3)
 
 def keyword_patterns(n_features=8, n_keywords=3, keyword_length=4, amplitude=1.0,
                      keyword_seed=2025):
-    """(2, K, L, N) float64 keyword patterns: patterns[c, k] is class c's k-th keyword."""
+    """(2, K, L, N) float64 keyword patterns: patterns[c, k] is class c's k-th keyword, the same
+    for the same keyword_seed: a fixed seed (None or a Generator, which would give each batch
+    other keywords, is a SettingError)."""
     owner = "keyword_patterns"
     n_features = settings.positive_int(owner, "n_features", n_features)
     n_keywords = settings.positive_int(owner, "n_keywords", n_keywords)
     keyword_length = settings.positive_int(owner, "keyword_length", keyword_length)
     amplitude = settings.non_negative_float(owner, "amplitude", amplitude)
+    if keyword_seed is None or isinstance(keyword_seed, (np.random.Generator,
+                                                         np.random.BitGenerator)):
+        raise SettingError(f"{owner}: keyword_seed must be a fixed seed (an int >= 0 or a "
+                           f"SeedSequence), got {keyword_seed!r}: the keywords are drawn anew "
+                           f"for every batch, and only a fixed seed gives every batch the same "
+                           f"ones")
     rng = settings.rng(owner, keyword_seed, "keyword_seed")
     signs = rng.choice([-1.0, 1.0], size=(2, n_keywords, keyword_length, n_features))
     flat = signs.reshape(2 * n_keywords, -1)
