@@ -49,3 +49,15 @@ def test_one_target_per_step_is_not_taken_for_labels():
     with pytest.raises(ShapeError) as refused:
         nn.sequence_loss(np.zeros((4, 3)), np.arange(4) % 3)
     assert "one value per sequence" not in str(refused.value)
+
+
+def test_one_value_per_step_of_a_batch_is_not_called_one_per_sequence():
+    """ys (T, B, O) with targets (T,), T != B: a value per step that lacks the batch axis. The
+    message said it held "one value per sequence" and pointed to last_step_loss."""
+    with pytest.raises(ShapeError, match=r"targets of shape \(5,\) hold one value per step "
+                                         r"\(T = 5\), not one per sample of the batch \(B = 2\)"
+                       ) as refused:
+        nn.sequence_loss(np.zeros((5, 2, 3)), np.zeros(5), "cross_entropy")
+    assert "per sequence" not in str(refused.value)
+    with pytest.raises(ShapeError, match=r"\(3,\) match neither the T = 5 steps nor the B = 2"):
+        nn.sequence_loss(np.zeros((5, 2, 3)), np.zeros(3), "cross_entropy")

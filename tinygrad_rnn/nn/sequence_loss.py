@@ -139,6 +139,22 @@ def per_step_outputs(ys):
     return [output_at(ys, t) for t in range(1, len(ys) + 1)]
 
 
+def _one_dimensional(count, steps, batch):
+    """What (count,) targets for T = steps outputs of a batch of B look like they hold."""
+    takes = ("a sequence loss takes a target for every sample at every step: vs (T, B, O), or "
+             "(T, B) class indices for cross_entropy")
+    labels = f"labels read at the last step are last_step_loss's ({DEFAULTS})"
+    if count == steps != batch:
+        return (f"hold one value per step (T = {steps}), not one per sample of the batch "
+                f"(B = {batch}): {takes}")
+    if count == batch != steps:
+        return f"hold one value per sequence (B = {batch}), not one target per step: {labels}"
+    if count == steps == batch:
+        return f"hold one value per step or per sequence (T = B = {steps}): {takes}; {labels}"
+    return (f"match neither the T = {steps} steps nor the B = {batch} sequences: {takes}; "
+            f"{labels}")
+
+
 def loss_terms(ys, vs, loss="mse", mask=None):
     """R[t] for t = 1..T: the batch-averaged loss of step t, as a list of scalar Tensors.
 
@@ -153,10 +169,9 @@ def loss_terms(ys, vs, loss="mse", mask=None):
     # is then a slice of vs, recorded, rather than an array of its values
     learned = isinstance(vs, Tensor) and vs.requires_grad
     per_sequence = np.ndim(outputs[0]) >= 2 or len(targets) != len(outputs)
-    if targets.ndim == 1 and np.ndim(outputs[0]) >= 1 and per_sequence:   # labels (B,)
-        raise ShapeError(f"sequence loss: targets of shape {targets.shape} hold one value per "
-                         f"sequence, not one target per step: labels read at the last step are "
-                         f"last_step_loss's ({DEFAULTS})")
+    if targets.ndim == 1 and np.ndim(outputs[0]) >= 1 and per_sequence:   # labels (B,)?
+        raise ShapeError(f"sequence loss: targets of shape {targets.shape} "
+                         f"{_one_dimensional(len(targets), len(outputs), len(outputs[0]))}")
     if len(targets) != len(outputs):
         raise ShapeError(f"sequence loss: {len(outputs)} outputs but targets for {len(targets)} "
                          f"steps (targets of shape {targets.shape})")
