@@ -125,6 +125,26 @@ def test_views_no_grad_inputs_and_zero_size_inputs_get_the_right_verdict():
     assert gradcheck(lambda e, f: e.sum() + (f * f).sum(), [Tensor(np.zeros(0)), frozen])
 
 
+def _zero_vjp(prim):
+    """A vjp of the right shape and no value: every input gets zeros."""
+    return lambda g, out, parents, params: tuple(
+        None if not p.requires_grad else np.zeros(p.shape) for p in parents)
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+@pytest.mark.parametrize("op, fn", [
+    ("reshape", lambda x: x.reshape(3)), ("getitem", lambda x: x[0:3])])
+def test_an_output_that_is_a_view_of_the_input_is_differenced_not_rewritten(op, fn, mode,
+                                                                            monkeypatch):
+    """fn(x) a view of x: the value taken at x + eps changed with the next perturbation, so
+    f(x + eps) - f(x - eps) was 0 and a gradient of zeros passed."""
+    x = Tensor([0.3, -0.7, 1.1], name="x")
+    assert gradcheck(fn, [x], per_step=True, mode=mode)
+    monkeypatch.setattr(tg.primitives.PRIMITIVES[op], "vjp", _zero_vjp(op))
+    report = gradcheck(fn, [x], per_step=True, mode=mode)
+    assert not report and report.worst.failed >= 1
+
+
 @pytest.mark.parametrize("fail_at", [1, 2, 4])
 def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
     x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor(np.array([3.0], dtype=np.float32))

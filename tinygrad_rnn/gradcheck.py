@@ -263,7 +263,9 @@ def _value(fn, inputs, per_step, shape):
     if out.shape != shape:
         raise ShapeError(f"gradcheck: fn returned shape {out.shape} at a perturbed point but "
                          f"{shape} at the inputs; it must return the same shape every time")
-    return np.asarray(out.data, dtype=np.float64).reshape(-1)
+    # a copy: an output that is a view of an input (x.reshape(3), x[0:1]) would change with
+    # the next perturbation, and plus - minus would be 0 whatever the gradient
+    return np.array(out.data, dtype=np.float64).reshape(-1)
 
 
 def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step, magnitude):
