@@ -12,7 +12,7 @@ from nn_oracles import (
     jordan_forward,
 )
 
-from tinygrad_rnn import Tensor, nn
+from tinygrad_rnn import ShapeError, Tensor, nn
 from tinygrad_rnn.nn.input_projection import InputProjection
 
 T, B, N, O = 7, 2, 3, 2
@@ -228,3 +228,42 @@ def test_a_constant_sequence_gives_each_step_its_row_as_a_constant_and_a_recorde
     assert all(x.op == "getitem" and x.parents == (recorded,) for x in _input_nodes(ys))
     ys.sum().backward()
     assert recorded.grad.shape == xs.shape and np.all(recorded.grad != 0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: nn.Elman(3, 4, 2, seed=3, **kw), lambda **kw: nn.LSTM(3, 4, 2, seed=3, **kw),
+    lambda **kw: nn.GRU(3, 4, 2, seed=3, **kw)])
+@pytest.mark.parametrize("change", ["float64 b1 in a float32 model", "no b1", "W1 too wide"])
+def test_the_hoisted_projection_computes_what_linear_computes_step_by_step(make, change):
+    """The block was x W1^T followed by += b1: a float64 b1 was cast into a float32 block
+    (linear gives float64, and gradcheck then compared float32 differences with a float64
+    gradient), b1 = None was an AttributeError and a W1 of the wrong shape numpy's own
+    ValueError. Hoisted or not, the same values, gradients and errors."""
+    rng = np.random.default_rng(4)
+    xs, vs = rng.normal(size=(5, 2, 3)), rng.normal(size=(5, 2, 2))
+    results = []
+    for hoist in (True, False):
+        model = make(hoist_input=hoist)
+        hidden = model.W1.shape[0]
+        if change == "float64 b1 in a float32 model":
+            model = model.to(np.float32)
+            model.b1 = Tensor(np.linspace(-1, 1, hidden), requires_grad=True)
+            xs = xs.astype(np.float32)
+        elif change == "no b1":
+            model.b1 = None
+        else:
+            model.W1 = Tensor(np.ones((hidden + 1, 3)), requires_grad=True)
+            with pytest.raises(ShapeError, match="linear: operands of shapes"):
+                model(xs)
+            continue
+        ys, _ = model(xs)
+        nn.sequence_loss(ys, vs).backward()
+        results.append((ys.data, engine_grads(model)))
+    if results:
+        (hoisted, hoisted_grads), (plain, plain_grads) = results
+        assert hoisted.dtype == plain.dtype
+        np.testing.assert_allclose(hoisted, plain, rtol=1e-6, atol=1e-7)
+        assert hoisted_grads.keys() == plain_grads.keys()
+        for name in hoisted_grads:
+            np.testing.assert_allclose(hoisted_grads[name], plain_grads[name], rtol=1e-5,
+                                       atol=1e-6, err_msg=name)

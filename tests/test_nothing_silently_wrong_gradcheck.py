@@ -145,6 +145,25 @@ def test_an_output_that_is_a_view_of_the_input_is_differenced_not_rewritten(op, 
     assert not report and report.worst.failed >= 1
 
 
+def test_an_output_computed_in_float32_from_float64_inputs_is_refused(monkeypatch):
+    """The hoisted input projection once added a float64 b1 into a float32 block: checking a
+    float32 model's b1 alone then differenced a float32 loss, the numeric gradient was 0
+    everywhere, and a vjp giving zeros passed. Such a value on the way is refused."""
+    from tinygrad_rnn.nn.input_projection import InputProjection
+
+    def float32_block(self, x, t):           # the block as it was: cast into xs @ W1^T
+        values = np.matmul(self.xs, self.W._data.T)
+        values += self.b._data
+        return tg.tensor.precomputed("linear", (x, self.W, self.b), values[t - 1])
+    monkeypatch.setattr(InputProjection, "__call__", float32_block)
+    model = tg.nn.Elman(3, 4, 2, seed=0).to(np.float32)
+    xs = np.random.default_rng(0).standard_normal((4, 2, 3)).astype(np.float32)
+    with pytest.warns(tg.GradcheckWarning), pytest.raises(
+            DTypeError, match="fn returned float32 from float64 inputs"):
+        gradcheck(lambda: tg.nn.sequence_loss(model(xs)[0], np.zeros((4, 2, 2), np.float32)),
+                  {"b1": model.b1})
+
+
 @pytest.mark.parametrize("fail_at", [1, 2, 4])
 def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
     x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor(np.array([3.0], dtype=np.float32))

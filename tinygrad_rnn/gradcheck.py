@@ -190,6 +190,13 @@ def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
     the shape of fn's output, and the largest |value| computed on the way to it."""
     out = _evaluate(fn, inputs, per_step)
+    if out.dtype != np.float64:
+        raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value on "
+                         f"the way to it is computed in {out.dtype} (a weight or constant not "
+                         f"among the inputs, written into in place), and differences in "
+                         f"{out.dtype} cannot resolve the gradient; make the model float64 "
+                         f"(model.to(np.float64)) or check the tensors that keep it "
+                         f"{out.dtype}")
     order = topological_order([out])
     if _stale(order, inputs):
         raise SettingError("gradcheck: fn's output depends on a value recorded before gradcheck "

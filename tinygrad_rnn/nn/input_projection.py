@@ -4,14 +4,17 @@ x[t] does not depend on the state, so the projection of a whole block of steps i
 (steps * B, N) @ (N, H) matmul instead of one small matmul per step; BLAS does much better on
 the large one. Each step still records its own linear(x[t], W1, b1) node, holding its slice of
 the block, so the graph (and the picture of it) is exactly the step-by-step one: x[t] -> h[t].
+The block is computed by linear itself (without recording), so its value is the one a step's
+linear would compute: the same dtype (float32 x and W with a float64 b give float64), the same
+shape errors, a bias of None left out.
 
 Blocks of `block` steps, not the whole sequence: once a block's steps are done and their
 projection values released (memory.py), the block's array is freed, so hoisting costs one
 block of memory rather than a (T, B, H) array.
 """
-import numpy as np
-
-from ..tensor import precomputed
+from ..context import no_grad
+from ..functional import linear
+from ..tensor import leaf, precomputed
 
 
 class InputProjection:
@@ -25,7 +28,7 @@ class InputProjection:
         i = t - 1
         if self.start is None or not self.start <= i < self.start + self.block:
             self.start = i
-            rows = self.xs[i:i + self.block]
-            self.values = np.matmul(rows, self.W._data.T)
-            self.values += self.b._data
-        return precomputed("linear", (x, self.W, self.b), self.values[i - self.start])
+            with no_grad():
+                self.values = linear(leaf(self.xs[i:i + self.block]), self.W, self.b)._data
+        inputs = (x, self.W) if self.b is None else (x, self.W, self.b)
+        return precomputed("linear", inputs, self.values[i - self.start])
