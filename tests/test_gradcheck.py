@@ -91,7 +91,7 @@ def test_fails_when_every_path_is_cut():
     assert not report and report.worst.numeric == pytest.approx(3.0)
 
 
-def test_random_mode_uses_2k_evaluations_whatever_the_parameter_count(rng):
+def test_random_mode_uses_2k_evaluations_per_input_whatever_its_size(rng):
     calls = []
     w = Tensor(rng.standard_normal((20, 30)))
 
@@ -101,6 +101,33 @@ def test_random_mode_uses_2k_evaluations_whatever_the_parameter_count(rng):
     report = gradcheck(loss, [w], mode="random", directions=4)
     assert report and len(calls) == 1 + 2 * 4      # one backward, two evaluations per direction
     assert not gradcheck(lambda w: (w.cut() * w).sum(), [w], mode="random")
+    calls.clear()
+    b = Tensor(rng.standard_normal(3))
+    report = gradcheck(lambda w, b: loss(w) + (b * b).sum(), [w, b], mode="random",
+                       directions=4)
+    assert report and len(calls) == 1 + 2 * 2 * 4 and len(report.inputs) == 2
+
+
+def test_random_mode_judges_each_input_on_its_own(monkeypatch, rng):
+    """Directions spanning every input at once measured b's wrong gradient (zeros) against
+    W's directional derivative, 100 times larger, and passed it within rtol."""
+    W, x = Tensor(rng.standard_normal((3, 3)), name="W"), rng.standard_normal(3)
+    b = Tensor(0.05 * rng.standard_normal(3), name="b")
+
+    def loss(W, b):
+        return (W @ x).tanh().sum() * 100.0 + (b * b * b).sum()
+    assert gradcheck(loss, [W, b], mode="random")
+    right = PRIMITIVES["mul"].vjp
+
+    def b_gets_nothing(g, out, parents, params):
+        shares = right(g, out, parents, params)
+        return tuple(None if s is None or p is b or p.op == "mul" and b in p.parents
+                     else s for p, s in zip(parents, shares))
+    monkeypatch.setattr(PRIMITIVES["mul"], "vjp", b_gets_nothing)
+    report = gradcheck(loss, [W, b], mode="random")
+    assert not report
+    assert [check.name for check in report.inputs if not check.passed] == \
+        ["b (random directions)"]
 
 
 def test_per_step_names_the_first_failing_step(rng):

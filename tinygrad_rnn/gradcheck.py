@@ -8,9 +8,10 @@
 
 The analytic gradient comes from backward(); the numeric one from central differences
 (f(x + eps) - f(x - eps)) / (2 eps), one element at a time (mode="elements") or along k
-random directions spanning every input at once (mode="random": 2k evaluations whatever the
-number of parameters). The difference quotient divides by the step actually taken, (x + eps) -
-(x - eps) in float64, which rounding may make differ from 2 eps.
+random directions in each input (mode="random": 2k evaluations per input, whatever its size;
+each input is judged on its own row, so a small input's wrong gradient cannot hide in a large
+one's directional derivative). The difference quotient divides by the step actually taken,
+(x + eps) - (x - eps) in float64, which rounding may make differ from 2 eps.
 
 An element passes or fails by the tolerance that gradcheck_report.py explains (torch's,
 tightened for small gradients, and never certifying what finite differences cannot
@@ -85,7 +86,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
         analytic, shape, magnitude = _analytic(fn, inputs, per_step)
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             if mode == "random":
-                return _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed,
+                return _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
                                     directions, per_step, magnitude)
             return _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step,
                                 magnitude)
@@ -300,34 +301,34 @@ def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step, 
                            analytic[0].shape[0] if per_step else None)
 
 
-def _directional(fn, inputs, analytic, shape, eps, atol, rtol, seed, directions, per_step,
-                 magnitude):
-    """Along direction d: numeric (f(x + eps d) - f(x - eps d)) / (2 eps), analytic the
-    gradient times the step actually taken, ((x + eps d) - (x - eps d)) / (2 eps)."""
+def _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
+                 per_step, magnitude):
+    """Along direction d in one input x (the others held): numeric (f(x + eps d) -
+    f(x - eps d)) / (2 eps), analytic x's gradient times the step actually taken,
+    ((x + eps d) - (x - eps d)) / (2 eps). Each input gets its own directions and its own row:
+    directions spanning every input at once would judge a small input's gradient against the
+    others' sum, where a wrong one (even zeros) hides below rtol of a large one's."""
     rng = np.random.default_rng(seed)
-    originals = [x.data.copy() for x in inputs]
     steps = analytic[0].shape[0] if per_step else 1
-    found, numeric, rounding = (np.empty((steps, directions)) for _ in range(3))
-    for k in range(directions):
-        ds = [rng.standard_normal(x.shape) for x in inputs]
-        taken = [np.zeros(x.shape) for x in inputs]
-        for sign in (1, -1):
-            for x, d, base, moved in zip(inputs, ds, originals, taken):
-                x.data[...] = base + sign * eps * d
-                moved += sign * x.data
-            if sign == 1:
-                plus = _value(fn, inputs, per_step, shape)
-            else:
-                minus = _value(fn, inputs, per_step, shape)
-        for x, base in zip(inputs, originals):
+    checks = []
+    for x, name, gradient in zip(inputs, names, analytic):
+        base = x.data.copy()
+        found, numeric, rounding = (np.empty((steps, directions)) for _ in range(3))
+        for k in range(directions):
+            d = rng.standard_normal(x.shape)
+            x.data[...] = base + eps * d
+            taken = x.data.copy()
+            plus = _value(fn, inputs, per_step, shape)
+            x.data[...] = base - eps * d
+            taken -= x.data
+            minus = _value(fn, inputs, per_step, shape)
             x.data[...] = base
-        numeric[:, k] = (plus - minus) / (2 * eps)
-        rounding[:, k] = ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus),
-                                                                       np.abs(minus))) / (2 * eps)
-        found[:, k] = sum((a.reshape(steps, -1) @ step.reshape(-1)) / (2 * eps)
-                          for a, step in zip(analytic, taken))
-    name = "all inputs (random directions)"
-    if not per_step:
-        found, numeric, rounding = found[0], numeric[0], rounding[0]
-    check = compare(name, (directions,), found, numeric, rounding, atol, rtol, per_step)
-    return GradcheckReport([check], "random", eps, atol, rtol, steps if per_step else None)
+            numeric[:, k] = (plus - minus) / (2 * eps)
+            rounding[:, k] = ROUNDING * 2 * np.maximum(
+                magnitude, np.maximum(np.abs(plus), np.abs(minus))) / (2 * eps)
+            found[:, k] = gradient.reshape(steps, -1) @ taken.reshape(-1) / (2 * eps)
+        if not per_step:
+            found, numeric, rounding = found[0], numeric[0], rounding[0]
+        checks.append(compare(f"{name} (random directions)", (directions,), found, numeric,
+                              rounding, atol, rtol, per_step))
+    return GradcheckReport(checks, "random", eps, atol, rtol, steps if per_step else None)
