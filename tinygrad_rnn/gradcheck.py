@@ -21,9 +21,11 @@ With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); ea
 gradient is checked on its own, and the report names the first time step that disagrees.
 
 It cannot be fooled into a pass: NaN or Inf on either side (analytic or numeric) fails the
-element, and the report names the input, index and step; eps must be a positive finite number,
-atol and rtol finite and >= 0, directions a positive integer; inputs must be distinct floating
-leaf Tensors (at least one); fn must return a floating Tensor of the same shape every time.
+element, and the report names the input, index and step; fn must give the same value when
+called twice at the same inputs (a Dropout in training mode does not), and a float64 one;
+eps must be a positive finite number, atol and rtol finite and >= 0, directions a positive
+integer; inputs must be distinct floating leaf Tensors (at least one); fn must return a
+floating Tensor of the same shape every time.
 Whatever happens, fn raising included, every input's .data (the same array, bitwise),
 .requires_grad and .grad, and every other leaf's .grad, are left as they were found.
 """
@@ -84,6 +86,7 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             x.requires_grad = True
         _check_eps_moves(inputs, names, eps)
         analytic, shape, magnitude = _analytic(fn, inputs, per_step)
+        _check_deterministic(fn, inputs, per_step, shape, magnitude)
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             if mode == "random":
                 return _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
@@ -130,6 +133,10 @@ def _checked_inputs(inputs):
             if x is earlier:
                 raise SettingError(f"gradcheck: input {i} is the same tensor as input {j}; "
                                    f"list each input once")
+    if all(x.size == 0 for x in inputs):
+        raise SettingError(f"gradcheck: every input is empty (shapes "
+                           f"{', '.join(str(x.shape) for x in inputs)}); there is no element "
+                           f"to check, and the check would pass vacuously")
     if names is None:
         names = [x.name or f"input[{i}]" for i, x in enumerate(inputs)]
     # a name that is blank, holds a line break or tab or ends in spaces would shift the
@@ -156,6 +163,23 @@ def _check_eps_moves(inputs, names, eps):
                                f"(x + eps == x in float64), so the numeric derivative there "
                                f"would be 0 whatever the function; use a larger eps (1e-6 is "
                                f"the default)")
+
+
+def _check_deterministic(fn, inputs, per_step, shape, magnitude):
+    """fn evaluated twice more at the inputs must give the same value (up to the rounding of
+    the values on the way to it): differences of a function that draws anew at every call (a
+    Dropout in training mode) measure the draws, and the report would blame a right gradient
+    or pass a wrong one."""
+    first, second = (_value(fn, inputs, per_step, shape) for _ in range(2))
+    allowed = 4 * ROUNDING * np.maximum(magnitude, np.abs(first))
+    differs = ~(np.abs(first - second) <= allowed) & ~(np.isnan(first) & np.isnan(second))
+    if differs.any():
+        k = int(np.argmax(differs))
+        raise SettingError(f"gradcheck: fn gave {first[k]!r} and then {second[k]!r} at the same "
+                           f"inputs{f' (term {k + 1})' if per_step else ''}: it is not a "
+                           f"function of them, and finite differences of it mean nothing. A "
+                           f"Dropout in training mode (call model.eval()) or a random draw "
+                           f"without a fixed seed?")
 
 
 def _takes_arguments(fn):
