@@ -206,3 +206,27 @@ def test_window_copies_of_one_call_still_merge():
     loss = tg.nn.sequence_loss(model(xs, truncation="window:3")[0], vs)
     graph = viz.to_networkx(loss, model)
     assert max(graph.nodes[n]["copies"] for n in graph.nodes) > 1
+
+
+@pytest.mark.parametrize("make", [lambda: tg.nn.Jordan(2, 3, 1, seed=0),
+                                  lambda: tg.nn.Elman(2, 3, 1, seed=0)])
+@pytest.mark.parametrize("truncation", ["full", "elman", "chunked:2"])
+def test_an_edge_carries_gradient_exactly_when_its_head_gets_some(make, truncation):
+    """Jordan's y[t-1] -> s[t] under a truncation was marked carries_gradient, and drawn as a
+    live edge, though s[t] is consumed only through its cut and gets no gradient at all."""
+    rng = np.random.default_rng(0)
+    model = make()
+    ys, _ = model(rng.standard_normal((4, 2, 2)), truncation=truncation)
+    loss = tg.nn.sequence_loss(ys, rng.standard_normal((4, 2, 1)))
+    for node in tg.graph.topological_order([loss]):       # every node's gradient, if any
+        if not node.is_leaf and node.requires_grad:
+            node.retain_grad()
+    loss.backward()
+    for level in ("op", "step"):
+        G = viz.to_networkx(loss, model, level=level)
+        for u, v, carries in G.edges(data="carries_gradient"):
+            gets = G.nodes[v]["grad"] is not None and G.nodes[u]["requires_grad"]
+            assert carries == (gets and not G.edges[u, v]["dropped"]), (level, u, v)
+    if "Jordan" in type(model).__name__:
+        G = viz.to_networkx(loss, model)
+        assert G.edges["y[1]", "s[2]"]["carries_gradient"] == (truncation != "elman")

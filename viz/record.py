@@ -55,6 +55,7 @@ class Recording:
     children: list = field(default=None)      # [(child, position)] per node
     carries: list = field(default=None)       # the parameters a node is computed from alone
     dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
+    reached: list = field(default=None)       # bools: the roots' gradient reaches the node
 
     def __post_init__(self):
         self.children = [[] for _ in self.ops]
@@ -72,6 +73,15 @@ class Recording:
             self.carries.append(tuple(dict.fromkeys(w for ws in varying for w in ws))
                                 if varying and all(varying) else ())
         self.dropped_for = dropped_for(self)
+        # backward's walk: from the roots, into a node's arguments only when it requires grad
+        # (never past a cut); nodes come parents first, so reversed, children come first
+        self.reached = [False] * len(self.ops)
+        for root in self.roots:
+            self.reached[root] = True
+        for i in reversed(range(len(self.ops))):
+            if self.reached[i] and self.requires_grad[i]:
+                for parent in self.parents[i]:
+                    self.reached[parent] = True
 
     def is_constant(self, i):
         """Node i is a constant: a leaf that is not a parameter, has no role (an input x[t]
@@ -254,6 +264,13 @@ def node_attributes(rec, i):
                 value_norm=_norm(value), grad_norm=_norm(grad), op_params=rec.op_params[i])
 
 
+def carries_gradient(rec, tail, head):
+    """Whether the roots' gradient flows back along an edge tail -> head: head is reached
+    and passes gradient to its arguments, and tail takes it (requires grad). Jordan's
+    y[t-1] -> s[t] under a truncation carries none: s[t] is consumed only through its cut."""
+    return rec.reached[head] and rec.requires_grad[head] and rec.requires_grad[tail]
+
+
 def op_graph(rec, create_using=nx.DiGraph):
     """The op-level graph of a Recording: one node per recorded tensor, one edge per argument.
     `create_using` is the graph type to make (networkx's convention)."""
@@ -275,7 +292,7 @@ def op_graph(rec, create_using=nx.DiGraph):
                 recurrent=None not in steps and steps[0] != steps[1], dropped=dropped,
                 dropped_for=(tuple(ids[t] for t in rec.dropped_for.get(child, ()))
                              if dropped else ()),
-                carries_gradient=rec.requires_grad[parent] and not dropped,
+                carries_gradient=carries_gradient(rec, parent, child) and not dropped,
                 parameters=tuple(ids[p] for p in rec.carries[parent]),
                 kind="parameter" if rec.parameter[parent] else "data")
     graph.add_edges_from((u, v, attrs) for (u, v), attrs in edges.items())

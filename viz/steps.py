@@ -32,7 +32,7 @@ import networkx as nx
 import numpy as np
 
 from .errors import VizError
-from .record import node_attributes, op_graph, unique_name
+from .record import carries_gradient, node_attributes, op_graph, unique_name
 
 # the lecture's rows, from the bottom of the picture up (rankdir BT); "cell" is an LSTM's
 # cell state c[t], beside h[t]
@@ -158,10 +158,11 @@ def _edges(nodes, rec, group_of, key_edges):
         pair = (group_of[u], group_of[v])
         if pair[0] == pair[1]:
             continue
+        flows = live and carries_gradient(rec, u, v)
         old = merged.get(pair)
-        merged[pair] = (live, dropped_for, paths, position, carried) if old is None else \
+        merged[pair] = (live, dropped_for, paths, position, carried, flows) if old is None else \
             (old[0] or live, old[1] | dropped_for, old[2] + paths, min(old[3], position),
-             old[4] | carried)
+             old[4] | carried, old[5] or flows)
     term_rank = {t: i for i, t in enumerate(_mapped(rec.loss_terms, group_of))}
     param_rank = {p: i for i, p in enumerate(_mapped(rec.parameters, group_of))}
     mapped = {}          # a graph has few distinct sets of weights or terms: map each once
@@ -173,7 +174,8 @@ def _edges(nodes, rec, group_of, key_edges):
 
     edges = []
     # key edges were found children first; reversed, they come out sources first
-    for (u, v), (live, dropped_for, paths, position, carried) in reversed(merged.items()):
+    for (u, v), (live, dropped_for, paths, position, carried, flows) in \
+            reversed(merged.items()):
         tail, head = nodes[u], nodes[v]
         parameters = ids_of(carried, param_rank)
         edges.append((u, v, {
@@ -181,7 +183,7 @@ def _edges(nodes, rec, group_of, key_edges):
             "recurrent": tail["step"] is not None and head["step"] is not None
             and tail["step"] != head["step"],
             "dropped": not live, "dropped_for": ids_of(dropped_for, term_rank),
-            "carries_gradient": live and tail["requires_grad"], "parameters": parameters,
+            "carries_gradient": flows, "parameters": parameters,
             "parameter": parameters[0] if len(parameters) == 1 else None,
             "kind": "parameter" if tail["parameter"] and tail["role"] not in KEY_ROLES
             else "data"}))
