@@ -63,10 +63,27 @@ def test_long_sequences_are_elided():
     root, dot = picture("elman", steps=60, highlight="W1")
     assert len(groups(root, "cluster", "step")) == 6                    # first and last 3
     assert any("... 54 steps ..." in text for text in texts(root))
-    assert len(groups(root, "edge", "truncated")) == dot.counts["truncated"] == 4
+    # 4 between drawn steps, and the 2 edges into and out of the elided box, which stand for
+    # h[3] -> h[4] and h[56] -> h[57], each dropped
+    assert len(groups(root, "edge", "truncated")) == dot.counts["truncated"] == 6
     assert dot.counts["hidden_truncated"] == 55                         # 59 in all
     assert len(groups(root, "edge", "highlighted")) == 6
-    assert groups(root, "edge", "elided")
+    stubs = groups(root, "edge", "elided")
+    assert len([g for g in stubs if "truncated" in g.get("class").split()]) == 2
+
+
+def test_an_edge_to_the_elided_steps_shows_whether_the_term_reaches_them():
+    """R[9] of ten steps with 4..8 elided: under elman its gradient stops at h[8] -> h[9],
+    under window(3) it enters the hidden steps. Both pictures drew the same grey dotted edges
+    out of the "... 5 steps ..." box (into h[9], and into R from the hidden R[t])."""
+    out_of_box = {}
+    for policy in ("elman", "window:3"):
+        root, _ = picture(policy, steps=10, max_steps=5, loss_term=9)
+        out_of_box[policy] = sorted(
+            g.get("class") for g in groups(root, "edge", "elided")
+            if g.find(SVG + "title").text.startswith("elided->"))
+    assert out_of_box["elman"] == ["edge elided truncated", "edge elided unreached"]
+    assert out_of_box["window:3"] == ["edge elided", "edge elided unreached"]
 
 
 def _left_edge(group):

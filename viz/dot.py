@@ -263,7 +263,7 @@ def _below_the_graph(dot, view):
 def _add_edges(dot, view, widths, parameter_edges):
     graph, name, term = view.graph, view.name, view.term
     counts = dict(truncated=0, highlighted=0, hidden_truncated=0, elided_edges=0, cut_per_term=0)
-    summarised = set()
+    summarised = {}          # (tail, head) of an edge to or from the elided steps: what it hides
     for u, v, a in graph.edges(data=True):
         tail = name.get(u)
         if a.get("kind") == "parameter" and not parameter_edges:
@@ -277,10 +277,9 @@ def _add_edges(dot, view, widths, parameter_edges):
         if hidden:
             counts["hidden_truncated"] += dropped
             ends = ("elided" if u in hidden else tail, "elided" if v in hidden else name[v])
-            if ends[0] != ends[1] and ends not in summarised:
-                summarised.add(ends)
-                dot.edge(*ends, **style.edge_style(["elided"]))
-                counts["elided_edges"] += 1
+            if ends[0] != ends[1]:
+                summarised.setdefault(ends, []).append(
+                    (dropped, term is None or (u, v) in view.reached[1]))
             continue
         colour = next((view.highlight[p] for p in a["parameters"] if p in view.highlight), None)
         classes = [c for c, on in (("truncated", dropped), ("highlighted", colour is not None),
@@ -299,7 +298,24 @@ def _add_edges(dot, view, widths, parameter_edges):
             dot.edge(name[v], tail, dir="back", **attrs)
         else:
             dot.edge(tail, name[v], **attrs)
+    for ends, hidden in summarised.items():
+        classes = _summary_classes(hidden)
+        dot.edge(*ends, **style.edge_style(classes))
+        counts["elided_edges"] += 1
+        counts["truncated"] += "truncated" in classes       # drawn red dashed as well
     return counts
+
+
+def _summary_classes(hidden):
+    """The classes of one edge to or from the elided steps, from the (dropped, reached by the
+    term in focus) of the edges it stands for: dropped when all of them are (elman's h[t-1]
+    -> h[t] into the first drawn step), faded when the term reaches none of them, so that
+    a picture with steps elided still shows whether the gradient enters them."""
+    if all(dropped for dropped, _ in hidden):
+        return ["elided", "truncated"]
+    if not any(reached and not dropped for dropped, reached in hidden):
+        return ["elided", "unreached"]
+    return ["elided"]
 
 
 def _descends(view, u, v):

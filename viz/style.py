@@ -10,7 +10,9 @@ Legend of the step-level picture (also drawn in it):
     red dashed     dropped by the truncation: the gradient does not flow back along it
     light grey     (with loss_term) not reached by the gradient of R[t]: the steps before its
                    cut and the steps after t, nodes and edges alike
-    dotted grey    to or from the "... N steps ..." node standing for the elided steps
+    dotted grey    to or from the "... N steps ..." node standing for the elided steps (red
+                   dashed when every edge it stands for is dropped, light grey when the
+                   loss term drawn reaches none of them)
 
 The font is Verdana: Graphviz sizes every label with the metrics of the font it names, and of
 the families it has metrics for, Verdana is the widest sans-serif. Where Verdana is missing
@@ -133,8 +135,9 @@ def edge_style(classes, colour=None, width=None):
         style.update(color=colour + "60" if colour else UNREACHED)   # faded: alpha 0x60
     elif colour:
         style.update(color=colour, penwidth="2.2")
-    elif "elided" in classes:
-        style.update(color=ELIDED, style="dotted")
+    if "elided" in classes and "truncated" not in classes:
+        style.update(style="dotted")
+        style.setdefault("color", ELIDED)
     if width is not None:
         style["penwidth"] = f"{width:.2f}"
     if "recurrent" in classes or "elided" in classes:
