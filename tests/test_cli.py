@@ -106,3 +106,10 @@ def test_python_dash_m_routes_to_the_cli(tmp_path):
                            "--truncation", "elman", "-o", str(tmp_path / "m.svg")],
                           cwd=ROOT, capture_output=True, text=True, check=True)
     assert "2 edges marked truncated" in done.stdout
+
+
+def test_an_empty_output_path_is_called_empty(tmp_path, monkeypatch):
+    """-o '' was reported as '-o .: the extension (none) names no format'."""
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="-o: the path is empty"):
+        main(["render", "-o", ""])

@@ -287,3 +287,11 @@ def test_an_empty_title_is_the_default_in_explore_as_in_to_html():
     xs, vs = data(3)
     page = viz.explore(model, xs, vs, policies=["full"], title="")
     assert page.title.startswith(f"{type(model).__name__}, T = 3")
+
+
+def test_targets_holding_nan_are_refused_not_drawn_as_nan_numbers():
+    """NaN in xs was refused (by the model), NaN in vs built a page of NaN numbers."""
+    xs, vs = np.ones((3, 1, 2)), np.zeros((3, 1, 1))
+    vs[1, 0, 0] = np.nan
+    with pytest.raises(tg.NumericalError, match="the loss under full is nan: the targets"):
+        viz.explore(nn.Elman(2, 3, 1, seed=0), xs, vs)

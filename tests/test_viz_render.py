@@ -72,3 +72,14 @@ def test_render_takes_a_graph_a_digraph_or_dot_text(tmp_path):
         assert len(groups(root, "edge", "truncated")) == 2
     with pytest.raises(viz.VizError, match="expected"):
         viz.render_svg(42, tmp_path / "bad.svg")
+
+
+def test_a_picture_is_not_written_under_the_extension_of_another_format(tmp_path):
+    """render_svg(dot, "x.png") wrote SVG text into x.png, which no viewer opens as a PNG."""
+    for write, other in ((viz.render_svg, "x.png"), (viz.render_svg, "x.html"),
+                         (viz.render_png, "x.svg"), (viz.render_png, "x.PDF")):
+        with pytest.raises(viz.VizError, match=r"the extension of .*name the file \.\.\."):
+            write(SMALL, tmp_path / other)
+    assert list(tmp_path.iterdir()) == []                           # refused before dot runs
+    assert viz.render_svg(SMALL, tmp_path / "picture").read_bytes().lstrip().startswith(b"<")
+    assert viz.render_png(SMALL, tmp_path / "x.PNG").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -25,7 +25,7 @@ from pathlib import Path
 from tinygrad_rnn.files import as_path, write_atomically
 
 from .dot import to_dot
-from .errors import GraphvizNotFoundError, RenderError, VizTypeError, utf8_bytes
+from .errors import GraphvizNotFoundError, RenderError, VizError, VizTypeError, utf8_bytes
 from .style import svg_font_families
 
 PREFERRED = "graphviz-pure"
@@ -126,6 +126,28 @@ def to_svg(dot_or_graph):
     return run_dot(dot_source(dot_or_graph), "svg").decode("utf-8")
 
 
+# extensions that name a format, so a file of another format must not carry them
+OTHER_FORMATS = {".svg": "an SVG picture", ".png": "a PNG picture", ".html": "a web page",
+                 ".htm": "a web page", ".pdf": "a PDF document", ".jpg": "a JPEG picture",
+                 ".jpeg": "a JPEG picture", ".gif": "a GIF picture", ".dot": "Graphviz source",
+                 ".gv": "Graphviz source"}
+
+
+def _picture_path(path, extension, who):
+    """`path` checked as files.as_path does, and refused when its extension names another
+    format than the `extension` written (SVG text in x.png would not open as a picture);
+    no extension, or one naming no format, is the caller's choice."""
+    path = as_path(path, who)
+    suffix = path.suffix.lower()
+    if suffix in OTHER_FORMATS and suffix != extension:
+        raise VizError(f"{who}: {path} ends in {suffix}, the extension of "
+                       f"{OTHER_FORMATS[suffix]}, but {who} writes "
+                       f"{OTHER_FORMATS[extension]}; name the file ...{extension}"
+                       f"{' (or call render_svg)' if suffix == '.svg' else ''}"
+                       f"{' (or call render_png)' if suffix == '.png' else ''}")
+    return path
+
+
 def render_svg(dot_or_graph, path):
     """Write the SVG of a graph to `path` atomically; returns the path.
 
@@ -134,7 +156,7 @@ def render_svg(dot_or_graph, path):
 
     >>> render_svg(to_dot(G, highlight="W1"), "elman.svg")
     """
-    path = as_path(path, "render_svg")             # checked before dot runs
+    path = _picture_path(path, ".svg", "render_svg")     # checked before dot runs
     svg = run_dot(dot_source(dot_or_graph), "svg")
     return write_atomically(svg, path)
 
@@ -144,7 +166,7 @@ def render_png(dot_or_graph, path):
 
     >>> render_png(to_dot(G, highlight="W1"), "elman.png")
     """
-    path = as_path(path, "render_png")             # checked before dot runs
+    path = _picture_path(path, ".png", "render_png")     # checked before dot runs
     png = run_dot(dot_source(dot_or_graph), "png")
     return write_atomically(png, path)
 
