@@ -74,7 +74,9 @@ def check_target(path):
     """Refuse, before any work, an output whose extension names no format, that ends in a
     separator (x.svg/ names a folder), is a folder or a special file (a FIFO, a device), or
     whose folder is a file."""
-    text, path = path, Path(as_path(path, "-o"))     # an empty path is refused as one
+    if path == "":
+        as_path(path, "-o")             # refused as empty (a Path("") would be ".")
+    text, path = path, Path(path)
     suffix = path.suffix.lower()
     if suffix not in FORMATS:
         known = ", ".join(f"{extension} ({what})" for extension, (what, _) in FORMATS.items())
