@@ -16,7 +16,8 @@ renaming) is removed by the next save in that folder: every writer holds an excl
 (flock) on its temporary until the rename, so a temporary whose lock can be taken has no writer.
 
 What is written where. Folders on the way that do not exist are made (and removed again when
-the write fails: nothing is left behind). A symlink is followed: saving onto a link writes the
+the write fails: nothing is left behind; a writer killed outright, SIGKILL or a power cut,
+cannot remove them, and they stay, empty). A symlink is followed: saving onto a link writes the
 file it points to (atomically) and leaves the link a link (the folder it points into must
 exist). An existing file keeps its permission bits (and its owner, where the process may set
 it); a new one gets 0o666 less the umask, as open() gives. An existing file the process may not
