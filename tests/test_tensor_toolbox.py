@@ -169,6 +169,27 @@ def test_dim_and_keepdim_are_axis_and_keepdims(call):
         call(x, axis=1, keepdims=True, keepdim=True)
 
 
+@pytest.mark.parametrize("call", [
+    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.logsumexp(**k),
+    lambda x, **k: x.norm(**k), lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.softmax(**k), lambda x, **k: x.log_softmax(**k),
+    lambda x, **k: tg.logsumexp(x, **k), lambda x, **k: tg.softmax(x, **k),
+])
+def test_dim_none_means_what_axis_none_means(call):
+    """dim=None is given, as axis=None is: all axes where an op reduces over all, refused where
+    it runs along one; never the default axis (logsumexp's last) in disguise."""
+    x = Tensor(X)
+    try:
+        expected = call(x, axis=None)
+    except tg.TinygradRNNError as exc:
+        with pytest.raises(type(exc)):
+            call(x, dim=None)
+    else:
+        np.testing.assert_array_equal(call(x, dim=None).data, expected.data)
+    with pytest.raises(tg.DTypeError, match="keepdims must be True or False"):
+        x.sum(dim=1, keepdim=None)          # as keepdims=None
+
+
 def test_dim_in_the_functions_too():
     x = Tensor(X)
     np.testing.assert_array_equal(x.softmax(dim=0).data, x.softmax(axis=0).data)

@@ -4,11 +4,11 @@ import numpy as np
 
 from .arguments import axes_of
 from .errors import DTypeError
-from .spellings import FIRST_AXIS, LAST_AXIS, NOT_KEPT, either
+from .spellings import FIRST_AXIS, LAST_AXIS, NOT_GIVEN, NOT_KEPT, either
 from .tensor import Tensor, apply, constant, operand
 
 
-def stack(tensors, axis=FIRST_AXIS, *, dim=None):
+def stack(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
     axis = either("stack", "axis", axis, "dim", dim)
     tensors = _sequence("stack", tensors)
@@ -17,7 +17,7 @@ def stack(tensors, axis=FIRST_AXIS, *, dim=None):
     return apply("stack", *tensors, axis=axis)
 
 
-def concatenate(tensors, axis=FIRST_AXIS, *, dim=None):
+def concatenate(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
     axis = either("concatenate", "axis", axis, "dim", dim)
     tensors = _sequence("concatenate", tensors)
@@ -65,17 +65,17 @@ def _pair(x, y):
     return operand(x, y), y
 
 
-def softmax(x, axis=LAST_AXIS, *, dim=None):
+def softmax(x, axis=LAST_AXIS, *, dim=NOT_GIVEN):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
     return constant(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x, axis=LAST_AXIS, *, dim=None):
+def log_softmax(x, axis=LAST_AXIS, *, dim=NOT_GIVEN):
     """x - logsumexp(x) along `axis`, computed stably."""
     return constant(x).log_softmax(axis, dim=dim)
 
 
-def logsumexp(x, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+def logsumexp(x, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
     """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
     return constant(x).logsumexp(axis, keepdims, dim=dim, keepdim=keepdim)
 

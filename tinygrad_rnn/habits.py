@@ -8,7 +8,7 @@ import numpy as np
 from .arguments import flag, one_axis
 from .context import recording
 from .errors import DTypeError, ShapeError, TinygradRNNError, where_in_time
-from .spellings import ALL_AXES, NOT_KEPT, either
+from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
 
 
 def _comparison(ufunc, symbol):
@@ -106,12 +106,12 @@ class PyTorchHabits:
     __or__ = __ror__ = _logical(np.logical_or, "|")
     __xor__ = __rxor__ = _logical(np.logical_xor, "^")
 
-    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """Index of the largest value along axis (of the flattened tensor when axis is None),
         an int64 tensor without gradient: t.argmax(dim=-1) picks a class from logits."""
         return _arg_reduction("argmax", np.argmax, self, axis, keepdims, dim, keepdim)
 
-    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """Index of the smallest value along axis; see argmax."""
         return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
 

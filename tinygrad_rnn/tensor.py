@@ -45,7 +45,7 @@ from .inplace import fingerprint, may_be_written, memory_owner, stamp
 from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
-from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
+from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, either
 from .tracked import TrackedArray
 
 _ndarray = np.ndarray
@@ -160,16 +160,16 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
 
     # --- reductions ---
     # (every axis= is also dim=, every keepdims= also keepdim=: PyTorch's spelling; spellings.py)
-    def sum(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def sum(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("sum", axis, keepdims, dim, keepdim)
 
-    def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("mean", axis, keepdims, dim, keepdim)
 
-    def max(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def max(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("max", axis, keepdims, dim, keepdim)
 
-    def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("logsumexp", axis, keepdims, dim, keepdim)
 
     def _reduce(self, op, axis, keepdims, dim, keepdim):
@@ -177,11 +177,11 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
         return apply(op, self, axis=axes_of(axis, self.ndim, op, self.shape), keepdims=keepdims)
 
-    def softmax(self, axis=LAST_AXIS, *, dim=None):
+    def softmax(self, axis=LAST_AXIS, *, dim=NOT_GIVEN):
         axis = either("softmax", "axis", axis, "dim", dim)
         return apply("softmax", self, axis=one_axis(axis, self, "softmax"))
 
-    def log_softmax(self, axis=LAST_AXIS, *, dim=None):
+    def log_softmax(self, axis=LAST_AXIS, *, dim=NOT_GIVEN):
         axis = either("log_softmax", "axis", axis, "dim", dim)
         return apply("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
 
@@ -202,7 +202,7 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return apply("cut", self)
 
-    def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): one node for any
         0 < p < inf (p = 2 is also "fro"), whose gradient is 0 where x or the norm is 0 (as
         torch's); p = 1 and p = inf are sum and max of |x|."""
@@ -224,7 +224,7 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
                      axis=axes_of(axis, self.ndim, "norm", self.shape), keepdims=keepdims)
 
     # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
-    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("min", axis, keepdims, dim, keepdim)
 
     def clamp(self, min=None, max=None):
