@@ -303,6 +303,17 @@ def test_loss_arguments_are_checked_first(error, call, phrases):
 
 FUNCTIONAL_REFUSALS = {
     "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
+    "stack along a tuple of axes": (DTypeError, lambda: tg.stack([Tensor([[1.0]])] * 2,
+                                                                 dim=(2, 1)), "stack", "one int",
+                                    "(2, 1)"),
+    "concatenate along a tuple": (DTypeError, lambda: tg.concatenate([Tensor([[1.0]])] * 2,
+                                                                     axis=(1, 0)), "concatenate",
+                                  "one int", "(1, 0)"),
+    "stack along axis None": (DTypeError, lambda: tg.stack([Tensor([1.0])] * 2, axis=None),
+                              "stack", "one int", "None"),
+    "concatenate along dim None": (DTypeError, lambda: tg.concatenate([Tensor([1.0])] * 2,
+                                                                      dim=None),
+                                   "concatenate", "one int", "None"),
     "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
     "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
 }

@@ -13,7 +13,7 @@ def stack(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     axis = either("stack", "axis", axis, "dim", dim)
     tensors = _sequence("stack", tensors)
     if tensors:
-        axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
+        axis = _joining_axis("stack", axis, tensors[0].ndim + 1, tensors[0].shape)
     return apply("stack", *tensors, axis=axis)
 
 
@@ -22,8 +22,18 @@ def concatenate(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     axis = either("concatenate", "axis", axis, "dim", dim)
     tensors = _sequence("concatenate", tensors)
     if tensors:
-        axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
+        axis = _joining_axis("concatenate", axis, tensors[0].ndim, tensors[0].shape)
     return apply("concatenate", *tensors, axis=axis)
+
+
+def _joining_axis(op, axis, ndim, shape):
+    """The one axis stack or concatenate joins along, as a non-negative int. A tuple would name
+    several (numpy's None flattens first, which torch.cat does not): a DTypeError."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise DTypeError(f"{op}: axis must be one int (the tensors are joined along a single "
+                         f"axis), got {axis!r} ({type(axis).__name__}) for tensors of shape "
+                         f"{shape}")
+    return axes_of(axis, ndim, op, shape)[0]
 
 
 def _sequence(op, tensors):
