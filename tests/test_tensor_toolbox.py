@@ -87,8 +87,47 @@ def test_argmax_picks_classes_for_an_accuracy():
 
 def test_min_is_the_negated_max_of_the_negation():
     x = Tensor(X)
-    np.testing.assert_array_equal(x.min(dim=1).data, X.min(axis=1))
+    np.testing.assert_array_equal(x.min(axis=1).data, X.min(axis=1))
     np.testing.assert_array_equal(x.min().data, -(-x).max().data)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("spelling", [
+    lambda t, op, **k: getattr(t, op)(1, **k), lambda t, op, **k: getattr(t, op)(dim=1, **k),
+    lambda t, op, **k: getattr(t, op)(-1, **k)], ids=["positional", "dim=", "negative"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_max_and_min_along_a_dim_are_values_and_indices_as_torch(op, spelling, keep):
+    """values, indices = logits.max(dim=1) unpacks the pair, as in torch (it once unpacked the
+    rows of the values: vals was row 0's max, idx row 1's); values carry the gradient, to the
+    one position indices names even where values tie, as torch's max(dim) sends it."""
+    torch = torch_or_skip()
+    data = np.array([[0.1, 2.0, 0.3, 2.0], [5.0, 0.2, 0.1, -1.0], [0.5, 0.5, 0.5, 0.5]])
+    ours = Tensor(data, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    values, indices = spelling(ours, op, keepdim=keep)
+    expected = getattr(theirs, op)(dim=1, keepdim=keep)
+    pair = spelling(ours, op, keepdim=keep)
+    assert pair.values.shape == pair.indices.shape == tuple(expected.values.shape)
+    np.testing.assert_array_equal(values.data, expected.values.detach().numpy())
+    np.testing.assert_array_equal(indices.data, expected.indices.numpy())
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    weights = np.arange(1.0, 4.0).reshape(expected.values.shape)
+    (values * weights).sum().backward()
+    (expected.values * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_max_over_numpy_axes_and_of_everything_stays_the_values():
+    x = Tensor(X)
+    np.testing.assert_array_equal(x.max(axis=1).data, X.max(axis=1))
+    np.testing.assert_array_equal(x.min(axis=(0, 1), keepdims=True).data,
+                                  X.min(axis=(0, 1), keepdims=True))
+    for everything in (x.max(), x.max(None), x.max(dim=None), x.max(axis=None)):
+        assert everything.shape == () and float(everything) == X.max()
+    with pytest.raises(tg.DTypeError, match=r"max\(axis=\(0, 1\)\)"):
+        x.max(dim=(0, 1))
+    with pytest.raises(SettingError, match="give axis= or dim="):
+        x.min(1, axis=1)
 
 
 # --- elementwise math ---
@@ -155,9 +194,10 @@ def test_shape_spellings():
 # --- dim= wherever axis= ---
 
 @pytest.mark.parametrize("call", [
-    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.max(**k),
-    lambda x, **k: x.min(**k), lambda x, **k: x.logsumexp(**k), lambda x, **k: x.norm(**k),
-    lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.logsumexp(**k),
+    lambda x, **k: x.norm(**k), lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.max(**k).values if "dim" in k else x.max(**k),      # torch's pair
+    lambda x, **k: x.min(**k).values if "dim" in k else x.min(**k),
 ])
 def test_dim_and_keepdim_are_axis_and_keepdims(call):
     x = Tensor(X)
@@ -214,7 +254,7 @@ def test_everything_against_torch():
         "cos": (lambda t: t.cos(), lambda t: t.cos()),
         "square": (lambda t: t.square(), lambda t: t.square()),
         "clamp": (lambda t: t.clamp(min=-0.5, max=0.7), lambda t: t.clamp(min=-0.5, max=0.7)),
-        "min": (lambda t: t.min(dim=1, keepdim=True) * 1.0,
+        "min": (lambda t: t.min(dim=1, keepdim=True).values * 1.0,
                 lambda t: t.min(dim=1, keepdim=True).values),
         "norm": (lambda t: t.norm(dim=0, keepdim=True), lambda t: t.norm(dim=0, keepdim=True)),
         "norm3": (lambda t: t.norm(3), lambda t: t.norm(3)),

@@ -1,8 +1,11 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
-giving bool masks and ~ & | ^ combining them, argmax/argmin, tolist and the shape spellings
+giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
+(values, indices), tolist and the shape spellings
 view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
+from collections import namedtuple
+
 import numpy as np
 
 from .arguments import flag, one_axis
@@ -159,6 +162,30 @@ class PyTorchHabits:
                              f"shape {self.shape}")
         merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+ValuesAndIndices = namedtuple("ValuesAndIndices", ["values", "indices"])
+ValuesAndIndices.__doc__ = """t.max(dim) and t.min(dim), as torch's: `values` (with the gradient)
+and `indices`, the positions along dim where they are (an int64 tensor without gradient)."""
+
+
+def values_and_indices(x, op, dim, keepdims):
+    """max or min of x along the one axis dim, as the pair (values, indices). values[i] is
+    x[i, indices[i]] (for dim 1 of a matrix) and is recorded as that pick, so its gradient goes
+    to the one position indices names, ties too, as torch's max(dim)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise DTypeError(f"{op}: dim must be one int, got {dim!r} ({type(dim).__name__}) for "
+                         f"shape {x.shape}: {op}(dim) gives (values, indices) along one axis, "
+                         f"as torch's; the {op} over several axes is {op}(axis={dim!r})")
+    axis = one_axis(dim, x, op)
+    indices = _arg_reduction(f"arg{op}", np.argmax if op == "max" else np.argmin, x, axis,
+                             keepdims, NOT_GIVEN, NOT_GIVEN)
+    picks = list(np.indices(indices.shape, sparse=True))   # every other axis's own positions
+    if keepdims:
+        picks[axis] = indices._data
+    else:
+        picks.insert(axis, indices._data)
+    return ValuesAndIndices(x[tuple(picks)], indices)
 
 
 def _one_dim(op, dim, ndim, shape):

@@ -40,12 +40,12 @@ from .errors import (
     shapes_of,
     where_in_time,
 )
-from .habits import PyTorchHabits
+from .habits import PyTorchHabits, values_and_indices
 from .inplace import fingerprint, may_be_written, memory_owner, stamp
 from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
-from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, either
+from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, Default, either
 from .tracked import TrackedArray
 
 _ndarray = np.ndarray
@@ -166,8 +166,11 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("mean", axis, keepdims, dim, keepdim)
 
-    def max(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
-        return self._reduce("max", axis, keepdims, dim, keepdim)
+    def max(self, dim=ALL_AXES, keepdim=NOT_KEPT, *, axis=ALL_AXES, keepdims=NOT_KEPT):
+        """The largest value: of every element (t.max()) or over numpy's axis= (an int or a
+        tuple), the values only. Along a dim given as torch's, t.max(1) or t.max(dim=1), the
+        pair (values, indices), as torch's: values, indices = logits.max(dim=1)."""
+        return self._extreme("max", dim, keepdim, axis, keepdims)
 
     def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("logsumexp", axis, keepdims, dim, keepdim)
@@ -215,17 +218,27 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         if p == "fro":
             p = 2
         if p == 1:
-            return self.abs().sum(axis, keepdims)
+            return self.abs().sum(axis=axis, keepdims=keepdims)
         if p == float("inf"):
-            return self.abs().max(axis, keepdims)
+            return self.abs().max(axis=axis, keepdims=keepdims)
         if not 0 < p < float("inf"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
         return apply("norm", self, p=2 if p == 2 else float(p),
                      axis=axes_of(axis, self.ndim, "norm", self.shape), keepdims=keepdims)
 
     # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
-    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
-        return self._reduce("min", axis, keepdims, dim, keepdim)
+    def min(self, dim=ALL_AXES, keepdim=NOT_KEPT, *, axis=ALL_AXES, keepdims=NOT_KEPT):
+        """The smallest value; the values only, or the pair (values, indices): see max."""
+        return self._extreme("min", dim, keepdim, axis, keepdims)
+
+    def _extreme(self, op, dim, keepdim, axis, keepdims):
+        """max or min: the pair (values, indices) when a dim is given (torch's spelling, also
+        positional), else the values over numpy's axis= (all axes when None)."""
+        if isinstance(dim, Default) or dim is None:
+            return self._reduce(op, axis, keepdims, dim, keepdim)
+        either(op, "axis", axis, "dim", dim)                # (both given: refused)
+        keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
+        return values_and_indices(self, op, dim, keepdims)
 
     def clamp(self, min=None, max=None):
         """Values limited to [min, max] (numbers; either may be None). The gradient is 1 inside
