@@ -80,6 +80,25 @@ def test_a_non_floating_non_bool_dtype_is_refused(dtype):
     assert isinstance(error, TypeError)
 
 
+NOT_NUMBERS_UNDER_A_DTYPE = {
+    "None as float64": lambda: Tensor(None, dtype=np.float64),
+    "a str as float32": lambda: Tensor("1.5", dtype="float32"),
+    "strings as bool": lambda: Tensor(["1e3", "inf"], dtype=bool),
+    "complex as float64": lambda: Tensor(np.array([1 + 5j]), dtype=np.float64),
+    "mse target None": lambda: tg.mse_loss(Tensor(1.0), None),
+    "mse target with a None": lambda: tg.mse_loss(Tensor([1.0, 2.0]), [1.0, None]),
+    "float32 mse target a str": lambda: tg.mse_loss(Tensor([1.0], dtype=np.float32), ["1"]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        NOT_NUMBERS_UNDER_A_DTYPE.items()}))
+def test_an_explicit_dtype_does_not_make_none_nan_or_parse_strings(call):
+    """np.array(None, dtype=float) is NaN and np.array('1.5', dtype=float) is 1.5: data is read
+    as it is first, and refused as Tensor(None) is, whatever dtype it is asked in."""
+    refuses(DTypeError, call, "numeric")
+
+
 @pytest.mark.parametrize("dtype", [np.float32, "float16", np.float64])
 def test_floating_dtypes_are_taken(dtype):
     assert Tensor([1.5], dtype=dtype).dtype == np.dtype(dtype)

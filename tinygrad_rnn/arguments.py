@@ -34,16 +34,23 @@ def as_array(data, dtype=None, copy=True):
     if is_released(data):           # numpy would copy its NaN placeholder as values
         raise read_released()
     try:        # (RuntimeError: a torch tensor that requires grad refuses numpy())
-        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+        if dtype is not None:       # read as it is first: under a dtype, numpy would make None
+            array = np.asarray(data)            # NaN and parse the string '1.5' as 1.5
+        else:
+            array = np.array(data, copy=copy) if copy else np.asarray(data)
     except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
         raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
                          f"data ({exc})") from None
-    if array.dtype.kind in "fb":
-        return array
-    if array.dtype.kind in "iu":
+    kind = array.dtype.kind
+    if kind not in "biuf":
+        raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
+                         f"{array.dtype} from {type(data).__name__}")
+    if dtype is not None:
+        return np.array(array, dtype=dtype, copy=copy) if copy else array.astype(dtype,
+                                                                                  copy=False)
+    if kind in "iu":
         return array.astype(np.float64)
-    raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
-                     f"{array.dtype} from {type(data).__name__}")
+    return array
 
 
 def grad_flag(who, requires_grad, dtype):
