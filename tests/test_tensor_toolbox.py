@@ -58,6 +58,23 @@ def test_tensors_stay_dict_keys_by_identity_and_compare_to_none_as_false():
         operator.lt(a, "text")
 
 
+@pytest.mark.parametrize("compare", [operator.lt, operator.le, operator.gt, operator.ge,
+                                     operator.eq, operator.ne])
+def test_comparing_with_a_torch_tensor_gives_a_bool_mask(compare):
+    """numpy handed the result to torch, which gave a uint8 tensor: as an index it picked
+    positions 0 and 1, not the elements where the comparison holds."""
+    torch = torch_or_skip()
+    x = Tensor([1.0, -2.0, 3.0])
+    for mask in (compare(x, torch.zeros(3, dtype=torch.float64)),
+                 compare(torch.zeros(3, dtype=torch.float64), x)):
+        assert mask.dtype == np.bool_
+    mask = compare(x, torch.zeros(3, dtype=torch.float64))
+    assert mask.data.tolist() == compare(np.array([1.0, -2.0, 3.0]), 0).tolist()
+    np.testing.assert_array_equal(x[mask].data, x.data[compare(x.data, 0)])
+    with pytest.raises(tg.DTypeError, match="cannot compare"):
+        compare(x, torch.zeros(3, requires_grad=True))
+
+
 def test_comparing_shapes_that_do_not_fit_names_them():
     with pytest.raises(ShapeError, match=r"<: operands of shapes \(3, 4\) and \(5,\)"):
         operator.lt(Tensor(X), np.zeros(5))

@@ -22,6 +22,8 @@ def _comparison(ufunc, symbol):
         if other is None or isinstance(other, str):
             return NotImplemented
         theirs = other._data if isinstance(other, PyTorchHabits) else other
+        if hasattr(theirs, "__array__") and not isinstance(theirs, np.ndarray):
+            theirs = _foreign_array(symbol, theirs)
         if symbol not in ("==", "!=") and _complex(theirs):
             raise DTypeError(f"{symbol}: complex numbers have no order; compare with a real "
                              f"number (numpy would compare real parts first, then imaginary)")
@@ -40,6 +42,17 @@ def _comparison(ufunc, symbol):
 
     compare.__name__ = f"__{ufunc.__name__}__"
     return compare
+
+
+def _foreign_array(symbol, value):
+    """Another library's array (a torch tensor) as numpy's, read as an operand of arithmetic
+    is: numpy would hand the comparison's result back to the other library, whose uint8 "mask"
+    indexes as positions 0 and 1."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:    # (a torch tensor requiring grad)
+        raise DTypeError(f"{symbol}: cannot compare with {type(value).__name__} data as an "
+                         f"array ({exc})") from None
 
 
 def _complex(value):
