@@ -139,6 +139,28 @@ def test_ops_on_a_bool_mask_compute_in_float64(call, dtype, value):
     assert result.dtype == dtype and float(result) == value
 
 
+MASK_PRODUCTS = {
+    "m @ m": lambda m: m @ m,
+    "mask @ array of bools": lambda m: m @ np.array([True, True]),
+    "apply matmul": lambda m: tg.apply("matmul", m, m),
+    "linear of masks": lambda m: tg.linear(m, Tensor([[True, False], [True, True]])),
+    "linear with a mask bias": lambda m: tg.linear(m, Tensor([[True, True]]), m[:1]),
+    "lstm_cell of masks": lambda m: tg.apply("lstm_cell", Tensor([True] * 4), m[:1]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in MASK_PRODUCTS.items()}))
+def test_a_product_of_masks_is_refused_not_logical(call):
+    """numpy's matmul of bool masks is an OR of ANDs: [True, True] @ [True, True] was True,
+    where the numbers give 2; torch refuses a bool matmul."""
+    refuses(DTypeError, lambda: call(Tensor([True, True])), "bool", "mask * 1.0")
+
+
+def test_a_mask_times_numbers_in_a_product_is_numbers():
+    m = Tensor([True, True])
+    assert float((m * 1.0) @ (m * 1.0)) == 2.0 and float(m @ Tensor([1.0, 2.0])) == 3.0
+
+
 def test_an_argmax_keeps_its_integers():
     picks = Tensor([[1.0, 5.0, 2.0]]).argmax(axis=1)
     assert picks.dtype == np.int64 and picks.reshape(1).dtype == np.int64

@@ -407,13 +407,24 @@ def _operands(inputs):
     return tuple(constant(x, recorded=recorded) for x in inputs)
 
 
+# ops whose bool result would be a logical one where the op means sums of products: numpy's
+# matmul of masks is an OR of ANDs (m @ m is True, not 2); torch refuses a bool matmul too
+_NO_LOGICAL_RESULT = frozenset({"matmul", "linear", "lstm_cell"})
+
+
 def _floating_result(prim, arrays, params, out):
     """The result of an op on bool masks, computed in float64 as other data is: numpy would
     count a mask's sum in int64 and take exp(True) in float16 (PyTorch computes both in its
     default floating dtype). Results on integer data (an argmax) and bool results (a mask's
-    max, reshape, mask + mask, logical as in PyTorch) are kept as they are."""
+    max, reshape, mask + mask, logical as in PyTorch) are kept as they are; a product of
+    masks (matmul, linear) is refused, as in PyTorch."""
     if any(a.dtype.kind in "iu" for a in arrays):
         return out
+    if out.dtype.kind == "b" and prim.name in _NO_LOGICAL_RESULT:
+        raise DTypeError(f"{prim.name}: operands of dtypes "
+                         f"{' and '.join(str(a.dtype) for a in arrays)}: a product of bool "
+                         f"masks would be logical (an OR of ANDs), as torch refuses it; convert "
+                         f"a mask to numbers first, mask * 1.0{where_in_time(recording.meta)}")
     if out.dtype.kind in "iu":
         return out.astype(np.float64)
     if out.dtype.kind == "f" and not any(a.dtype.kind == "f" and a.dtype.itemsize < 4
