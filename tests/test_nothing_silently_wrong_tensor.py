@@ -433,6 +433,40 @@ def test_item_assignment_writes_in_place_as_in_pytorch():
             "no_grad")
 
 
+def test_a_tensor_inside_a_list_written_in_place_is_refused_as_one_written_alone():
+    """x[0:1] = [w[0] * 2] once dropped w's gradient silently, where x[0] = w[0] * 2 is refused;
+    under no_grad the values are written, on purpose."""
+    w = Tensor([3.0], requires_grad=True)
+    x = Tensor([0.0, 0.0])
+    refuses(tg.BackwardError, lambda: x.__setitem__(slice(0, 1), [w[0] * 2]), "gradient")
+    refuses(tg.BackwardError, lambda: x.__setitem__(slice(None), ([1.0], [w[0]])), "gradient")
+    refuses(tg.BackwardError, lambda: x.__iadd__([w[0], 1.0]), "gradient")
+    assert x.data.tolist() == [0.0, 0.0]
+    with tg.no_grad():
+        x[0:1] = [w[0] * 2]
+    assert x.data.tolist() == [6.0, 0.0]
+
+
+WRITTEN_NOT_NUMBERS = {
+    "complex array": lambda x: x.__setitem__(slice(None), np.array([1 + 5j, 2j])),
+    "complex list": lambda x: x.__setitem__(slice(None), [1 + 5j, 2.0]),
+    "strings": lambda x: x.__setitem__(slice(None), ["1e3", "inf"]),
+    "a None inside a list": lambda x: x.__setitem__(slice(None), [1.0, None]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        WRITTEN_NOT_NUMBERS.items()}))
+def test_item_assignment_takes_numbers_only(call):
+    """numpy would drop the imaginary part, parse strings and store None as NaN; x[0] = 1j and
+    x += 'a' were refused already."""
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: call(x), "x[...] =", "numbers only")
+    assert x.data.tolist() == [1.0, 2.0]
+    x[:] = [3, np.float32(4.0)]
+    assert x.data.tolist() == [3.0, 4.0]
+
+
 def test_none_written_into_a_tensor_is_refused_not_stored_as_nan():
     x = Tensor([1.0, 2.0])
     refuses(DTypeError, lambda: x.__setitem__(0, None), "None", "nan")

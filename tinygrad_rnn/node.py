@@ -202,7 +202,10 @@ class GraphNode:
         return self
 
     def _writable(self, what, value=None):
-        """BackwardError unless self may be written in place with `value`: see _update."""
+        """BackwardError unless self may be written in place with `value`: see _update. A
+        tensor inside a list written (x[0:1] = [w * 2]) is checked as one written alone."""
+        if isinstance(value, (list, tuple)) and recording.grad_enabled:
+            value = _tensor_with_grad(value)
         if isinstance(value, GraphNode) and value._requires_grad and recording.grad_enabled:
             kind = (f"the {value.op!r} result" if value._prim is not None
                     else "a leaf that requires grad")
@@ -221,6 +224,19 @@ class GraphNode:
             raise BackwardError(f"{what} on {kind} of shape {self.shape}: the graph records no "
                                 f"in-place ops. Update a parameter inside `with no_grad():` (as "
                                 f"an optimizer does), or write x = x + v")
+
+
+def _tensor_with_grad(values):
+    """The first tensor that requires grad inside a (nested) list or tuple, else None."""
+    for value in values:
+        if isinstance(value, GraphNode):
+            if value._requires_grad:
+                return value
+        elif isinstance(value, (list, tuple)):
+            found = _tensor_with_grad(value)
+            if found is not None:
+                return found
+    return None
 
 
 def in_place_error(what, tensor, other, exc):

@@ -142,8 +142,14 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
                              f"{self.shape}: None is not a number (torch refuses it too); write "
                              f"float('nan') if a missing value is meant")
         index = _plain_index(index)
+        if isinstance(value, Tensor):
+            written = value._data
+        elif value.__class__ is float:
+            written = value
+        else:       # numbers only, read as Tensor(v) reads them: numpy would parse '1e3', drop
+            written = _written_value(self, value)     # an imaginary part, store None as NaN
         try:
-            self._data[index] = value._data if isinstance(value, Tensor) else value
+            self._data[index] = written
         except (ValueError, TypeError, IndexError) as exc:    # (refused before any write)
             raise in_place_error("x[...] =", self, value, exc) from None
         stamp(self)
@@ -253,6 +259,15 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def sin(self): return apply("sin", self)
     def cos(self): return apply("cos", self)
     def square(self): return apply("square", self)
+
+def _written_value(tensor, value):
+    """The value of x[index] = value (a number, list or array) as an array of numbers."""
+    try:
+        return as_array(value, copy=False)
+    except DTypeError as exc:
+        raise DTypeError(f"x[...] = {value!r:.40}: the {tensor.dtype} tensor of shape "
+                         f"{tensor.shape} takes numbers only ({exc})") from None
+
 
 def _bound(op, name, value):
     """A bound of clamp as a Python float (which keeps a float32 tensor float32, where a numpy
