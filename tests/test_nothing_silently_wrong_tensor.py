@@ -473,6 +473,34 @@ def test_none_written_into_a_tensor_is_refused_not_stored_as_nan():
     assert x.data.tolist() == [1.0, 2.0]
 
 
+HUGE = 2 ** 2000        # beyond float64 (about 1.8e308): numpy raised a bare OverflowError
+HUGE_INT_REFUSALS = {
+    "x * n": lambda x: x * HUGE, "n + x": lambda x: HUGE + x, "x ** n": lambda x: x ** HUGE,
+    "where": lambda x: tg.where(x > 1, x, HUGE), "maximum": lambda x: tg.maximum(x, HUGE),
+    "x == n": lambda x: x == HUGE, "x[0] = n": lambda x: x.__setitem__(0, HUGE),
+    "x[0] = 2**20000": lambda x: x.__setitem__(0, 2 ** 20000),
+    "x += n": lambda x: x.__iadd__(HUGE), "clamp": lambda x: x.clamp(max=HUGE),
+    "Tensor(n)": lambda x: Tensor([1, HUGE]), "mask * n": lambda x: (x > 1) * HUGE,
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        HUGE_INT_REFUSALS.items()}))
+def test_an_int_beyond_float64_is_a_dtype_error(call):
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: call(x), "beyond the range")
+    assert x.data.tolist() == [1.0, 2.0]
+
+
+def test_an_int_beyond_int64_within_float64_is_a_number():
+    x = Tensor([1.0, 2.0])
+    assert (x * 2 ** 70).data.tolist() == [2.0 ** 70, 2.0 ** 71]
+    assert Tensor([1, 2 ** 70]).data.tolist() == [1.0, 2.0 ** 70]
+    assert x.clamp(max=2 ** 70).data.tolist() == [1.0, 2.0]
+    with pytest.warns(RuntimeWarning):          # float32 takes it as inf, as it takes 1e300
+        assert (Tensor([1.0], dtype=np.float32) * 2 ** 200).data.tolist() == [np.inf]
+
+
 # --- masks and comparisons: logical operators combine masks; complex numbers have no order ---
 
 def test_masks_combine_with_logical_operators_and_numbers_are_refused():

@@ -42,6 +42,9 @@ def as_array(data, dtype=None, copy=True):
         raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
                          f"data ({exc})") from None
     kind = array.dtype.kind
+    if kind == "O" and array.size and not isinstance(data, np.ndarray) and \
+            all(map(_is_int, array.flat)):      # Python ints beyond int64, kept as objects
+        array, kind = large_ints(array, "Tensor"), "f"
     if kind not in "biuf":
         raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
                          f"{array.dtype} from {type(data).__name__}")
@@ -51,6 +54,23 @@ def as_array(data, dtype=None, copy=True):
     if kind in "iu":
         return array.astype(np.float64)
     return array
+
+
+def large_ints(array, who):
+    """An array of Python ints beyond int64 (numpy keeps them as objects) as float64, which
+    holds them up to about 1.8e308; a larger one is a DTypeError (int_too_large)."""
+    try:
+        return array.astype(np.float64)
+    except OverflowError:
+        raise int_too_large(who, max(array.flat, key=abs)) from None
+
+
+def int_too_large(who, number):
+    """The error for a Python int beyond float64's range: no tensor holds it (PyTorch refuses
+    ints beyond int64), where numpy raises a bare OverflowError."""
+    return DTypeError(f"{who}: an int of {abs(number).bit_length()} bits is beyond the range of "
+                      f"float64 (about 1.8e308), the widest dtype a tensor holds; write "
+                      f"float('inf') if infinity is meant{where_in_time(recording.meta)}")
 
 
 def grad_flag(who, requires_grad, dtype):

@@ -8,7 +8,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .arguments import flag, one_axis
+from .arguments import flag, int_too_large, one_axis
 from .context import recording
 from .errors import DTypeError, ShapeError, TinygradRNNError, where_in_time
 from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
@@ -34,6 +34,9 @@ def _comparison(ufunc, symbol):
         except ValueError as exc:
             raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {_shape(theirs)} "
                              f"do not fit: {exc}{where_in_time(recording.meta)}") from None
+        except OverflowError:                       # a Python int beyond float64
+            raise int_too_large(symbol, max(np.ravel(np.asarray(theirs, dtype=object)),
+                                            key=abs)) from None
         except TypeError:
             return NotImplemented
         if result is NotImplemented:

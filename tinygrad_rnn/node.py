@@ -196,7 +196,7 @@ class GraphNode:
         try:
             ufunc(self._data, other._data if isinstance(other, GraphNode) else other,
                   out=self._data, casting="same_kind")
-        except (ValueError, TypeError) as exc:     # (refused before any write)
+        except (ValueError, TypeError, OverflowError) as exc:     # (refused before any write)
             raise in_place_error(f"in-place {ufunc.__name__}", self, other, exc) from None
         stamp(self)
         return self
@@ -246,6 +246,10 @@ def in_place_error(what, tensor, other, exc):
                   else f"{type(other).__name__} of shape {np.shape(other)}")
     except ValueError:                  # a ragged list has no shape
         theirs = f"{type(other).__name__} {other!r:.40}"
+    if isinstance(exc, OverflowError):                  # a Python int beyond float64
+        return DTypeError(f"{what}: {theirs} is beyond the range of the {tensor.dtype} tensor "
+                          f"of shape {tensor.shape} ({exc}); write float('inf') if infinity is "
+                          f"meant")
     if isinstance(exc, TypeError) or "could not convert" in str(exc):
         return DTypeError(f"{what}: the {tensor.dtype} tensor of shape {tensor.shape} cannot take "
                           f"{theirs} in place ({exc}); the result must keep the tensor's dtype")

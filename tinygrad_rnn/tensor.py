@@ -21,6 +21,7 @@ from .arguments import (
     axes_of,
     flag,
     grad_flag,
+    int_too_large,
     one_axis,
     permutation_of,
     shape_of,
@@ -150,7 +151,7 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
             written = _written_value(self, value)     # an imaginary part, store None as NaN
         try:
             self._data[index] = written
-        except (ValueError, TypeError, IndexError) as exc:    # (refused before any write)
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:    # (before any write)
             raise in_place_error("x[...] =", self, value, exc) from None
         stamp(self)
 
@@ -264,8 +265,9 @@ def _written_value(tensor, value):
     """The value of x[index] = value (a number, list or array) as an array of numbers."""
     try:
         return as_array(value, copy=False)
-    except DTypeError as exc:
-        raise DTypeError(f"x[...] = {value!r:.40}: the {tensor.dtype} tensor of shape "
+    except DTypeError as exc:       # (an int's repr may be too long to make: 2**20000)
+        shown = "an int" if isinstance(value, int) else f"{value!r:.40}"
+        raise DTypeError(f"x[...] = {shown}: the {tensor.dtype} tensor of shape "
                          f"{tensor.shape} takes numbers only ({exc})") from None
 
 
@@ -275,9 +277,12 @@ def _bound(op, name, value):
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or \
-            np.isnan(value):
+            value != value:                         # (NaN; np.isnan refuses a huge int)
         raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise int_too_large(f"{op}: {name}", value) from None
 
 
 def _restore(value, requires_grad, name, grad):
@@ -387,7 +392,10 @@ def operand(value, like):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and \
             like._data.dtype.kind == "f":
-        return make_tensor(np.asarray(value, dtype=like._data.dtype))
+        try:
+            return make_tensor(np.asarray(value, dtype=like._data.dtype))
+        except OverflowError:       # (float32 takes a number beyond its range as inf)
+            raise int_too_large("an operand", value) from None
     return constant(value, recorded=recording.grad_enabled and (
         like._requires_grad or like._prim is not None))
 
