@@ -312,6 +312,20 @@ def test_where_refuses_a_condition_that_is_not_numbers_and_reads_numbers_as_nump
     assert tg.where(Tensor([True, False]), Tensor([1.0, 1.0]), 0.0).data.tolist() == [1.0, 0.0]
 
 
+RAGGED_ARGUMENTS = {
+    "where's condition": (lambda: tg.where([True, [False]], Tensor([1.0, 2.0]), 1.0), "where"),
+    "cross_entropy's targets": (lambda: tg.cross_entropy(Tensor(np.zeros((2, 3))), [0, [1]]),
+                                "cross_entropy"),
+    "a sequence loss's mask": (lambda: tg.nn.sequence_loss(
+        [Tensor(np.zeros((2, 1)))], [np.zeros((2, 1))], mask=[[True, [False]]]), "mask"),
+}
+
+
+@pytest.mark.parametrize("call, phrase", cases(RAGGED_ARGUMENTS))
+def test_a_ragged_list_argument_is_a_shape_error(call, phrase):
+    refuses(ShapeError, call, phrase, "rectangular")
+
+
 LOSS_VALUES = {
     "mse of lists": (lambda: tg.mse_loss([1.0, 3.0], [1.0, 1.0]), 2.0),
     "cross-entropy of numpy logits": (lambda: tg.cross_entropy(np.zeros((2, 3)), [0, 1]),

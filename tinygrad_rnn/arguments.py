@@ -56,6 +56,16 @@ def as_array(data, dtype=None, copy=True):
     return array
 
 
+def rectangular(op, what, value):
+    """np.asarray(value) for an argument read as numpy reads it (a condition, class targets);
+    a ragged list, whose rows differ in length, is a ShapeError naming the op."""
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise ShapeError(f"{op}: {what} is not a rectangular array (a ragged list?): {exc}"
+                         f"{where_in_time(recording.meta)}") from None
+
+
 def large_ints(array, who):
     """An array of Python ints beyond int64 (numpy keeps them as objects) as float64, which
     holds them up to about 1.8e308; a larger one is a DTypeError (int_too_large)."""
