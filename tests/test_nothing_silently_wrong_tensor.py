@@ -26,6 +26,7 @@ CONVERTED = {
     "a list indexed by a tensor": (lambda: [10, 20, 30][Tensor(1.0)], 20),
     "range of a tensor": (lambda: list(range(Tensor([3.0]))), [0, 1, 2]),
     "format spec of one element": (lambda: f"{Tensor(1.5):.2f}", "1.50"),
+    "string format of two": (lambda: f"{Tensor([1.0, 2.0]):>20}", "    Tensor([1., 2.])"),
     "np.asarray gives the values": (lambda: np.asarray(Tensor([1.0, 2.0])).tolist(), [1.0, 2.0]),
     "np.array of 0-d tensors": (lambda: np.array([Tensor(1.0), Tensor(2.0)]).dtype.str, "<f8"),
     "Tensor of 0-d tensors": (lambda: Tensor([Tensor(1.0), Tensor(2.0)]).data.tolist(),
@@ -52,6 +53,9 @@ REFUSED_CONVERSIONS = {
     "index of 2.5": (DTypeError, lambda: operator.index(Tensor(2.5)), "2.5", "whole numbers"),
     "index of NaN": (DTypeError, lambda: [1, 2][Tensor(np.nan)], "nan"),
     "range of two": (ShapeError, lambda: range(Tensor([1.0, 2.0])), "__index__", "(2,)"),
+    "index of 1e300": (TensorIndexError, lambda: [1][Tensor(1e300)], "1e+300", "largest"),
+    "number format of two": (ShapeError, lambda: f"{Tensor([1.0, 2.0]):.2f}", "'.2f'", "(2,)",
+                             "one-element"),
     "len of 0-d": (DTypeError, lambda: len(Tensor(3.0)), "0-d"),
     "iter of 0-d": (DTypeError, lambda: list(Tensor(3.0)), "0-d"),
 }
