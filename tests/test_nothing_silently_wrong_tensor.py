@@ -544,3 +544,25 @@ def test_complex_numbers_have_no_order():
                     lambda: np.complex128(1) < x, lambda: x < [1j, 2]):     # a list too
         refuses(DTypeError, compare, "complex", "no order")
     assert (x == np.array([1 + 0j, 2 + 1j])).data.tolist() == [True, False]   # equality is fine
+
+
+# --- apply: a name of the ops table, with the inputs and parameters its forward takes ---
+
+APPLY_REFUSALS = {
+    "an unknown name": (lambda x: tg.apply("bogus", x), "'bogus' is not a primitive",
+                        "logsumexp"),
+    "a name that is not a str": (lambda x: tg.apply(["sum"], x), "not a primitive"),
+    "sum without its parameters": (lambda x: tg.apply("sum", x), "sum", "axis", "keepdims"),
+    "sum without keepdims": (lambda x: tg.apply("sum", x, axis=None), "keepdims"),
+    "add of one input": (lambda x: tg.apply("add", x), "add", "1 input"),
+    "add with a parameter it does not take": (lambda x: tg.apply("add", x, x, axis=1), "axis"),
+}
+
+
+@pytest.mark.parametrize("call, phrases", [pytest.param(row[0], row[1:], id=name)
+                                           for name, row in APPLY_REFUSALS.items()])
+def test_apply_names_a_primitive_and_its_parameters(call, phrases):
+    """An unknown name leaked a KeyError, and missing parameters were called 'operands of
+    dtypes float64 are not supported'."""
+    refuses(SettingError, lambda: call(Tensor([1.0, 2.0])), *phrases)
+    assert float(tg.apply("sum", Tensor([1.0, 2.0]), axis=None, keepdims=False)) == 3.0

@@ -12,6 +12,7 @@ A Tensor is a GraphNode (node.py: the value, the graph protocol the visualizer r
 with the ops of the table as methods, the conversions to Python numbers (conversions.py) and
 the PyTorch user's comparisons and shape spellings (habits.py).
 """
+import inspect
 from operator import attrgetter
 
 import numpy as np
@@ -407,7 +408,11 @@ def apply(name, *inputs, **params):
         if not isinstance(x, Tensor):
             inputs = _operands(inputs)
             break
-    prim = PRIMITIVES[name]
+    try:
+        prim = PRIMITIVES[name]
+    except (KeyError, TypeError):       # (TypeError: a name that cannot be a key, a list)
+        raise SettingError(f"apply: {name!r} is not a primitive; the ops table has "
+                           f"{', '.join(PRIMITIVES)}") from None
     arrays = tuple(map(_value, inputs))
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
@@ -509,6 +514,10 @@ def _forward_error(prim, arrays, params, exc):
     where = where_in_time(recording.meta)
     if isinstance(exc, TinygradRNNError):      # already ours (a released value was read)
         return type(exc)(f"{prim.name}: {exc}{where}")
+    if isinstance(exc, TypeError) and params is not None:
+        unfit = _unfit_arguments(prim, arrays, params)
+        if unfit is not None:
+            return unfit
     if isinstance(exc, TypeError):
         return DTypeError(f"{prim.name}: operands of dtypes "
                           f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
@@ -521,6 +530,23 @@ def _forward_error(prim, arrays, params, exc):
                                 f"{shapes_of(arrays)} does not fit in memory ({exc}){where}")
     return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
                       f"{exc}{where}")
+
+
+def _unfit_arguments(prim, arrays, params):
+    """A SettingError when apply() gave the primitive's forward inputs or parameters it does
+    not take (apply("sum", x) without axis= and keepdims=), else None: numpy's TypeError would
+    pass for operands of an unsupported dtype."""
+    try:
+        signature = inspect.signature(prim.forward)
+        signature.bind(*arrays, **params)
+    except ValueError:                  # (no signature to compare with)
+        return None
+    except TypeError as exc:
+        given = ", ".join(f"{key}=" for key in params) or "no parameters"
+        return SettingError(f"{prim.name}: its forward takes {signature} (inputs, then "
+                            f"parameters by keyword); got {len(arrays)} input(s) and {given}: "
+                            f"{exc}{where_in_time(recording.meta)}")
+    return None
 
 
 def _check_finite(prim, arrays, out):
