@@ -237,3 +237,29 @@ def test_the_policy_is_still_checked(sequence):
 def test_bad_sizes_and_forget_bias_are_setting_errors(make, match):
     with pytest.raises(tg.SettingError, match=match):
         make()
+
+
+GATE_SHAPES_REFUSED = {
+    "lstm_gates of 5 columns": (lambda: tg.apply("lstm_gates", np.ones((2, 5))), "4 gates"),
+    "gru_gates of 7 columns": (lambda: tg.apply("gru_gates", np.ones((2, 7)), np.ones((2, 7))),
+                               "3 gates"),
+    "gru_gates of unequal projections": (lambda: tg.apply("gru_gates", np.ones((2, 6)),
+                                                          np.ones((2, 3))), "(2, 3)"),
+    "lstm_cell with a state of 1": (lambda: tg.apply("lstm_cell", np.ones((2, 8)),
+                                                     np.ones((2, 1))), "size H"),
+    "lstm_hidden with a state of 1": (lambda: tg.apply("lstm_hidden", np.ones((2, 8)),
+                                                       np.ones((2, 1))), "size H"),
+    "gru_hidden with a state of 1": (lambda: tg.apply("gru_hidden", np.ones((2, 6)),
+                                                      np.ones((2, 1))), "size H"),
+}
+
+
+@pytest.mark.parametrize("call, phrase", [pytest.param(*row, id=name)
+                                          for name, row in GATE_SHAPES_REFUSED.items()])
+def test_gate_primitives_check_the_blocks_of_the_last_axis(call, phrase):
+    """A last axis of 7 was read as three gates of 2 (a column dropped), of 5 as four gates of
+    1, and a state of size 1 broadcast against gates of size 2: a ShapeError names the op."""
+    with pytest.raises(ShapeError, match=phrase) as raised:
+        call()
+    assert str(raised.value).split(":")[0] in ("lstm_gates", "gru_gates", "lstm_cell",
+                                               "lstm_hidden", "gru_hidden")

@@ -26,6 +26,7 @@ CONVERTED = {
     "a list indexed by a tensor": (lambda: [10, 20, 30][Tensor(1.0)], 20),
     "range of a tensor": (lambda: list(range(Tensor([3.0]))), [0, 1, 2]),
     "format spec of one element": (lambda: f"{Tensor(1.5):.2f}", "1.50"),
+    "string format of two": (lambda: f"{Tensor([1.0, 2.0]):>20}", "    Tensor([1., 2.])"),
     "np.asarray gives the values": (lambda: np.asarray(Tensor([1.0, 2.0])).tolist(), [1.0, 2.0]),
     "np.array of 0-d tensors": (lambda: np.array([Tensor(1.0), Tensor(2.0)]).dtype.str, "<f8"),
     "Tensor of 0-d tensors": (lambda: Tensor([Tensor(1.0), Tensor(2.0)]).data.tolist(),
@@ -52,6 +53,9 @@ REFUSED_CONVERSIONS = {
     "index of 2.5": (DTypeError, lambda: operator.index(Tensor(2.5)), "2.5", "whole numbers"),
     "index of NaN": (DTypeError, lambda: [1, 2][Tensor(np.nan)], "nan"),
     "range of two": (ShapeError, lambda: range(Tensor([1.0, 2.0])), "__index__", "(2,)"),
+    "index of 1e300": (TensorIndexError, lambda: [1][Tensor(1e300)], "1e+300", "largest"),
+    "number format of two": (ShapeError, lambda: f"{Tensor([1.0, 2.0]):.2f}", "'.2f'", "(2,)",
+                             "one-element"),
     "len of 0-d": (DTypeError, lambda: len(Tensor(3.0)), "0-d"),
     "iter of 0-d": (DTypeError, lambda: list(Tensor(3.0)), "0-d"),
 }
@@ -78,6 +82,25 @@ def test_bool_data_is_a_mask_that_cannot_require_grad():
 def test_a_non_floating_non_bool_dtype_is_refused(dtype):
     error = refuses(DTypeError, lambda: Tensor([1.5, 2.5], dtype=dtype), "dtype=")
     assert isinstance(error, TypeError)
+
+
+NOT_NUMBERS_UNDER_A_DTYPE = {
+    "None as float64": lambda: Tensor(None, dtype=np.float64),
+    "a str as float32": lambda: Tensor("1.5", dtype="float32"),
+    "strings as bool": lambda: Tensor(["1e3", "inf"], dtype=bool),
+    "complex as float64": lambda: Tensor(np.array([1 + 5j]), dtype=np.float64),
+    "mse target None": lambda: tg.mse_loss(Tensor(1.0), None),
+    "mse target with a None": lambda: tg.mse_loss(Tensor([1.0, 2.0]), [1.0, None]),
+    "float32 mse target a str": lambda: tg.mse_loss(Tensor([1.0], dtype=np.float32), ["1"]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        NOT_NUMBERS_UNDER_A_DTYPE.items()}))
+def test_an_explicit_dtype_does_not_make_none_nan_or_parse_strings(call):
+    """np.array(None, dtype=float) is NaN and np.array('1.5', dtype=float) is 1.5: data is read
+    as it is first, and refused as Tensor(None) is, whatever dtype it is asked in."""
+    refuses(DTypeError, call, "numeric")
 
 
 @pytest.mark.parametrize("dtype", [np.float32, "float16", np.float64])
@@ -118,6 +141,28 @@ MASK_RESULTS = {
 def test_ops_on_a_bool_mask_compute_in_float64(call, dtype, value):
     result = call(Tensor([True, True, False]))
     assert result.dtype == dtype and float(result) == value
+
+
+MASK_PRODUCTS = {
+    "m @ m": lambda m: m @ m,
+    "mask @ array of bools": lambda m: m @ np.array([True, True]),
+    "apply matmul": lambda m: tg.apply("matmul", m, m),
+    "linear of masks": lambda m: tg.linear(m, Tensor([[True, False], [True, True]])),
+    "linear with a mask bias": lambda m: tg.linear(m, Tensor([[True, True]]), m[:1]),
+    "lstm_cell of masks": lambda m: tg.apply("lstm_cell", Tensor([True] * 4), m[:1]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in MASK_PRODUCTS.items()}))
+def test_a_product_of_masks_is_refused_not_logical(call):
+    """numpy's matmul of bool masks is an OR of ANDs: [True, True] @ [True, True] was True,
+    where the numbers give 2; torch refuses a bool matmul."""
+    refuses(DTypeError, lambda: call(Tensor([True, True])), "bool", "mask * 1.0")
+
+
+def test_a_mask_times_numbers_in_a_product_is_numbers():
+    m = Tensor([True, True])
+    assert float((m * 1.0) @ (m * 1.0)) == 2.0 and float(m @ Tensor([1.0, 2.0])) == 3.0
 
 
 def test_an_argmax_keeps_its_integers():
@@ -271,6 +316,20 @@ def test_where_refuses_a_condition_that_is_not_numbers_and_reads_numbers_as_nump
     assert tg.where(Tensor([True, False]), Tensor([1.0, 1.0]), 0.0).data.tolist() == [1.0, 0.0]
 
 
+RAGGED_ARGUMENTS = {
+    "where's condition": (lambda: tg.where([True, [False]], Tensor([1.0, 2.0]), 1.0), "where"),
+    "cross_entropy's targets": (lambda: tg.cross_entropy(Tensor(np.zeros((2, 3))), [0, [1]]),
+                                "cross_entropy"),
+    "a sequence loss's mask": (lambda: tg.nn.sequence_loss(
+        [Tensor(np.zeros((2, 1)))], [np.zeros((2, 1))], mask=[[True, [False]]]), "mask"),
+}
+
+
+@pytest.mark.parametrize("call, phrase", cases(RAGGED_ARGUMENTS))
+def test_a_ragged_list_argument_is_a_shape_error(call, phrase):
+    refuses(ShapeError, call, phrase, "rectangular")
+
+
 LOSS_VALUES = {
     "mse of lists": (lambda: tg.mse_loss([1.0, 3.0], [1.0, 1.0]), 2.0),
     "cross-entropy of numpy logits": (lambda: tg.cross_entropy(np.zeros((2, 3)), [0, 1]),
@@ -303,6 +362,17 @@ def test_loss_arguments_are_checked_first(error, call, phrases):
 
 FUNCTIONAL_REFUSALS = {
     "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
+    "stack along a tuple of axes": (DTypeError, lambda: tg.stack([Tensor([[1.0]])] * 2,
+                                                                 dim=(2, 1)), "stack", "one int",
+                                    "(2, 1)"),
+    "concatenate along a tuple": (DTypeError, lambda: tg.concatenate([Tensor([[1.0]])] * 2,
+                                                                     axis=(1, 0)), "concatenate",
+                                  "one int", "(1, 0)"),
+    "stack along axis None": (DTypeError, lambda: tg.stack([Tensor([1.0])] * 2, axis=None),
+                              "stack", "one int", "None"),
+    "concatenate along dim None": (DTypeError, lambda: tg.concatenate([Tensor([1.0])] * 2,
+                                                                      dim=None),
+                                   "concatenate", "one int", "None"),
     "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
     "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
 }
@@ -381,10 +451,72 @@ def test_item_assignment_writes_in_place_as_in_pytorch():
             "no_grad")
 
 
+def test_a_tensor_inside_a_list_written_in_place_is_refused_as_one_written_alone():
+    """x[0:1] = [w[0] * 2] once dropped w's gradient silently, where x[0] = w[0] * 2 is refused;
+    under no_grad the values are written, on purpose."""
+    w = Tensor([3.0], requires_grad=True)
+    x = Tensor([0.0, 0.0])
+    refuses(tg.BackwardError, lambda: x.__setitem__(slice(0, 1), [w[0] * 2]), "gradient")
+    refuses(tg.BackwardError, lambda: x.__setitem__(slice(None), ([1.0], [w[0]])), "gradient")
+    refuses(tg.BackwardError, lambda: x.__iadd__([w[0], 1.0]), "gradient")
+    assert x.data.tolist() == [0.0, 0.0]
+    with tg.no_grad():
+        x[0:1] = [w[0] * 2]
+    assert x.data.tolist() == [6.0, 0.0]
+
+
+WRITTEN_NOT_NUMBERS = {
+    "complex array": lambda x: x.__setitem__(slice(None), np.array([1 + 5j, 2j])),
+    "complex list": lambda x: x.__setitem__(slice(None), [1 + 5j, 2.0]),
+    "strings": lambda x: x.__setitem__(slice(None), ["1e3", "inf"]),
+    "a None inside a list": lambda x: x.__setitem__(slice(None), [1.0, None]),
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        WRITTEN_NOT_NUMBERS.items()}))
+def test_item_assignment_takes_numbers_only(call):
+    """numpy would drop the imaginary part, parse strings and store None as NaN; x[0] = 1j and
+    x += 'a' were refused already."""
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: call(x), "x[...] =", "numbers only")
+    assert x.data.tolist() == [1.0, 2.0]
+    x[:] = [3, np.float32(4.0)]
+    assert x.data.tolist() == [3.0, 4.0]
+
+
 def test_none_written_into_a_tensor_is_refused_not_stored_as_nan():
     x = Tensor([1.0, 2.0])
     refuses(DTypeError, lambda: x.__setitem__(0, None), "None", "nan")
     assert x.data.tolist() == [1.0, 2.0]
+
+
+HUGE = 2 ** 2000        # beyond float64 (about 1.8e308): numpy raised a bare OverflowError
+HUGE_INT_REFUSALS = {
+    "x * n": lambda x: x * HUGE, "n + x": lambda x: HUGE + x, "x ** n": lambda x: x ** HUGE,
+    "where": lambda x: tg.where(x > 1, x, HUGE), "maximum": lambda x: tg.maximum(x, HUGE),
+    "x == n": lambda x: x == HUGE, "x[0] = n": lambda x: x.__setitem__(0, HUGE),
+    "x[0] = 2**20000": lambda x: x.__setitem__(0, 2 ** 20000),
+    "x += n": lambda x: x.__iadd__(HUGE), "clamp": lambda x: x.clamp(max=HUGE),
+    "Tensor(n)": lambda x: Tensor([1, HUGE]), "mask * n": lambda x: (x > 1) * HUGE,
+}
+
+
+@pytest.mark.parametrize("call", cases({name: (call,) for name, call in
+                                        HUGE_INT_REFUSALS.items()}))
+def test_an_int_beyond_float64_is_a_dtype_error(call):
+    x = Tensor([1.0, 2.0])
+    refuses(DTypeError, lambda: call(x), "beyond the range")
+    assert x.data.tolist() == [1.0, 2.0]
+
+
+def test_an_int_beyond_int64_within_float64_is_a_number():
+    x = Tensor([1.0, 2.0])
+    assert (x * 2 ** 70).data.tolist() == [2.0 ** 70, 2.0 ** 71]
+    assert Tensor([1, 2 ** 70]).data.tolist() == [1.0, 2.0 ** 70]
+    assert x.clamp(max=2 ** 70).data.tolist() == [1.0, 2.0]
+    with pytest.warns(RuntimeWarning):          # float32 takes it as inf, as it takes 1e300
+        assert (Tensor([1.0], dtype=np.float32) * 2 ** 200).data.tolist() == [np.inf]
 
 
 # --- masks and comparisons: logical operators combine masks; complex numbers have no order ---
@@ -412,3 +544,25 @@ def test_complex_numbers_have_no_order():
                     lambda: np.complex128(1) < x, lambda: x < [1j, 2]):     # a list too
         refuses(DTypeError, compare, "complex", "no order")
     assert (x == np.array([1 + 0j, 2 + 1j])).data.tolist() == [True, False]   # equality is fine
+
+
+# --- apply: a name of the ops table, with the inputs and parameters its forward takes ---
+
+APPLY_REFUSALS = {
+    "an unknown name": (lambda x: tg.apply("bogus", x), "'bogus' is not a primitive",
+                        "logsumexp"),
+    "a name that is not a str": (lambda x: tg.apply(["sum"], x), "not a primitive"),
+    "sum without its parameters": (lambda x: tg.apply("sum", x), "sum", "axis", "keepdims"),
+    "sum without keepdims": (lambda x: tg.apply("sum", x, axis=None), "keepdims"),
+    "add of one input": (lambda x: tg.apply("add", x), "add", "1 input"),
+    "add with a parameter it does not take": (lambda x: tg.apply("add", x, x, axis=1), "axis"),
+}
+
+
+@pytest.mark.parametrize("call, phrases", [pytest.param(row[0], row[1:], id=name)
+                                           for name, row in APPLY_REFUSALS.items()])
+def test_apply_names_a_primitive_and_its_parameters(call, phrases):
+    """An unknown name leaked a KeyError, and missing parameters were called 'operands of
+    dtypes float64 are not supported'."""
+    refuses(SettingError, lambda: call(Tensor([1.0, 2.0])), *phrases)
+    assert float(tg.apply("sum", Tensor([1.0, 2.0]), axis=None, keepdims=False)) == 3.0

@@ -58,6 +58,23 @@ def test_tensors_stay_dict_keys_by_identity_and_compare_to_none_as_false():
         operator.lt(a, "text")
 
 
+@pytest.mark.parametrize("compare", [operator.lt, operator.le, operator.gt, operator.ge,
+                                     operator.eq, operator.ne])
+def test_comparing_with_a_torch_tensor_gives_a_bool_mask(compare):
+    """numpy handed the result to torch, which gave a uint8 tensor: as an index it picked
+    positions 0 and 1, not the elements where the comparison holds."""
+    torch = torch_or_skip()
+    x = Tensor([1.0, -2.0, 3.0])
+    for mask in (compare(x, torch.zeros(3, dtype=torch.float64)),
+                 compare(torch.zeros(3, dtype=torch.float64), x)):
+        assert mask.dtype == np.bool_
+    mask = compare(x, torch.zeros(3, dtype=torch.float64))
+    assert mask.data.tolist() == compare(np.array([1.0, -2.0, 3.0]), 0).tolist()
+    np.testing.assert_array_equal(x[mask].data, x.data[compare(x.data, 0)])
+    with pytest.raises(tg.DTypeError, match="cannot compare"):
+        compare(x, torch.zeros(3, requires_grad=True))
+
+
 def test_comparing_shapes_that_do_not_fit_names_them():
     with pytest.raises(ShapeError, match=r"<: operands of shapes \(3, 4\) and \(5,\)"):
         operator.lt(Tensor(X), np.zeros(5))
@@ -87,8 +104,47 @@ def test_argmax_picks_classes_for_an_accuracy():
 
 def test_min_is_the_negated_max_of_the_negation():
     x = Tensor(X)
-    np.testing.assert_array_equal(x.min(dim=1).data, X.min(axis=1))
+    np.testing.assert_array_equal(x.min(axis=1).data, X.min(axis=1))
     np.testing.assert_array_equal(x.min().data, -(-x).max().data)
+
+
+@pytest.mark.parametrize("op", ["max", "min"])
+@pytest.mark.parametrize("spelling", [
+    lambda t, op, **k: getattr(t, op)(1, **k), lambda t, op, **k: getattr(t, op)(dim=1, **k),
+    lambda t, op, **k: getattr(t, op)(-1, **k)], ids=["positional", "dim=", "negative"])
+@pytest.mark.parametrize("keep", [False, True])
+def test_max_and_min_along_a_dim_are_values_and_indices_as_torch(op, spelling, keep):
+    """values, indices = logits.max(dim=1) unpacks the pair, as in torch (it once unpacked the
+    rows of the values: vals was row 0's max, idx row 1's); values carry the gradient, to the
+    one position indices names even where values tie, as torch's max(dim) sends it."""
+    torch = torch_or_skip()
+    data = np.array([[0.1, 2.0, 0.3, 2.0], [5.0, 0.2, 0.1, -1.0], [0.5, 0.5, 0.5, 0.5]])
+    ours = Tensor(data, requires_grad=True)
+    theirs = torch.tensor(data, requires_grad=True)
+    values, indices = spelling(ours, op, keepdim=keep)
+    expected = getattr(theirs, op)(dim=1, keepdim=keep)
+    pair = spelling(ours, op, keepdim=keep)
+    assert pair.values.shape == pair.indices.shape == tuple(expected.values.shape)
+    np.testing.assert_array_equal(values.data, expected.values.detach().numpy())
+    np.testing.assert_array_equal(indices.data, expected.indices.numpy())
+    assert indices.dtype == np.int64 and not indices.requires_grad
+    weights = np.arange(1.0, 4.0).reshape(expected.values.shape)
+    (values * weights).sum().backward()
+    (expected.values * torch.tensor(weights)).sum().backward()
+    np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
+
+
+def test_max_over_numpy_axes_and_of_everything_stays_the_values():
+    x = Tensor(X)
+    np.testing.assert_array_equal(x.max(axis=1).data, X.max(axis=1))
+    np.testing.assert_array_equal(x.min(axis=(0, 1), keepdims=True).data,
+                                  X.min(axis=(0, 1), keepdims=True))
+    for everything in (x.max(), x.max(None), x.max(dim=None), x.max(axis=None)):
+        assert everything.shape == () and float(everything) == X.max()
+    with pytest.raises(tg.DTypeError, match=r"max\(axis=\(0, 1\)\)"):
+        x.max(dim=(0, 1))
+    with pytest.raises(SettingError, match="give axis= or dim="):
+        x.min(1, axis=1)
 
 
 # --- elementwise math ---
@@ -155,9 +211,10 @@ def test_shape_spellings():
 # --- dim= wherever axis= ---
 
 @pytest.mark.parametrize("call", [
-    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.max(**k),
-    lambda x, **k: x.min(**k), lambda x, **k: x.logsumexp(**k), lambda x, **k: x.norm(**k),
-    lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.logsumexp(**k),
+    lambda x, **k: x.norm(**k), lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.max(**k).values if "dim" in k else x.max(**k),      # torch's pair
+    lambda x, **k: x.min(**k).values if "dim" in k else x.min(**k),
 ])
 def test_dim_and_keepdim_are_axis_and_keepdims(call):
     x = Tensor(X)
@@ -167,6 +224,27 @@ def test_dim_and_keepdim_are_axis_and_keepdims(call):
         call(x, axis=1, dim=1)
     with pytest.raises(SettingError, match="give keepdims= or keepdim="):
         call(x, axis=1, keepdims=True, keepdim=True)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x, **k: x.sum(**k), lambda x, **k: x.mean(**k), lambda x, **k: x.logsumexp(**k),
+    lambda x, **k: x.norm(**k), lambda x, **k: x.argmax(**k), lambda x, **k: x.argmin(**k),
+    lambda x, **k: x.softmax(**k), lambda x, **k: x.log_softmax(**k),
+    lambda x, **k: tg.logsumexp(x, **k), lambda x, **k: tg.softmax(x, **k),
+])
+def test_dim_none_means_what_axis_none_means(call):
+    """dim=None is given, as axis=None is: all axes where an op reduces over all, refused where
+    it runs along one; never the default axis (logsumexp's last) in disguise."""
+    x = Tensor(X)
+    try:
+        expected = call(x, axis=None)
+    except tg.TinygradRNNError as exc:
+        with pytest.raises(type(exc)):
+            call(x, dim=None)
+    else:
+        np.testing.assert_array_equal(call(x, dim=None).data, expected.data)
+    with pytest.raises(tg.DTypeError, match="keepdims must be True or False"):
+        x.sum(dim=1, keepdim=None)          # as keepdims=None
 
 
 def test_dim_in_the_functions_too():
@@ -193,7 +271,7 @@ def test_everything_against_torch():
         "cos": (lambda t: t.cos(), lambda t: t.cos()),
         "square": (lambda t: t.square(), lambda t: t.square()),
         "clamp": (lambda t: t.clamp(min=-0.5, max=0.7), lambda t: t.clamp(min=-0.5, max=0.7)),
-        "min": (lambda t: t.min(dim=1, keepdim=True) * 1.0,
+        "min": (lambda t: t.min(dim=1, keepdim=True).values * 1.0,
                 lambda t: t.min(dim=1, keepdim=True).values),
         "norm": (lambda t: t.norm(dim=0, keepdim=True), lambda t: t.norm(dim=0, keepdim=True)),
         "norm3": (lambda t: t.norm(3), lambda t: t.norm(3)),

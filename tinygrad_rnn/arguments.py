@@ -34,16 +34,53 @@ def as_array(data, dtype=None, copy=True):
     if is_released(data):           # numpy would copy its NaN placeholder as values
         raise read_released()
     try:        # (RuntimeError: a torch tensor that requires grad refuses numpy())
-        array = np.array(data, dtype=dtype, copy=copy) if copy else np.asarray(data, dtype=dtype)
+        if dtype is not None:       # read as it is first: under a dtype, numpy would make None
+            array = np.asarray(data)            # NaN and parse the string '1.5' as 1.5
+        else:
+            array = np.array(data, copy=copy) if copy else np.asarray(data)
     except (TypeError, ValueError, OverflowError, RuntimeError) as exc:
         raise DTypeError(f"Tensor: cannot make a numeric array from {type(data).__name__} "
                          f"data ({exc})") from None
-    if array.dtype.kind in "fb":
-        return array
-    if array.dtype.kind in "iu":
+    kind = array.dtype.kind
+    if kind == "O" and array.size and not isinstance(data, np.ndarray) and \
+            all(map(_is_int, array.flat)):      # Python ints beyond int64, kept as objects
+        array, kind = large_ints(array, "Tensor"), "f"
+    if kind not in "biuf":
+        raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
+                         f"{array.dtype} from {type(data).__name__}")
+    if dtype is not None:
+        return np.array(array, dtype=dtype, copy=copy) if copy else array.astype(dtype,
+                                                                                  copy=False)
+    if kind in "iu":
         return array.astype(np.float64)
-    raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
-                     f"{array.dtype} from {type(data).__name__}")
+    return array
+
+
+def rectangular(op, what, value):
+    """np.asarray(value) for an argument read as numpy reads it (a condition, class targets);
+    a ragged list, whose rows differ in length, is a ShapeError naming the op."""
+    try:
+        return np.asarray(value)
+    except ValueError as exc:
+        raise ShapeError(f"{op}: {what} is not a rectangular array (a ragged list?): {exc}"
+                         f"{where_in_time(recording.meta)}") from None
+
+
+def large_ints(array, who):
+    """An array of Python ints beyond int64 (numpy keeps them as objects) as float64, which
+    holds them up to about 1.8e308; a larger one is a DTypeError (int_too_large)."""
+    try:
+        return array.astype(np.float64)
+    except OverflowError:
+        raise int_too_large(who, max(array.flat, key=abs)) from None
+
+
+def int_too_large(who, number):
+    """The error for a Python int beyond float64's range: no tensor holds it (PyTorch refuses
+    ints beyond int64), where numpy raises a bare OverflowError."""
+    return DTypeError(f"{who}: an int of {abs(number).bit_length()} bits is beyond the range of "
+                      f"float64 (about 1.8e308), the widest dtype a tensor holds; write "
+                      f"float('inf') if infinity is meant{where_in_time(recording.meta)}")
 
 
 def grad_flag(who, requires_grad, dtype):

@@ -10,9 +10,11 @@ NumericalError; an index must be a whole number (the engine stores integers as f
 bool. np.asarray(t) gives the values as a read-only view (t.numpy() and t.data are the
 writable, watched ones).
 """
+import sys
+
 import numpy as np
 
-from .errors import DTypeError, NumericalError, ShapeError
+from .errors import DTypeError, NumericalError, ShapeError, TensorIndexError
 from .memory import is_released, read_released
 
 
@@ -45,6 +47,9 @@ class NumberConversions:
         if not (np.isfinite(value) and float(value).is_integer()):
             raise DTypeError(f"a tensor holding {value} cannot be used as an index: only whole "
                              f"numbers can")
+        if not -sys.maxsize - 1 <= value <= sys.maxsize:     # Python's IndexError otherwise
+            raise TensorIndexError(f"a tensor holding {value} cannot be used as an index or a "
+                                   f"size: beyond {sys.maxsize}, the largest one")
         return int(value)
 
     def __bool__(self):
@@ -77,10 +82,17 @@ class NumberConversions:
         return self._data.astype(dtype)
 
     def __format__(self, spec):
-        """f"{loss:.4f}" formats a one-element tensor's value; without a spec, str(t)."""
+        """f"{loss:.4f}" formats a one-element tensor's value; without a spec, or with a spec
+        of a string (f"{t:>40}"), str(t). A number's spec for more elements is a ShapeError,
+        as torch refuses it: format t.tolist() or each element."""
         if spec and self._data.size == 1:
             return format(self._data.item(), spec)
-        return format(str(self), spec)
+        try:
+            return format(str(self), spec)
+        except ValueError as exc:
+            raise ShapeError(f"format spec {spec!r}: only a one-element tensor formats as a "
+                             f"number; this one has shape {self.shape} ({self._data.size} "
+                             f"elements): format t.tolist() or each element ({exc})") from None
 
     def _only_element(self, op):
         if self._data.size != 1:

@@ -2,28 +2,38 @@
 maximum, the softmax family and cut. Each records one primitive of the ops table."""
 import numpy as np
 
-from .arguments import axes_of
+from .arguments import axes_of, rectangular
 from .errors import DTypeError
-from .spellings import FIRST_AXIS, LAST_AXIS, NOT_KEPT, either
+from .spellings import FIRST_AXIS, LAST_AXIS, NOT_GIVEN, NOT_KEPT, either
 from .tensor import Tensor, apply, constant, operand
 
 
-def stack(tensors, axis=FIRST_AXIS, *, dim=None):
+def stack(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     """Stack same-shape tensors along a new axis: T tensors of (B, H) -> (T, B, H) at axis 0."""
     axis = either("stack", "axis", axis, "dim", dim)
     tensors = _sequence("stack", tensors)
     if tensors:
-        axis = axes_of(axis, tensors[0].ndim + 1, "stack")[0]
+        axis = _joining_axis("stack", axis, tensors[0].ndim + 1, tensors[0].shape)
     return apply("stack", *tensors, axis=axis)
 
 
-def concatenate(tensors, axis=FIRST_AXIS, *, dim=None):
+def concatenate(tensors, axis=FIRST_AXIS, *, dim=NOT_GIVEN):
     """Join tensors along an existing axis: (B, N) and (B, H) -> (B, N + H) at axis=-1."""
     axis = either("concatenate", "axis", axis, "dim", dim)
     tensors = _sequence("concatenate", tensors)
     if tensors:
-        axis = axes_of(axis, tensors[0].ndim, "concatenate", tensors[0].shape)[0]
+        axis = _joining_axis("concatenate", axis, tensors[0].ndim, tensors[0].shape)
     return apply("concatenate", *tensors, axis=axis)
+
+
+def _joining_axis(op, axis, ndim, shape):
+    """The one axis stack or concatenate joins along, as a non-negative int. A tuple would name
+    several (numpy's None flattens first, which torch.cat does not): a DTypeError."""
+    if isinstance(axis, (bool, np.bool_)) or not isinstance(axis, (int, np.integer)):
+        raise DTypeError(f"{op}: axis must be one int (the tensors are joined along a single "
+                         f"axis), got {axis!r} ({type(axis).__name__}) for tensors of shape "
+                         f"{shape}")
+    return axes_of(axis, ndim, op, shape)[0]
 
 
 def _sequence(op, tensors):
@@ -44,7 +54,8 @@ def cut(x):
 def where(condition, x, y):
     """x where condition holds, else y (broadcast); the gradient follows the chosen side.
     `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
-    condition = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    condition = (condition._data if isinstance(condition, Tensor) else
+                 rectangular("where", "the condition", condition))
     if condition.dtype.kind not in "biuf":
         raise DTypeError(f"where: the condition must hold booleans or numbers, got "
                          f"{condition.dtype} values")
@@ -65,17 +76,17 @@ def _pair(x, y):
     return operand(x, y), y
 
 
-def softmax(x, axis=LAST_AXIS, *, dim=None):
+def softmax(x, axis=LAST_AXIS, *, dim=NOT_GIVEN):
     """exp(x) / sum(exp(x)) along `axis`, computed stably."""
     return constant(x).softmax(axis, dim=dim)
 
 
-def log_softmax(x, axis=LAST_AXIS, *, dim=None):
+def log_softmax(x, axis=LAST_AXIS, *, dim=NOT_GIVEN):
     """x - logsumexp(x) along `axis`, computed stably."""
     return constant(x).log_softmax(axis, dim=dim)
 
 
-def logsumexp(x, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+def logsumexp(x, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
     """log(sum(exp(x))) along `axis`, computed stably (the max is subtracted first)."""
     return constant(x).logsumexp(axis, keepdims, dim=dim, keepdim=keepdim)
 

@@ -17,11 +17,27 @@ cost one node per gate and, in backward, one dense array of zeros per slice.
 """
 import numpy as np
 
+from .errors import ShapeError
+
 
 def blocks(x, count):
     """The `count` equal blocks of x's last axis, as views."""
     size = x.shape[-1] // count
     return [x[..., k * size:(k + 1) * size] for k in range(count)]
+
+
+def check_blocks(x, count, state=None):
+    """ShapeError unless x's last axis holds `count` gates of one size side by side, of the
+    state's size H when a state is given: blocks() would cut the gates apart elsewhere (a last
+    axis of 7 read as three gates of 2, a column dropped) or broadcast a state of the wrong
+    size."""
+    if x.ndim == 0 or x.shape[-1] % count:
+        raise ShapeError(f"the last axis must hold the {count} gates side by side ({count} H "
+                         f"values), got shape {x.shape}")
+    if state is not None and (state.ndim == 0 or x.shape[-1] != count * state.shape[-1]):
+        raise ShapeError(f"gates of shape {x.shape} hold {count} blocks of "
+                         f"{x.shape[-1] // count}, the state of shape {state.shape} is not of "
+                         f"that size H")
 
 
 def sigmoid(x):
@@ -44,6 +60,7 @@ def _side_by_side(parts, dtype):
 
 def lstm_gates(a):
     """(..., 4H) pre-activations -> the gates i, f, g, o side by side."""
+    check_blocks(a, 4)
     out = sigmoid(a)
     g_block = blocks(a, 4)[2]
     blocks(out, 4)[2][...] = np.tanh(g_block)
@@ -60,6 +77,7 @@ def lstm_gates_vjp(g, out, a):
 
 def lstm_cell(gates, c):
     """c[t] = f c[t-1] + i g."""
+    check_blocks(gates, 4, c)
     i, f, g, _ = blocks(gates, 4)
     return f * c + i * g
 
@@ -75,6 +93,7 @@ def lstm_cell_vjp_state(grad, out, gates, c):
 
 def lstm_hidden(gates, c):
     """h[t] = o tanh(c[t])."""
+    check_blocks(gates, 4, c)
     return blocks(gates, 4)[3] * np.tanh(c)
 
 
@@ -91,6 +110,10 @@ def lstm_hidden_vjp_state(grad, out, gates, c):
 
 def gru_gates(a, m):
     """(..., 3H) input and hidden projections -> the gates r, z, n side by side."""
+    check_blocks(a, 3)
+    if m.ndim == 0 or m.shape[-1] != a.shape[-1]:
+        raise ShapeError(f"the projections a of shape {a.shape} and m of shape {m.shape} must "
+                         f"both hold the 3 gates side by side (3 H values on the last axis)")
     a_r, a_z, a_n = blocks(a, 3)
     m_r, m_z, m_n = blocks(m, 3)
     r = sigmoid(a_r + m_r)
@@ -113,6 +136,7 @@ def gru_gates_vjp(grad, out, a, m):
 
 def gru_hidden(gates, h):
     """h[t] = n + z (h[t-1] - n)."""
+    check_blocks(gates, 3, h)
     _, z, n = blocks(gates, 3)
     return n + z * (h - n)
 

@@ -1,14 +1,17 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
-giving bool masks and ~ & | ^ combining them, argmax/argmin, tolist and the shape spellings
+giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
+(values, indices), tolist and the shape spellings
 view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
+from collections import namedtuple
+
 import numpy as np
 
-from .arguments import flag, one_axis
+from .arguments import flag, int_too_large, one_axis
 from .context import recording
 from .errors import DTypeError, ShapeError, TinygradRNNError, where_in_time
-from .spellings import ALL_AXES, NOT_KEPT, either
+from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
 
 
 def _comparison(ufunc, symbol):
@@ -19,6 +22,8 @@ def _comparison(ufunc, symbol):
         if other is None or isinstance(other, str):
             return NotImplemented
         theirs = other._data if isinstance(other, PyTorchHabits) else other
+        if hasattr(theirs, "__array__") and not isinstance(theirs, np.ndarray):
+            theirs = _foreign_array(symbol, theirs)
         if symbol not in ("==", "!=") and _complex(theirs):
             raise DTypeError(f"{symbol}: complex numbers have no order; compare with a real "
                              f"number (numpy would compare real parts first, then imaginary)")
@@ -29,6 +34,9 @@ def _comparison(ufunc, symbol):
         except ValueError as exc:
             raise ShapeError(f"{symbol}: operands of shapes {self.shape} and {_shape(theirs)} "
                              f"do not fit: {exc}{where_in_time(recording.meta)}") from None
+        except OverflowError:                       # a Python int beyond float64
+            raise int_too_large(symbol, max(np.ravel(np.asarray(theirs, dtype=object)),
+                                            key=abs)) from None
         except TypeError:
             return NotImplemented
         if result is NotImplemented:
@@ -37,6 +45,17 @@ def _comparison(ufunc, symbol):
 
     compare.__name__ = f"__{ufunc.__name__}__"
     return compare
+
+
+def _foreign_array(symbol, value):
+    """Another library's array (a torch tensor) as numpy's, read as an operand of arithmetic
+    is: numpy would hand the comparison's result back to the other library, whose uint8 "mask"
+    indexes as positions 0 and 1."""
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError, RuntimeError) as exc:    # (a torch tensor requiring grad)
+        raise DTypeError(f"{symbol}: cannot compare with {type(value).__name__} data as an "
+                         f"array ({exc})") from None
 
 
 def _complex(value):
@@ -106,12 +125,12 @@ class PyTorchHabits:
     __or__ = __ror__ = _logical(np.logical_or, "|")
     __xor__ = __rxor__ = _logical(np.logical_xor, "^")
 
-    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def argmax(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """Index of the largest value along axis (of the flattened tensor when axis is None),
         an int64 tensor without gradient: t.argmax(dim=-1) picks a class from logits."""
         return _arg_reduction("argmax", np.argmax, self, axis, keepdims, dim, keepdim)
 
-    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def argmin(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """Index of the smallest value along axis; see argmax."""
         return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
 
@@ -159,6 +178,30 @@ class PyTorchHabits:
                              f"shape {self.shape}")
         merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+ValuesAndIndices = namedtuple("ValuesAndIndices", ["values", "indices"])
+ValuesAndIndices.__doc__ = """t.max(dim) and t.min(dim), as torch's: `values` (with the gradient)
+and `indices`, the positions along dim where they are (an int64 tensor without gradient)."""
+
+
+def values_and_indices(x, op, dim, keepdims):
+    """max or min of x along the one axis dim, as the pair (values, indices). values[i] is
+    x[i, indices[i]] (for dim 1 of a matrix) and is recorded as that pick, so its gradient goes
+    to the one position indices names, ties too, as torch's max(dim)."""
+    if isinstance(dim, (bool, np.bool_)) or not isinstance(dim, (int, np.integer)):
+        raise DTypeError(f"{op}: dim must be one int, got {dim!r} ({type(dim).__name__}) for "
+                         f"shape {x.shape}: {op}(dim) gives (values, indices) along one axis, "
+                         f"as torch's; the {op} over several axes is {op}(axis={dim!r})")
+    axis = one_axis(dim, x, op)
+    indices = _arg_reduction(f"arg{op}", np.argmax if op == "max" else np.argmin, x, axis,
+                             keepdims, NOT_GIVEN, NOT_GIVEN)
+    picks = list(np.indices(indices.shape, sparse=True))   # every other axis's own positions
+    if keepdims:
+        picks[axis] = indices._data
+    else:
+        picks.insert(axis, indices._data)
+    return ValuesAndIndices(x[tuple(picks)], indices)
 
 
 def _one_dim(op, dim, ndim, shape):

@@ -5,7 +5,7 @@ Each takes `reduction="mean" | "sum" | "none"` as in PyTorch.
 import numpy as np
 
 from . import settings
-from .arguments import whole_numbers
+from .arguments import rectangular, whole_numbers
 from .context import recording
 from .errors import DTypeError, ShapeError, where_in_time
 from .tensor import Tensor, apply, constant
@@ -61,7 +61,8 @@ def cross_entropy(logits, targets, reduction="mean"):
     """
     reduction = _reduction(reduction, "cross_entropy")
     logits = _floating("cross_entropy", "logits", logits)
-    targets = np.asarray(targets.data if isinstance(targets, Tensor) else targets)
+    targets = (np.asarray(targets.data) if isinstance(targets, Tensor) else
+               rectangular("cross_entropy", "targets", targets))
     if not whole_numbers(targets):
         raise DTypeError(f"cross_entropy: targets must be integer class indices, got dtype "
                          f"{targets.dtype}{where_in_time(recording.meta)}")

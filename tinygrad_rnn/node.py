@@ -196,13 +196,16 @@ class GraphNode:
         try:
             ufunc(self._data, other._data if isinstance(other, GraphNode) else other,
                   out=self._data, casting="same_kind")
-        except (ValueError, TypeError) as exc:     # (refused before any write)
+        except (ValueError, TypeError, OverflowError) as exc:     # (refused before any write)
             raise in_place_error(f"in-place {ufunc.__name__}", self, other, exc) from None
         stamp(self)
         return self
 
     def _writable(self, what, value=None):
-        """BackwardError unless self may be written in place with `value`: see _update."""
+        """BackwardError unless self may be written in place with `value`: see _update. A
+        tensor inside a list written (x[0:1] = [w * 2]) is checked as one written alone."""
+        if isinstance(value, (list, tuple)) and recording.grad_enabled:
+            value = _tensor_with_grad(value)
         if isinstance(value, GraphNode) and value._requires_grad and recording.grad_enabled:
             kind = (f"the {value.op!r} result" if value._prim is not None
                     else "a leaf that requires grad")
@@ -223,6 +226,19 @@ class GraphNode:
                                 f"an optimizer does), or write x = x + v")
 
 
+def _tensor_with_grad(values):
+    """The first tensor that requires grad inside a (nested) list or tuple, else None."""
+    for value in values:
+        if isinstance(value, GraphNode):
+            if value._requires_grad:
+                return value
+        elif isinstance(value, (list, tuple)):
+            found = _tensor_with_grad(value)
+            if found is not None:
+                return found
+    return None
+
+
 def in_place_error(what, tensor, other, exc):
     """The project's exception for an in-place update numpy refused, naming the operands."""
     try:
@@ -230,6 +246,10 @@ def in_place_error(what, tensor, other, exc):
                   else f"{type(other).__name__} of shape {np.shape(other)}")
     except ValueError:                  # a ragged list has no shape
         theirs = f"{type(other).__name__} {other!r:.40}"
+    if isinstance(exc, OverflowError):                  # a Python int beyond float64
+        return DTypeError(f"{what}: {theirs} is beyond the range of the {tensor.dtype} tensor "
+                          f"of shape {tensor.shape} ({exc}); write float('inf') if infinity is "
+                          f"meant")
     if isinstance(exc, TypeError) or "could not convert" in str(exc):
         return DTypeError(f"{what}: the {tensor.dtype} tensor of shape {tensor.shape} cannot take "
                           f"{theirs} in place ({exc}); the result must keep the tensor's dtype")

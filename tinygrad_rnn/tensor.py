@@ -12,6 +12,7 @@ A Tensor is a GraphNode (node.py: the value, the graph protocol the visualizer r
 with the ops of the table as methods, the conversions to Python numbers (conversions.py) and
 the PyTorch user's comparisons and shape spellings (habits.py).
 """
+import inspect
 from operator import attrgetter
 
 import numpy as np
@@ -21,6 +22,7 @@ from .arguments import (
     axes_of,
     flag,
     grad_flag,
+    int_too_large,
     one_axis,
     permutation_of,
     shape_of,
@@ -40,12 +42,12 @@ from .errors import (
     shapes_of,
     where_in_time,
 )
-from .habits import PyTorchHabits
+from .habits import PyTorchHabits, values_and_indices
 from .inplace import fingerprint, may_be_written, memory_owner, stamp
 from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
 from .primitives import PRIMITIVES
-from .spellings import ALL_AXES, LAST_AXIS, NOT_KEPT, either
+from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, Default, either
 from .tracked import TrackedArray
 
 _ndarray = np.ndarray
@@ -142,9 +144,15 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
                              f"{self.shape}: None is not a number (torch refuses it too); write "
                              f"float('nan') if a missing value is meant")
         index = _plain_index(index)
+        if isinstance(value, Tensor):
+            written = value._data
+        elif value.__class__ is float:
+            written = value
+        else:       # numbers only, read as Tensor(v) reads them: numpy would parse '1e3', drop
+            written = _written_value(self, value)     # an imaginary part, store None as NaN
         try:
-            self._data[index] = value._data if isinstance(value, Tensor) else value
-        except (ValueError, TypeError, IndexError) as exc:    # (refused before any write)
+            self._data[index] = written
+        except (ValueError, TypeError, IndexError, OverflowError) as exc:    # (before any write)
             raise in_place_error("x[...] =", self, value, exc) from None
         stamp(self)
 
@@ -160,16 +168,19 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
 
     # --- reductions ---
     # (every axis= is also dim=, every keepdims= also keepdim=: PyTorch's spelling; spellings.py)
-    def sum(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def sum(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("sum", axis, keepdims, dim, keepdim)
 
-    def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def mean(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("mean", axis, keepdims, dim, keepdim)
 
-    def max(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        return self._reduce("max", axis, keepdims, dim, keepdim)
+    def max(self, dim=ALL_AXES, keepdim=NOT_KEPT, *, axis=ALL_AXES, keepdims=NOT_KEPT):
+        """The largest value: of every element (t.max()) or over numpy's axis= (an int or a
+        tuple), the values only. Along a dim given as torch's, t.max(1) or t.max(dim=1), the
+        pair (values, indices), as torch's: values, indices = logits.max(dim=1)."""
+        return self._extreme("max", dim, keepdim, axis, keepdims)
 
-    def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def logsumexp(self, axis=LAST_AXIS, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         return self._reduce("logsumexp", axis, keepdims, dim, keepdim)
 
     def _reduce(self, op, axis, keepdims, dim, keepdim):
@@ -177,11 +188,11 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
         return apply(op, self, axis=axes_of(axis, self.ndim, op, self.shape), keepdims=keepdims)
 
-    def softmax(self, axis=LAST_AXIS, *, dim=None):
+    def softmax(self, axis=LAST_AXIS, *, dim=NOT_GIVEN):
         axis = either("softmax", "axis", axis, "dim", dim)
         return apply("softmax", self, axis=one_axis(axis, self, "softmax"))
 
-    def log_softmax(self, axis=LAST_AXIS, *, dim=None):
+    def log_softmax(self, axis=LAST_AXIS, *, dim=NOT_GIVEN):
         axis = either("log_softmax", "axis", axis, "dim", dim)
         return apply("log_softmax", self, axis=one_axis(axis, self, "log_softmax"))
 
@@ -202,7 +213,7 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         """Identity forward, zero gradient: a truncation that stays in the graph as a node."""
         return apply("cut", self)
 
-    def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
+    def norm(self, p=2, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=NOT_GIVEN, keepdim=NOT_GIVEN):
         """The p-norm (sum |x|^p)^(1/p) over axis (every element when None): one node for any
         0 < p < inf (p = 2 is also "fro"), whose gradient is 0 where x or the norm is 0 (as
         torch's); p = 1 and p = inf are sum and max of |x|."""
@@ -215,17 +226,27 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
         if p == "fro":
             p = 2
         if p == 1:
-            return self.abs().sum(axis, keepdims)
+            return self.abs().sum(axis=axis, keepdims=keepdims)
         if p == float("inf"):
-            return self.abs().max(axis, keepdims)
+            return self.abs().max(axis=axis, keepdims=keepdims)
         if not 0 < p < float("inf"):
             raise SettingError(f"norm: p must be a positive number, inf or 'fro', got {p!r}")
         return apply("norm", self, p=2 if p == 2 else float(p),
                      axis=axes_of(axis, self.ndim, "norm", self.shape), keepdims=keepdims)
 
     # --- more of the PyTorch user's toolbox (comparisons, argmax, view, ...: habits.py) ---
-    def min(self, axis=ALL_AXES, keepdims=NOT_KEPT, *, dim=None, keepdim=None):
-        return self._reduce("min", axis, keepdims, dim, keepdim)
+    def min(self, dim=ALL_AXES, keepdim=NOT_KEPT, *, axis=ALL_AXES, keepdims=NOT_KEPT):
+        """The smallest value; the values only, or the pair (values, indices): see max."""
+        return self._extreme("min", dim, keepdim, axis, keepdims)
+
+    def _extreme(self, op, dim, keepdim, axis, keepdims):
+        """max or min: the pair (values, indices) when a dim is given (torch's spelling, also
+        positional), else the values over numpy's axis= (all axes when None)."""
+        if isinstance(dim, Default) or dim is None:
+            return self._reduce(op, axis, keepdims, dim, keepdim)
+        either(op, "axis", axis, "dim", dim)                # (both given: refused)
+        keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
+        return values_and_indices(self, op, dim, keepdims)
 
     def clamp(self, min=None, max=None):
         """Values limited to [min, max] (numbers; either may be None). The gradient is 1 inside
@@ -241,15 +262,28 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def cos(self): return apply("cos", self)
     def square(self): return apply("square", self)
 
+def _written_value(tensor, value):
+    """The value of x[index] = value (a number, list or array) as an array of numbers."""
+    try:
+        return as_array(value, copy=False)
+    except DTypeError as exc:       # (an int's repr may be too long to make: 2**20000)
+        shown = "an int" if isinstance(value, int) else f"{value!r:.40}"
+        raise DTypeError(f"x[...] = {shown}: the {tensor.dtype} tensor of shape "
+                         f"{tensor.shape} takes numbers only ({exc})") from None
+
+
 def _bound(op, name, value):
     """A bound of clamp as a Python float (which keeps a float32 tensor float32, where a numpy
     float64 or int64 would promote it), or None."""
     if value is None:
         return None
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.number)) or \
-            np.isnan(value):
+            value != value:                         # (NaN; np.isnan refuses a huge int)
         raise SettingError(f"{op}: {name} must be a number (or None), got {value!r}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        raise int_too_large(f"{op}: {name}", value) from None
 
 
 def _restore(value, requires_grad, name, grad):
@@ -359,7 +393,10 @@ def operand(value, like):
         return value
     if isinstance(value, (int, float)) and not isinstance(value, bool) and \
             like._data.dtype.kind == "f":
-        return make_tensor(np.asarray(value, dtype=like._data.dtype))
+        try:
+            return make_tensor(np.asarray(value, dtype=like._data.dtype))
+        except OverflowError:       # (float32 takes a number beyond its range as inf)
+            raise int_too_large("an operand", value) from None
     return constant(value, recorded=recording.grad_enabled and (
         like._requires_grad or like._prim is not None))
 
@@ -371,7 +408,11 @@ def apply(name, *inputs, **params):
         if not isinstance(x, Tensor):
             inputs = _operands(inputs)
             break
-    prim = PRIMITIVES[name]
+    try:
+        prim = PRIMITIVES[name]
+    except (KeyError, TypeError):       # (TypeError: a name that cannot be a key, a list)
+        raise SettingError(f"apply: {name!r} is not a primitive; the ops table has "
+                           f"{', '.join(PRIMITIVES)}") from None
     arrays = tuple(map(_value, inputs))
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
@@ -394,13 +435,24 @@ def _operands(inputs):
     return tuple(constant(x, recorded=recorded) for x in inputs)
 
 
+# ops whose bool result would be a logical one where the op means sums of products: numpy's
+# matmul of masks is an OR of ANDs (m @ m is True, not 2); torch refuses a bool matmul too
+_NO_LOGICAL_RESULT = frozenset({"matmul", "linear", "lstm_cell"})
+
+
 def _floating_result(prim, arrays, params, out):
     """The result of an op on bool masks, computed in float64 as other data is: numpy would
     count a mask's sum in int64 and take exp(True) in float16 (PyTorch computes both in its
     default floating dtype). Results on integer data (an argmax) and bool results (a mask's
-    max, reshape, mask + mask, logical as in PyTorch) are kept as they are."""
+    max, reshape, mask + mask, logical as in PyTorch) are kept as they are; a product of
+    masks (matmul, linear) is refused, as in PyTorch."""
     if any(a.dtype.kind in "iu" for a in arrays):
         return out
+    if out.dtype.kind == "b" and prim.name in _NO_LOGICAL_RESULT:
+        raise DTypeError(f"{prim.name}: operands of dtypes "
+                         f"{' and '.join(str(a.dtype) for a in arrays)}: a product of bool "
+                         f"masks would be logical (an OR of ANDs), as torch refuses it; convert "
+                         f"a mask to numbers first, mask * 1.0{where_in_time(recording.meta)}")
     if out.dtype.kind in "iu":
         return out.astype(np.float64)
     if out.dtype.kind == "f" and not any(a.dtype.kind == "f" and a.dtype.itemsize < 4
@@ -462,6 +514,10 @@ def _forward_error(prim, arrays, params, exc):
     where = where_in_time(recording.meta)
     if isinstance(exc, TinygradRNNError):      # already ours (a released value was read)
         return type(exc)(f"{prim.name}: {exc}{where}")
+    if isinstance(exc, TypeError) and params is not None:
+        unfit = _unfit_arguments(prim, arrays, params)
+        if unfit is not None:
+            return unfit
     if isinstance(exc, TypeError):
         return DTypeError(f"{prim.name}: operands of dtypes "
                           f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
@@ -474,6 +530,23 @@ def _forward_error(prim, arrays, params, exc):
                                 f"{shapes_of(arrays)} does not fit in memory ({exc}){where}")
     return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
                       f"{exc}{where}")
+
+
+def _unfit_arguments(prim, arrays, params):
+    """A SettingError when apply() gave the primitive's forward inputs or parameters it does
+    not take (apply("sum", x) without axis= and keepdims=), else None: numpy's TypeError would
+    pass for operands of an unsupported dtype."""
+    try:
+        signature = inspect.signature(prim.forward)
+        signature.bind(*arrays, **params)
+    except ValueError:                  # (no signature to compare with)
+        return None
+    except TypeError as exc:
+        given = ", ".join(f"{key}=" for key in params) or "no parameters"
+        return SettingError(f"{prim.name}: its forward takes {signature} (inputs, then "
+                            f"parameters by keyword); got {len(arrays)} input(s) and {given}: "
+                            f"{exc}{where_in_time(recording.meta)}")
+    return None
 
 
 def _check_finite(prim, arrays, out):

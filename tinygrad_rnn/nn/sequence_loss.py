@@ -19,7 +19,7 @@ y[t] (the tensors the stack was made from), so the graph shows y[t] -> R[t] per 
 import numpy as np
 
 from .. import settings
-from ..arguments import whole_numbers
+from ..arguments import rectangular, whole_numbers
 from ..context import recording
 from ..context import step as time_step
 from ..errors import DTypeError, SettingError, ShapeError, where_in_time
@@ -114,7 +114,8 @@ def _as_outputs(ys, op):
 
 def _as_mask(mask):
     """A (T, B) mask as booleans: bools, or numbers that are all 0 or 1 (a Tensor's too)."""
-    values = np.asarray(mask.data if isinstance(mask, Tensor) else mask)
+    values = (np.asarray(mask.data) if isinstance(mask, Tensor) else
+              rectangular("sequence loss", "the mask", mask))
     if values.dtype.kind == "b":
         return values
     if values.dtype.kind in "iuf" and np.isin(values, (0, 1)).all():
