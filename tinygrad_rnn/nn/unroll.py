@@ -23,7 +23,7 @@ from .. import settings
 from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
 from ..context import tagged
-from ..errors import NumericalError, SettingError, ShapeError
+from ..errors import BackwardError, NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..inplace import memory_owner
 from ..memory import collecting, release_unread
@@ -145,12 +145,36 @@ def _run_steps(cell, step, xs, first, start, carries, policy):
                 if policy.cuts_before(t, chain):
                     entering = cut_state(entering)
                 y, carries[chain] = step(x, entering, t)
+                if chain == 0:
+                    first_y = y
+                else:
+                    _check_same_draw(cell, policy, t, chain, (first_y, carries[0]),
+                                     (y, carries[chain]))
                 if chain == policy.chain_for_output(t):
                     outputs.add(y)
         if release:
             freed = release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
             release = t != first or freed >= RELEASE_AT_LEAST
     return outputs, carries
+
+
+def _check_same_draw(cell, policy, t, chain, first, other):
+    """Every chain of window(h) must compute the same forward values (only its cuts differ),
+    for y[t] is read from chain t % h: a step that draws anew on each run (a Dropout in
+    training, any random draw) would give ys that mix h realisations and match none, and
+    gradients of no one function. Compared as the checkpoint's recomputation is
+    (checkpoint.py): the same numpy calls on the same values give the same bits."""
+    for mine, theirs in zip(_tensors([first]), _tensors([other])):
+        a, b = mine._data, theirs._data
+        if a is b or np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            continue
+        raise BackwardError(
+            f"{type(cell).__name__}: under {policy!r} the step runs once per chain and must give "
+            f"the same values each time, but chain {chain} computed other values than chain 0 "
+            f"at time step t={t} (of shape {a.shape}). A Dropout in training or any random draw "
+            f"inside the step draws anew on every chain, so the outputs would mix "
+            f"{policy.chains} realisations. Use chunked(k), elman or full (one chain), or "
+            f"apply the randomness outside the recurrence, or call model.eval()")
 
 
 def _row(xs, i):
