@@ -91,13 +91,21 @@ class Optimizer:
         for p in self.params:
             p.grad = None
 
+    def check_settings(self, owner):
+        """Check (and return to plain Python numbers) the settings a subclass keeps beside lr
+        (momentum, betas, eps, ...), raising a SettingError naming `owner`. The constructor
+        calls it, and so does every step(): a setting may be assigned since (opt.betas = ...),
+        and one out of range (a beta of 1, a NaN momentum) would make every weight NaN."""
+
     def step(self):
         """Update every parameter that has a gradient; all or nothing (see the module doc):
         a read-only parameter array (one set with .data = a read-only array) is refused
-        before any parameter changes, and so is an lr set since construction that is not a
-        finite number >= 0 (a schedule may bring it to 0)."""
-        self.lr = settings.non_negative_float(f"{type(self).__name__}.step",
-                                              "lr (the learning rate)", self.lr)
+        before any parameter changes, and so is a setting assigned since construction that the
+        constructor would refuse (check_settings), or an lr that is not a finite number >= 0
+        (a schedule may bring it to 0)."""
+        owner = f"{type(self).__name__}.step"
+        self.lr = settings.non_negative_float(owner, "lr (the learning rate)", self.lr)
+        self.check_settings(owner)
         ready = [(i, p) for i, p in enumerate(self.params) if p.grad is not None]
         grads = [self._checked_gradient(i, p) for i, p in ready]
         for i, p in ready:
@@ -234,12 +242,16 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=0.01, momentum=0.0, weight_decay=0.0, nesterov=False):
         super().__init__(params, lr)
-        self.momentum = settings.non_negative_float("SGD", "momentum", momentum)
-        self.weight_decay = settings.non_negative_float("SGD", "weight_decay", weight_decay)
-        self.nesterov = settings.flag("SGD", "nesterov", nesterov)
-        if self.nesterov and self.momentum == 0:
-            raise SettingError("SGD: nesterov=True needs a momentum > 0 (as in PyTorch)")
+        self.momentum, self.weight_decay, self.nesterov = momentum, weight_decay, nesterov
+        self.check_settings("SGD")
         self.velocity = [None] * len(self.params)
+
+    def check_settings(self, owner):
+        self.momentum = settings.non_negative_float(owner, "momentum", self.momentum)
+        self.weight_decay = settings.non_negative_float(owner, "weight_decay", self.weight_decay)
+        self.nesterov = settings.flag(owner, "nesterov", self.nesterov)
+        if self.nesterov and self.momentum == 0:
+            raise SettingError(f"{owner}: nesterov=True needs a momentum > 0 (as in PyTorch)")
 
     def proposal(self, i, p, grad):
         g, state = self.decayed_gradient(p, grad), {}
@@ -256,12 +268,16 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
         super().__init__(params, lr)
-        self.betas = betas_pair(type(self).__name__, betas)
-        self.eps = settings.positive_float(type(self).__name__, "eps", eps)
-        self.weight_decay = settings.non_negative_float("Adam", "weight_decay", weight_decay)
+        self.betas, self.eps, self.weight_decay = betas, eps, weight_decay
+        self.check_settings(type(self).__name__)
         self.m = [np.zeros_like(p._data) for p in self.params]
         self.v = [np.zeros_like(p._data) for p in self.params]
         self.t = [0] * len(self.params)
+
+    def check_settings(self, owner):
+        self.betas = betas_pair(owner, self.betas)
+        self.eps = settings.positive_float(owner, "eps", self.eps)
+        self.weight_decay = settings.non_negative_float(owner, "weight_decay", self.weight_decay)
 
     def proposal(self, i, p, grad):
         step, state = self.adam_step(i, self.decayed_gradient(p, grad), p.dtype)
@@ -291,14 +307,19 @@ class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
                  centered=False):
         super().__init__(params, lr)
-        self.alpha = settings.real("RMSprop", "alpha", alpha, low=0, high=1, high_open=True)
-        self.eps = settings.positive_float("RMSprop", "eps", eps)
-        self.weight_decay = settings.non_negative_float("RMSprop", "weight_decay", weight_decay)
-        self.momentum = settings.non_negative_float("RMSprop", "momentum", momentum)
-        self.centered = settings.flag("RMSprop", "centered", centered)
+        self.alpha, self.eps, self.weight_decay = alpha, eps, weight_decay
+        self.momentum, self.centered = momentum, centered
+        self.check_settings("RMSprop")
         self.square_avg = [np.zeros_like(p._data) for p in self.params]
         self.grad_avg = [np.zeros_like(p._data) for p in self.params]
         self.buffer = [np.zeros_like(p._data) for p in self.params]
+
+    def check_settings(self, owner):
+        self.alpha = settings.real(owner, "alpha", self.alpha, low=0, high=1, high_open=True)
+        self.eps = settings.positive_float(owner, "eps", self.eps)
+        self.weight_decay = settings.non_negative_float(owner, "weight_decay", self.weight_decay)
+        self.momentum = settings.non_negative_float(owner, "momentum", self.momentum)
+        self.centered = settings.flag(owner, "centered", self.centered)
 
     def proposal(self, i, p, grad):
         g = self.decayed_gradient(p, grad)
@@ -321,13 +342,17 @@ class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
                  initial_accumulator_value=0.0, eps=1e-10):
         super().__init__(params, lr)
-        self.lr_decay = settings.non_negative_float("Adagrad", "lr_decay", lr_decay)
-        self.weight_decay = settings.non_negative_float("Adagrad", "weight_decay", weight_decay)
+        self.lr_decay, self.weight_decay, self.eps = lr_decay, weight_decay, eps
+        self.check_settings("Adagrad")
         start = settings.non_negative_float("Adagrad", "initial_accumulator_value",
                                             initial_accumulator_value)
-        self.eps = settings.positive_float("Adagrad", "eps", eps)
         self.sums = [np.full_like(p._data, start) for p in self.params]
         self.t = [0] * len(self.params)
+
+    def check_settings(self, owner):
+        self.lr_decay = settings.non_negative_float(owner, "lr_decay", self.lr_decay)
+        self.weight_decay = settings.non_negative_float(owner, "weight_decay", self.weight_decay)
+        self.eps = settings.positive_float(owner, "eps", self.eps)
 
     def proposal(self, i, p, grad):
         g = self.decayed_gradient(p, grad)
@@ -343,9 +368,18 @@ class AdamW(Adam):
     p *= 1 - lr weight_decay, then Adam's step on the plain gradient."""
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr, betas, eps, weight_decay=0.0)
         self.decoupled_weight_decay = settings.non_negative_float("AdamW", "weight_decay",
                                                                   weight_decay)
+        super().__init__(params, lr, betas, eps, weight_decay=0.0)
+
+    def check_settings(self, owner):
+        super().check_settings(owner)
+        self.decoupled_weight_decay = settings.non_negative_float(
+            owner, "decoupled_weight_decay", self.decoupled_weight_decay)
+        if self.weight_decay:
+            raise SettingError(f"{owner}: AdamW's weight decay is decoupled_weight_decay (its "
+                               f"weight_decay argument); weight_decay = {self.weight_decay} "
+                               f"would add Adam's L2 term to the gradient as well")
 
     def proposal(self, i, p, grad):
         step, state = self.adam_step(i, grad, p.dtype)      # on the plain gradient
