@@ -72,6 +72,9 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
 
     `state` is a carry from an earlier call (continue a sequence) or None (start from the
     cell's initial state). Under window(h) the recurrence runs on h chains; see truncation.py.
+    The boundary between two calls is one like any other: with a recorded state passed in,
+    elman and chunked(k) cut it (chunks count from each call's first step), full keeps it,
+    and window(h) refuses it (pass state.detach()); see _continued.
     checkpoint_every=k stores one state per k steps and recomputes each segment of k steps
     during backward (checkpoint.py): the same gradients, a fraction of the memory. `step`
     replaces cell.step, e.g. by the same step bound to inputs projected ahead of time.
@@ -89,6 +92,8 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
         _check_finite_state(name, state)
         start = None
     with tagged(unroll=next(_CALLS)):   # which call made a node: window(h)'s copies of h[t]
+        if state is not None:
+            state = _continued(name, state, policy)
         if checkpoint_every is not None:  # share it, another call's h[t] does not
             return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
         chains = min(policy.chains, steps + 1)
@@ -175,6 +180,34 @@ def _check_same_draw(cell, policy, t, chain, first, other):
             f"inside the step draws anew on every chain, so the outputs would mix "
             f"{policy.chains} realisations. Use chunked(k), elman or full (one chain), or "
             f"apply the randomness outside the recurrence, or call model.eval()")
+
+
+def _continued(name, state, policy):
+    """A state passed in from an earlier call, entering step 1 of this one. Only a recorded
+    state that requires grad (the carry an earlier call returned) links the calls' graphs,
+    and the policy treats that link as the boundary it is (truncation.py): full keeps it,
+    chunked(k) and elman cut it (step 1 of a call starts a chunk), and window(h) refuses it:
+    its chains would each reach back into the earlier call's single chain. A constant state
+    (arrays, state.detach()) or a leaf that requires grad (a learned state) enters as it is."""
+    recorded = any(t.requires_grad and not t.is_leaf for t in _tensors([state]))
+    if not recorded or not (policy.cuts_between_calls or policy.chains > 1):
+        return state
+    if policy.chains > 1:
+        raise SettingError(
+            f"{name}: under {policy!r} the gradient of y[t] reaches back exactly "
+            f"{policy.chains} steps, but the state passed in is a recorded node from an earlier "
+            f"call, whose one chain of steps cannot be windowed from here. Pass "
+            f"state.detach() (for a tuple, each part's) to start the window at this call, or "
+            f"run the whole sequence in one call, or use chunked(k) or full")
+    with time_step(1):
+        return _cut_recorded(state)
+
+
+def _cut_recorded(state):
+    """The state with each recorded part that requires grad cut, the rest as it is."""
+    if isinstance(state, tuple):
+        return tuple(_cut_recorded(s) for s in state)
+    return state.cut() if state.requires_grad and not state.is_leaf else state
 
 
 def _row(xs, i):
