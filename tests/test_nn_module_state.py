@@ -250,6 +250,27 @@ def test_a_layer_assigned_anew_keeps_its_place_and_is_the_one_that_runs():
             model.layers[0] = model.layer0
 
 
+def test_a_temporal_conv_filter_assigned_anew_is_the_one_that_runs():
+    """forward read a list of (W, b) made in __init__, so a new conv0_W was saved, listed and
+    stepped by an optimizer but never run, and never got a gradient."""
+    xs = np.random.default_rng(0).standard_normal((4, 2, 3))
+    conv = nn.TemporalConv(3, 5, 2, kernel_size=2, seed=0)
+    old_W, old_b = conv.conv0_W, conv.conv0_b
+    conv.conv0_W = Tensor(np.zeros((2, 5, 3)), requires_grad=True)
+    conv.conv0_b = Tensor(np.zeros(5), requires_grad=True)
+    ys, _ = conv(xs)
+    # zero filters: every channel is tanh(0) = 0, so every y[t] is the head's output at 0
+    at_zero = conv.head(Tensor(np.zeros((2, 5)))).data
+    for t in range(4):
+        np.testing.assert_allclose(ys.data[t], at_zero)
+    ys.sum().backward()
+    assert conv.conv0_W.grad is not None and conv.conv0_b.grad is not None
+    assert old_W.grad is None and old_b.grad is None
+    assert conv.filters == ((conv.conv0_W, conv.conv0_b),)
+    with pytest.raises(TypeError):                       # filters is a view: not assignable
+        conv.filters[0] = (old_W, old_b)
+
+
 def test_a_parameter_is_not_replaced_by_a_tensor_that_would_drop_out_of_parameters():
     lin = nn.Linear(2, 3, seed=0)
     for value in (Tensor(np.ones((3, 2))), lin.W * 2.0, np.ones((3, 2))):

@@ -259,3 +259,69 @@ def test_elman_s_own_rule_does_not_learn_to_remember_x1():
     the last step never reaches x[1], and the network stays near chance."""
     accuracy, _ = train_on_sign_memory("elman")
     assert accuracy < 0.75
+
+
+OPTIMIZERS = {
+    "SGD": lambda ps, lr: optim.SGD(ps, lr=lr, momentum=0.9, weight_decay=0.1),
+    "SGD plain": lambda ps, lr: optim.SGD(ps, lr=lr),
+    "Adam": lambda ps, lr: optim.Adam(ps, lr=lr),      # weight decay: (0.1 p)^2 overflows
+    "AdamW": lambda ps, lr: optim.AdamW(ps, lr=lr),
+    "RMSprop": lambda ps, lr: optim.RMSprop(ps, lr=lr, momentum=0.5, centered=True),
+    "Adagrad": lambda ps, lr: optim.Adagrad(ps, lr=lr, lr_decay=0.1),
+}
+
+
+def optimizer_state(opt):
+    """Every per-parameter list the optimizer keeps (moments, buffers, step counts), copied."""
+    return {name: [None if v is None else np.copy(v) for v in value]
+            for name, value in vars(opt).items()
+            if isinstance(value, list) and name != "params"}
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_a_step_that_would_overflow_changes_no_parameter_and_no_state(name):
+    """p - lr * step beyond the largest float: the weights became -inf with only numpy's
+    RuntimeWarning. Now nothing changes, the first parameter (whose update was fine) neither,
+    and the step after it is the one a fresh optimizer would have taken from there."""
+    import warnings
+    make = OPTIMIZERS[name]
+    params = [Tensor(np.array([0.5, -0.25]), requires_grad=True),
+              Tensor(np.array([-1.5e308, 1.0]), requires_grad=True)]
+    twins = [Tensor(p.data.copy(), requires_grad=True) for p in params]
+    opt, fresh = make(params, 1e-2), make(twins, 1e-2)
+    for ps, o in ((params, opt), (twins, fresh)):        # one ordinary step on both
+        for p in ps:
+            p.grad = np.array([1.0, 2.0])
+        o.step()
+    values, state = [p.data.copy() for p in params], optimizer_state(opt)
+    opt.lr = 1e308
+    for p in params:
+        p.grad = np.array([10.0, 10.0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                 # no RuntimeWarning either
+        with pytest.raises(NumericalError, match="overflowed"):
+            opt.step()
+    for p, before in zip(params, values):
+        np.testing.assert_array_equal(p.data, before)
+    for key, arrays in optimizer_state(opt).items():
+        for now, before in zip(arrays, state[key]):
+            np.testing.assert_array_equal(now, before)
+    opt.lr = 1e-2
+    for ps, o in ((params, opt), (twins, fresh)):
+        for p in ps:
+            p.grad = np.array([3.0, -1.0])
+        o.step()
+    for p, twin in zip(params, twins):
+        np.testing.assert_array_equal(p.data, twin.data)
+
+
+def test_adam_refuses_a_squared_gradient_that_overflows_its_second_moment():
+    """g = 1e200: g^2 is inf, v_hat inf, the step 0; v stayed inf, so that weight never moved
+    again, without a word."""
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    opt = optim.Adam([w], lr=0.1)
+    w.grad = np.array([1e200, 1.0])
+    with pytest.raises(NumericalError, match="'s v at index \\(0,\\)"):
+        opt.step()
+    np.testing.assert_array_equal(w.data, [1.0, 2.0])
+    assert opt.t == [0] and not opt.v[0].any()

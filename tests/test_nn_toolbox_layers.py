@@ -113,6 +113,17 @@ def test_dropout_reads_an_array_or_list_as_a_constant_in_every_mode(layer):
         layer("abc")
 
 
+def test_dropout_in_training_refuses_a_bool_tensor_as_pytorch_does():
+    """x * (mask / (1 - p)) cast to bool was x AND mask: the survivors' scale of 2 was lost."""
+    mask = Tensor(np.array([True] * 8))
+    with pytest.raises(DTypeError, match="1 / \\(1 - p\\) = 2, which a bool tensor cannot"):
+        nn.Dropout(0.5, seed=0)(mask)
+    assert nn.Dropout(0.5).eval()(mask) is mask        # as PyTorch: evaluation, p = 0 pass it
+    assert nn.Dropout(0.0)(mask) is mask
+    floats = nn.Dropout(0.5, seed=0)(Tensor(mask, dtype=np.float64)).data
+    assert set(np.unique(floats)) <= {0.0, 2.0} and floats.any()
+
+
 def test_dropout_without_a_seed_follows_manual_seed():
     x = Tensor(np.ones(20))
     tg.manual_seed(5)

@@ -14,7 +14,7 @@ from nn_oracles import (
     window_cut,
 )
 
-from tinygrad_rnn import nn, truncation
+from tinygrad_rnn import SettingError, nn, truncation
 from tinygrad_rnn.truncation import Policy
 
 T, B, N, H, O = 6, 2, 2, 3, 2
@@ -235,3 +235,74 @@ def test_policy_spellings_resolve_to_the_same_policies():
             truncation.window(bad)
         with pytest.raises(ValueError):
             truncation.chunked(bad)
+
+
+# --- a sequence continued over calls: the boundary between calls is truncated as any other ---
+
+CONTINUED_MODELS = {
+    **MODELS,
+    "lstm": lambda: randomize(nn.LSTM(N, H, O, seed=0), seed=4, scale=WEIGHT_SCALE),
+    "gru": lambda: randomize(nn.GRU(N, H, O, seed=0), seed=5, scale=WEIGHT_SCALE),
+}
+
+
+def grads_in_two_calls(model, xs, vs, policy, split):
+    """One backward through both calls' losses, the second call continuing the first's state."""
+    model.zero_grad()
+    first, state = model(xs[:split], truncation=policy)
+    second, _ = model(xs[split:], state=state, truncation=policy)
+    (nn.sequence_loss(first, vs[:split], "mse")
+     + nn.sequence_loss(second, vs[split:], "mse")).backward()
+    return engine_grads(model)
+
+
+class CutBefore(Policy):
+    """A test-only policy: cuts on the states entering the given steps of one call."""
+
+    def __init__(self, *steps):
+        self.steps = steps
+
+    def cuts_before(self, t, chain=0):
+        return t in self.steps
+
+    def __repr__(self):
+        return f"cut-before{self.steps}"
+
+
+@pytest.mark.parametrize("kind", CONTINUED_MODELS)
+@pytest.mark.parametrize("policy, split", [("elman", 2), ("elman", 3), ("chunked(3)", 3),
+                                           ("full", 2), ("full", 4)])
+def test_calls_that_meet_at_a_boundary_give_the_one_call_gradients(kind, policy, split,
+                                                                   sequence):
+    """The state entering step 1 of the second call was never cut: under elman and
+    chunked(3) the gradient ran back into the first call (0.084 off on W1 for Elman)."""
+    model = CONTINUED_MODELS[kind]()
+    xs, vs = sequence
+    assert_same_grads(grads_in_two_calls(model, xs, vs, policy, split),
+                      grads_under(model, xs, vs, policy))
+
+
+@pytest.mark.parametrize("kind", CONTINUED_MODELS)
+def test_chunks_count_from_the_first_step_of_each_call(kind, sequence):
+    """chunked(3) over calls of 2 and 4 steps: chunks [1, 2] and [3, 4, 5], [6] (steps of the
+    whole sequence), the cuts a single call would make entering steps 3 and 6."""
+    model = CONTINUED_MODELS[kind]()
+    xs, vs = sequence
+    split = grads_in_two_calls(model, xs, vs, "chunked(3)", 2)
+    assert_same_grads(split, grads_under(model, xs, vs, CutBefore(3, 6)))
+    assert_differ(split, grads_under(model, xs, vs, truncation.chunked(3)),
+                  ["layer0.W1"] if kind == "stacked" else ["W1"])
+
+
+@pytest.mark.parametrize("kind", ["elman", "lstm"])
+def test_a_window_refuses_a_recorded_state_from_another_call(kind, sequence):
+    """window(h)'s chains cannot be windowed into another call's single chain; a detached
+    state starts the window at this call."""
+    model = CONTINUED_MODELS[kind]()
+    xs, _ = sequence
+    _, state = model(xs[:3], truncation="window(2)")
+    with pytest.raises(SettingError, match=r"window\(2\).*state\.detach\(\)"):
+        model(xs[3:], state=state, truncation="window(2)")
+    detached = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
+    ys, _ = model(xs[3:], state=detached, truncation="window(2)")
+    np.testing.assert_array_equal(ys.data, model(xs[3:], state=detached)[0].data)

@@ -158,6 +158,26 @@ def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
     np.testing.assert_allclose(checkpointed, W.grad, rtol=1e-12)
 
 
+def test_a_window_over_a_step_that_draws_anew_is_refused_not_mixed():
+    """window(h) runs the step once per chain and reads y[t] from chain t % h: a Dropout drew
+    its own mask on every chain, so ys matched no single realisation of the masks."""
+    rng = np.random.default_rng(0)
+    W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
+    U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    drop = nn.Dropout(0.5, seed=0)
+
+    def fn(x, s):
+        h = drop(x @ U.T + s @ W.T).tanh()
+        return h, h
+    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    refuses(BackwardError, lambda: cell(XS, truncation="window(4)"), "window(4)", "chain 1",
+            "t=1", "Dropout")
+    ys, _ = cell(XS, truncation="chunked(4)")         # one chain: one realisation, taken
+    assert ys.shape == (5, 2, 4)
+    drop.eval()                                       # deterministic: every chain agrees
+    np.testing.assert_array_equal(cell(XS, truncation="window(4)")[0].data, cell(XS)[0].data)
+
+
 # --- truncation: spellings, numbers, equality, the cost of window(h) ---
 
 @pytest.mark.parametrize("spelling, policy", [

@@ -132,6 +132,31 @@ def test_bad_settings_are_named(make, match):
         make([Tensor(np.zeros(2), requires_grad=True)])
 
 
+@pytest.mark.parametrize("make, setting, value, match", [
+    (lambda p: optim.Adam(p, lr=0.1), "betas", (1.0, 1.0), r"Adam.step: betas\[0\] must be"),
+    (lambda p: optim.Adam(p), "eps", -1e-8, "Adam.step: eps must be a finite number > 0"),
+    (lambda p: optim.SGD(p, lr=0.1, momentum=0.9), "momentum", np.nan, "SGD.step: momentum"),
+    (lambda p: optim.SGD(p, momentum=0.9, nesterov=True), "momentum", 0.0, "nesterov=True needs"),
+    (lambda p: optim.SGD(p), "weight_decay", np.inf, "SGD.step: weight_decay must be"),
+    (lambda p: optim.RMSprop(p), "alpha", 1.0, r"RMSprop.step: alpha must be a finite number in"),
+    (lambda p: optim.RMSprop(p), "momentum", -0.5, "RMSprop.step: momentum must be"),
+    (lambda p: optim.RMSprop(p), "centered", "yes", "RMSprop.step: centered"),
+    (lambda p: optim.Adagrad(p), "lr_decay", -1, "Adagrad.step: lr_decay must be"),
+    (lambda p: optim.AdamW(p), "decoupled_weight_decay", -0.1, "decoupled_weight_decay must"),
+    (lambda p: optim.AdamW(p), "weight_decay", 0.01, "AdamW's weight decay is decoupled"),
+], ids=lambda x: x if isinstance(x, str) else None)
+def test_settings_assigned_after_construction_are_checked_at_step(make, setting, value, match):
+    """Only lr was checked again at step(): opt.betas = (1.0, 1.0) made Adam divide by
+    1 - 1^t = 0 and every weight NaN, opt.momentum = nan likewise."""
+    p = Tensor(START.copy(), requires_grad=True)
+    opt = make([p])
+    setattr(opt, setting, value)
+    p.grad = GRADIENTS[0].copy()
+    with pytest.raises(SettingError, match=match):
+        opt.step()
+    np.testing.assert_array_equal(p.data, START)
+
+
 # --- schedulers ---
 
 SCHEDULES = {

@@ -15,11 +15,23 @@ R = sum_t R[t]:
 The initial state is never cut, so a learned initial state gets its gradient from the steps
 its policy lets reach it.
 
+A sequence continued over several calls (`ys2, s = model(xs2, state=s)` with the state an
+earlier call returned) is truncated as the one long call would be where the calls meet at a
+boundary the policy cuts anyway: the state entering step 1 of a call, when it is a recorded
+node that requires grad, is cut by `elman` and by `chunked(k)` (`cuts_between_calls`), whose
+chunks count from each call's first step (steps 1..k of every call are a chunk, so calls of a
+multiple of k steps give the one-call gradients); `full` keeps it, so one backward through
+both calls is BPTT over the whole sequence. `window(h)` refuses such a state (a SettingError):
+its h chains would all reach back into the one chain of the earlier call, which no cut can
+window. A constant state (an array, `state.detach()`) enters every policy as it is.
+
 window(h) cannot be expressed by cuts on one chain: R[t] and R[t+1] need their cuts in
 different places. The unroll runs the recurrence h times, chain c cut entering the steps
 s > 1 with (s - 1 - c) % h == 0 (chunked(h) shifted by c), and reads y[t] from chain
 c = t % h, whose latest cut is exactly at step t-h+1. Forward values are identical on every
-chain; the price is h times the forward work. So window(1) == elman and window(T) == full.
+chain (checked at every step: a step that draws anew on each run, as a Dropout in training,
+is refused with a BackwardError, since ys read from h chains would mix h draws); the price is
+h times the forward work. So window(1) == elman and window(T) == full.
 
     >>> ys, state = model(xs, truncation=window(5))
     >>> ys, state = model(xs, truncation="chunked:10")     # the CLI's spelling
@@ -45,6 +57,7 @@ class Policy:
     chunked(1) == elman; window(1) is another kind, with the same gradients as elman)."""
 
     chains = 1
+    cuts_between_calls = False      # cut a recorded state passed in from an earlier call
 
     def cuts_before(self, t, chain=0):
         """True when the state entering step t (1-based) is cut on the given chain."""
@@ -78,6 +91,8 @@ class Full(Policy):
 
 class Chunked(Policy):
     """Cut the state entering steps k+1, 2k+1, ...: gradients stay inside chunks of k steps."""
+
+    cuts_between_calls = True       # step 1 of every call starts a chunk
 
     def __init__(self, k):
         self.k = settings.positive_int("chunked(k)", "k", k)

@@ -9,10 +9,13 @@ unchanged; in evaluation (model.eval()) the input passes through untouched.
 The scaled mask, mask / (1 - p), is a constant of the graph, so the gradient is the incoming
 gradient times it. Masks are drawn from the
 layer's own generator when it is given a seed, else from the module-level one (tg.manual_seed).
+In training with 0 < p < 1 a tensor that is not floating (a bool mask) is a DTypeError, as in
+PyTorch: it cannot hold the scale 1 / (1 - p).
 """
 import numpy as np
 
 from .. import settings
+from ..errors import DTypeError
 from ..tensor import constant
 from .layers import as_rng
 from .module import Module
@@ -33,6 +36,11 @@ class Dropout(Module):
             return x
         if self.p == 1:
             return x * np.zeros(x.shape, dtype=x.dtype)
+        if x.dtype.kind != "f":        # the survivors' 1 / (1 - p) has no bool or int value
+            raise DTypeError(f"Dropout: in training it scales the kept elements by 1 / (1 - p) "
+                             f"= {1 / (1 - self.p):.4g}, which a {x.dtype} tensor cannot hold "
+                             f"(a bool mask would be ANDed, an int scale cut); give floats: "
+                             f"Tensor(x, dtype=np.float64)")
         rng = self.rng or as_rng(None)
         keep = rng.random(x.shape) >= self.p
         return x * (keep / (1 - self.p)).astype(x.dtype)

@@ -106,16 +106,21 @@ class TemporalConv(Module):
         self.kernel_size, self.depth = kernel_size, layers
         self.receptive_field = layers * (kernel_size - 1) + 1
         widths = [input_size] + [channels] * layers
-        self.filters = []
         for i, (a, b) in enumerate(zip(widths[:-1], widths[1:])):
-            W = init_uniform(rng, (kernel_size, b, a), a * kernel_size, f"conv{i}_W")
-            bias = init_uniform(rng, (b,), a * kernel_size, f"conv{i}_b")
-            setattr(self, f"conv{i}_W", W)
-            setattr(self, f"conv{i}_b", bias)
-            self.filters.append((W, bias))
+            setattr(self, f"conv{i}_W",
+                    init_uniform(rng, (kernel_size, b, a), a * kernel_size, f"conv{i}_W"))
+            setattr(self, f"conv{i}_b", init_uniform(rng, (b,), a * kernel_size, f"conv{i}_b"))
         self.act = get_activation(activation)
         self.head = MLP([channels, *hidden_sizes, output_size], activation, output_activation,
                         seed=rng)
+
+    @property
+    def filters(self):
+        """The layers' (W, b) pairs in order, as registered (conv0_W, conv0_b, ...): a filter
+        assigned anew (conv.conv0_W = Tensor(...)) is the one that runs. A tuple, so that
+        assigning into it (which would change nothing) is an error."""
+        return tuple((getattr(self, f"conv{i}_W"), getattr(self, f"conv{i}_b"))
+                     for i in range(self.depth))
 
     def forward(self, xs, state=None, truncation=None, checkpoint_every=None):
         """xs (T, B, N) -> (ys (T, B, O), None); the other arguments as WindowedMLP's."""

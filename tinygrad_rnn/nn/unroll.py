@@ -23,7 +23,7 @@ from .. import settings
 from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
 from ..context import tagged
-from ..errors import NumericalError, SettingError, ShapeError
+from ..errors import BackwardError, NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..inplace import memory_owner
 from ..memory import collecting, release_unread
@@ -72,6 +72,9 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
 
     `state` is a carry from an earlier call (continue a sequence) or None (start from the
     cell's initial state). Under window(h) the recurrence runs on h chains; see truncation.py.
+    The boundary between two calls is one like any other: with a recorded state passed in,
+    elman and chunked(k) cut it (chunks count from each call's first step), full keeps it,
+    and window(h) refuses it (pass state.detach()); see _continued.
     checkpoint_every=k stores one state per k steps and recomputes each segment of k steps
     during backward (checkpoint.py): the same gradients, a fraction of the memory. `step`
     replaces cell.step, e.g. by the same step bound to inputs projected ahead of time.
@@ -89,6 +92,8 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
         _check_finite_state(name, state)
         start = None
     with tagged(unroll=next(_CALLS)):   # which call made a node: window(h)'s copies of h[t]
+        if state is not None:
+            state = _continued(name, state, policy)
         if checkpoint_every is not None:  # share it, another call's h[t] does not
             return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
         chains = min(policy.chains, steps + 1)
@@ -145,12 +150,64 @@ def _run_steps(cell, step, xs, first, start, carries, policy):
                 if policy.cuts_before(t, chain):
                     entering = cut_state(entering)
                 y, carries[chain] = step(x, entering, t)
+                if chain == 0:
+                    first_y = y
+                else:
+                    _check_same_draw(cell, policy, t, chain, (first_y, carries[0]),
+                                     (y, carries[chain]))
                 if chain == policy.chain_for_output(t):
                     outputs.add(y)
         if release:
             freed = release_unread(created, keep=[outputs.outputs[-1], *_tensors(carries)])
             release = t != first or freed >= RELEASE_AT_LEAST
     return outputs, carries
+
+
+def _check_same_draw(cell, policy, t, chain, first, other):
+    """Every chain of window(h) must compute the same forward values (only its cuts differ),
+    for y[t] is read from chain t % h: a step that draws anew on each run (a Dropout in
+    training, any random draw) would give ys that mix h realisations and match none, and
+    gradients of no one function. Compared as the checkpoint's recomputation is
+    (checkpoint.py): the same numpy calls on the same values give the same bits."""
+    for mine, theirs in zip(_tensors([first]), _tensors([other])):
+        a, b = mine._data, theirs._data
+        if a is b or np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
+            continue
+        raise BackwardError(
+            f"{type(cell).__name__}: under {policy!r} the step runs once per chain and must give "
+            f"the same values each time, but chain {chain} computed other values than chain 0 "
+            f"at time step t={t} (of shape {a.shape}). A Dropout in training or any random draw "
+            f"inside the step draws anew on every chain, so the outputs would mix "
+            f"{policy.chains} realisations. Use chunked(k), elman or full (one chain), or "
+            f"apply the randomness outside the recurrence, or call model.eval()")
+
+
+def _continued(name, state, policy):
+    """A state passed in from an earlier call, entering step 1 of this one. Only a recorded
+    state that requires grad (the carry an earlier call returned) links the calls' graphs,
+    and the policy treats that link as the boundary it is (truncation.py): full keeps it,
+    chunked(k) and elman cut it (step 1 of a call starts a chunk), and window(h) refuses it:
+    its chains would each reach back into the earlier call's single chain. A constant state
+    (arrays, state.detach()) or a leaf that requires grad (a learned state) enters as it is."""
+    recorded = any(t.requires_grad and not t.is_leaf for t in _tensors([state]))
+    if not recorded or not (policy.cuts_between_calls or policy.chains > 1):
+        return state
+    if policy.chains > 1:
+        raise SettingError(
+            f"{name}: under {policy!r} the gradient of y[t] reaches back exactly "
+            f"{policy.chains} steps, but the state passed in is a recorded node from an earlier "
+            f"call, whose one chain of steps cannot be windowed from here. Pass "
+            f"state.detach() (for a tuple, each part's) to start the window at this call, or "
+            f"run the whole sequence in one call, or use chunked(k) or full")
+    with time_step(1):
+        return _cut_recorded(state)
+
+
+def _cut_recorded(state):
+    """The state with each recorded part that requires grad cut, the rest as it is."""
+    if isinstance(state, tuple):
+        return tuple(_cut_recorded(s) for s in state)
+    return state.cut() if state.requires_grad and not state.is_leaf else state
 
 
 def _row(xs, i):
