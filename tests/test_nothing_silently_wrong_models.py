@@ -134,9 +134,8 @@ def test_model_calls_are_checked(error, call, phrases):
     refuses(error, call, *phrases)
 
 
-def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
-    """A Dropout inside checkpointed steps draws a new mask when recomputed: the gradient
-    would be another function's (3.2 off here), so backward refuses it."""
+def _cell_with_dropout():
+    """A StateSpace cell whose step applies a Dropout (training mode): (cell, dropout, W, U)."""
     rng = np.random.default_rng(0)
     W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
     U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
@@ -145,7 +144,13 @@ def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
     def fn(x, s):
         h = drop(x @ U.T + s @ W.T).tanh()
         return h, h
-    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    return nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U}), drop, W, U
+
+
+def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
+    """A Dropout inside checkpointed steps draws a new mask when recomputed: the gradient
+    would be another function's (3.2 off here), so backward refuses it."""
+    cell, drop, W, U = _cell_with_dropout()
     ys, _ = cell(XS, checkpoint_every=2)
     refuses(BackwardError, (ys * ys).sum().backward, "recomputed", "Dropout")
     drop.eval()                               # deterministic: checkpointing is exact again
@@ -161,15 +166,7 @@ def test_a_checkpointed_segment_that_draws_anew_is_refused_not_differentiated():
 def test_a_window_over_a_step_that_draws_anew_is_refused_not_mixed():
     """window(h) runs the step once per chain and reads y[t] from chain t % h: a Dropout drew
     its own mask on every chain, so ys matched no single realisation of the masks."""
-    rng = np.random.default_rng(0)
-    W = Tensor(rng.standard_normal((4, 4)) * 0.5, requires_grad=True)
-    U = Tensor(rng.standard_normal((4, 3)), requires_grad=True)
-    drop = nn.Dropout(0.5, seed=0)
-
-    def fn(x, s):
-        h = drop(x @ U.T + s @ W.T).tanh()
-        return h, h
-    cell = nn.StateSpace(fn, Tensor(np.zeros(4)), parameters={"W": W, "U": U})
+    cell, drop, _, _ = _cell_with_dropout()
     refuses(BackwardError, lambda: cell(XS, truncation="window(4)"), "window(4)", "chain 1",
             "t=1", "Dropout")
     ys, _ = cell(XS, truncation="chunked(4)")         # one chain: one realisation, taken
