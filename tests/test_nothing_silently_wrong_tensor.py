@@ -566,3 +566,15 @@ def test_apply_names_a_primitive_and_its_parameters(call, phrases):
     dtypes float64 are not supported'."""
     refuses(SettingError, lambda: call(Tensor([1.0, 2.0])), *phrases)
     assert float(tg.apply("sum", Tensor([1.0, 2.0]), axis=None, keepdims=False)) == 3.0
+
+
+@pytest.mark.parametrize("extra", [
+    pytest.param(lambda a, b, c: tg.apply("add", a, b, c), id="add(a, b, c)"),
+    pytest.param(lambda a, b, c: tg.apply("exp", a, c), id="exp(a, c)"),
+    pytest.param(lambda a, b, c: tg.apply("mul", a, b, out=c.data), id="mul(a, b, out=c)")])
+def test_apply_never_lets_a_ufunc_write_into_an_input(extra):
+    """numpy's ufuncs take a further input (or out=) as the array to write into: apply("add",
+    a, b, c) returned a + b and overwrote c with it."""
+    a, b, c = Tensor([1.0, 2.0]), Tensor([3.0, 4.0]), Tensor([0.5, 0.5])
+    refuses(SettingError, lambda: extra(a, b, c), "input(s) and no parameters", "write")
+    assert c.data.tolist() == [0.5, 0.5]

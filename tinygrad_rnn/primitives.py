@@ -49,11 +49,14 @@ from .shares import Product, Scatter
 class Primitive:
     """One entry of the table: a name, a numpy forward and the vjp of all its inputs."""
 
-    __slots__ = ("name", "forward", "vjp", "reads", "view", "differentiable")
+    __slots__ = ("name", "forward", "vjp", "reads", "view", "differentiable", "ufunc_inputs")
 
     def __init__(self, name, forward, vjp, reads=(), view=False):
         self.name = name
         self.forward = forward
+        # a numpy ufunc forward takes an input more as the array to write into (np.add(a, b,
+        # c) overwrites c), and out= or where= as keywords: apply() holds it to its inputs
+        self.ufunc_inputs = forward.nin if isinstance(forward, np.ufunc) else None
         self.vjp = vjp                          # vjp(g, out, parents, params) -> tuple
         self.reads = reads                      # values vjp reads: "out", input positions, "inputs"
         self.view = view                        # the output may share input 0's memory

@@ -414,6 +414,12 @@ def apply(name, *inputs, **params):
         raise SettingError(f"apply: {name!r} is not a primitive; the ops table has "
                            f"{', '.join(PRIMITIVES)}") from None
     arrays = tuple(map(_value, inputs))
+    if prim.ufunc_inputs is not None and (len(arrays) != prim.ufunc_inputs or params):
+        given = ", ".join(f"{key}=" for key in params)
+        raise SettingError(f"apply: {name} takes {prim.ufunc_inputs} input(s) and no "
+                           f"parameters, got {len(arrays)} input(s){' and ' if given else ''}"
+                           f"{given}: a numpy ufunc takes a further input, or out=, as the "
+                           f"array to write its result into")
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, IndexError, TypeError, MemoryError) as exc:
