@@ -12,7 +12,6 @@ A Tensor is a GraphNode (node.py: the value, the graph protocol the visualizer r
 with the ops of the table as methods, the conversions to Python numbers (conversions.py) and
 the PyTorch user's comparisons and shape spellings (habits.py).
 """
-import inspect
 from operator import attrgetter
 
 import numpy as np
@@ -33,19 +32,15 @@ from .conversions import NumberConversions
 from .errors import (
     BackwardError,
     DTypeError,
-    NumericalError,
-    OutOfMemoryError,
     SettingError,
-    ShapeError,
     TensorIndexError,
-    TinygradRNNError,
-    shapes_of,
     where_in_time,
 )
 from .habits import PyTorchHabits, values_and_indices
 from .inplace import fingerprint, may_be_written, memory_owner, stamp
 from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
+from .op_errors import check_finite, forward_error
 from .primitives import PRIMITIVES
 from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, Default, either
 from .tracked import TrackedArray
@@ -68,7 +63,7 @@ def _operator(name, reflected=False):
         try:
             out = forward(a._data, b._data)
         except (ValueError, TypeError, MemoryError) as exc:
-            raise _forward_error(prim, (a._data, b._data), None, exc) from None
+            raise forward_error(prim, (a._data, b._data), None, exc) from None
         requires_grad = a._requires_grad or b._requires_grad
         if not requires_grad and (out.dtype.kind != "f" or out.dtype.itemsize < 4):
             out = _floating_result(prim, (a._data, b._data), {}, out)     # as apply does
@@ -349,7 +344,7 @@ def _plain_array(value):
 def _watch(t, prim, parents):
     """What detect_anomaly() and memory.collecting() ask of every op result."""
     if recording.anomaly:
-        _check_finite(prim, [p._data for p in parents], t._data)
+        check_finite(prim, [p._data for p in parents], t._data)
     if recording.created is not None:
         recording.created.append(t)
 
@@ -423,7 +418,7 @@ def apply(name, *inputs, **params):
     try:
         out = prim.forward(*arrays, **params) if params else prim.forward(*arrays)
     except (ValueError, IndexError, TypeError, MemoryError) as exc:
-        raise _forward_error(prim, arrays, params, exc) from None
+        raise forward_error(prim, arrays, params, exc) from None
     requires_grad = any(map(_requires_grad, inputs))
     if not requires_grad:               # (a result that requires grad is floating already)
         dtype = out.dtype
@@ -512,50 +507,3 @@ def _plain_index(index):
                                    f"rectangular array of positions or a mask ({exc})") from None
         return array.astype(np.intp) if array.size == 0 else array    # x[[]]: no positions
     return index
-
-
-def _forward_error(prim, arrays, params, exc):
-    """The project's exception for a numpy error in prim's forward, naming the op, the
-    operands' shapes and the time step."""
-    where = where_in_time(recording.meta)
-    if isinstance(exc, TinygradRNNError):      # already ours (a released value was read)
-        return type(exc)(f"{prim.name}: {exc}{where}")
-    if isinstance(exc, TypeError) and params is not None:
-        unfit = _unfit_arguments(prim, arrays, params)
-        if unfit is not None:
-            return unfit
-    if isinstance(exc, TypeError):
-        return DTypeError(f"{prim.name}: operands of dtypes "
-                          f"{' and '.join(str(a.dtype) for a in arrays)} are not supported: "
-                          f"{exc}{where}")
-    if isinstance(exc, IndexError) and "index" in (params or {}):
-        return TensorIndexError(f"{prim.name}: index {params['index']!r} into shape "
-                                f"{shapes_of(arrays)}: {exc}{where}")
-    if isinstance(exc, MemoryError):
-        return OutOfMemoryError(f"{prim.name}: the result for operands of shapes "
-                                f"{shapes_of(arrays)} does not fit in memory ({exc}){where}")
-    return ShapeError(f"{prim.name}: operands of shapes {shapes_of(arrays)} do not fit: "
-                      f"{exc}{where}")
-
-
-def _unfit_arguments(prim, arrays, params):
-    """A SettingError when apply() gave the primitive's forward inputs or parameters it does
-    not take (apply("sum", x) without axis= and keepdims=), else None: numpy's TypeError would
-    pass for operands of an unsupported dtype."""
-    try:
-        signature = inspect.signature(prim.forward)
-        signature.bind(*arrays, **params)
-    except ValueError:                  # (no signature to compare with)
-        return None
-    except TypeError as exc:
-        given = ", ".join(f"{key}=" for key in params) or "no parameters"
-        return SettingError(f"{prim.name}: its forward takes {signature} (inputs, then "
-                            f"parameters by keyword); got {len(arrays)} input(s) and {given}: "
-                            f"{exc}{where_in_time(recording.meta)}")
-    return None
-
-
-def _check_finite(prim, arrays, out):
-    if not np.all(np.isfinite(out)) and all(np.all(np.isfinite(a)) for a in arrays):
-        raise NumericalError(f"{prim.name} produced NaN or Inf from finite operands of shapes "
-                             f"{shapes_of(arrays)}{where_in_time(recording.meta)}")
