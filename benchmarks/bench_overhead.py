@@ -75,7 +75,8 @@ def bare_walk(root, seed):
     """{leaf: gradient} by the least a reverse walk over recorded nodes does: the graph order,
     each node's vjp, each share added into a dict (a leaf's shares summed once at the end; they
     have one shape here). No checks (in-place writes, a second pass, shapes, NaN), no
-    retain_grad, no .grad written."""
+    retain_grad, no .grad written. It reads the nodes' slots (_prim, _parents, _data) as the
+    engine's own walk does: the public properties would add a call per read to the floor."""
     sums, leaf_shares = {root: seed}, {}
     for node in reversed(topological_order([root], gradient_inputs)):
         g = sums.pop(node, None)

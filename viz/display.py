@@ -64,9 +64,9 @@ def to_networkx(root, params=None, level="step"):
     Edges run from argument to result (data flow; gradients run back): position (argument
     index; positions and multiplicity for x * x), recurrent (crosses time steps), dropped (a
     cut drops it: no gradient flows back along it), dropped_for (the loss terms whose gradient
-    stops exactly there), carries_gradient (the roots' gradient flows back along it: it is not
-    dropped, its head is reached and its tail requires grad), parameters (the weights it
-    carries) and kind.
+    stops exactly there), carries_gradient (the roots' gradient flows back along it: at op
+    level, its head is on backward's walk and its tail requires grad; at step level, along some
+    recorded copy of it), parameters (the weights it carries) and kind.
 
     >>> G = to_networkx(R, params=model.named_parameters())
     >>> G.nodes["h[3]"]["role"], G.edges["h[2]", "h[3]"]["dropped"]      # under elman

@@ -55,7 +55,7 @@ class Recording:
     children: list = field(default=None)      # [(child, position)] per node
     carries: list = field(default=None)       # the parameters a node is computed from alone
     dropped_for: dict = field(default=None)   # cut index -> loss-term indices (dropped.py)
-    reached: list = field(default=None)       # bools: the roots' gradient reaches the node
+    reached: list = field(default=None)       # bools: backward's walk from the roots visits it
 
     def __post_init__(self):
         self.children = [[] for _ in self.ops]

@@ -126,8 +126,8 @@ def to_svg(dot_or_graph):
     return run_dot(dot_source(dot_or_graph), "svg").decode("utf-8")
 
 
-# extensions that name a format, so a file of another format must not carry them
-OTHER_FORMATS = {".svg": "an SVG picture", ".png": "a PNG picture", ".html": "a web page",
+# extensions that name a format: a file of another format must not carry one of them
+KNOWN_FORMATS = {".svg": "an SVG picture", ".png": "a PNG picture", ".html": "a web page",
                  ".htm": "a web page", ".pdf": "a PDF document", ".jpg": "a JPEG picture",
                  ".jpeg": "a JPEG picture", ".gif": "a GIF picture", ".dot": "Graphviz source",
                  ".gv": "Graphviz source"}
@@ -139,10 +139,10 @@ def _picture_path(path, extension, who):
     no extension, or one naming no format, is the caller's choice."""
     path = as_path(path, who)
     suffix = path.suffix.lower()
-    if suffix in OTHER_FORMATS and suffix != extension:
+    if suffix in KNOWN_FORMATS and suffix != extension:
         raise VizError(f"{who}: {path} ends in {suffix}, the extension of "
-                       f"{OTHER_FORMATS[suffix]}, but {who} writes "
-                       f"{OTHER_FORMATS[extension]}; name the file ...{extension}"
+                       f"{KNOWN_FORMATS[suffix]}, but {who} writes "
+                       f"{KNOWN_FORMATS[extension]}; name the file ...{extension}"
                        f"{' (or call render_svg)' if suffix == '.svg' else ''}"
                        f"{' (or call render_png)' if suffix == '.png' else ''}")
     return path
