@@ -14,7 +14,7 @@ from nn_oracles import (
     window_cut,
 )
 
-from tinygrad_rnn import SettingError, nn, truncation
+from tinygrad_rnn import SettingError, Tensor, nn, truncation
 from tinygrad_rnn.truncation import Policy
 
 T, B, N, H, O = 6, 2, 2, 3, 2
@@ -306,3 +306,21 @@ def test_a_window_refuses_a_recorded_state_from_another_call(kind, sequence):
     detached = tuple(s.detach() for s in state) if isinstance(state, tuple) else state.detach()
     ys, _ = model(xs[3:], state=detached, truncation="window(2)")
     np.testing.assert_array_equal(ys.data, model(xs[3:], state=detached)[0].data)
+
+
+@pytest.mark.parametrize("policy", ["elman", "chunked(3)", "window(2)"])
+def test_a_state_that_is_not_the_models_own_carry_enters_uncut(policy, sequence):
+    """Only the carry this model returned continues its sequence: an initial state computed
+    from weights (or an encoder's final state) entering a call was cut too, and got no
+    gradient under elman and chunked(k), or was refused under window(h)."""
+    xs, vs = sequence
+    model = CONTINUED_MODELS["elman"]()
+    encoder = CONTINUED_MODELS["elman"]()
+    _, encoded = encoder(xs)
+    z = Tensor(np.ones((xs.shape[1], 2)))
+    W = Tensor(np.full((2, H), 0.3), requires_grad=True)
+    for state in (encoded, (z @ W).tanh()):
+        ys, _ = model(xs, state=state, truncation=policy)
+        nn.sequence_loss(ys, vs, "mse").backward()
+    assert encoder.W1.grad is not None and np.abs(encoder.W1.grad).sum() > 0
+    assert W.grad is not None and np.abs(W.grad).sum() > 0

@@ -17,13 +17,15 @@ its policy lets reach it.
 
 A sequence continued over several calls (`ys2, s = model(xs2, state=s)` with the state an
 earlier call returned) is truncated as the one long call would be where the calls meet at a
-boundary the policy cuts anyway: the state entering step 1 of a call, when it is a recorded
-node that requires grad, is cut by `elman` and by `chunked(k)` (`cuts_between_calls`), whose
-chunks count from each call's first step (steps 1..k of every call are a chunk, so calls of a
-multiple of k steps give the one-call gradients); `full` keeps it, so one backward through
+boundary the policy cuts anyway: the state entering step 1 of a call, when it is the carry the
+same model's earlier call returned (a recorded node that requires grad), is cut by `elman`
+and by `chunked(k)` (`cuts_between_calls`), whose chunks count from each call's first step
+(steps 1..k of every call are a chunk, so calls of a multiple of k steps give the one-call
+gradients); `full` keeps it, so one backward through
 both calls is BPTT over the whole sequence. `window(h)` refuses such a state (a SettingError):
 its h chains would all reach back into the one chain of the earlier call, which no cut can
-window. A constant state (an array, `state.detach()`) enters every policy as it is.
+window. Any other state (a constant, `state.detach()`, an encoder's final state entering a
+decoder, an initial state computed from weights) enters every policy as it is, never cut.
 
 window(h) cannot be expressed by cuts on one chain: R[t] and R[t+1] need their cuts in
 different places. The unroll runs the recurrence h times, chain c cut entering the steps

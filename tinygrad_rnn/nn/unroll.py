@@ -14,6 +14,7 @@ Each step runs inside `step(t)` (t = 1..T), so every node it creates carries its
 the visualizer and for error messages. The truncation policy decides which entering states are
 cut (see truncation.py); cuts never change forward values.
 """
+import weakref
 from contextlib import nullcontext
 from itertools import count
 
@@ -72,9 +73,10 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
 
     `state` is a carry from an earlier call (continue a sequence) or None (start from the
     cell's initial state). Under window(h) the recurrence runs on h chains; see truncation.py.
-    The boundary between two calls is one like any other: with a recorded state passed in,
-    elman and chunked(k) cut it (chunks count from each call's first step), full keeps it,
-    and window(h) refuses it (pass state.detach()); see _continued.
+    The boundary between two calls is one like any other: with the carry this cell returned
+    passed back in, elman and chunked(k) cut it (chunks count from each call's first step),
+    full keeps it, and window(h) refuses it (pass state.detach()); any other state enters
+    uncut, as an initial state does; see _continued.
     checkpoint_every=k stores one state per k steps and recomputes each segment of k steps
     during backward (checkpoint.py): the same gradients, a fraction of the memory. `step`
     replaces cell.step, e.g. by the same step bound to inputs projected ahead of time.
@@ -93,15 +95,35 @@ def unroll(cell, xs, state=None, truncation="full", checkpoint_every=None, step=
         start = None
     with tagged(unroll=next(_CALLS)):   # which call made a node: window(h)'s copies of h[t]
         if state is not None:
-            state = _continued(name, state, policy)
+            state = _continued(cell, name, state, policy)
         if checkpoint_every is not None:  # share it, another call's h[t] does not
-            return _unroll_in_segments(cell, step, xs, start, state, policy, checkpoint_every)
-        chains = min(policy.chains, steps + 1)
-        outputs, carries = _run_steps(cell, step, xs, 1, start, [state] * chains, policy)
-        return outputs.stacked(), carries[policy.chain_for_output(steps)]
+            ys, carry = _unroll_in_segments(cell, step, xs, start, state, policy,
+                                            checkpoint_every)
+        else:
+            chains = min(policy.chains, steps + 1)
+            outputs, carries = _run_steps(cell, step, xs, 1, start, [state] * chains, policy)
+            ys, carry = outputs.stacked(), carries[policy.chain_for_output(steps)]
+    for tensor in _tensors([carry]):
+        _remember_carry(tensor, cell)
+    return ys, carry
 
 
 _CALLS = count(1)       # numbers the unroll calls of this process (meta["unroll"])
+# id of each carry an unroll returned -> (a weak reference to it, the cell that returned it):
+# only a cell's own carry passed back in continues its sequence (an encoder's final state
+# entering a decoder does not). Keyed by id: a Tensor's == is elementwise, no dict key.
+_CARRIES = {}
+
+
+def _remember_carry(tensor, cell):
+    key = id(tensor)
+    _CARRIES[key] = (weakref.ref(tensor, lambda _, key=key: _CARRIES.pop(key, None)), cell)
+
+
+def _carried_by(tensor):
+    """The cell whose unroll returned `tensor` as (part of) its carry, or None."""
+    entry = _CARRIES.get(id(tensor))
+    return entry[1] if entry is not None and entry[0]() is tensor else None
 
 
 class _Rows:
@@ -182,32 +204,34 @@ def _check_same_draw(cell, policy, t, chain, first, other):
             f"apply the randomness outside the recurrence, or call model.eval()")
 
 
-def _continued(name, state, policy):
-    """A state passed in from an earlier call, entering step 1 of this one. Only a recorded
-    state that requires grad (the carry an earlier call returned) links the calls' graphs,
-    and the policy treats that link as the boundary it is (truncation.py): full keeps it,
-    chunked(k) and elman cut it (step 1 of a call starts a chunk), and window(h) refuses it:
-    its chains would each reach back into the earlier call's single chain. A constant state
-    (arrays, state.detach()) or a leaf that requires grad (a learned state) enters as it is."""
-    recorded = any(t.requires_grad and not t.is_leaf for t in _tensors([state]))
-    if not recorded or not (policy.cuts_between_calls or policy.chains > 1):
+def _continued(cell, name, state, policy):
+    """A state passed in, entering step 1 of this call. When it is the carry this cell's own
+    unroll returned (and a recorded node that requires grad), the call continues that
+    sequence, and the policy treats the calls' meeting as the boundary it is (truncation.py):
+    full keeps it, chunked(k) and elman cut it (step 1 of a call starts a chunk), and window(h)
+    refuses it: its chains would each reach back into the earlier call's single chain. Any
+    other state (an encoder's final state, a learned or computed initial state, arrays,
+    state.detach()) enters as it is, as an initial state does: never cut."""
+    carried = [t for t in _tensors([state])
+               if _carried_by(t) is cell and t.requires_grad and not t.is_leaf]
+    if not carried or not (policy.cuts_between_calls or policy.chains > 1):
         return state
     if policy.chains > 1:
         raise SettingError(
             f"{name}: under {policy!r} the gradient of y[t] reaches back exactly "
-            f"{policy.chains} steps, but the state passed in is a recorded node from an earlier "
-            f"call, whose one chain of steps cannot be windowed from here. Pass "
-            f"state.detach() (for a tuple, each part's) to start the window at this call, or "
-            f"run the whole sequence in one call, or use chunked(k) or full")
+            f"{policy.chains} steps, but the state passed in is the carry of an earlier call, "
+            f"whose one chain of steps cannot be windowed from here. Pass state.detach() (for "
+            f"a tuple, each part's) to start the window at this call, or run the whole "
+            f"sequence in one call, or use chunked(k) or full")
     with time_step(1):
-        return _cut_recorded(state)
+        return _cut(state, carried)
 
 
-def _cut_recorded(state):
-    """The state with each recorded part that requires grad cut, the rest as it is."""
+def _cut(state, carried):
+    """The state with each of its tensors in `carried` cut, the rest as they are."""
     if isinstance(state, tuple):
-        return tuple(_cut_recorded(s) for s in state)
-    return state.cut() if state.requires_grad and not state.is_leaf else state
+        return tuple(_cut(s, carried) for s in state)
+    return state.cut() if any(state is t for t in carried) else state
 
 
 def _row(xs, i):
