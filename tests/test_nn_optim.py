@@ -294,9 +294,10 @@ def test_a_step_that_would_overflow_changes_no_parameter_and_no_state(name):
             p.grad = np.array([1.0, 2.0])
         o.step()
     values, state = [p.data.copy() for p in params], optimizer_state(opt)
+    recorded = (params[0] * params[0]).sum()           # a graph reading the first parameter
     opt.lr = 1e308
-    for p in params:
-        p.grad = np.array([10.0, 10.0])
+    params[0].grad = np.array([1e-10, 1e-10])          # its update stays finite, and is made
+    params[1].grad = np.array([10.0, 10.0])            # before this one overflows
     with warnings.catch_warnings():
         warnings.simplefilter("error")                 # no RuntimeWarning either
         with pytest.raises(NumericalError, match="overflowed"):
@@ -306,6 +307,10 @@ def test_a_step_that_would_overflow_changes_no_parameter_and_no_state(name):
     for key, arrays in optimizer_state(opt).items():
         for now, before in zip(arrays, state[key]):
             np.testing.assert_array_equal(now, before)
+    saved, params[0].grad = params[0].grad, None
+    recorded.backward()          # a refused step wrote nothing: the graph before it still runs
+    np.testing.assert_array_equal(params[0].grad, 2 * values[0])
+    params[0].grad = saved
     opt.lr = 1e-2
     for ps, o in ((params, opt), (twins, fresh)):
         for p in ps:

@@ -163,3 +163,11 @@ def test_apply_never_lets_a_ufunc_write_into_an_input(extra):
     a, b, c = Tensor([1.0, 2.0]), Tensor([3.0, 4.0]), Tensor([0.5, 0.5])
     refuses(SettingError, lambda: extra(a, b, c), "input(s) and no parameters", "write")
     assert c.data.tolist() == [0.5, 0.5]
+
+
+def test_integers_written_into_an_integer_tensor_stay_exact():
+    """x[...] = v into an argmax's int64 result went through float64: 2**53 + 1 became 2**53."""
+    indices = Tensor(np.ones((2, 3))).argmax(axis=1)
+    indices[...] = 2**53 + 1
+    indices[0] = np.int64(2**62 + 1)
+    assert indices.data.tolist() == [2**62 + 1, 2**53 + 1]

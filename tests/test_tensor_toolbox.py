@@ -134,6 +134,14 @@ def test_max_and_min_along_a_dim_are_values_and_indices_as_torch(op, spelling, k
     np.testing.assert_array_equal(ours.grad, theirs.grad.numpy())
 
 
+def test_max_along_a_dim_of_a_tensor_empty_along_another_is_empty_as_torch():
+    """(0, 3).max(1) is empty pairs, as torch's; only the dim reduced may not be empty."""
+    values, indices = Tensor(np.zeros((0, 3))).max(1)
+    assert values.shape == indices.shape == (0,)
+    with pytest.raises(ShapeError, match="empty along axis 1"):
+        Tensor(np.zeros((2, 0))).max(1)
+
+
 def test_max_over_numpy_axes_and_of_everything_stays_the_values():
     x = Tensor(X)
     np.testing.assert_array_equal(x.max(axis=1).data, X.max(axis=1))

@@ -293,7 +293,7 @@ def test_targets_holding_nan_are_refused_not_drawn_as_nan_numbers():
     """NaN in xs was refused (by the model), NaN in vs built a page of NaN numbers."""
     xs, vs = np.ones((3, 1, 2)), np.zeros((3, 1, 1))
     vs[1, 0, 0] = np.nan
-    with pytest.raises(tg.NumericalError, match="explore: the loss under full is nan"):
+    with pytest.raises(viz.VizError, match="explore: the loss under full is nan"):
         viz.explore(nn.Elman(2, 3, 1, seed=0), xs, vs)
     roots = viz.record_policies(nn.Elman(2, 3, 1, seed=0), xs, vs, ["full"])   # no numbers
     assert set(roots) == {"full"}                                   # shown: recorded as it is

@@ -8,7 +8,8 @@ as in PyTorch (float(t), int(t), bool(t), t.item(), range(t), [..][t], f"{t:.3f}
 Any other number of elements is a ShapeError naming the shape; int() of NaN or Inf is a
 NumericalError; an index must be a whole number (the engine stores integers as floats) or a
 bool. np.asarray(t) gives the values as a read-only view (t.numpy() and t.data are the
-writable, watched ones).
+writable, watched ones). A value released to save memory (memory.py) converts to nothing: each
+conversion here is a BackwardError; only t.data and t.numpy() show its NaN placeholder.
 """
 import sys
 

@@ -218,7 +218,8 @@ def _arg_reduction(op, function, x, axis, keepdims, dim, keepdim):
     keepdims = flag(either(op, "keepdims", keepdims, "keepdim", keepdim), op, "keepdims")
     if axis is not None:
         axis = one_axis(axis, x, op)
-    if x.size == 0:
-        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty; it has no "
+    if x.shape[axis] == 0 if axis is not None else x.size == 0:    # (another axis may be 0)
+        raise ShapeError(f"{op}: the tensor of shape {x.shape} is empty"
+                         f"{'' if axis is None else f' along axis {axis}'}; it has no "
                          f"{op[3:]}imum{where_in_time(recording.meta)}")
     return x._mask(np.asarray(function(x._data, axis=axis, keepdims=keepdims), dtype=np.int64))

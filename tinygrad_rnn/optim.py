@@ -25,6 +25,7 @@ import numpy as np
 from . import schedulers as lr_scheduler  # noqa: F401  (optim.lr_scheduler, PyTorch's spelling)
 from . import settings
 from .errors import DTypeError, NumericalError, SettingError, ShapeError
+from .inplace import stamp
 from .tensor import Tensor
 
 
@@ -74,18 +75,20 @@ def _name(p, i):
 
 class Optimizer:
     """Base class: the checked parameter list and learning rate, and step(), which checks
-    every gradient (shape, finite), then asks proposal(i, p, grad) for each parameter's new
-    value and state, checks them and writes them, and undoes every write if one would
-    overflow. A subclass checks its own settings with the functions of settings.py and defines
-    proposal(i, p, grad): from grad (an array of p's shape, finite) it returns (p's new value,
-    {name: value}) without changing anything, where each name is a per-parameter list of the
-    optimizer's state (self.m, self.velocity) whose entry i step() sets to that value."""
+    every gradient (shape, finite), asks proposal(i, p, grad) for each parameter's step and
+    new state, computes every new value and checks it, and only then writes them all. A
+    subclass checks its own settings with the functions of settings.py and defines
+    proposal(i, p, grad): from grad (an array of p's shape, finite) it returns (s, {name:
+    value}), p's new value being p - s, without changing anything; each name is a
+    per-parameter list of the optimizer's state (self.m, self.velocity) whose entry i step()
+    sets to that value (a new array or number: proposal never writes into the old state)."""
 
     def __init__(self, params, lr):
         owner = type(self).__name__
         self.params = parameter_list(owner, params)
         self.lr = settings.positive_float(owner, "lr (the learning rate)", lr)
         self._shapes = [p.shape for p in self.params]
+        self._scratch_buffers = {}      # parameter index -> the array its new value goes into
 
     def zero_grad(self):
         for p in self.params:
@@ -114,59 +117,29 @@ class Optimizer:
                                    f"read-only, so it cannot be updated in place; no parameter "
                                    f"was changed (give it a writable copy: p.data = "
                                    f"p.data.copy())")
-        undos = []          # one per parameter updated, run if a later update overflows
-        try:
-            for (i, p), grad in zip(ready, grads):
-                with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                    value, state = self.proposal(i, p, grad)     # overflow: checked here
-                self._check_stays_finite(i, p, value, state)
-                undos.append(self._apply(i, p, value, state))
-                del value, state        # freed before the next parameter's are made
-        except NumericalError:
-            for undo in reversed(undos):
-                undo()
-            raise
-        for (_, p), grad in zip(ready, grads):
+        proposed = []       # nothing is written until every new value is known to be finite
+        for (i, p), grad in zip(ready, grads):
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                step, state = self.proposal(i, p, grad)          # overflow: checked below
+                value = np.subtract(p._data, step, out=self._scratch(i, p))
+                del step        # freed now: the next parameter's step reuses its memory
+            self._check_stays_finite(i, p, value, state)
+            proposed.append((i, p, value, state))
+        for (i, p, value, state), grad in zip(proposed, grads):
+            np.copyto(p._data, value)
+            stamp(p)                # a write of p, which graphs recorded before it see
+            for name, entry in state.items():
+                getattr(self, name)[i] = entry
             p.grad = grad
 
-    def _apply(self, i, p, value, state):
-        """Write parameter i's new value and state; returns a function that writes the old
-        ones back. Arrays are written in place, their old values first copied into buffers
-        kept from step to step (one more copy of the parameters and the state), so a step
-        allocates what the update itself does: holding every parameter's new arrays until the
-        last was checked made the allocator give memory back and fault it in again at every
-        step (Adam on an LSTM of H = 128: 425 page faults per training step, 0 this way)."""
-        old_value = self._kept_copy(i, None, p._data)
-        p.data[...] = value                   # through .data: a write of p that graphs see
-        old_state = {}
-        for name, entry in state.items():
-            current = getattr(self, name)[i]
-            in_place = (isinstance(current, np.ndarray) and isinstance(entry, np.ndarray)
-                        and current.shape == entry.shape and current.dtype == entry.dtype)
-            if in_place:
-                old_state[name] = (True, self._kept_copy(i, name, current))
-                current[...] = entry
-            else:                             # a step count, a first buffer, another dtype
-                old_state[name] = (False, current)
-                getattr(self, name)[i] = entry
-
-        def undo():
-            p.data[...] = old_value
-            for name, (in_place, old) in old_state.items():
-                if in_place:
-                    getattr(self, name)[i][...] = old
-                else:
-                    getattr(self, name)[i] = old
-        return undo
-
-    def _kept_copy(self, i, name, array):
-        """A copy of `array` (parameter i's value when name is None, else its state `name`)
-        in a buffer this optimizer keeps for it."""
-        buffers = self.__dict__.setdefault("_undo_buffers", {})
-        buffer = buffers.get((i, name))
-        if buffer is None or buffer.shape != array.shape or buffer.dtype != array.dtype:
-            buffer = buffers[(i, name)] = np.empty_like(array)
-        np.copyto(buffer, array)
+    def _scratch(self, i, p):
+        """The array parameter i's new value is computed into, kept from step to step (one
+        more copy of the parameters): a new one per step would be given back to the system
+        and faulted in again at every step."""
+        buffers = self._scratch_buffers
+        buffer = buffers.get(i)
+        if buffer is None or buffer.shape != p.shape or buffer.dtype != p.dtype:
+            buffer = buffers[i] = np.empty_like(p._data)
         return buffer
 
     def _check_stays_finite(self, i, p, value, state):
@@ -259,7 +232,7 @@ class SGD(Optimizer):
             v = g.copy() if self.velocity[i] is None else self.momentum * self.velocity[i] + g
             state["velocity"] = v
             g = g + self.momentum * v if self.nesterov else v
-        return p._data - (self.lr * g).astype(p.dtype, copy=False), state
+        return (self.lr * g).astype(p.dtype, copy=False), state
 
 
 class Adam(Optimizer):
@@ -280,8 +253,7 @@ class Adam(Optimizer):
         self.weight_decay = settings.non_negative_float(owner, "weight_decay", self.weight_decay)
 
     def proposal(self, i, p, grad):
-        step, state = self.adam_step(i, self.decayed_gradient(p, grad), p.dtype)
-        return p._data - step, state
+        return self.adam_step(i, self.decayed_gradient(p, grad), p.dtype)
 
     def adam_step(self, i, g, dtype):
         """lr m_hat / (sqrt(v_hat) + eps) in the parameter's dtype, and the moments and step
@@ -331,7 +303,7 @@ class RMSprop(Optimizer):
         step = g / (np.sqrt(v) + self.eps)
         if self.momentum:
             step = state["buffer"] = self.momentum * self.buffer[i] + step
-        return p._data - (self.lr * step).astype(p.dtype, copy=False), state
+        return (self.lr * step).astype(p.dtype, copy=False), state
 
 
 class Adagrad(Optimizer):
@@ -360,7 +332,7 @@ class Adagrad(Optimizer):
         rate = self.lr / (1 + (t - 1) * self.lr_decay)
         sums = self.sums[i] + g * g
         step = (rate * g / (np.sqrt(sums) + self.eps)).astype(p.dtype, copy=False)
-        return p._data - step, {"sums": sums, "t": t}
+        return step, {"sums": sums, "t": t}
 
 
 class AdamW(Adam):
@@ -383,8 +355,9 @@ class AdamW(Adam):
 
     def proposal(self, i, p, grad):
         step, state = self.adam_step(i, grad, p.dtype)      # on the plain gradient
-        decayed = p._data * np.asarray(1 - self.lr * self.decoupled_weight_decay, dtype=p.dtype)
-        return decayed - step, state
+        # p (1 - lr wd) - step = p - (lr wd p + step)
+        decay = p._data * np.asarray(self.lr * self.decoupled_weight_decay, dtype=p.dtype)
+        return step + decay, state
 
 
 def betas_pair(owner, betas):

@@ -258,9 +258,14 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def square(self): return apply("square", self)
 
 def _written_value(tensor, value):
-    """The value of x[index] = value (a number, list or array) as an array of numbers."""
+    """The value of x[index] = value (a number, list or array) as an array of numbers; into an
+    integer tensor (an argmax), integers as they are (as_array would read them as float64,
+    and 2**53 + 1 would be written as 2**53)."""
     try:
-        return as_array(value, copy=False)
+        checked = as_array(value, copy=False)
+        if tensor.dtype.kind in "iu" and np.asarray(value).dtype.kind in "iu":
+            return np.asarray(value)
+        return checked
     except DTypeError as exc:       # (an int's repr may be too long to make: 2**20000)
         shown = "an int" if isinstance(value, int) else f"{value!r:.40}"
         raise DTypeError(f"x[...] = {shown}: the {tensor.dtype} tensor of shape "

@@ -35,7 +35,6 @@ from pathlib import Path
 
 import networkx as nx
 
-from tinygrad_rnn.errors import NumericalError
 from tinygrad_rnn.files import as_path, write_atomically
 
 from .display import to_networkx
@@ -96,9 +95,9 @@ def explore(model, xs, vs, policies=None, loss="mse", *, title=None, highlight=N
     roots = record_policies(model, xs, vs, policies, loss)
     for label, root in roots.items():   # the page shows numbers: NaN targets would fill it
         if not math.isfinite(float(root)):
-            raise NumericalError(f"explore: the loss under {label} is {float(root)}, and every "
-                                 f"number the page shows would be NaN or Inf too (NaN or Inf in "
-                                 f"the targets, or a loss that overflows)")
+            raise VizError(f"explore: the loss under {label} is {float(root)}, and every "
+                           f"number the page shows would be NaN or Inf too (NaN or Inf in the "
+                           f"targets, or a loss that overflows)")
     if not title:                       # None or "" (as to_html): the default
         title = f"{type(model).__name__}, T = {len(xs)}: where each R[t]'s gradient flows"
     return _page(roots, model, title, highlight, max_lags, one_input=True)
