@@ -1,4 +1,5 @@
-"""Optimizers and gradient clipping, updating parameters' .data in place (as torch.optim).
+"""Optimizers, updating parameters' .data in place (as torch.optim); clip_grad_norm is
+gradient_clipping.py's, here too for torch.optim's users.
 
     opt = SGD(model.parameters(), lr=0.1, momentum=0.9)
     opt.zero_grad(); loss.backward(); clip_grad_norm(model.parameters(), 1.0); opt.step()
@@ -18,59 +19,15 @@ overflow (lr * g beyond the largest float, or Adam's g^2): a finite value of a p
 of the optimizer's state (momentum, moments) that would become Inf or NaN is a NumericalError,
 and every parameter and all of the optimizer's state (step counts too) are as before the step.
 """
-from collections.abc import Mapping
 
 import numpy as np
 
 from . import schedulers as lr_scheduler  # noqa: F401  (optim.lr_scheduler, PyTorch's spelling)
 from . import settings
-from .errors import DTypeError, NumericalError, SettingError, ShapeError
+from .errors import NumericalError, SettingError, ShapeError
+from .gradient_clipping import clip_grad_norm, grad_norm  # noqa: F401  (optim.clip_grad_norm)
 from .inplace import stamp
-from .tensor import Tensor
-
-
-def parameter_list(owner, params):
-    """`params` as a list of distinct leaf Tensors that require grad; a SettingError naming
-    `owner` otherwise (what a bare Tensor, a Module or an array should have been)."""
-    if isinstance(params, Tensor):
-        raise SettingError(f"{owner}: got one Tensor (shape {params.shape}) as the parameter "
-                           f"list; pass a list of parameters, [w], or model.parameters()")
-    _check_iterable(owner, params, "a list of Tensors")
-    if isinstance(params, (set, frozenset)):      # as PyTorch: a set's order changes per run
-        raise SettingError(f"{owner}: got the parameters as a {type(params).__name__}, whose "
-                           f"order changes from run to run; pass a list (model.parameters())")
-    params = list(params)
-    if not params:
-        raise SettingError(f"{owner}: got an empty parameter list")
-    for i, p in enumerate(params):
-        if isinstance(p, Mapping):
-            raise SettingError(f"{owner}: parameter groups (dicts) are not supported; pass one "
-                               f"list of Tensors")
-        if not isinstance(p, Tensor):
-            raise SettingError(f"{owner}: parameter {i} is a {type(p).__name__}, not a Tensor")
-        if not p.is_leaf:
-            raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) is the output of "
-                               f"{p.op!r}, not a leaf: optimize the leaves it is computed from")
-        if not p.requires_grad:
-            raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) does not require grad, "
-                               f"so it would never change; make it with requires_grad=True, or "
-                               f"leave it out of the list to freeze it")
-    return _listed_once(owner, params)
-
-
-def _listed_once(owner, params):
-    """params, unless one tensor is listed twice: a step would move it twice, a norm would
-    count its gradient twice."""
-    for i, p in enumerate(params):
-        for j, earlier in enumerate(params[:i]):
-            if p is earlier:
-                raise SettingError(f"{owner}: parameter {i} ({_name(p, i)}) is parameter {j} "
-                                   f"again; list each parameter once")
-    return params
-
-
-def _name(p, i):
-    return p.name if p.name is not None else f"parameter {i}"
+from .parameters import gradient_array, parameter_list, parameter_name
 
 
 class Optimizer:
@@ -113,8 +70,9 @@ class Optimizer:
         grads = [self._checked_gradient(i, p) for i, p in ready]
         for i, p in ready:
             if not p.data.flags.writeable:
-                raise SettingError(f"{type(self).__name__}.step: the array of {_name(p, i)} is "
-                                   f"read-only, so it cannot be updated in place; no parameter "
+                raise SettingError(f"{type(self).__name__}.step: the array of "
+                                   f"{parameter_name(p, i)} is read-only, so it cannot be "
+                                   f"updated in place; no parameter "
                                    f"was changed (give it a writable copy: p.data = "
                                    f"p.data.copy())")
         proposed = []       # nothing is written until every new value is known to be finite
@@ -146,8 +104,8 @@ class Optimizer:
         """A NumericalError if a finite value of p, or of its entries in the optimizer's state,
         would become Inf or NaN: the update overflowed (a huge lr, g^2 beyond the largest
         float). One isfinite per array when all is well."""
-        arrays = [(f"{_name(p, i)}", p._data, value)]
-        arrays += [(f"{_name(p, i)}'s {name}", getattr(self, name)[i], entry)
+        arrays = [(f"{parameter_name(p, i)}", p._data, value)]
+        arrays += [(f"{parameter_name(p, i)}'s {name}", getattr(self, name)[i], entry)
                    for name, entry in state.items() if isinstance(entry, np.ndarray)]
         for what, before, after in arrays:
             stays = np.isfinite(after)
@@ -164,7 +122,7 @@ class Optimizer:
                     f"norm, or skip this step)")
 
     def _checked_gradient(self, i, p):
-        owner, name = type(self).__name__, _name(p, i)
+        owner, name = type(self).__name__, parameter_name(p, i)
         if p.shape != self._shapes[i]:
             raise ShapeError(f"{owner}.step: {name} has shape {p.shape}, but {self._shapes[i]} "
                              f"when the optimizer was made; make a new optimizer for it")
@@ -188,25 +146,6 @@ class Optimizer:
 
     def proposal(self, i, p, grad):
         raise NotImplementedError(f"{type(self).__name__} must define proposal(i, p, grad)")
-
-
-def gradient_array(who, name, p):
-    """p.grad as a floating array: a float array as it is, a list, a Tensor or an integer
-    array as numbers in p's dtype; booleans, complex numbers, strings and objects are not
-    gradients (a DTypeError: complex would lose its imaginary part, "1" would be parsed)."""
-    grad = p.grad
-    if isinstance(grad, np.ndarray) and grad.dtype.kind == "f":
-        return grad
-    try:
-        values = np.asarray(grad.data if isinstance(grad, Tensor) else grad)
-    except (TypeError, ValueError) as exc:
-        raise DTypeError(f"{who}: the gradient of {name} is not an array of numbers "
-                         f"({exc})") from None
-    if values.dtype.kind not in "iuf":
-        raise DTypeError(f"{who}: the gradient of {name} is not an array of numbers: it holds "
-                         f"{values.dtype} values (a gradient holds real numbers); no parameter "
-                         f"or gradient was changed")
-    return values.astype(p.dtype if p.dtype.kind == "f" else np.float64)
 
 
 class SGD(Optimizer):
@@ -367,86 +306,3 @@ def betas_pair(owner, betas):
                            f"got {betas!r}")
     return tuple(settings.real(owner, f"betas[{k}]", b, low=0, high=1, high_open=True)
                  for k, b in enumerate(betas))
-
-
-def grad_norm(params):
-    """The global L2 norm of all gradients (parameters without a gradient count as zero);
-    NaN or Inf if a gradient holds one. Finite gradients whose squares overflow float64
-    are rescaled first, so their norm is still right."""
-    return _norm([np.asarray(p.grad) for p in params if p.grad is not None])
-
-
-TINY_NORM = 1e-150        # below this a sum of squares may have lost its smallest terms
-
-
-def _norm(grads):
-    """sqrt(sum g^2) over all gradients; computed over g / max|g| when the squares overflow
-    (an inf norm of finite gradients) or underflow (1e-170 squares to 0)."""
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        total = float(np.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads)))
-        if (np.isinf(total) or total < TINY_NORM) and all(np.all(np.isfinite(g)) for g in grads):
-            largest = max((float(np.max(np.abs(g))) for g in grads if np.size(g)), default=0.0)
-            if largest > 0:
-                total = largest * float(np.sqrt(sum(
-                    float(np.sum(np.square(np.asarray(g, dtype=np.float64) / largest)))
-                    for g in grads)))
-    return total
-
-
-def _check_iterable(owner, params, expected):
-    """A SettingError unless `params` is an iterable of parameters: a model (pass
-    model.parameters()), an array, a string, a dict or a single value is not."""
-    if callable(getattr(params, "parameters", None)):
-        raise SettingError(f"{owner}: got a {type(params).__name__} model as the parameter list; "
-                           f"pass model.parameters()")
-    if isinstance(params, (np.ndarray, str, bytes, Mapping)) or not hasattr(params, "__iter__"):
-        raise SettingError(f"{owner}: the parameters must be {expected} (as "
-                           f"model.parameters() returns), got {type(params).__name__}")
-
-
-def _clipped_parameters(params):
-    """clip_grad_norm's parameters: one Tensor, or an iterable of Tensors (not a model: as
-    PyTorch, it takes model.parameters())."""
-    if isinstance(params, Tensor):
-        return [params]
-    _check_iterable("clip_grad_norm", params, "a Tensor or a list of Tensors")
-    params = list(params)
-    for i, p in enumerate(params):
-        if not isinstance(p, Tensor):
-            raise DTypeError(f"clip_grad_norm: parameter {i} is a {type(p).__name__}, not a "
-                             f"Tensor")
-    return _listed_once("clip_grad_norm", params)
-
-
-def clip_grad_norm(params, max_norm, error_if_nonfinite=True):
-    """Scale all gradients so their global L2 norm is at most max_norm; returns the norm
-    before clipping (as torch.nn.utils.clip_grad_norm_, which also takes one Tensor).
-
-    max_norm must be > 0 (inf: measure only). A NaN or Inf gradient makes the norm NaN or
-    Inf: with error_if_nonfinite=True (the default; PyTorch's default is False) that is a
-    NumericalError naming the parameter; with False the norm is returned and the gradients
-    are left as they are (PyTorch would scale them all to NaN), for the caller to decide.
-    Either way no gradient is changed. Gradients given as lists or integer arrays are read
-    as numbers in their parameter's dtype (an integer array scaled in its own dtype would be
-    cut to 0); booleans, complex numbers and strings are a DTypeError."""
-    params = _clipped_parameters(params)
-    max_norm = settings.positive_float("clip_grad_norm", "max_norm", max_norm, finite=False)
-    error_if_nonfinite = settings.flag("clip_grad_norm", "error_if_nonfinite",
-                                       error_if_nonfinite)
-    grads = [None if p.grad is None else gradient_array("clip_grad_norm", _name(p, i), p)
-             for i, p in enumerate(params)]
-    total = _norm([g for g in grads if g is not None])
-    if not np.isfinite(total):
-        if error_if_nonfinite:
-            bad = [_name(p, i) for i, (p, g) in enumerate(zip(params, grads))
-                   if g is not None and not np.all(np.isfinite(g))]
-            raise NumericalError(f"clip_grad_norm: the gradient norm is {total}: the gradients "
-                                 f"of {', '.join(bad)} hold NaN or Inf; no gradient was changed")
-        return total
-    if total > max_norm:
-        scale = max_norm / total / (1 + 1e-12)      # a hair under max_norm, at any scale
-        # (divided in turn: total * (1 + 1e-12) overflows near the largest float)
-        for p, g in zip(params, grads):
-            if g is not None:
-                p.grad = g * np.asarray(scale, dtype=g.dtype)
-    return total

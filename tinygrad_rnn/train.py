@@ -11,7 +11,8 @@ import numpy as np
 
 from . import settings
 from .errors import DTypeError, NumericalError, SettingError, ShapeError
-from .optim import clip_grad_norm, parameter_list
+from .gradient_clipping import clip_grad_norm
+from .parameters import parameter_list
 from .tensor import Tensor
 
 
