@@ -1,6 +1,7 @@
-"""Nothing silently wrong, the operands: what is written into a tensor (in-place operators,
-item assignment: numbers only, never a tensor that requires grad), ints beyond float64, masks
-combined and compared, and apply's name, inputs and parameters. Each case asserts the error
+"""Nothing silently wrong, the operands: what functions and losses take (where's condition,
+targets, tensors to join), what is written into a tensor (in-place operators, item assignment:
+numbers only, never a tensor that requires grad), ints beyond float64, masks combined and
+compared, and apply's name, inputs and parameters. Each case asserts the error
 type and a phrase of its message, or the right value."""
 import numpy as np
 import pytest
@@ -9,6 +10,86 @@ from refusals import cases, refusal_cases, refuses
 import tinygrad_rnn as tg
 from tinygrad_rnn import DTypeError, SettingError, ShapeError, Tensor
 from tinygrad_rnn.errors import TensorIndexError
+
+# --- functional and losses ---
+
+def test_where_refuses_a_condition_that_is_not_numbers_and_reads_numbers_as_numpy_does():
+    refuses(DTypeError, lambda: tg.where("abc", Tensor([1.0]), Tensor([2.0])), "where", "<U3")
+    assert tg.where([0.5, 0.0], Tensor([1.0, 1.0]), 0.0).data.tolist() == [1.0, 0.0]
+    assert tg.where(Tensor([True, False]), Tensor([1.0, 1.0]), 0.0).data.tolist() == [1.0, 0.0]
+
+
+RAGGED_ARGUMENTS = {
+    "where's condition": (lambda: tg.where([True, [False]], Tensor([1.0, 2.0]), 1.0), "where"),
+    "cross_entropy's targets": (lambda: tg.cross_entropy(Tensor(np.zeros((2, 3))), [0, [1]]),
+                                "cross_entropy"),
+    "a sequence loss's mask": (lambda: tg.nn.sequence_loss(
+        [Tensor(np.zeros((2, 1)))], [np.zeros((2, 1))], mask=[[True, [False]]]), "mask"),
+}
+
+
+@pytest.mark.parametrize("call, phrase", cases(RAGGED_ARGUMENTS))
+def test_a_ragged_list_argument_is_a_shape_error(call, phrase):
+    refuses(ShapeError, call, phrase, "rectangular")
+
+
+LOSS_VALUES = {
+    "mse of lists": (lambda: tg.mse_loss([1.0, 3.0], [1.0, 1.0]), 2.0),
+    "cross-entropy of numpy logits": (lambda: tg.cross_entropy(np.zeros((2, 3)), [0, 1]),
+                                      np.log(3)),
+    "bce of lists": (lambda: tg.binary_cross_entropy_with_logits([0.0], [1.0]), np.log(2)),
+}
+
+
+@pytest.mark.parametrize("call, expected", cases(LOSS_VALUES))
+def test_losses_take_arrays_and_lists(call, expected):
+    assert float(call()) == pytest.approx(expected, rel=1e-12)
+
+
+LOSS_REFUSALS = {
+    "mse reduction None": (SettingError, lambda: tg.mse_loss(Tensor([1.0]), [1.0], reduction=None),
+                           "mse_loss", "'mean', 'sum', 'none'", "None"),
+    "cross-entropy reduction 'avg'": (SettingError, lambda: tg.cross_entropy(
+        Tensor(np.zeros((1, 2))), [0], reduction="avg"), "cross_entropy", "'avg'"),
+    "bce reduction 1": (SettingError, lambda: tg.binary_cross_entropy_with_logits(
+        Tensor([0.0]), [1.0], 1), "binary_cross_entropy_with_logits", "reduction"),
+    "mse of a bool prediction": (DTypeError, lambda: tg.mse_loss(Tensor([True]), [1.0]),
+                                 "mse_loss", "floating"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(LOSS_REFUSALS))
+def test_loss_arguments_are_checked_first(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+FUNCTIONAL_REFUSALS = {
+    "stack(None)": (DTypeError, lambda: tg.stack(None), "stack", "sequence of tensors"),
+    "stack along a tuple of axes": (DTypeError, lambda: tg.stack([Tensor([[1.0]])] * 2,
+                                                                 dim=(2, 1)), "stack", "one int",
+                                    "(2, 1)"),
+    "concatenate along a tuple": (DTypeError, lambda: tg.concatenate([Tensor([[1.0]])] * 2,
+                                                                     axis=(1, 0)), "concatenate",
+                                  "one int", "(1, 0)"),
+    "stack along axis None": (DTypeError, lambda: tg.stack([Tensor([1.0])] * 2, axis=None),
+                              "stack", "one int", "None"),
+    "concatenate along dim None": (DTypeError, lambda: tg.concatenate([Tensor([1.0])] * 2,
+                                                                      dim=None),
+                                   "concatenate", "one int", "None"),
+    "stack(5)": (DTypeError, lambda: tg.stack(5), "stack", "int"),
+    "concatenate('ab')": (DTypeError, lambda: tg.concatenate("ab"), "concatenate", "str"),
+}
+
+
+@pytest.mark.parametrize("error, call, phrases", refusal_cases(FUNCTIONAL_REFUSALS))
+def test_functions_of_several_tensors_take_a_sequence(error, call, phrases):
+    refuses(error, call, *phrases)
+
+
+def test_cut_takes_numbers_and_arrays_as_constants():
+    assert float(tg.cut(5.0)) == 5.0 and tg.cut(np.ones(2)).op is None
+    assert tg.stack(Tensor([float(i)]) for i in range(3)).shape == (3, 1)
+
 
 # --- in-place operators: numpy's refusals as the project's errors ---
 
