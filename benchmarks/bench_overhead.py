@@ -125,6 +125,9 @@ def main(argv=None):
                         help="also time the engine stopped after each part (see above)")
     parser.add_argument("--quick", action="store_true", help="a smoke run: 50 ops, 2 repeats")
     args = parser.parse_args(argv)
+    for name in ("ops", "repeats"):         # a chain of 0 ops divides by 0; -3 gives < 0 us
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be at least 1, got {getattr(args, name)}")
     ops, repeats = (50, 2) if args.quick else (args.ops, args.repeats)
     per_op = measure(ops, warmup=1, repeats=repeats)
     print(f"### per-op overhead: y = y + c on 4-element float64, chain of {ops} ops, "

@@ -107,3 +107,11 @@ def test_a_fast_path_whose_plain_run_gives_other_gradients_is_not_timed():
     bench_fast_paths.check_same_result(chain, chain)
     with pytest.raises(AssertionError, match="Mismatched elements"):
         bench_fast_paths.check_same_result(chain, doubled)
+
+
+@pytest.mark.parametrize("argv", [["--ops", "0", "--parts"], ["--ops", "-3"], ["--repeats", "0"]])
+def test_overhead_refuses_a_chain_or_a_count_below_one(argv, capsys):
+    """--ops 0 divided by zero; --ops -3 printed negative microseconds per op."""
+    with pytest.raises(SystemExit) as refused:
+        bench_overhead.main(argv)
+    assert refused.value.code == 2 and "must be at least 1" in capsys.readouterr().err
