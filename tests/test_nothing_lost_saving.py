@@ -331,14 +331,71 @@ def four_megabyte_models():
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked processes")
-def test_a_save_killed_at_any_moment_loses_nothing(tmp_path, four_megabyte_models):
+@pytest.mark.parametrize("unnamed", [True, False], ids=["unnamed", "named"])
+def test_a_save_killed_at_any_moment_loses_nothing(tmp_path, monkeypatch, four_megabyte_models,
+                                                   unnamed):
+    """Random kills: the file is always one model or the other, and what a kill leaves is
+    only temporaries, which the next save removes (kill_saves checks all three). How many a
+    kill leaves depends on where it lands and on the machine's load: the tests below stop a
+    writer at each place deterministically."""
+    if unnamed and not files.UNNAMED_TEMPORARIES:
+        pytest.skip("this system has no unnamed temporaries")
+    monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", unnamed)
     old, new = four_megabyte_models
-    rng = np.random.default_rng(0)
-    left = kill_saves(tmp_path, 24, rng, old, new)
-    if files.UNNAMED_TEMPORARIES:
-        # the temporary has no name while it is written: only a kill in the instant between
-        # naming it and renaming it could leave one, and the next save removes it
-        assert sum(left) <= 2, left
+    left = kill_saves(tmp_path, 12, np.random.default_rng(0), old, new)
+    assert len(left) == 12
+
+
+def killed_while_paused(tmp_path, old, new, pause):
+    """Start a real process that saves `new` over folder/model.npz (which holds `old`) and
+    stops at `pause`: "writing" (half the bytes written) or "renaming" (the temporary complete
+    and named, before os.replace). Returns the folder's names while it waits there and after
+    it is killed (-9) there."""
+    folder = tmp_path / pause
+    folder.mkdir()
+    path = folder / "model.npz"
+    old.save(path)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:                           # the child: save, and wait at the pause
+        try:
+            os.close(read)
+
+            def stop(*args, **kwargs):
+                os.write(write, b"paused")
+                time.sleep(60)
+            if pause == "writing":
+                with atomic_writer(path) as file:
+                    file.write(b"half a model")
+                    stop()
+            else:
+                os.replace = stop          # this process's os module only
+                new.save(path)
+        finally:
+            os._exit(1)
+    os.close(write)
+    assert os.read(read, 6) == b"paused"
+    os.close(read)
+    waiting = sorted(os.listdir(folder))
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    killed = sorted(os.listdir(folder))
+    saved = values(path)                   # the old model, intact
+    assert all(np.array_equal(saved[k], v) for k, v in old.state_dict().items())
+    new.save(path)                         # the next save removes what was left
+    assert os.listdir(folder) == ["model.npz"]
+    return waiting, killed
+
+
+@pytest.mark.skipif(not hasattr(os, "fork") or not files.UNNAMED_TEMPORARIES,
+                    reason="kills forked processes; needs unnamed temporaries")
+def test_an_unnamed_temporary_has_no_name_until_its_rename(tmp_path, four_megabyte_models):
+    old, new = four_megabyte_models
+    waiting, killed = killed_while_paused(tmp_path, old, new, "writing")
+    assert waiting == killed == ["model.npz"]
+    # only a kill in the instant between naming it and renaming it leaves one
+    waiting, killed = killed_while_paused(tmp_path, old, new, "renaming")
+    assert waiting == killed and len(waiting) == 2 and files.is_temporary_name(waiting[0])
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="kills forked processes")
@@ -346,6 +403,6 @@ def test_temporaries_named_from_the_start_are_removed_by_the_next_save(tmp_path,
                                                                       four_megabyte_models):
     monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", False)    # as on other systems
     old, new = four_megabyte_models
-    rng = np.random.default_rng(1)
-    left = kill_saves(tmp_path, 10, rng, old, new)
-    assert sum(left) >= 1, "no kill landed mid-write: the cleanup was never exercised"
+    for pause in ("writing", "renaming"):
+        waiting, killed = killed_while_paused(tmp_path, old, new, pause)
+        assert waiting == killed and len(waiting) == 2 and files.is_temporary_name(waiting[0])
