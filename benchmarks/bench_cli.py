@@ -3,8 +3,9 @@ rough times with a few rates, and this prints those rates as this machine does t
 
     OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 python benchmarks/bench_cli.py [--repeats 3] [--quick]
 
-- gradcheck: a per-step gradcheck of T steps costs T (T + 2n) step evaluations (T backward
-  passes through T steps, 2n forward passes); measured as step evaluations per second.
+- gradcheck: a per-step gradcheck of T steps costs at most T (T + 4n) step evaluations (T
+  backward passes through T steps, up to 4n forward passes: a truncation's elements, which
+  rounding does not explain, take two more each); measured as step evaluations per second.
 - layout: the seconds `dot` takes to lay out a step-level picture of N nodes, next to the
   quadratic model limits.py uses (LAYOUT_SECONDS_AT_LIMIT at LAYOUT_NODES nodes).
 - recording: the memory one recorded step keeps for a picture (the engine's graph after

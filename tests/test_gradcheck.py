@@ -3,6 +3,9 @@ path), names the worst input, index, analytic and numeric values, and leaves eve
 .data and every .grad exactly as it found them."""
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from primitive_cases import CASES
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import GradcheckWarning, Tensor, gradcheck
@@ -241,6 +244,66 @@ def test_a_wrong_gradient_fails_however_small_the_function(factor, scale, monkey
     report = gradcheck(lambda: w.tanh().sum() * scale, [w])
     assert not report and report.worst.failed >= 1
     assert report.worst.allowed < abs(report.worst.numeric)
+
+
+def _exp_with_one_element_lost(x):
+    """exp(x).sum() whose last element goes through .data: its gradient is lost (0)."""
+    return x[:-1].exp().sum() + Tensor(np.exp(x.data[-1]))
+
+
+@pytest.mark.parametrize("small", [-12.0, -9.0, -6.0])
+def test_an_element_far_below_its_inputs_largest_gradient_is_judged_on_its_own(small):
+    """exp(small) beside exp(1): torch's atol (and atol G) let the small element's gradient
+    be anything up to 1e-5; it is judged by what finite differences resolve there instead."""
+    x = Tensor(np.array([1.0, 0.5, small]), name="x")
+    assert gradcheck(lambda x: x.exp().sum(), [x])
+    report = gradcheck(_exp_with_one_element_lost, [x])
+    check = report.inputs[0]
+    assert not report and check.failed == 1 and check.index == (2,)
+    assert check.analytic == 0 and check.numeric == pytest.approx(np.exp(small), rel=1e-3)
+    # per loss term too: the lost element is in the second term only
+    terms = gradcheck(lambda x: tg.stack([x[0].exp(), _exp_with_one_element_lost(x[1:])]),
+                      [x], per_step=True)
+    assert not terms and terms.inputs[0].step == 2 and terms.inputs[0].index == (2,)
+
+
+def test_an_element_whose_quotient_is_off_by_its_step_still_passes():
+    """sin(2e5 x) at eps = 1e-6: D(eps) is 0.7% off the derivative (h^2 f^(3) / 6), more than
+    rtol and rounding allow (x = 1e-5 and x / 5e-6 keep every value on the way small, and so the
+    rounding); D(2 eps) measures that error, and the right gradient passes."""
+    x = Tensor(np.array([0.3, 1e-5]), name="x")
+    report = gradcheck(lambda x: (x[0:1] * 3.0).sum() + (x[1:2] / 5e-6).sin().sum() * 5e-9, [x])
+    check = report.inputs[0]
+    assert report and check.index == (1,)
+    assert check.abs_error > 1e-3 * abs(check.numeric) + 4 * check.resolution
+
+
+def test_where_twice_the_step_leaves_fns_domain_the_element_is_judged_by_atol():
+    """sqrt at 1.5e-6 with eps = 1e-6: D(eps) is 7% off (the step is most of x), and D(2 eps)
+    takes sqrt of a negative number, NaN: the error cannot be estimated, and the element is
+    judged by atol, as torch would (finite differences are no proof there either way)."""
+    x = Tensor(np.array([1.5e-6, 1.0]), name="x")
+    report = gradcheck(lambda x: (x[0:1].sqrt() * 1e-7).sum() + (x[1:2] * 2.0).sum(), [x])
+    check = report.inputs[0]
+    assert report and check.index == (0,) and check.rel_error > 0.05
+    assert check.allowed == pytest.approx(1e-5 + 1e-3 * abs(check.numeric))
+
+
+@pytest.mark.parametrize("name", sorted(set(CASES) - {"cut"}))   # differences see through cut
+@settings(max_examples=4, deadline=None)
+@given(data=st.data())
+def test_every_primitives_right_gradient_is_certified(name, data):
+    """The tolerance refuses no right gradient: each ops-table entry at its case's points
+    (tests/primitive_cases.py), through a random weighted sum of its output."""
+    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
+    case = CASES[name](data, rng)
+    tensors = [Tensor(a, name=f"x{i}") for i, a in enumerate(case.arrays)]
+    inputs = [t for t in tensors if t.dtype.kind == "f" and t.size]
+    weights = rng.standard_normal(case.api(*tensors).shape)
+    mode = data.draw(st.sampled_from(["elements", "random"]), label="mode")
+    if inputs:
+        report = gradcheck(lambda: (case.api(*tensors) * weights).sum(), inputs, mode=mode)
+        assert report, str(report)
 
 
 def test_a_gradient_finite_differences_cannot_resolve_is_not_certified(monkeypatch, rng):

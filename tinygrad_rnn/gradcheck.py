@@ -11,7 +11,10 @@ The analytic gradient comes from backward(); the numeric one from central differ
 random directions in each input (mode="random": 2k evaluations per input, whatever its size;
 each input is judged on its own row, so a small input's wrong gradient cannot hide in a large
 one's directional derivative). The difference quotient divides by the step actually taken,
-(x + eps) - (x - eps) in float64, which rounding may make differ from 2 eps.
+(x + eps) - (x - eps) in float64, which rounding may make differ from 2 eps. A direction mixes
+an input's elements, so mode="random" sees one far smaller than the rest (exp(-12) beside
+exp(1)) only through its share of each directional derivative, where a wrong value hides
+within rtol; mode="elements" judges every element on its own.
 
 An element passes or fails by the tolerance that gradcheck_report.py explains (torch's,
 tightened for small gradients, and never certifying what finite differences cannot
@@ -32,13 +35,14 @@ Whatever happens, fn raising included, every input's .data (the same array, bitw
 import inspect
 import warnings
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 
 from . import settings
 from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
-from .gradcheck_report import ROUNDING, GradcheckReport, compare
+from .gradcheck_report import RESOLVED, ROUNDING, GradcheckReport, compare, tolerance
 from .graph import topological_order
 from .inplace import give_back, lend, made_before_write
 from .tensor import Tensor
@@ -97,6 +101,23 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
         for x, value, (requires_grad, grad) in zip(inputs, lent, saved):
             give_back(x, value)
             x.requires_grad, x.grad = requires_grad, grad
+
+
+def expected_tolerance(out, numeric, analytic, *, eps=1e-6, atol=1e-5, rtol=1e-3):
+    """What gradcheck would allow each element of an input's gradient to differ by, when its
+    numeric side is `numeric` exactly (no rounding or truncation error in the quotient) and its
+    analytic side `analytic`: the module doc's tolerance, with r from the values of the graph
+    of `out`, fn's output at the inputs (a scalar, or the loss terms: then numeric and analytic
+    have shape (T, *x.shape)). To predict a verdict: the command line's gradcheck says whether
+    a truncation's dropped paths must make it fail."""
+    magnitude = _largest_value(topological_order([out]))
+    values = np.abs(np.asarray(out.data, dtype=np.float64)).reshape(-1)
+    rounding = _rounding(values, values, magnitude, 2 * eps)
+    numeric, analytic = (np.asarray(g, dtype=np.float64) for g in (numeric, analytic))
+    if out.ndim:                                  # one rounding per loss term, along axis 0
+        rounding = rounding.reshape((-1,) + (1,) * (numeric.ndim - 1))
+    largest = max(np.abs(numeric).max(initial=0.0), np.abs(analytic).max(initial=0.0))
+    return tolerance(numeric, rounding, 0.0, largest, atol, rtol)
 
 
 def _checked_inputs(inputs):
@@ -301,28 +322,60 @@ def _value(fn, inputs, per_step, shape):
 
 
 def _elementwise(fn, inputs, names, analytic, shape, eps, atol, rtol, per_step, magnitude):
+    evaluate = (fn, inputs, per_step, shape, magnitude)
     checks = []
     for i, x in enumerate(inputs):
         flat = x.data.reshape(-1)          # a view: writes reach x.data
         size = (analytic[i].shape[0], x.data.size) if per_step else (x.data.size,)
         numeric, rounding = np.empty(size), np.empty(size)
         for j in range(x.data.size):
-            original = flat[j]
-            flat[j] = original + eps
-            plus = _value(fn, inputs, per_step, shape)
-            flat[j] = original - eps
-            minus = _value(fn, inputs, per_step, shape)
-            flat[j] = original
-            step = (original + eps) - (original - eps)      # 2 eps, up to rounding
-            quotient = (plus - minus) / step
-            unresolved = ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus),
-                                                                         np.abs(minus))) / step
-            numeric[..., j] = quotient if per_step else quotient[0]
-            rounding[..., j] = unresolved if per_step else unresolved[0]
+            quotient = _element_quotient(evaluate, flat, j, eps)
+            numeric[..., j], rounding[..., j] = (q if per_step else q[0] for q in quotient)
         found = analytic[i].reshape(numeric.shape)
-        checks.append(compare(names[i], x.shape, found, numeric, rounding, atol, rtol, per_step))
+        truncation = _truncation(found, numeric, rounding, rtol, per_step,
+                                 partial(_element_quotient, evaluate, flat, h=2 * eps))
+        checks.append(compare(names[i], x.shape, found, numeric, rounding, truncation, atol,
+                              rtol, per_step))
     return GradcheckReport(checks, "elements", eps, atol, rtol,
                            analytic[0].shape[0] if per_step else None)
+
+
+def _element_quotient(evaluate, flat, j, h):
+    """(f(x + h e_j) - f(x - h e_j)) / step, flat, and the rounding it cannot resolve; `flat`
+    is x.data as a flat view, `evaluate` what _value needs and f's largest value."""
+    fn, inputs, per_step, shape, magnitude = evaluate
+    original = flat[j]
+    flat[j] = original + h
+    plus = _value(fn, inputs, per_step, shape)
+    flat[j] = original - h
+    minus = _value(fn, inputs, per_step, shape)
+    flat[j] = original
+    step = (original + h) - (original - h)      # 2 h, up to rounding
+    return (plus - minus) / step, _rounding(plus, minus, magnitude, step)
+
+
+def _rounding(plus, minus, magnitude, step):
+    """What a difference quotient cannot resolve: f's rounding (gradcheck_report.ROUNDING at
+    the largest value on the way to it), twice, over the step."""
+    return ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus), np.abs(minus))) / step
+
+
+def _truncation(found, numeric, rounding, rtol, per_step, coarser):
+    """How far the quotient D(h) may be from the derivative because h is not 0, estimated
+    where the analytic gradient differs from it by more than rounding explains (elsewhere 0):
+    D(h) = f' + h^2 f^(3) / 6 + ..., so D(2h) - D(h) is three times D(h)'s error. coarser(j)
+    gives D(2h) at column j first. Where D(2h) is NaN or Inf (2h steps out of fn's domain),
+    the error cannot be estimated and is inf: the element is judged by atol alone."""
+    truncation = np.zeros(numeric.shape)
+    with np.errstate(invalid="ignore"):
+        unexplained = (np.abs(found - numeric) > rtol * np.abs(numeric) + RESOLVED * rounding)
+    if per_step:
+        unexplained = unexplained.any(axis=0)
+    for j in np.flatnonzero(unexplained):
+        coarse = coarser(j)[0] if per_step else coarser(j)[0][0]
+        error = np.abs(coarse - numeric[..., j]) / 3
+        truncation[..., j] = np.where(np.isfinite(error), error, np.inf)
+    return truncation
 
 
 def _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, directions,
@@ -334,25 +387,36 @@ def _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed, dire
     others' sum, where a wrong one (even zeros) hides below rtol of a large one's."""
     rng = np.random.default_rng(seed)
     steps = analytic[0].shape[0] if per_step else 1
+    evaluate = (fn, inputs, per_step, shape, magnitude)
     checks = []
     for x, name, gradient in zip(inputs, names, analytic):
         base = x.data.copy()
-        found, numeric, rounding = (np.empty((steps, directions)) for _ in range(3))
-        for k in range(directions):
-            d = rng.standard_normal(x.shape)
-            x.data[...] = base + eps * d
-            taken = x.data.copy()
-            plus = _value(fn, inputs, per_step, shape)
-            x.data[...] = base - eps * d
-            taken -= x.data
-            minus = _value(fn, inputs, per_step, shape)
-            x.data[...] = base
-            numeric[:, k] = (plus - minus) / (2 * eps)
-            rounding[:, k] = ROUNDING * 2 * np.maximum(
-                magnitude, np.maximum(np.abs(plus), np.abs(minus))) / (2 * eps)
-            found[:, k] = gradient.reshape(steps, -1) @ taken.reshape(-1) / (2 * eps)
+        drawn = [rng.standard_normal(x.shape) for _ in range(directions)]
+        gradient = gradient.reshape(steps, -1)
+        numeric, rounding, found = (np.stack(q, axis=-1) for q in zip(*(
+            _directional_quotient(evaluate, x, base, drawn, k, eps, gradient)
+            for k in range(directions))))
         if not per_step:
             found, numeric, rounding = found[0], numeric[0], rounding[0]
+        truncation = _truncation(found, numeric, rounding, rtol, per_step,
+                                 partial(_directional_quotient, evaluate, x, base, drawn,
+                                         h=2 * eps, gradient=gradient))
         checks.append(compare(f"{name} (random directions)", (directions,), found, numeric,
-                              rounding, atol, rtol, per_step))
+                              rounding, truncation, atol, rtol, per_step))
     return GradcheckReport(checks, "random", eps, atol, rtol, steps if per_step else None)
+
+
+def _directional_quotient(evaluate, x, base, drawn, k, h, gradient):
+    """Along d = drawn[k] from x = base with step h: the numeric quotient, its rounding, and
+    the analytic value, x's gradient (rows: steps) times the step actually taken over 2 h."""
+    fn, inputs, per_step, shape, magnitude = evaluate
+    d = drawn[k]
+    x.data[...] = base + h * d
+    taken = x.data.copy()
+    plus = _value(fn, inputs, per_step, shape)
+    x.data[...] = base - h * d
+    taken -= x.data
+    minus = _value(fn, inputs, per_step, shape)
+    x.data[...] = base
+    return ((plus - minus) / (2 * h), _rounding(plus, minus, magnitude, 2 * h),
+            gradient @ taken.reshape(-1) / (2 * h))

@@ -1,9 +1,9 @@
 """What gradcheck reports: how an analytic gradient and a numeric one are compared, element
 by element, and the report that names the input, index and time step that disagree.
 
-An element passes when |analytic - numeric| <= rtol |numeric| + min(atol, atol G + r): never
-more than torch.autograd.gradcheck allows (atol + rtol |numeric|), and less when the gradient
-is small, so that the test means something at every scale:
+An element passes when |analytic - numeric| <= rtol |numeric| + min(atol, atol G + r, 4 (r + e)):
+never more than torch.autograd.gradcheck allows (atol + rtol |numeric|), and less when the
+gradient is small, so that the test means something at every scale:
 - G is the input's largest |analytic| or |numeric|. A gradient whose entries are all below
   atol would pass torch's test whatever it is (zero, or of the wrong sign); here atol shrinks
   with it.
@@ -11,6 +11,14 @@ is small, so that the test means something at every scale:
   2^-44 2 M / step, where M is the largest |value| computed on the way to f (f's own, or an
   intermediate's: sigmoid(-20) = (tanh(-10) + 1) / 2 is 2e-9 but rounded at the scale of 1).
   About 6e-8 M for eps = 1e-6.
+- e is how far the quotient D(eps) itself may be off because eps is not 0 (its truncation
+  error), estimated for an element only where the two sides differ by more than rtol |numeric|
+  + 4 r: there D(2 eps) is computed too (two more evaluations), and e = |D(2 eps) - D(eps)| / 3,
+  since D(h) = f' + h^2 f^(3) / 6 + ... Elsewhere e = 0. An element whose gradient is far below
+  its input's largest (exp(-12) beside exp(1)) is so judged on its own: atol G alone would let
+  it be anything up to atol G. Where D(2 eps) is NaN or Inf (2 eps leaves fn's domain), e is
+  inf and the element is judged by atol. Within eps of a kink (relu at 0) neither quotient is
+  a derivative, and a right gradient there may fail, as it may under torch's test.
 
 An input whose gradient is nowhere larger than r (0 < G <= r) is not certified: finite
 differences cannot tell its gradient from a wrong one, so the check fails it as unresolved and
@@ -22,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 ROUNDING = 2.0 ** -44     # the relative error assumed of f's value (256 units in the last place)
+RESOLVED = 4              # a difference within RESOLVED (r + e) is what finite differences leave
 
 
 @dataclass
@@ -116,7 +125,14 @@ class GradcheckReport:
         printer.text(str(self))
 
 
-def compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
+def tolerance(numeric, rounding, truncation, largest, atol, rtol):
+    """What each element's analytic gradient may differ from its numeric one by (module doc):
+    rtol |numeric| + min(atol, atol G + r, RESOLVED (r + e)), G = largest."""
+    return rtol * np.abs(numeric) + np.minimum(np.minimum(atol, atol * largest + rounding),
+                                               RESOLVED * (rounding + truncation))
+
+
+def compare(name, shape, analytic, numeric, rounding, truncation, atol, rtol, per_step):
     """Fold analytic vs numeric (per_step: shape (T, n)) into one InputCheck. An element
     fails when the difference passes the tolerance (module doc), or when either side is NaN
     or Inf. The worst element is the one furthest past its tolerance; per_step, the worst at
@@ -126,7 +142,7 @@ def compare(name, shape, analytic, numeric, rounding, atol, rtol, per_step):
     finite = ~nonfinite
     largest = max(np.abs(analytic[finite]).max(initial=0.0),
                   np.abs(numeric[finite]).max(initial=0.0))
-    allowed = rtol * np.abs(numeric) + np.minimum(atol, atol * largest + rounding)
+    allowed = tolerance(numeric, rounding, truncation, largest, atol, rtol)
     bad = nonfinite | ~(diff <= allowed)
     resolution = float(rounding.max(initial=0.0))
     unresolved = bool(0 < largest <= resolution)
