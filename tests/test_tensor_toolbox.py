@@ -3,7 +3,10 @@ hashing stays by identity), argmax / argmin, min, clamp / clip, sin, cos, square
 view / unsqueeze / squeeze / flatten, and dim= / keepdim= wherever axis= / keepdims= go. Values
 against numpy written out here, gradients against finite differences and, where PyTorch is
 installed, both against torch."""
+import copy
+import json
 import operator
+import pickle
 
 import numpy as np
 import pytest
@@ -216,6 +219,21 @@ def test_shape_spellings():
         x.flatten(2, 1)
 
 
+def test_size_is_numpys_int_and_torchs_size():
+    x = Tensor(RNG.normal(size=(2, 1, 3)))
+    assert x.size == 6 and isinstance(x.size, int) and np.zeros(x.size).shape == (6,)
+    assert x.size() == (2, 1, 3) and x.size(0) == 2 and x.size(-1) == 3
+    assert x.numel() == 6 and x.dim() == 3 and Tensor(1.0).size() == () and Tensor(1.0).dim() == 0
+    assert Tensor(np.zeros((4, 0))).size == 0 and Tensor(np.zeros((4, 0))).size(1) == 0
+    for plain in (x.size + 0, pickle.loads(pickle.dumps(x.size)), copy.deepcopy(x.size)):
+        assert type(plain) is int and plain == 6
+    assert f"{x.size}" == "6" and json.dumps({"n": x.size}) == '{"n": 6}'
+    with pytest.raises(ShapeError, match=r"size: dim must be an int in \[-3, 2\]"):
+        x.size(3)
+    with pytest.raises(ShapeError, match="a 0-d tensor has no dims"):
+        Tensor(1.0).size(0)
+
+
 # --- dim= wherever axis= ---
 
 @pytest.mark.parametrize("call", [
@@ -301,3 +319,5 @@ def test_everything_against_torch():
     assert (x > 0).tolist() == (t > 0).tolist()
     assert x.unsqueeze(1).flatten(1).squeeze().shape == tuple(t.unsqueeze(1).flatten(1)
                                                               .squeeze().shape)
+    assert (x.size(), x.size(1), x.numel(), x.dim()) == (tuple(t.size()), t.size(1), t.numel(),
+                                                         t.dim())

@@ -1,9 +1,10 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
 giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
-(values, indices), tolist and the shape spellings
+(values, indices), size() (a callable int), numel(), dim(), tolist and the shape spellings
 view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
+import math
 from collections import namedtuple
 
 import numpy as np
@@ -134,6 +135,20 @@ class PyTorchHabits:
         """Index of the smallest value along axis; see argmax."""
         return _arg_reduction("argmin", np.argmin, self, axis, keepdims, dim, keepdim)
 
+    @property
+    def size(self):
+        """The number of elements, numpy's int, which is also torch's size(): t.size() is the
+        shape and t.size(d) its length along dim d (see Size)."""
+        return Size(self._data.shape)
+
+    def numel(self):
+        """The number of elements, as torch's numel() (numpy's t.size)."""
+        return self._data.size
+
+    def dim(self):
+        """The number of axes, as torch's dim() (numpy's t.ndim)."""
+        return self._data.ndim
+
     def tolist(self):
         """The value as (nested) Python numbers."""
         return self._data.tolist()
@@ -178,6 +193,28 @@ class PyTorchHabits:
                              f"shape {self.shape}")
         merged = int(np.prod(self.shape[start:end + 1], dtype=np.int64))
         return self.reshape(self.shape[:start] + (merged,) + self.shape[end + 1:])
+
+
+class Size(int):
+    """A tensor's .size: the number of elements, an int as numpy's is (t.size == 6, range(t.size),
+    np.zeros(t.size)), and callable as torch's size(): t.size() is the shape, a tuple as
+    torch.Size is, and t.size(d) its length along dim d (negative counts from the end; a dim
+    out of range is a ShapeError). Pickled, copied or computed with, it is a plain int."""
+
+    def __new__(cls, shape):
+        size = super().__new__(cls, math.prod(shape))
+        size.shape = shape
+        return size
+
+    def __call__(self, dim=None):
+        if dim is None:
+            return self.shape
+        if not self.shape:
+            raise ShapeError(f"size({dim!r}): a 0-d tensor has no dims (size() is its shape, ())")
+        return self.shape[_one_dim("size", dim, len(self.shape), self.shape)]
+
+    def __reduce__(self):
+        return int, (int(self),)
 
 
 ValuesAndIndices = namedtuple("ValuesAndIndices", ["values", "indices"])

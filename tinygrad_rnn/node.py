@@ -137,8 +137,7 @@ class GraphNode:
     # --- numpy-like attributes ---
     shape = property(lambda self: self._data.shape)
     ndim = property(lambda self: self._data.ndim)
-    dtype = property(lambda self: self._data.dtype)
-    size = property(lambda self: self._data.size)
+    dtype = property(lambda self: self._data.dtype)      # (size: habits.py, also torch's size())
     T = property(lambda self: self.transpose())
 
     def __len__(self):
