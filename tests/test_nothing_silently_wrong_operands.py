@@ -180,6 +180,9 @@ def test_an_int_beyond_int64_within_float64_is_a_number():
     x = Tensor([1.0, 2.0])
     assert (x * 2 ** 70).data.tolist() == [2.0 ** 70, 2.0 ** 71]
     assert Tensor([1, 2 ** 70]).data.tolist() == [1.0, 2.0 ** 70]
+    assert Tensor([2 ** 70, 1.5]).data.tolist() == [2.0 ** 70, 1.5]    # numpy: dtype object
+    assert Tensor([[2 ** 70], [np.float32(0.5)]]).data.tolist() == [[2.0 ** 70], [0.5]]
+    refuses(DTypeError, lambda: Tensor([2 ** 2000, 1.5]), "2001 bits", "beyond the range")
     assert x.clamp(max=2 ** 70).data.tolist() == [1.0, 2.0]
     with pytest.warns(RuntimeWarning):          # float32 takes it as inf, as it takes 1e300
         assert (Tensor([1.0], dtype=np.float32) * 2 ** 200).data.tolist() == [np.inf]

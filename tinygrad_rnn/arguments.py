@@ -43,8 +43,8 @@ def as_array(data, dtype=None, copy=True):
                          f"data ({exc})") from None
     kind = array.dtype.kind
     if kind == "O" and array.size and not isinstance(data, np.ndarray) and \
-            all(map(_is_int, array.flat)):      # Python ints beyond int64, kept as objects
-        array, kind = large_ints(array, "Tensor"), "f"
+            all(map(_is_int_or_float, array.flat)):   # ints beyond int64 (and floats beside
+        array, kind = large_ints(array, "Tensor"), "f"  # them), kept as objects
     if kind not in "biuf":
         raise DTypeError(f"Tensor: data must be numeric (bool, integer or floating), got dtype "
                          f"{array.dtype} from {type(data).__name__}")
@@ -67,8 +67,9 @@ def rectangular(op, what, value):
 
 
 def large_ints(array, who):
-    """An array of Python ints beyond int64 (numpy keeps them as objects) as float64, which
-    holds them up to about 1.8e308; a larger one is a DTypeError (int_too_large)."""
+    """An array of Python ints beyond int64 (numpy keeps them, and floats beside them, as
+    objects) as float64, which holds them up to about 1.8e308; a larger one is a DTypeError
+    (int_too_large)."""
     try:
         return array.astype(np.float64)
     except OverflowError:
@@ -114,6 +115,10 @@ def whole_numbers(values):
 
 def _is_int(value):
     return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _is_int_or_float(value):
+    return _is_int(value) or isinstance(value, (float, np.floating))
 
 
 def _who(op):
