@@ -167,7 +167,7 @@ def test_a_window_over_a_step_that_draws_anew_is_refused_not_mixed():
     """window(h) runs the step once per chain and reads y[t] from chain t % h: a Dropout drew
     its own mask on every chain, so ys matched no single realisation of the masks."""
     cell, drop, _, _ = _cell_with_dropout()
-    refuses(BackwardError, lambda: cell(XS, truncation="window(4)"), "window(4)", "chain 1",
+    refuses(SettingError, lambda: cell(XS, truncation="window(4)"), "window(4)", "chain 1",
             "t=1", "Dropout")
     ys, _ = cell(XS, truncation="chunked(4)")         # one chain: one realisation, taken
     assert ys.shape == (5, 2, 4)

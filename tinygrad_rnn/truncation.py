@@ -32,7 +32,7 @@ different places. The unroll runs the recurrence h times, chain c cut entering t
 s > 1 with (s - 1 - c) % h == 0 (chunked(h) shifted by c), and reads y[t] from chain
 c = t % h, whose latest cut is exactly at step t-h+1. Forward values are identical on every
 chain (checked at every step: a step that draws anew on each run, as a Dropout in training,
-is refused with a BackwardError, since ys read from h chains would mix h draws); the price is
+is refused with a SettingError, since ys read from h chains would mix h draws); the price is
 h times the forward work. So window(1) == elman and window(T) == full.
 
     >>> ys, state = model(xs, truncation=window(5))

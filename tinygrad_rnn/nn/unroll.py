@@ -24,7 +24,7 @@ from .. import settings
 from ..checkpoint import checkpoint, flatten
 from ..context import step as time_step
 from ..context import tagged
-from ..errors import BackwardError, NumericalError, SettingError, ShapeError
+from ..errors import NumericalError, SettingError, ShapeError
 from ..functional import concatenate, stack
 from ..inplace import memory_owner
 from ..memory import collecting, release_unread
@@ -195,7 +195,7 @@ def _check_same_draw(cell, policy, t, chain, first, other):
         a, b = mine._data, theirs._data
         if a is b or np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"):
             continue
-        raise BackwardError(
+        raise SettingError(        # the policy does not fit this step
             f"{type(cell).__name__}: under {policy!r} the step runs once per chain and must give "
             f"the same values each time, but chain {chain} computed other values than chain 0 "
             f"at time step t={t} (of shape {a.shape}). A Dropout in training or any random draw "
