@@ -9,9 +9,9 @@ from collections import namedtuple
 
 import numpy as np
 
-from .arguments import flag, int_too_large, one_axis
+from .arguments import axes_of, flag, int_too_large, one_axis
 from .context import recording
-from .errors import DTypeError, ShapeError, TinygradRNNError, where_in_time
+from .errors import DTypeError, SettingError, ShapeError, TinygradRNNError, where_in_time
 from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
 
 
@@ -153,6 +153,110 @@ class PyTorchHabits:
         """The value as (nested) Python numbers."""
         return self._data.tolist()
 
+    def requires_grad_(self, requires_grad=True):
+        """Set requires_grad (a leaf's only, as the property) and return self, as torch's."""
+        self.requires_grad = requires_grad
+        return self
+
+    # --- torch's names for ops the tensor has under numpy's or Python's ---
+    def pow(self, exponent):
+        """self ** exponent."""
+        return self ** exponent
+
+    def matmul(self, other):
+        """self @ other."""
+        return self @ other
+
+    def mm(self, other):
+        """self @ other for two matrices (2-D both, as torch's mm; matmul broadcasts)."""
+        for x in (self, other):
+            if np.ndim(x) != 2:
+                raise ShapeError(f"mm: both operands must be 2-D (use matmul or @ for others), "
+                                 f"got shapes {np.shape(self)} and {np.shape(other)}")
+        return self @ other
+
+    def t(self):
+        """The transpose of a matrix; a tensor of 0 or 1 axes as it is (as torch's t())."""
+        if self.ndim > 2:
+            raise ShapeError(f"t: expects a tensor of at most 2 axes, got shape {self.shape} "
+                             f"(use transpose or permute)")
+        return self.transpose()
+
+    def var(self, dim=None, keepdim=False, *, correction=1, unbiased=NOT_GIVEN):
+        """The variance along dim (all elements when None): sum (x - mean)^2 / (N - correction),
+        N the elements reduced; correction=1 (torch's default, unbiased=True) or 0 (unbiased=
+        False). N <= correction leaves no degrees of freedom: a ShapeError (torch gives NaN)."""
+        if unbiased is not NOT_GIVEN:
+            correction = int(flag(unbiased, "var", "unbiased"))
+        if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)) or \
+                correction < 0:
+            raise SettingError(f"var: correction must be an int >= 0, got {correction!r}")
+        keepdim = flag(keepdim, "var", "keepdim")
+        axes = axes_of(dim, self.ndim, "var", self.shape)
+        count = math.prod(self.shape[a] for a in (range(self.ndim) if axes is None else axes))
+        if count <= correction:              # (count: the elements behind each result)
+            raise ShapeError(f"var: {count} element(s) along the reduced axes of shape "
+                             f"{self.shape} leave no degrees of freedom with correction="
+                             f"{correction}{where_in_time(recording.meta)}")
+        centred = self - self.mean(dim, keepdims=True)
+        return (centred * centred).sum(dim, keepdims=keepdim) / (count - correction)
+
+    def std(self, dim=None, keepdim=False, *, correction=1, unbiased=NOT_GIVEN):
+        """The standard deviation, var(...).sqrt(); its gradient is inf where the spread is 0."""
+        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+
+    def all(self):
+        """Whether every element is true (nonzero), a 0-d bool tensor without gradient."""
+        return self._mask(np.asarray(np.all(self._data)))
+
+    def any(self):
+        """Whether some element is true (nonzero), a 0-d bool tensor without gradient."""
+        return self._mask(np.asarray(np.any(self._data)))
+
+    def masked_fill(self, mask, value):
+        """value where mask holds (broadcast), self elsewhere, as torch's; the gradient flows
+        to self where mask is false. `mask` must be a bool mask (a comparison's result)."""
+        condition = mask._data if isinstance(mask, PyTorchHabits) else np.asarray(mask)
+        if condition.dtype != bool:
+            raise DTypeError(f"masked_fill: mask must be a bool mask (t > 0 gives one), got "
+                             f"dtype {condition.dtype}")
+        # (imported here: functional imports tensor, which imports this module)
+        from .functional import where
+        return where(condition, value, self)
+
+    def split(self, split_size_or_sections, dim=0):
+        """Pieces along dim, as torch's split: of split_size each (the last may be shorter), or
+        of the lengths in a list, which must add up to the length along dim."""
+        dim = _one_dim("split", dim, self.ndim, self.shape)
+        length = self.shape[dim]
+        sizes = split_size_or_sections
+        if isinstance(sizes, (list, tuple)):
+            if not all(_is_count(n) for n in sizes) or sum(sizes) != length:
+                raise ShapeError(f"split: the lengths {list(sizes)} must be ints >= 0 adding "
+                                 f"up to {length}, the length of dim {dim} of shape {self.shape}")
+        elif _is_count(sizes) and sizes > 0:
+            sizes = [min(sizes, length - start) for start in range(0, length, sizes)] or [0]
+        else:
+            raise ShapeError(f"split: split_size must be an int > 0 or a list of lengths, got "
+                             f"{sizes!r}")
+        ends = np.cumsum([0, *sizes])
+        index = [slice(None)] * self.ndim
+        pieces = []
+        for start, end in zip(ends[:-1], ends[1:]):
+            index[dim] = slice(int(start), int(end))
+            pieces.append(self[tuple(index)])
+        return tuple(pieces)
+
+    def chunk(self, chunks, dim=0):
+        """At most `chunks` pieces along dim, as torch's chunk: each of ceil(length / chunks)
+        elements, the last shorter (so fewer pieces when they run out)."""
+        if not _is_count(chunks) or chunks < 1:
+            raise ShapeError(f"chunk: chunks must be an int >= 1, got {chunks!r}")
+        dim = _one_dim("chunk", dim, self.ndim, self.shape)
+        if self.shape[dim] == 0:                  # (torch: `chunks` empty pieces)
+            return self.split([0] * chunks, dim)
+        return self.split(-(-self.shape[dim] // chunks), dim)
+
     def permute(self, *dims):
         """The axes in the order `dims` (ints, or one tuple or list), as torch's permute."""
         if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
@@ -239,6 +343,10 @@ def values_and_indices(x, op, dim, keepdims):
     else:
         picks.insert(axis, indices._data)
     return ValuesAndIndices(x[tuple(picks)], indices)
+
+
+def _is_count(value):
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 0
 
 
 def _one_dim(op, dim, ndim, shape):

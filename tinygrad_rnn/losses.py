@@ -13,7 +13,8 @@ from .tensor import Tensor, apply, constant
 REDUCTIONS = ("mean", "sum", "none")
 
 
-def _reduction(reduction, op):
+def reduction_name(reduction, op):
+    """`reduction` if it is one of REDUCTIONS ("mean", "sum", "none"), else a SettingError."""
     return settings.one_of(op, "reduction", reduction, REDUCTIONS)
 
 
@@ -44,7 +45,7 @@ def mse_loss(prediction, target, reduction="mean"):
     """Mean squared error: mean((prediction - target)^2). Shapes must match exactly
     (no silent broadcasting of a (B,) target against a (B, 1) prediction). The "mean" and
     "sum" reductions are one fused node; "none" keeps the elementwise graph."""
-    reduction = _reduction(reduction, "mse_loss")
+    reduction = reduction_name(reduction, "mse_loss")
     prediction = _floating("mse_loss", "prediction", prediction)
     target = constant(target, prediction.dtype)
     _same_shape("mse_loss", prediction, target)
@@ -59,7 +60,7 @@ def cross_entropy(logits, targets, reduction="mean"):
 
     >>> cross_entropy(Tensor([[2.0, 0.0]]), [0])   # -log(e^2 / (e^2 + 1))
     """
-    reduction = _reduction(reduction, "cross_entropy")
+    reduction = reduction_name(reduction, "cross_entropy")
     logits = _floating("cross_entropy", "logits", logits)
     targets = (np.asarray(targets.data) if isinstance(targets, Tensor) else
                rectangular("cross_entropy", "targets", targets))
@@ -80,7 +81,7 @@ def cross_entropy(logits, targets, reduction="mean"):
 
 def binary_cross_entropy_with_logits(logits, targets, reduction="mean"):
     """-[y log sigmoid(z) + (1 - y) log(1 - sigmoid(z))] = softplus(z) - y z, stable for any z."""
-    reduction = _reduction(reduction, "binary_cross_entropy_with_logits")
+    reduction = reduction_name(reduction, "binary_cross_entropy_with_logits")
     logits = _floating("binary_cross_entropy_with_logits", "logits", logits)
     targets = constant(targets, logits.dtype)
     _same_shape("binary_cross_entropy_with_logits", logits, targets)

@@ -1,10 +1,11 @@
 """Modules: feed-forward layers, the lecture's feed-forward sequence baselines, recurrent
-models unrolled by one loop, and sequence losses."""
+models unrolled by one loop, sequence losses, and the losses as modules."""
 from .dropout import Dropout
 from .embedding import Embedding
 from .feedforward_sequence import TemporalConv, WindowedMLP
 from .gated import GRU, LSTM, GatedRecurrent
 from .layers import MLP, Linear, get_activation
+from .loss_modules import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module
 from .recurrent import Elman, Jordan, RecurrentModule, Stacked, StateSpace
 from .sequence_loss import last_step_loss, loss_terms, loss_vector, sequence_loss

@@ -79,6 +79,41 @@ class Module:
     def parameters(self):
         return [param for _, param in self.named_parameters()]
 
+    # --- submodules ---
+    def named_children(self):
+        """(name, module) pairs of the direct submodules, in the order they were assigned."""
+        return iter(list(self._modules.items()))
+
+    def children(self):
+        return (module for _, module in self.named_children())
+
+    def named_modules(self, prefix=""):
+        """(dotted name, module) pairs of this module ("") and every submodule below it, each
+        once, parents before children, as torch's."""
+        seen = set()
+        stack = [(prefix, self)]
+        while stack:
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            stack += reversed([(f"{name}.{child}" if name else child, sub)
+                               for child, sub in module._modules.items()])
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def apply(self, fn):
+        """fn(module) for each child's modules (child.apply(fn)), then for this module, as
+        torch's: model.apply(init) initializes every layer; returns self."""
+        settings.function(f"{type(self).__name__}.apply", "fn", fn, call="fn(module)",
+                          arguments=1)
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
     def zero_grad(self):
         for param in self.parameters():
             param.grad = None
@@ -106,6 +141,14 @@ class Module:
             param.data = param.data.astype(dtype)
             param.grad = None
         return self
+
+    def float(self):
+        """to(np.float32), as torch's float()."""
+        return self.to(np.float32)
+
+    def double(self):
+        """to(np.float64), as torch's double()."""
+        return self.to(np.float64)
 
     # --- state ---
     def state_dict(self):

@@ -1,0 +1,193 @@
+"""More of the PyTorch user's habits: torch's names for ops (pow, matmul, mm, t), var and std,
+all and any, masked_fill, split and chunk, requires_grad_; a module's children, modules and
+apply, float() and double(); the losses as modules. Values, shapes and gradients against
+PyTorch where it is installed, and against finite differences and the formulas without it."""
+import numpy as np
+import pytest
+from engine_oracles import check_backward
+from refusals import refuses
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import BackwardError, DTypeError, SettingError, ShapeError, Tensor, nn
+
+RNG = np.random.default_rng(11)
+X = RNG.normal(size=(3, 4))
+
+
+def torch_or_skip():
+    return pytest.importorskip("torch")
+
+
+# --- ops under torch's names ---
+
+def test_torch_names_record_the_same_ops():
+    x, w = Tensor(X, requires_grad=True), Tensor(RNG.normal(size=(4, 2)))
+    assert x.pow(2).op == "pow" and x.matmul(w).op == "matmul" and x.mm(w).op == "matmul"
+    np.testing.assert_array_equal(x.pow(3).data, X ** 3)
+    np.testing.assert_array_equal(x.mm(w).data, X @ w.data)
+    assert x.t().shape == (4, 3) and Tensor([1.0, 2.0]).t().shape == (2,)
+    refuses(ShapeError, lambda: Tensor(np.ones((2, 3, 4))).mm(w), "mm", "2-D", "(2, 3, 4)")
+    refuses(ShapeError, lambda: Tensor(np.ones((2, 3, 4))).t(), "t:", "at most 2 axes")
+    leaf = Tensor([1.0, 2.0])
+    assert leaf.requires_grad_() is leaf and leaf.requires_grad
+    assert not leaf.requires_grad_(False).requires_grad
+    refuses(BackwardError, lambda: (x * 2).requires_grad_(False), "only a leaf")
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
+@pytest.mark.parametrize("keepdim", [False, True])
+@pytest.mark.parametrize("correction", [0, 1])
+def test_var_and_std_are_the_formulas_with_their_gradients(dim, keepdim, correction):
+    x = Tensor(X)
+    axes = tuple(range(X.ndim)) if dim is None else dim
+    n = X.size // np.mean(X, axis=axes, keepdims=True).size
+    expected = ((X - X.mean(axis=axes, keepdims=True)) ** 2).sum(axis=axes, keepdims=keepdim)
+    np.testing.assert_allclose(x.var(dim, keepdim, correction=correction).data,
+                               expected / (n - correction), rtol=1e-13)
+    np.testing.assert_allclose(x.std(dim, keepdim, correction=correction).data,
+                               np.sqrt(expected / (n - correction)), rtol=1e-13)
+    for op in ("var", "std"):
+        check_backward(lambda t, op=op: getattr(t, op)(dim, keepdim, correction=correction),
+                       [X], np.random.default_rng(2))
+
+
+def test_var_unbiased_spelling_and_refusals():
+    x = Tensor(X)
+    np.testing.assert_allclose(x.var(unbiased=False).data, X.var(), rtol=1e-13)
+    np.testing.assert_allclose(x.var(unbiased=True).data, X.var(ddof=1), rtol=1e-13)
+    refuses(ShapeError, lambda: Tensor([1.0]).var(), "1 element", "no degrees of freedom")
+    refuses(ShapeError, lambda: Tensor(np.ones((3, 0))).std(1), "0 element")
+    refuses(SettingError, lambda: x.var(correction=-1), "correction", ">= 0")
+    refuses(SettingError, lambda: x.var(correction=0.5), "correction")
+    refuses(DTypeError, lambda: x.var(unbiased="yes"), "unbiased")
+
+
+def test_all_any_and_masked_fill():
+    x = Tensor(X, requires_grad=True)
+    mask = x > 0
+    assert (mask.all().item(), mask.any().item()) == (bool(np.all(X > 0)), bool(np.any(X > 0)))
+    assert Tensor(np.zeros(0)).all().item() and not Tensor(np.zeros(0)).any().item()
+    assert not mask.any().requires_grad
+    filled = x.masked_fill(mask, -1.0)
+    np.testing.assert_array_equal(filled.data, np.where(X > 0, -1.0, X))
+    filled.sum().backward()
+    np.testing.assert_array_equal(x.grad, np.where(X > 0, 0.0, 1.0))
+    # a NaN or inf under the mask is replaced, not multiplied by zero
+    y = Tensor([np.nan, np.inf, 2.0])
+    np.testing.assert_array_equal(y.masked_fill(np.array([True, True, False]), 0.0).data,
+                                  [0.0, 0.0, 2.0])
+    refuses(DTypeError, lambda: x.masked_fill(x, 0.0), "masked_fill", "bool mask", "float64")
+
+
+@pytest.mark.parametrize("shape, how, argument, dim, lengths", [
+    ((5, 2), "split", 2, 0, [2, 2, 1]), ((5, 2), "split", [1, 4], 0, [1, 4]),
+    ((2, 7), "split", 3, 1, [3, 3, 1]), ((2, 7), "chunk", 3, -1, [3, 3, 1]),
+    ((6,), "chunk", 4, 0, [2, 2, 2]), ((5,), "chunk", 7, 0, [1] * 5),
+    ((0, 3), "chunk", 2, 0, [0, 0]), ((0, 3), "split", 2, 0, [0])])
+def test_split_and_chunk_are_slices_along_dim(shape, how, argument, dim, lengths):
+    data = RNG.normal(size=shape)
+    pieces = getattr(Tensor(data), how)(argument, dim)
+    assert [p.shape[dim] for p in pieces] == lengths
+    np.testing.assert_array_equal(np.concatenate([p.data for p in pieces], axis=dim), data)
+    if data.size:
+        check_backward(lambda t: tg.concatenate(
+            [p * (k + 1) for k, p in enumerate(getattr(t, how)(argument, dim))], axis=dim),
+            [data], np.random.default_rng(3))
+
+
+def test_split_and_chunk_refusals():
+    x = Tensor(X)
+    refuses(ShapeError, lambda: x.split([1, 1], 0), "split", "[1, 1]", "adding up to 3")
+    refuses(ShapeError, lambda: x.split(0), "split_size", "> 0")
+    refuses(ShapeError, lambda: x.split(2, dim=2), "split", "dim")
+    refuses(ShapeError, lambda: x.chunk(0), "chunk", ">= 1")
+
+
+# --- modules ---
+
+def _model():
+    return nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Sequential(nn.Linear(3, 1)))
+
+
+def test_children_modules_and_apply_in_torchs_order():
+    model = _model()
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2"]
+    assert [type(m).__name__ for m in model.children()] == ["Linear", "Tanh", "Sequential"]
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1", "2", "2.0"]
+    assert next(model.modules()) is model
+    seen = []
+    assert model.apply(lambda m: seen.append(type(m).__name__)) is model
+    assert seen == ["Linear", "Tanh", "Linear", "Sequential", "Sequential"]   # children first
+    shared = nn.Linear(2, 2)
+    twice = nn.Sequential(shared, shared)
+    assert [name for name, _ in twice.named_modules()] == ["", "0"]          # each once
+    refuses(SettingError, lambda: model.apply("init"), "apply", "fn")
+    refuses(SettingError, lambda: model.apply(lambda: None), "apply", "1 positional argument")
+
+
+def test_apply_initializes_every_layer_and_float_double_convert():
+    model = _model()
+
+    def zero(module):
+        if isinstance(module, nn.Linear):
+            module.W.data[...] = 0.0
+    model.apply(zero)
+    assert all(not p.data.any() for name, p in model.named_parameters() if name.endswith("W"))
+    assert {p.dtype for p in model.float().parameters()} == {np.dtype(np.float32)}
+    assert {p.dtype for p in model.double().parameters()} == {np.dtype(np.float64)}
+
+
+def test_the_losses_as_modules():
+    prediction, target = Tensor(X, requires_grad=True), RNG.normal(size=X.shape)
+    for reduction in ("mean", "sum", "none"):
+        np.testing.assert_array_equal(nn.MSELoss(reduction)(prediction, target).data,
+                                      tg.mse_loss(prediction, target, reduction).data)
+    classes = np.array([0, 3, 1])
+    np.testing.assert_array_equal(nn.CrossEntropyLoss()(prediction, classes).data,
+                                  tg.cross_entropy(prediction, classes).data)
+    bits = (RNG.random(X.shape) > 0.5).astype(float)
+    np.testing.assert_array_equal(nn.BCEWithLogitsLoss("sum")(prediction, bits).data,
+                                  tg.binary_cross_entropy_with_logits(prediction, bits,
+                                                                      "sum").data)
+    assert repr(nn.MSELoss()) == "MSELoss(reduction='mean')"
+    refuses(SettingError, lambda: nn.CrossEntropyLoss("average"), "CrossEntropyLoss",
+            "reduction", "'average'")
+
+
+# --- against PyTorch ---
+
+def test_against_torch():
+    torch = torch_or_skip()
+    t = torch.tensor(X, requires_grad=True)
+    weights = RNG.normal(size=(3, 4))
+    cases = {
+        "var": (lambda x: x.var(1, True), lambda x: x.var(1, keepdim=True)),
+        "std": (lambda x: x.std(0), lambda x: x.std(0)),
+        "std all": (lambda x: x.std(correction=0), lambda x: x.std(correction=0)),
+        "masked_fill": (lambda x: x.masked_fill(x > 0.2, 3.0),
+                        lambda x: x.masked_fill(x > 0.2, 3.0)),
+        "pow": (lambda x: x.pow(3), lambda x: x.pow(3)),
+        "split": (lambda x: x.split([1, 3], dim=1)[1] * 2, lambda x: x.split([1, 3], dim=1)[1] * 2),
+        "chunk": (lambda x: x.chunk(3, dim=1)[-1], lambda x: x.chunk(3, dim=1)[-1]),
+    }
+    for name, (ours_fn, theirs_fn) in cases.items():
+        ours, theirs = Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)
+        out, out_torch = ours_fn(ours), theirs_fn(theirs)
+        np.testing.assert_allclose(out.data, out_torch.detach().numpy(), rtol=1e-13,
+                                   err_msg=name)
+        w = weights[tuple(slice(0, n) for n in out.shape)]
+        (out * w).sum().backward()
+        (out_torch * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(ours.grad, theirs.grad.numpy(), rtol=1e-12, atol=1e-14,
+                                   err_msg=name)
+    x = Tensor(X)
+    assert [p.shape for p in x.chunk(2, 1)] == [tuple(p.shape) for p in t.chunk(2, 1)]
+    assert (x > 0).any().item() == bool((t > 0).any()) and x.t().shape == tuple(t.t().shape)
+    ours, theirs = _model(), torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.Tanh(),
+                                                 torch.nn.Sequential(torch.nn.Linear(3, 1)))
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+    order = []
+    theirs.apply(lambda m: order.append(type(m).__name__))
+    mine = []
+    ours.apply(lambda m: mine.append(type(m).__name__))
+    assert mine == order
