@@ -277,29 +277,52 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _log_softmax(x, *, axis):
+    """(x - max) - log sum exp(x - max), as torch computes it. x - logsumexp(x) rounded the
+    large sum max + log sum first, losing the small term: log_softmax([1e308, 1e308, 1]) was
+    [0, 0, -inf], not [-log 2, -log 2, -inf]. A row holding +inf is NaN throughout (inf - inf),
+    as in torch."""
+    shifted = x - np.max(x, axis=axis, keepdims=True)
+    return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
+
+
 def _max_vjp(g, out, x, axis, keepdims):
-    winners = x == _expand(out, axis, keepdims)      # ties share the gradient evenly
-    return _expand(g, axis, keepdims) * winners / winners.sum(axis=axis, keepdims=True)
+    """g goes to the entries equal to the max and ties share it evenly (as torch's max() and
+    amax); a NaN max comes from the NaN entries, which share it (as torch's max()). A mask
+    picks: the other entries get 0, also where g is infinite (torch.amax gives NaN there: 0/0
+    for a NaN max, inf * 0 for an infinite g)."""
+    peak = _expand(out, axis, keepdims)
+    winners = x == peak
+    if np.isnan(out).any():
+        winners |= np.isnan(x) & np.isnan(peak)
+    share = _expand(g, axis, keepdims) / winners.sum(axis=axis, keepdims=True)
+    return np.where(winners, share, 0.0)
 
 
 def _pow_vjp_base(g, out, a, b):
-    """d(a^b)/da = b a^(b-1), which is 0 where b == 0 (a^0 is constant), also at a == 0."""
+    """d(a^b)/da = b a^(b-1), which is 0 where b == 0 (a^0 is constant), also at a == 0, and
+    NaN where a number a has no power a^b (NaN), as in torch: numpy takes a ** 0.5 as sqrt(a),
+    NaN at a = -inf, where IEEE pow makes 0.5 (-inf)^(-0.5) a slope of 0. (At a = NaN the
+    slope is b NaN^(b-1): 1 for b = 1, as torch's.)"""
     with np.errstate(divide="ignore", invalid="ignore"):
         slope = b * a ** (b - 1)
-    return g * np.where(b == 0, 0.0, slope)
+    undefined = np.isnan(out) & ~np.isnan(a)
+    return g * np.where(b == 0, 0.0, np.where(undefined, np.nan, slope))
 
 
 def _pow_vjp_exponent(g, out, a, b):
-    """d(a^b)/db = a^b log a, taken as 0 at a == 0 (the limit from a > 0 when b > 0)."""
+    """d(a^b)/db = a^b log a, taken as 0 at a == 0 when b >= 0 (the limit from a > 0 when
+    b > 0); for b < 0 it is inf * -inf = -inf at a = 0, as in torch (not NaN)."""
     with np.errstate(divide="ignore", invalid="ignore"):
-        return g * out * np.log(np.where(a == 0, 1, a))
+        return g * out * np.log(np.where((a == 0) & (b >= 0), 1, a))
 
 
-def _chosen(g, wins, ties):
-    """g where an operand was chosen, half of g where it tied, 0 elsewhere. A mask picks
+def _chosen(g, loses, ties):
+    """0 where an operand lost, half of g where the two tied, g elsewhere: also where either
+    is NaN (the NaN result comes from it), as torch gives g to both there. A mask picks
     rather than multiplies: g * 0 would be NaN where g is infinite (sqrt at 0 downstream),
     and an operand that was not chosen gets 0, as in torch."""
-    return np.where(wins, g, np.where(ties, 0.5 * g, 0.0))
+    return np.where(loses, 0.0, np.where(ties, 0.5 * g, g))
 
 
 def _inside(x, low, high):
@@ -320,17 +343,21 @@ def _norm(x, *, p, axis, keepdims):
 
 
 def _norm_vjp(g, out, x, *, p, axis, keepdims):
-    """d ||x||_p / dx = sign(x) (|x| / ||x||)^(p-1), which is x / ||x|| for p = 2; 0 where x
-    or the norm is 0 (torch's subgradient there: for p < 1, |x|^(p-1) is infinite at 0)."""
+    """d ||x||_p / dx = sign(x) |x|^(p-1) / ||x||^(p-1), which is x / ||x|| for p = 2; 0 where
+    x or the norm is 0 (torch's subgradient there: for p < 1, |x|^(p-1) is infinite at 0),
+    also under an infinite g. The two powers are taken apart, as torch takes them: the power
+    of the ratio |x| / ||x|| was 0 wherever the norm is infinite, where for p < 1 the slope
+    is inf, and where a norm that overflowed makes it NaN (p > 2) or inf (p < 1), as torch's."""
     norm = _expand(out, axis, keepdims)
-    shape, dtype = np.broadcast_shapes(x.shape, norm.shape), np.result_type(x, norm)
+    dtype = np.result_type(x, norm)
     if p == 2:
+        shape = np.broadcast_shapes(x.shape, norm.shape)
         slope = np.divide(x, norm, out=np.zeros(shape, dtype=dtype), where=norm != 0)
-    else:
-        ratio = np.divide(np.abs(x), norm, out=np.zeros(shape, dtype=dtype), where=norm != 0)
-        slope = np.sign(x) * np.power(ratio, p - 1, out=np.zeros(shape, dtype=dtype),
-                                      where=ratio != 0)
-    return _expand(g, axis, keepdims) * slope
+        return _expand(g, axis, keepdims) * slope
+    with np.errstate(divide="ignore", invalid="ignore"):     # (0^(1-p) at a 0 norm, not kept)
+        scale = np.where(norm != 0, _expand(g, axis, keepdims) * norm ** (1 - p), 0.0)
+    powers = np.power(np.abs(x), p - 1, out=np.zeros(x.shape, dtype=dtype), where=x != 0)
+    return np.sign(x) * powers * scale
 
 
 def _stack_vjp_all(g, out, *inputs, axis):
@@ -353,9 +380,10 @@ defprim("div", np.true_divide, lambda g, out, a, b: g / b, lambda g, out, a, b: 
 defprim("neg", np.negative, lambda g, out, x: -g)
 # d(a^b) = b a^(b-1) da + a^b log(a) db
 defprim("pow", np.power, _pow_vjp_base, _pow_vjp_exponent, reads=("out", 0, 1))
-defprim("maximum", np.maximum,    # ties split the gradient evenly between the two operands
-        lambda g, out, a, b: _chosen(g, a > b, a == b),
-        lambda g, out, a, b: _chosen(g, b > a, a == b), reads=(0, 1))
+# ties split the gradient evenly between the two operands (as torch's); a NaN gives both g
+defprim("maximum", np.maximum,
+        lambda g, out, a, b: _chosen(g, a < b, a == b),
+        lambda g, out, a, b: _chosen(g, b < a, a == b), reads=(0, 1))
 defprim("where", lambda a, b, *, condition: np.where(condition, a, b),
         lambda g, out, a, b, *, condition: np.where(condition, g, 0.0),
         lambda g, out, a, b, *, condition: np.where(condition, 0.0, g))
@@ -365,9 +393,11 @@ defprim("exp", np.exp, lambda g, out, x: g * out, reads=("out",))
 defprim("log", np.log, lambda g, out, x: g / x, reads=(0,))
 defprim("tanh", np.tanh, lambda g, out, x: g * (1 - out * out), reads=("out",))
 defprim("sigmoid", gates.sigmoid, lambda g, out, x: g * out * (1 - out), reads=("out",))
-defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: np.where(x > 0, g, 0.0),
+# d relu = 1 where x > 0, 0 where x <= 0; at x = NaN the gradient passes, as in torch
+defprim("relu", lambda x: np.maximum(x, 0), lambda g, out, x: np.where(x <= 0, 0.0, g),
         reads=(0,))
 defprim("sqrt", np.sqrt, lambda g, out, x: g / (2 * out), reads=("out",))
+# d|x| = sign(x): NaN at x = NaN, which torch's sign makes 0 (the NaN's gradient would vanish)
 defprim("abs", np.abs, lambda g, out, x: g * np.sign(x), reads=(0,))
 # softplus(x) = log(1 + e^x), d softplus = sigmoid: the stable core of binary cross-entropy
 defprim("softplus", lambda x: np.logaddexp(0, x),
@@ -402,7 +432,7 @@ defprim("max", lambda x, *, axis, keepdims: np.max(x, axis=axis, keepdims=keepdi
 defprim("min", lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdims),
         lambda g, out, x, *, axis, keepdims: _max_vjp(g, out, x, axis, keepdims),
         reads=("out", 0))     # as max: the gradient goes to the minima, ties share it
-# the p-norm (sum |x|^p)^(1/p) along axis: d/dx = sign(x) (|x| / norm)^(p-1), x / norm for p = 2
+# the p-norm (sum |x|^p)^(1/p) along axis: d/dx = sign(x) |x|^(p-1) / norm^(p-1), x / norm for p = 2
 defprim("norm", _norm, _norm_vjp, reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
@@ -413,7 +443,7 @@ defprim("logsumexp", _logsumexp,
 defprim("softmax", _softmax,   # d softmax: s * (g - <g, s>)
         lambda g, out, x, *, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),
         reads=("out",))
-defprim("log_softmax", lambda x, *, axis: x - _logsumexp(x, axis=axis, keepdims=True),
+defprim("log_softmax", _log_softmax,
         lambda g, out, x, *, axis: g - np.exp(out) * np.sum(g, axis=axis, keepdims=True),
         reads=("out",))
 
