@@ -243,3 +243,17 @@ def test_max_over_an_axis_follows_torchs_max_dim_not_amax():
                                   [[0.0, 1.0, 0.0]])
     np.testing.assert_array_equal(grad_of(lambda x: x.max(axis=1).sqrt(), [[-1.0, 0.0]]),
                                   [[0.0, inf]])
+
+
+def test_logsumexp_gradient_keeps_the_small_terms_of_large_logits():
+    """d logsumexp = softmax: torch takes exp(x - out), and out = max + log 2 rounds to max at
+    1e16, giving [1, 1, 0]; here the softmax is computed from x. At an infinite out it is
+    exp(x - out), as torch's: 0 beside an inf, NaN at the inf and in an all -inf row."""
+    for big in (1e16, 1e308):
+        np.testing.assert_allclose(grad_of(lambda x: x.logsumexp(), [big, big, 1.0]),
+                                   [0.5, 0.5, 0.0], atol=1e-15)
+    with np.errstate(invalid="ignore"):
+        np.testing.assert_array_equal(grad_of(lambda x: x.logsumexp(), [inf, 1.0]), [nan, 0.0])
+        np.testing.assert_array_equal(grad_of(lambda x: x.logsumexp(), [-inf, -inf]),
+                                      [nan, nan])
+    np.testing.assert_array_equal(grad_of(lambda x: x.logsumexp(), [-inf, 0.0]), [0.0, 1.0])

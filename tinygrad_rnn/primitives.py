@@ -277,6 +277,17 @@ def _softmax(x, *, axis):
     return e / np.sum(e, axis=axis, keepdims=True)
 
 
+def _logsumexp_vjp(g, out, x, *, axis, keepdims):
+    """d logsumexp = softmax(x) = exp(x - out), computed as softmax from x where out is
+    finite: exp(x - out) rounds out = max + log sum first, and gave [1, 1, 0] for
+    [1e16, 1e16, 1], not [0.5, 0.5, 0]. Where out is inf or -inf, exp(x - out), as torch:
+    0 for the finite entries beside an inf, NaN for the inf itself and for an all -inf row."""
+    out = _expand(out, axis, keepdims)
+    with np.errstate(invalid="ignore"):
+        share = np.where(np.isfinite(out), _softmax(x, axis=axis), np.exp(x - out))
+    return _expand(g, axis, keepdims) * share
+
+
 def _log_softmax(x, *, axis):
     """(x - max) - log sum exp(x - max), as torch computes it. x - logsumexp(x) rounded the
     large sum max + log sum first, losing the small term: log_softmax([1e308, 1e308, 1]) was
@@ -436,10 +447,7 @@ defprim("min", lambda x, *, axis, keepdims: np.min(x, axis=axis, keepdims=keepdi
 defprim("norm", _norm, _norm_vjp, reads=("out", 0))
 
 # log-sum-exp, softmax and log-softmax along one axis, computed stably (max subtracted)
-defprim("logsumexp", _logsumexp,
-        lambda g, out, x, *, axis, keepdims:
-            _expand(g, axis, keepdims) * np.exp(x - _expand(out, axis, keepdims)),
-        reads=("out", 0))
+defprim("logsumexp", _logsumexp, _logsumexp_vjp, reads=("out", 0))
 defprim("softmax", _softmax,   # d softmax: s * (g - <g, s>)
         lambda g, out, x, *, axis: out * (g - np.sum(g * out, axis=axis, keepdims=True)),
         reads=("out",))
