@@ -294,6 +294,7 @@ CASES = {
     "stack": stack_case,
     "concatenate": concatenate_case,
     "cut": elementwise(Tensor.cut, normal),
+    "astype": elementwise(Tensor.clone, normal),   # float32 is tested apart (test_pytorch_habits)
     "checkpoint": checkpoint_case,
     # the PyTorch user's toolbox
     "min": reduction("min", distinct),

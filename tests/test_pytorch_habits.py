@@ -1,6 +1,7 @@
-"""More of the PyTorch user's habits: torch's names for ops (pow, matmul, mm, t), var and std,
-all and any, masked_fill, split and chunk, requires_grad_; a module's children, modules and
-apply, float() and double(); the losses as modules. Values, shapes and gradients against
+"""More of the PyTorch user's habits: to/float/double/type_as/clone (astype underneath), torch's
+names for ops (pow, matmul, mm, t), var and std, all and any, masked_fill, split and chunk,
+requires_grad_; a module's children, modules and apply, float() and double(); the losses as
+modules. Values, shapes and gradients against
 PyTorch where it is installed, and against finite differences and the formulas without it."""
 import numpy as np
 import pytest
@@ -32,6 +33,28 @@ def test_torch_names_record_the_same_ops():
     assert leaf.requires_grad_() is leaf and leaf.requires_grad
     assert not leaf.requires_grad_(False).requires_grad
     refuses(BackwardError, lambda: (x * 2).requires_grad_(False), "only a leaf")
+
+
+def test_dtypes_as_torch_spells_them():
+    x = Tensor(X, requires_grad=True)
+    single = x.float()
+    assert single.dtype == np.float32 and single.op == "astype" and single.requires_grad
+    np.testing.assert_array_equal(single.data, X.astype(np.float32))
+    (single * single).sum().backward()
+    assert x.grad.dtype == np.float64
+    np.testing.assert_allclose(x.grad, 2 * X, rtol=1e-6)
+    assert x.double() is x and x.to("float64") is x and x.to("cpu") is x
+    assert x.type_as(single).dtype == np.float32 and single.double().dtype == np.float64
+    mask = x > 0
+    np.testing.assert_array_equal(mask.float().data, (X > 0).astype(np.float32))
+    copy = x.clone()
+    assert copy is not x and copy.op == "astype" and copy.dtype == x.dtype
+    copy.data[0, 0] = 100.0                       # a copy: x keeps its value
+    assert x.data[0, 0] == X[0, 0]
+    refuses(SettingError, lambda: x.to("cuda"), "'cuda'", "CPU")
+    for dtype in (np.int64, bool, np.float16, None, "float128"):
+        with pytest.raises(DTypeError):
+            x.to(dtype)
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])

@@ -1,6 +1,7 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
 giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
-(values, indices), size() (a callable int), numel(), dim(), tolist and the shape spellings
+(values, indices), size() (a callable int), numel(), dim(), to/float/double/clone, tolist and the
+shape spellings
 view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
@@ -9,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .arguments import axes_of, flag, int_too_large, one_axis
+from .arguments import axes_of, flag, int_too_large, one_axis, tensor_dtype
 from .context import recording
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNError, where_in_time
 from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
@@ -157,6 +158,35 @@ class PyTorchHabits:
         """Set requires_grad (a leaf's only, as the property) and return self, as torch's."""
         self.requires_grad = requires_grad
         return self
+
+    # --- dtypes, as torch spells them (astype underneath) ---
+    def to(self, dtype):
+        """This tensor in `dtype` (np.float32, "float64", another tensor's dtype), or itself
+        when it already is (as torch's to()); "cpu" is itself too: numpy computes on the CPU."""
+        if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
+            if dtype != "cpu":
+                raise SettingError(f"to({dtype!r}): tinygrad_rnn computes with numpy on the "
+                                   f"CPU; there is no {dtype!r} device")
+            return self
+        if dtype is not None and tensor_dtype(dtype, "to") == self.dtype:
+            return self
+        return self.astype(dtype)
+
+    def float(self):
+        """to(np.float32)."""
+        return self.to(np.float32)
+
+    def double(self):
+        """to(np.float64)."""
+        return self.to(np.float64)
+
+    def type_as(self, other):
+        """to(other.dtype)."""
+        return self.to(other.dtype)
+
+    def clone(self):
+        """A copy recorded in the graph (its gradient flows back to this tensor), as torch's."""
+        return self.astype(self.dtype)
 
     # --- torch's names for ops the tensor has under numpy's or Python's ---
     def pow(self, exponent):

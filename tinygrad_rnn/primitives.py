@@ -478,6 +478,9 @@ defprim("gru_hidden", gates.gru_hidden, gates.gru_hidden_vjp_gates, gates.gru_hi
         reads=(0, 1))
 
 # --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
+# a copy in another floating dtype (or the same one): the gradient comes back in x's dtype
+defprim("astype", lambda x, *, dtype: x.astype(dtype),
+        lambda g, out, x, *, dtype: g.astype(x.dtype, copy=False))
 defprim("cut", lambda x: x, view=True)
 
 # --- a segment recorded as one node that reruns its inside during backward: the node carries

@@ -25,6 +25,7 @@ from .arguments import (
     one_axis,
     permutation_of,
     shape_of,
+    tensor_dtype,
     tensor_name,
 )
 from .context import recording
@@ -106,6 +107,15 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
     def detach(self):
         """A new leaf sharing this tensor's data (and its writes), outside any graph."""
         return make_tensor(self._data, name=self.name, memory_of=self)
+
+    def astype(self, dtype):
+        """This tensor's values in `dtype`, np.float32 or np.float64, copied and recorded (the
+        gradient comes back in this tensor's dtype). The same dtype gives a copy, as clone()."""
+        dtype = None if dtype is None else tensor_dtype(dtype, "astype")    # (None: float64)
+        if dtype not in (np.float32, np.float64):
+            raise DTypeError(f"astype: dtype must be np.float32 or np.float64 (a tensor "
+                             f"computes in those), got {dtype}")
+        return apply("astype", self, dtype=dtype)
 
     @staticmethod
     def _mask(array):
