@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+from refusals import refuses
 
 from tinygrad_rnn import Tensor, optim
 from tinygrad_rnn.errors import SettingError
@@ -200,6 +201,67 @@ def test_schedulers_match_torch_also_past_their_period(name):
         scheduler.step()
         theirs.append(scheduler.get_last_lr()[0])
     np.testing.assert_allclose(our_schedule(name, 20), theirs, rtol=1e-12, atol=1e-15)
+
+
+PLATEAU_METRICS = [5.0, 4.0, 4.0, 3.9999, 4.1, 4.0, 3.0, 3.0, 3.0, 3.0, 3.0, 2.999, 2.0, 2.5,
+                   2.5, 2.5, 2.5, 2.5, 2.5, 2.5, 1.0, 1.0, 1.0, 1.0]
+PLATEAU_SETTINGS = [dict(patience=2), dict(patience=1, cooldown=2, factor=0.5),
+                    dict(mode="max", patience=1), dict(threshold=0.01, threshold_mode="abs",
+                                                       patience=0, min_lr=0.01),
+                    dict(threshold=0.3, patience=1, eps=0.05)]
+
+
+def our_plateau(kwargs, metrics):
+    opt = optim.SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.3)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    lrs = []
+    for metric in metrics:
+        scheduler.step(metric)
+        lrs.append(opt.lr)
+    return lrs
+
+
+def test_reduce_on_plateau_waits_patience_epochs_then_cools_down():
+    flat = [1.0] * 12                  # the first epoch improves on inf; the rest do not
+    lrs = our_plateau(dict(patience=2, factor=0.5), flat)
+    reductions = [e for e in range(1, 12) if lrs[e] < lrs[e - 1]]
+    assert reductions == [3, 6, 9]     # after 3 bad epochs each time (more than patience=2)
+    lrs = our_plateau(dict(patience=0, factor=0.5, cooldown=2), flat)
+    assert [e for e in range(1, 12) if lrs[e] < lrs[e - 1]] == [1, 4, 7, 10]
+    lrs = our_plateau(dict(patience=0, factor=0.5, min_lr=0.1), flat)
+    assert min(lrs) == 0.1 and lrs[-1] == 0.1
+    improving = [1.0 / (e + 1) for e in range(12)]
+    assert our_plateau(dict(patience=0), improving) == [0.3] * 12
+    assert our_plateau(dict(patience=0, mode="max"), improving)[-1] < 0.3
+    # a one-element Tensor is a metric; NaN and non-numbers are refused, the lr kept
+    opt = optim.SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.3)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=0)
+    scheduler.step(Tensor([2.0]))
+    assert scheduler.best == 2.0
+    refuses(SettingError, lambda: scheduler.step(float("nan")), "epoch 2", "NaN", "0.3")
+    refuses(SettingError, lambda: scheduler.step("low"), "metric must be a number")
+    refuses(SettingError, lambda: scheduler.step(Tensor([1.0, 2.0])), "metric must be a number")
+    assert opt.lr == 0.3 and scheduler.last_epoch == 1
+    for bad in (dict(factor=1.0), dict(factor=0), dict(mode="minimum"), dict(patience=-1),
+                dict(threshold_mode="relative"), dict(min_lr=-1.0), dict(cooldown=0.5)):
+        with pytest.raises(SettingError):
+            optim.lr_scheduler.ReduceLROnPlateau(opt, **bad)
+
+
+@pytest.mark.parametrize("kwargs", PLATEAU_SETTINGS)
+def test_reduce_on_plateau_matches_torch(kwargs):
+    torch = pytest.importorskip("torch")
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([parameter], lr=0.3)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, **kwargs)
+    theirs = []
+    for metric in PLATEAU_METRICS:
+        opt.step()
+        scheduler.step(metric)
+        theirs.append(opt.param_groups[0]["lr"])
+    ours = our_plateau(kwargs, PLATEAU_METRICS)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-15)
+    assert len(set(ours)) > 1, "the schedule never reduced: the case tests nothing"
 
 
 def test_a_scheduled_optimizer_steps_with_the_scheduled_rate():

@@ -13,6 +13,9 @@ opt.step():
     ExponentialLR(opt, gamma)                lr = base_lr gamma^e
     CosineAnnealingLR(opt, T_max, eta_min=0) lr = eta_min + (base_lr - eta_min)
                                                        (1 + cos(pi e / T_max)) / 2
+    ReduceLROnPlateau(opt, mode="min", factor=0.1, patience=10, ...)
+                                             lr = lr factor after a plateau of the metric
+                                             given to step(metric) (its class doc)
 
 Each step multiplies the optimizer's current lr by the schedule's ratio from epoch e - 1 to e
 (PyTorch's "chainable" form), which gives the formulas above when the scheduler works alone,
@@ -120,3 +123,64 @@ class CosineAnnealingLR(LRScheduler):
             return lr + (self.base_lr - self.eta_min) * (1 - math.cos(angle)) / 2
         return (self.eta_min + (lr - self.eta_min) * (1 + math.cos(angle * epoch))
                 / (1 + math.cos(angle * (epoch - 1))))
+
+
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by `factor` when the metric passed to step(metric) (a validation loss,
+    a float or a one-element Tensor) has not improved for more than `patience` epochs, as
+    PyTorch's: mode "min" (lower is better) or "max"; an improvement must beat the best by
+    `threshold`, relative (threshold_mode "rel": below best (1 - threshold) in mode min) or
+    absolute ("abs": below best - threshold); after a reduction, `cooldown` epochs count no
+    bad epoch; the lr never goes below min_lr, and a change smaller than eps is not made.
+    A NaN metric is a SettingError (a diverged loss, which PyTorch counts as a bad epoch)."""
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4,
+                 threshold_mode="rel", cooldown=0, min_lr=0.0, eps=1e-8):
+        owner = "ReduceLROnPlateau"
+        self.mode = settings.one_of(owner, "mode", mode, ("min", "max"))
+        self.factor = settings.real(owner, "factor", factor, low=0, high=1, low_open=True,
+                                    high_open=True, wanted="a number in (0, 1)")
+        self.patience = settings.non_negative_int(owner, "patience", patience)
+        self.threshold = settings.non_negative_float(owner, "threshold", threshold)
+        self.threshold_mode = settings.one_of(owner, "threshold_mode", threshold_mode,
+                                              ("rel", "abs"))
+        self.cooldown = settings.non_negative_int(owner, "cooldown", cooldown)
+        self.min_lr = settings.non_negative_float(owner, "min_lr", min_lr)
+        self.eps = settings.non_negative_float(owner, "eps", eps)
+        super().__init__(optimizer)
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+
+    def is_better(self, metric):
+        """Whether `metric` beats the best so far by the threshold."""
+        sign = 1 if self.mode == "min" else -1     # mode max: the same test on -metric
+        if self.threshold_mode == "rel":
+            return sign * metric < sign * self.best * (1 - sign * self.threshold)
+        return sign * metric < sign * self.best - self.threshold
+
+    def step(self, metric):
+        """Count this epoch's metric, and reduce the lr after more than `patience` epochs
+        without an improvement (none during a cooldown)."""
+        try:
+            metric = float(metric)
+        except (TypeError, ValueError) as exc:
+            raise SettingError(f"ReduceLROnPlateau.step: metric must be a number (the "
+                               f"validation loss), got {type(metric).__name__} ({exc})") from None
+        if math.isnan(metric):
+            raise SettingError(f"ReduceLROnPlateau.step: the metric at epoch "
+                               f"{self.last_epoch + 1} is NaN (a diverged loss?); the lr stays "
+                               f"{self.optimizer.lr:g}")
+        self.last_epoch += 1
+        if self.is_better(metric):
+            self.best, self.num_bad_epochs = metric, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            if self.optimizer.lr - lr > self.eps:
+                self.optimizer.lr = lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+        self.last_lr = self.optimizer.lr
