@@ -1,7 +1,7 @@
 """More of the PyTorch user's habits: to/float/double/type_as/clone (astype underneath), torch's
 names for ops (pow, matmul, mm, t), var and std, all and any, masked_fill, split and chunk,
 requires_grad_; a module's children, modules and apply, float() and double(); the losses as
-modules. Values, shapes and gradients against
+modules, LayerNorm and nn.utils.clip_grad_norm_. Values, shapes and gradients against
 PyTorch where it is installed, and against finite differences and the formulas without it."""
 import numpy as np
 import pytest
@@ -177,6 +177,38 @@ def test_the_losses_as_modules():
             "reduction", "'average'")
 
 
+@pytest.mark.parametrize("normalized_shape", [4, (3, 4)])
+def test_layer_norm_is_its_formula_with_its_gradient(normalized_shape):
+    data = RNG.normal(size=(2, 3, 4)) * 3 + 1
+    norm = nn.LayerNorm(normalized_shape)
+    assert [name for name, _ in norm.named_parameters()] == ["weight", "bias"]
+    norm.weight.data[...] = RNG.normal(size=norm.weight.shape)
+    norm.bias.data[...] = RNG.normal(size=norm.bias.shape)
+    axes = (-1,) if normalized_shape == 4 else (-2, -1)
+    mean, var = data.mean(axis=axes, keepdims=True), data.var(axis=axes, keepdims=True)
+    expected = (data - mean) / np.sqrt(var + 1e-5) * norm.weight.data + norm.bias.data
+    np.testing.assert_allclose(norm(data).data, expected, rtol=1e-12, atol=1e-12)
+    check_backward(lambda x, w, b: nn.LayerNorm(normalized_shape)(x) * w + b,
+                   [data, norm.weight.data, norm.bias.data], np.random.default_rng(5))
+    plain = nn.LayerNorm(normalized_shape, elementwise_affine=False)
+    assert plain.parameters() == [] and plain(data).shape == data.shape
+    refuses(ShapeError, lambda: nn.LayerNorm(5)(data), "trailing axes", "(5,)", "(2, 3, 4)")
+    refuses(ShapeError, lambda: nn.LayerNorm((2, 3, 4, 5))(data), "trailing axes")
+    refuses(SettingError, lambda: nn.LayerNorm(0), "normalized_shape")
+    refuses(SettingError, lambda: nn.LayerNorm(4, eps=-1.0), "eps")
+
+
+def test_clip_grad_norm_under_torchs_name():
+    p = Tensor(np.zeros(3), requires_grad=True)
+    p.grad = np.array([3.0, 4.0, 0.0])
+    assert nn.utils.clip_grad_norm_([p], 1.0) == 5.0
+    np.testing.assert_allclose(p.grad, [0.6, 0.8, 0.0])
+    refuses(SettingError, lambda: nn.utils.clip_grad_norm_([p], 1.0, norm_type=1), "norm_type",
+            "only norm_type=2")
+    refuses(SettingError, lambda: nn.utils.clip_grad_norm_([p], 1.0, norm_type=float("inf")),
+            "norm_type")
+
+
 # --- against PyTorch ---
 
 def test_against_torch():
@@ -214,3 +246,19 @@ def test_against_torch():
     mine = []
     ours.apply(lambda m: mine.append(type(m).__name__))
     assert mine == order
+    data = RNG.normal(size=(2, 3, 4))
+    theirs_norm = torch.nn.LayerNorm((3, 4), dtype=torch.float64)
+    torch.nn.init.normal_(theirs_norm.weight)
+    torch.nn.init.normal_(theirs_norm.bias)
+    ours_norm = nn.LayerNorm((3, 4))
+    ours_norm.load_state_dict({k: v.detach().numpy() for k, v in
+                               theirs_norm.state_dict().items()})
+    x, tx = Tensor(data, requires_grad=True), torch.tensor(data, requires_grad=True)
+    weights = RNG.normal(size=data.shape)
+    (ours_norm(x) * weights).sum().backward()
+    (theirs_norm(tx) * torch.tensor(weights)).sum().backward()
+    np.testing.assert_allclose(ours_norm(x).data, theirs_norm(tx).detach().numpy(), rtol=1e-12,
+                               atol=1e-13)
+    np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(ours_norm.weight.grad, theirs_norm.weight.grad.numpy(),
+                               rtol=1e-12, atol=1e-13)

@@ -1,9 +1,11 @@
 """Modules: feed-forward layers, the lecture's feed-forward sequence baselines, recurrent
 models unrolled by one loop, sequence losses, and the losses as modules."""
+from . import utils
 from .dropout import Dropout
 from .embedding import Embedding
 from .feedforward_sequence import TemporalConv, WindowedMLP
 from .gated import GRU, LSTM, GatedRecurrent
+from .layer_norm import LayerNorm
 from .layers import MLP, Linear, get_activation
 from .loss_modules import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .module import Module
