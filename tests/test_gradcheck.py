@@ -396,3 +396,30 @@ def test_an_output_recorded_before_the_check_is_refused_with_what_to_do(rng):
     other = Tensor(rng.standard_normal(3), requires_grad=True)
     scaled = other * 2.0                 # recorded before too, but not computed from w: fine
     assert gradcheck(lambda: (w * scaled).sum(), [w])
+
+
+def _zeroed_below(threshold, name):
+    """`name`'s vjp with every entry of the incoming gradient below `threshold` dropped."""
+    right = PRIMITIVES[name].vjp
+
+    def vjp(g, out, parents, params):
+        g = np.where(np.abs(g) < threshold, 0.0, g)
+        return right(g, out, parents, params)
+    return vjp
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_per_step_judges_each_terms_gradient_by_its_own_scale(mode, monkeypatch):
+    """R[1] = 1e3 sum tanh(x), R[2] = 1e-6 sum tanh(x): R[2]'s gradient was judged by R[1]'s
+    G (atol G capped at atol, 1e-5) and rounding, and passed whatever it was; judged on its own
+    scale it fails when its path is lost."""
+    x = Tensor(np.array([0.3, -0.7, 1.2]), name="x")
+
+    def terms(x):
+        return tg.stack([(x.tanh() * 1e3).sum(), (x.tanh() * 1e-6).sum()])
+    assert gradcheck(terms, [x], per_step=True, mode=mode)
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", _zeroed_below(1e-3, "tanh"))
+    report = gradcheck(terms, [x], per_step=True, mode=mode)
+    check = report.inputs[0]
+    assert not report and check.step == 2 and report.first_failing_step == 2
+    assert check.failed >= 1 and not check.unresolved and check.analytic == 0

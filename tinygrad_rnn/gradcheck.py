@@ -42,7 +42,14 @@ import numpy as np
 from . import settings
 from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
-from .gradcheck_report import RESOLVED, ROUNDING, GradcheckReport, compare, tolerance
+from .gradcheck_report import (
+    RESOLVED,
+    ROUNDING,
+    GradcheckReport,
+    compare,
+    largest_gradient,
+    tolerance,
+)
 from .graph import topological_order
 from .inplace import give_back, lend, made_before_write
 from .tensor import Tensor
@@ -110,13 +117,16 @@ def expected_tolerance(out, numeric, analytic, *, eps=1e-6, atol=1e-5, rtol=1e-3
     of `out`, fn's output at the inputs (a scalar, or the loss terms: then numeric and analytic
     have shape (T, *x.shape)). To predict a verdict: the command line's gradcheck says whether
     a truncation's dropped paths must make it fail."""
-    magnitude = _largest_value(topological_order([out]))
+    per_step = out.ndim > 0
+    magnitude = _magnitudes(out, topological_order([out]), per_step)
     values = np.abs(np.asarray(out.data, dtype=np.float64)).reshape(-1)
     rounding = _rounding(values, values, magnitude, 2 * eps)
     numeric, analytic = (np.asarray(g, dtype=np.float64) for g in (numeric, analytic))
-    if out.ndim:                                  # one rounding per loss term, along axis 0
-        rounding = rounding.reshape((-1,) + (1,) * (numeric.ndim - 1))
-    largest = max(np.abs(numeric).max(initial=0.0), np.abs(analytic).max(initial=0.0))
+    rows = (len(values), -1)                        # one row per loss term (or the one f)
+    largest = largest_gradient(analytic.reshape(rows), numeric.reshape(rows), per_step)
+    if per_step:                                  # one rounding and one G per loss term
+        shape = (-1,) + (1,) * (numeric.ndim - 1)
+        rounding, largest = rounding.reshape(shape), largest.reshape(shape)
     return tolerance(numeric, rounding, 0.0, largest, atol, rtol)
 
 
@@ -234,7 +244,8 @@ def _evaluate(fn, inputs, per_step):
 
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
-    the shape of fn's output, and the largest |value| computed on the way to it."""
+    the shape of fn's output, and the largest |value| computed on the way to it (per_step: to
+    each loss term, _magnitudes)."""
     out = _evaluate(fn, inputs, per_step)
     if out.dtype != np.float64:
         raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value on "
@@ -264,22 +275,33 @@ def _analytic(fn, inputs, per_step):
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
-                _largest_value(order))
+                _magnitudes(out, order, per_step))
     finally:
         for leaf, grad in zip(others, kept):
             leaf.grad = grad
 
 
-def _largest_value(order):
-    """The largest finite |value| of the nodes of `order`: what f's rounding scales with
-    (cancellation can leave f far smaller than its parts)."""
-    largest = 0.0
+def _magnitudes(out, order, per_step):
+    """M, the largest finite |value| on the way to fn's output `out` (`order`: its graph,
+    parents first), which f's rounding scales with (cancellation can leave f far smaller than
+    its parts). per_step, one M per loss term: when fn stacked the terms (nn.loss_vector does),
+    R[t]'s own, the largest on the way to R[t] alone (the values of the other terms do not
+    round it); else every term's is the largest on the way to any."""
+    below = {}                     # node -> the largest |value| of the node and its ancestors
     for node in order:
-        if node.value_released or node.dtype.kind != "f" or node.size == 0:
-            continue
-        values = np.abs(node.data)
-        largest = max(largest, float(np.max(values, where=np.isfinite(values), initial=0.0)))
-    return largest
+        below[node] = max([_largest_value(node)] + [below[p] for p in node.parents])
+    terms = _stacked_terms(out) if per_step else None
+    if terms is not None:
+        return np.array([below[term] for term in terms])
+    return np.full(out.shape[0], below[out]) if per_step else below[out]
+
+
+def _largest_value(node):
+    """The largest finite |value| of a node (0 for a released value)."""
+    if node.value_released or node.dtype.kind != "f" or node.size == 0:
+        return 0.0
+    values = np.abs(node.data)
+    return float(np.max(values, where=np.isfinite(values), initial=0.0))
 
 
 def _stale(order, inputs):
@@ -303,10 +325,19 @@ def _term(out, t):
     would send zeros down every other term, and 0 * NaN = NaN there would be blamed on R[t]."""
     if t is None:
         return out, None
-    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
-            and out.parents[t].shape == ():
-        return out.parents[t], None
+    terms = _stacked_terms(out)
+    if terms is not None:
+        return terms[t], None
     return out, np.arange(out.shape[0]) == t                # R[t]'s one-hot
+
+
+def _stacked_terms(out):
+    """The loss terms' own nodes R[1..T] when fn stacked them (a (T,) stack of scalars), else
+    None."""
+    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
+            and all(term.shape == () for term in out.parents):
+        return out.parents
+    return None
 
 
 def _value(fn, inputs, per_step, shape):
