@@ -423,3 +423,18 @@ def test_per_step_judges_each_terms_gradient_by_its_own_scale(mode, monkeypatch)
     check = report.inputs[0]
     assert not report and check.step == 2 and report.first_failing_step == 2
     assert check.failed >= 1 and not check.unresolved and check.analytic == 0
+
+
+def test_the_worst_input_of_a_failing_report_is_one_that_fails(monkeypatch):
+    """u's gradient is below what finite differences resolve (not certified), w's is 1e-4 off,
+    within rtol: the report fails for u, and `worst` named w, which passed, because its
+    difference was the larger share of its tolerance."""
+    w = Tensor(np.array([0.3, -0.4]), name="w")
+    u = Tensor(np.array([0.5, 0.1]), name="u")
+    right = PRIMITIVES["tanh"].vjp
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", lambda g, out, parents, params: tuple(
+        (1 + 1e-4) * s for s in right(g, out, parents, params)))
+    report = gradcheck(lambda w, u: w.tanh().sum() + (u.tanh() * 1e-9).sum(), [w, u])
+    assert [check.name for check in report.failures] == ["u"] and report.inputs[1].unresolved
+    assert report.inputs[0].abs_error > 0.05 * report.inputs[0].allowed
+    assert report.worst.name == "u"

@@ -66,7 +66,8 @@ class InputCheck:
 
 @dataclass
 class GradcheckReport:
-    """Truthy only if every input passes. `worst` is the input furthest past the tolerance."""
+    """Truthy only if every input passes. `worst` is the input furthest past the tolerance, a
+    failing one (one not certified, its differences within tolerance) before any that pass."""
     inputs: list
     mode: str
     eps: float
@@ -79,7 +80,7 @@ class GradcheckReport:
 
     @property
     def worst(self):
-        return max(self.inputs, key=self._excess)
+        return max(self.inputs, key=lambda check: (not check.passed, self._excess(check)))
 
     @staticmethod
     def _excess(check):
