@@ -9,6 +9,7 @@ from primitive_cases import CASES
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import GradcheckWarning, Tensor, gradcheck
+from tinygrad_rnn.checkpoint import checkpoint
 from tinygrad_rnn.primitives import PRIMITIVES
 
 
@@ -187,6 +188,25 @@ def test_leaves_every_existing_grad_untouched(rng):
     np.testing.assert_array_equal(w_grad, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(b_grad, [-1.0, 0.0, 1.0])
     assert w.requires_grad
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_a_parameter_a_checkpoint_closes_over_keeps_its_grad(mode, rng):
+    """W2 is read inside a checkpointed fn, not as its input: it is not in the graph, and the
+    recomputation during backward added W2's gradient into W2.grad."""
+    w1 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W1")
+    w2 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W2")
+    w3 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W3")   # no grad yet
+    x = Tensor(rng.standard_normal(3))
+    kept = np.full((3, 3), 7.0)
+    w2.grad = kept
+
+    def loss():
+        h = checkpoint(lambda x: ((x @ w1.T).tanh() @ w2.T).tanh() @ w3.T, x)
+        return (h * h).sum()
+    assert gradcheck(loss, [w1], mode=mode)
+    assert w2.grad is kept and w3.grad is None and w1.grad is None
+    np.testing.assert_array_equal(kept, 7.0)
 
 
 def test_zero_argument_closure_and_positional_function(rng):

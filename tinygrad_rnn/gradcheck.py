@@ -30,7 +30,8 @@ eps must be a positive finite number, atol and rtol finite and >= 0, directions 
 integer; inputs must be distinct floating leaf Tensors (at least one); fn must return a
 floating Tensor of the same shape every time.
 Whatever happens, fn raising included, every input's .data (the same array, bitwise),
-.requires_grad and .grad, and every other leaf's .grad, are left as they were found.
+.requires_grad and .grad, and every other leaf's .grad (a parameter a checkpointed fn closes
+over among them), are left as they were found.
 """
 import inspect
 import warnings
@@ -40,7 +41,7 @@ from functools import partial
 import numpy as np
 
 from . import settings
-from .context import no_grad
+from .context import no_grad, recording
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .gradcheck_report import (
     RESOLVED,
@@ -246,24 +247,22 @@ def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
     the shape of fn's output, and the largest |value| computed on the way to it (per_step: to
     each loss term, _magnitudes)."""
-    out = _evaluate(fn, inputs, per_step)
-    if out.dtype != np.float64:
-        raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value on "
-                         f"the way to it is computed in {out.dtype} (a weight or constant not "
-                         f"among the inputs, written into in place), and differences in "
-                         f"{out.dtype} cannot resolve the gradient; make the model float64 "
-                         f"(model.to(np.float64)) or check the tensors that keep it "
-                         f"{out.dtype}")
-    order = topological_order([out])
-    if _stale(order, inputs):
-        raise SettingError("gradcheck: fn's output depends on a value recorded before gradcheck "
-                           "was called; fn must compute it anew from the inputs on every call "
-                           "(lambda: model(xs)[0].sum(), not lambda: loss)")
-    checked = set(map(id, inputs))
-    others = [node for node in order
-              if node.is_leaf and node.requires_grad and id(node) not in checked]
-    kept = [leaf.grad for leaf in others]
-    try:
+    with _Watch(inputs) as watch:
+        out = _evaluate(fn, inputs, per_step)
+        if out.dtype != np.float64:
+            raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value "
+                             f"on the way to it is computed in {out.dtype} (a weight or constant "
+                             f"not among the inputs, written into in place), and differences in "
+                             f"{out.dtype} cannot resolve the gradient; make the model float64 "
+                             f"(model.to(np.float64)) or check the tensors that keep it "
+                             f"{out.dtype}")
+        order = topological_order([out])
+        if _stale(order, inputs):
+            raise SettingError("gradcheck: fn's output depends on a value recorded before "
+                               "gradcheck was called; fn must compute it anew from the inputs on "
+                               "every call (lambda: model(xs)[0].sum(), not lambda: loss)")
+        for node in order:
+            watch.keep(node)
         terms = range(out.shape[0]) if per_step else [None]
         grads = [[] for _ in inputs]
         for t in terms:
@@ -276,9 +275,44 @@ def _analytic(fn, inputs, per_step):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
                 _magnitudes(out, order, per_step))
-    finally:
-        for leaf, grad in zip(others, kept):
+
+
+class _Watch(list):
+    """Shown every op result made while fn runs and backward walks (the protocol of
+    memory.collecting, which it stands in for: append one, extend many; it keeps none), it
+    keeps the .grad of every other leaf that requires grad, as found, to put back on exit:
+    backward adds to them, a checkpoint's recomputation to those of the parameters its fn
+    closes over too (they are not in the graph, and are first seen as its results' parents,
+    before its backward)."""
+
+    def __init__(self, inputs):
+        super().__init__()
+        self.checked = set(map(id, inputs))
+        self.kept = {}             # id(leaf) -> (leaf, its .grad as found)
+
+    def __enter__(self):
+        self.previous = recording.created
+        recording.watch(recording.anomaly, self)
+        return self
+
+    def __exit__(self, *exc):
+        recording.watch(recording.anomaly, self.previous)
+        for leaf, grad in self.kept.values():
             leaf.grad = grad
+
+    def append(self, node):
+        if self.previous is not None:       # an enclosing collection still sees it
+            self.previous.append(node)
+        for parent in node.parents:
+            self.keep(parent)
+
+    def extend(self, nodes):
+        for node in nodes:
+            self.append(node)
+
+    def keep(self, node):
+        if node.is_leaf and node.requires_grad and id(node) not in self.checked:
+            self.kept.setdefault(id(node), (node, node.grad))
 
 
 def _magnitudes(out, order, per_step):
