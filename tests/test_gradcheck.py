@@ -349,6 +349,31 @@ def test_a_gradient_finite_differences_cannot_resolve_is_not_certified(monkeypat
     assert gradcheck(lambda: (w * 2.0).sum() + (unused.cut() * 3.0).sum() * 0.0, [unused])
 
 
+def _cancelling(n, rng):
+    """n values between 0.5 and 1, then the same values negated in reverse order: the sum is 0,
+    and its partial sums are as large as n / 2 (float64 rounds them at 1e-16 of that)."""
+    half = rng.uniform(0.5, 1.0, n // 2)
+    return Tensor(np.concatenate([half, -half[::-1]]))
+
+
+def test_values_rounded_where_fn_does_not_show_them_are_counted_in_the_rounding(rng):
+    """Right gradients whose differences are rounding noise from values that no node of fn's
+    graph holds: the partial sums of a large sum that cancels, a matrix product's terms, the
+    inside of a checkpoint. They were failed as disagreeing; they are not certified, and say
+    why."""
+    big = _cancelling(2 * 10**5, rng)
+    x = Tensor(np.array([0.3, -0.2]), name="x")
+    b = Tensor(np.array([[1e4], [1e4 + 1.0]]))
+    y = Tensor(np.array([0.3, -0.2]), name="y")
+    for fn, at in ((lambda x: tg.concatenate([big, x * 1e-3]).sum(), x),
+                   (lambda x: (tg.stack([x + 1e4, -1e4 - x], axis=1) @ b).sum(), x),
+                   (lambda y: checkpoint(lambda y: (y * 1e9 + y * 0.37) - y * 1e9, y).sum(), y)):
+        for mode in ("elements", "random"):
+            report = gradcheck(fn, [at], mode=mode)
+            assert not report and report.inputs[0].unresolved, str(report)
+            assert "not certified" in str(report)
+
+
 @pytest.mark.parametrize("mode", ["elements", "random"])
 def test_the_quotient_divides_by_the_step_actually_taken(mode, monkeypatch):
     """At x = 3e9 the float64 spacing is 4.8e-7, so x +- 1e-6 moves by 0.95e-6, not 1e-6: a

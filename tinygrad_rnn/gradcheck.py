@@ -274,20 +274,23 @@ def _analytic(fn, inputs, per_step):
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
-                _magnitudes(out, order, per_step))
+                _magnitudes(out, order, per_step, watch.scale))
 
 
 class _Watch(list):
     """Shown every op result made while fn runs and backward walks (the protocol of
-    memory.collecting, which it stands in for: append one, extend many; it keeps none), it
-    keeps the .grad of every other leaf that requires grad, as found, to put back on exit:
-    backward adds to them, a checkpoint's recomputation to those of the parameters its fn
-    closes over too (they are not in the graph, and are first seen as its results' parents,
-    before its backward)."""
+    memory.collecting, which it stands in for: append one, extend many; it keeps none). Notes
+    each result's scale (_scale) as it is made: an unroll releases the values no vjp reads at
+    the end of each step, and a checkpoint computes its inside unrecorded. And keeps the .grad
+    of every other leaf that requires grad, as found, to put back on exit: backward adds to
+    them, a checkpoint's recomputation to those of the parameters its fn closes over too (they
+    are not in the graph, and are first seen as its results' parents, before its backward)."""
 
     def __init__(self, inputs):
         super().__init__()
         self.checked = set(map(id, inputs))
+        self.scales = {}           # id(node) -> its scale when made
+        self.largest = 0.0         # of every result, a checkpoint's inside too
         self.kept = {}             # id(leaf) -> (leaf, its .grad as found)
 
     def __enter__(self):
@@ -303,6 +306,8 @@ class _Watch(list):
     def append(self, node):
         if self.previous is not None:       # an enclosing collection still sees it
             self.previous.append(node)
+        self.scales[id(node)] = _scale(node)
+        self.largest = max(self.largest, self.scales[id(node)])
         for parent in node.parents:
             self.keep(parent)
 
@@ -314,27 +319,56 @@ class _Watch(list):
         if node.is_leaf and node.requires_grad and id(node) not in self.checked:
             self.kept.setdefault(id(node), (node, node.grad))
 
+    def scale(self, node):
+        """A node's scale as it was made; a checkpoint's, the largest of every result (its
+        inside among them); a leaf's, or that of a node made before gradcheck, as it is now."""
+        if node.op == "checkpoint":
+            return self.largest
+        if node.is_leaf or id(node) not in self.scales:
+            return _scale(node)
+        return self.scales[id(node)]
 
-def _magnitudes(out, order, per_step):
+
+def _magnitudes(out, order, per_step, scale=None):
     """M, the largest finite |value| on the way to fn's output `out` (`order`: its graph,
     parents first), which f's rounding scales with (cancellation can leave f far smaller than
-    its parts). per_step, one M per loss term: when fn stacked the terms (nn.loss_vector does),
-    R[t]'s own, the largest on the way to R[t] alone (the values of the other terms do not
-    round it); else every term's is the largest on the way to any."""
-    below = {}                     # node -> the largest |value| of the node and its ancestors
+    its parts): the largest of its nodes' scales (`scale(node)`, _scale by default). per_step,
+    one M per loss term: when fn stacked the terms (nn.loss_vector does), R[t]'s own, the
+    largest on the way to R[t] alone (the values of the other terms do not round it); else
+    every term's is the largest on the way to any."""
+    scale = scale or _scale
+    below = {}                     # node -> the largest scale of the node and its ancestors
     for node in order:
-        below[node] = max([_largest_value(node)] + [below[p] for p in node.parents])
+        below[node] = max([scale(node)] + [below[p] for p in node.parents])
     terms = _stacked_terms(out) if per_step else None
     if terms is not None:
         return np.array([below[term] for term in terms])
     return np.full(out.shape[0], below[out]) if per_step else below[out]
 
 
-def _largest_value(node):
-    """The largest finite |value| of a node (0 for a released value)."""
-    if node.value_released or node.dtype.kind != "f" or node.size == 0:
-        return 0.0
-    values = np.abs(node.data)
+_SUMS = ("sum", "mean", "matmul", "linear")     # ops whose value is a sum of many terms
+
+
+def _scale(node):
+    """The largest |value| a node's value is rounded at: its own, and for a sum of terms (a
+    sum, a matrix product) that of the sums of their |values|: terms that cancel leave a value
+    far smaller than the partial sums on the way to it (0 for a released value)."""
+    scale = _largest_value(node.data) if _has_value(node) and node.dtype.kind == "f" else 0.0
+    if node.op in _SUMS and all(map(_has_value, node.parents)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = node.primitive.forward(*(np.abs(p.data) for p in node.parents),
+                                           **node.params)
+        scale = max(scale, _largest_value(terms))
+    return scale
+
+
+def _has_value(node):
+    return not node.value_released and node.size > 0
+
+
+def _largest_value(values):
+    """The largest finite |value| of an array."""
+    values = np.abs(values)
     return float(np.max(values, where=np.isfinite(values), initial=0.0))
 
 

@@ -9,8 +9,10 @@ gradient is small, so that the test means something at every scale:
   with it.
 - r is what finite differences cannot resolve: the rounding of f's value in the quotient,
   2^-44 2 M / step, where M is the largest |value| computed on the way to f (f's own, or an
-  intermediate's: sigmoid(-20) = (tanh(-10) + 1) / 2 is 2e-9 but rounded at the scale of 1).
-  About 6e-8 M for eps = 1e-6.
+  intermediate's: sigmoid(-20) = (tanh(-10) + 1) / 2 is 2e-9 but rounded at the scale of 1),
+  and for a sum or a matrix product the sum of its terms' |values| (the partial sums of terms
+  that cancel: a sum of 1e5 values near 1 that leaves 1 is rounded at the scale of 1e5).
+  Values an unroll released and a checkpoint's inside count too. About 6e-8 M for eps = 1e-6.
 - e is how far the quotient D(eps) itself may be off because eps is not 0 (its truncation
   error), estimated for an element only where the two sides differ by more than rtol |numeric|
   + 4 r: there D(2 eps) is computed too (two more evaluations), and e = |D(2 eps) - D(eps)| / 3,
