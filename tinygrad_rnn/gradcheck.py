@@ -24,11 +24,12 @@ With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); ea
 gradient is checked on its own, and the report names the first time step that disagrees.
 
 It cannot be fooled into a pass: NaN or Inf on either side (analytic or numeric) fails the
-element, and the report names the input, index and step; fn must give the same value when
-called twice at the same inputs (a Dropout in training mode does not), and a float64 one;
-eps must be a positive finite number, atol and rtol finite and >= 0, directions a positive
-integer; inputs must be distinct floating leaf Tensors (at least one); fn must return a
-floating Tensor of the same shape every time.
+element, and the report names the input, index and step; fn must give the same value every
+time it is called at the same inputs, recording gradients (for backward) or not (for the
+differences): a Dropout in training mode does not, nor a fn that branches on
+is_grad_enabled(); and a float64 one. eps must be a positive finite number, atol and rtol
+finite and >= 0, directions a positive integer; inputs must be distinct floating leaf Tensors
+(at least one); fn must return a floating Tensor of the same shape every time.
 Whatever happens, fn raising included, every input's .data (the same array, bitwise),
 .requires_grad and .grad, and every other leaf's .grad (a parameter a checkpointed fn closes
 over among them), are left as they were found.
@@ -97,8 +98,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
         _check_eps_moves(inputs, names, eps)
-        analytic, shape, magnitude = _analytic(fn, inputs, per_step)
-        _check_deterministic(fn, inputs, per_step, shape, magnitude)
+        analytic, value, magnitude = _analytic(fn, inputs, per_step)
+        shape = value.shape
+        _check_deterministic(fn, inputs, per_step, value, magnitude)
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             if mode == "random":
                 return _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
@@ -197,21 +199,25 @@ def _check_eps_moves(inputs, names, eps):
                                f"the default)")
 
 
-def _check_deterministic(fn, inputs, per_step, shape, magnitude):
-    """fn evaluated twice more at the inputs must give the same value (up to the rounding of
-    the values on the way to it): differences of a function that draws anew at every call (a
-    Dropout in training mode) measure the draws, and the report would blame a right gradient
-    or pass a wrong one."""
-    first, second = (_value(fn, inputs, per_step, shape) for _ in range(2))
-    allowed = 4 * ROUNDING * np.maximum(magnitude, np.abs(first))
-    differs = ~(np.abs(first - second) <= allowed) & ~(np.isnan(first) & np.isnan(second))
-    if differs.any():
-        k = int(np.argmax(differs))
-        raise SettingError(f"gradcheck: fn gave {first[k]!r} and then {second[k]!r} at the same "
-                           f"inputs{f' (term {k + 1})' if per_step else ''}: it is not a "
-                           f"function of them, and finite differences of it mean nothing. A "
-                           f"Dropout in training mode (call model.eval()) or a random draw "
-                           f"without a fixed seed?")
+def _check_deterministic(fn, inputs, per_step, value, magnitude):
+    """fn evaluated twice more at the inputs, recording off as for the differences, must give
+    the value it gave recording on for backward, `value` (up to the rounding of the values on
+    the way to it): differences of a function that draws anew at every call (a Dropout in
+    training mode) measure the draws, and of one that computes another value when recording
+    (fn branching on is_grad_enabled()) another function than backward differentiates; the
+    report would blame a right gradient or pass a wrong one."""
+    values = [value.reshape(-1)] + [_value(fn, inputs, per_step, value.shape) for _ in range(2)]
+    for first, second in zip(values, values[1:]):
+        allowed = 4 * ROUNDING * np.maximum(magnitude, np.abs(first))
+        differs = ~(np.abs(first - second) <= allowed) & ~(np.isnan(first) & np.isnan(second))
+        if differs.any():
+            k = int(np.argmax(differs))
+            raise SettingError(f"gradcheck: fn gave {first[k]!r} and then {second[k]!r} at the "
+                               f"same inputs{f' (term {k + 1})' if per_step else ''}: it is not "
+                               f"a function of them, and finite differences of it mean nothing. "
+                               f"A Dropout in training mode (call model.eval()), a random draw "
+                               f"without a fixed seed, or a value that depends on whether "
+                               f"gradients are recorded?")
 
 
 def _takes_arguments(fn):
@@ -245,8 +251,8 @@ def _evaluate(fn, inputs, per_step):
 
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
-    the shape of fn's output, and the largest |value| computed on the way to it (per_step: to
-    each loss term, _magnitudes)."""
+    fn's output value (a float64 copy), and the largest |value| computed on the way to it
+    (per_step: to each loss term, _magnitudes)."""
     with _Watch(inputs) as watch:
         out = _evaluate(fn, inputs, per_step)
         if out.dtype != np.float64:
@@ -273,7 +279,8 @@ def _analytic(fn, inputs, per_step):
                 root.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
-        return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
+        value = np.array(out.data, dtype=np.float64)
+        return ([np.stack(g) if per_step else g[0] for g in grads], value,
                 _magnitudes(out, order, per_step, watch.scale))
 
 
