@@ -359,8 +359,8 @@ def _cancelling(n, rng):
 def test_values_rounded_where_fn_does_not_show_them_are_counted_in_the_rounding(rng):
     """Right gradients whose differences are rounding noise from values that no node of fn's
     graph holds: the partial sums of a large sum that cancels, a matrix product's terms, the
-    inside of a checkpoint. They were failed as disagreeing; they are not certified, and say
-    why."""
+    inside of a checkpoint. They were failed as disagreeing (or passed, as the noise fell);
+    they are not certified, and the report says why."""
     big = _cancelling(2 * 10**5, rng)
     x = Tensor(np.array([0.3, -0.2]), name="x")
     b = Tensor(np.array([[1e4], [1e4 + 1.0]]))

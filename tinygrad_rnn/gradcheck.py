@@ -98,9 +98,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
         _check_eps_moves(inputs, names, eps)
-        analytic, value, magnitude = _analytic(fn, inputs, per_step)
-        shape = value.shape
-        _check_deterministic(fn, inputs, per_step, value, magnitude)
+        analytic, output, magnitude = _analytic(fn, inputs, per_step)
+        shape = output.shape
+        _check_deterministic(fn, inputs, per_step, output, magnitude)
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             if mode == "random":
                 return _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
