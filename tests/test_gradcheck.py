@@ -9,6 +9,7 @@ from primitive_cases import CASES
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import GradcheckWarning, Tensor, gradcheck
+from tinygrad_rnn.checkpoint import checkpoint
 from tinygrad_rnn.primitives import PRIMITIVES
 
 
@@ -189,6 +190,25 @@ def test_leaves_every_existing_grad_untouched(rng):
     assert w.requires_grad
 
 
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_a_parameter_a_checkpoint_closes_over_keeps_its_grad(mode, rng):
+    """W2 is read inside a checkpointed fn, not as its input: it is not in the graph, and the
+    recomputation during backward added W2's gradient into W2.grad."""
+    w1 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W1")
+    w2 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W2")
+    w3 = Tensor(rng.standard_normal((3, 3)), requires_grad=True, name="W3")   # no grad yet
+    x = Tensor(rng.standard_normal(3))
+    kept = np.full((3, 3), 7.0)
+    w2.grad = kept
+
+    def loss():
+        h = checkpoint(lambda x: ((x @ w1.T).tanh() @ w2.T).tanh() @ w3.T, x)
+        return (h * h).sum()
+    assert gradcheck(loss, [w1], mode=mode)
+    assert w2.grad is kept and w3.grad is None and w1.grad is None
+    np.testing.assert_array_equal(kept, 7.0)
+
+
 def test_zero_argument_closure_and_positional_function(rng):
     params = mlp_inputs(rng)
     x = Tensor(rng.standard_normal((2, 3)))
@@ -329,6 +349,31 @@ def test_a_gradient_finite_differences_cannot_resolve_is_not_certified(monkeypat
     assert gradcheck(lambda: (w * 2.0).sum() + (unused.cut() * 3.0).sum() * 0.0, [unused])
 
 
+def _cancelling(n, rng):
+    """n values between 0.5 and 1, then the same values negated in reverse order: the sum is 0,
+    and its partial sums are as large as n / 2 (float64 rounds them at 1e-16 of that)."""
+    half = rng.uniform(0.5, 1.0, n // 2)
+    return Tensor(np.concatenate([half, -half[::-1]]))
+
+
+def test_values_rounded_where_fn_does_not_show_them_are_counted_in_the_rounding(rng):
+    """Right gradients whose differences are rounding noise from values that no node of fn's
+    graph holds: the partial sums of a large sum that cancels, a matrix product's terms, the
+    inside of a checkpoint. They were failed as disagreeing (or passed, as the noise fell);
+    they are not certified, and the report says why."""
+    big = _cancelling(2 * 10**5, rng)
+    x = Tensor(np.array([0.3, -0.2]), name="x")
+    b = Tensor(np.array([[1e4], [1e4 + 1.0]]))
+    y = Tensor(np.array([0.3, -0.2]), name="y")
+    for fn, at in ((lambda x: tg.concatenate([big, x * 1e-3]).sum(), x),
+                   (lambda x: (tg.stack([x + 1e4, -1e4 - x], axis=1) @ b).sum(), x),
+                   (lambda y: checkpoint(lambda y: (y * 1e9 + y * 0.37) - y * 1e9, y).sum(), y)):
+        for mode in ("elements", "random"):
+            report = gradcheck(fn, [at], mode=mode)
+            assert not report and report.inputs[0].unresolved, str(report)
+            assert "not certified" in str(report)
+
+
 @pytest.mark.parametrize("mode", ["elements", "random"])
 def test_the_quotient_divides_by_the_step_actually_taken(mode, monkeypatch):
     """At x = 3e9 the float64 spacing is 4.8e-7, so x +- 1e-6 moves by 0.95e-6, not 1e-6: a
@@ -396,3 +441,45 @@ def test_an_output_recorded_before_the_check_is_refused_with_what_to_do(rng):
     other = Tensor(rng.standard_normal(3), requires_grad=True)
     scaled = other * 2.0                 # recorded before too, but not computed from w: fine
     assert gradcheck(lambda: (w * scaled).sum(), [w])
+
+
+def _zeroed_below(threshold, name):
+    """`name`'s vjp with every entry of the incoming gradient below `threshold` dropped."""
+    right = PRIMITIVES[name].vjp
+
+    def vjp(g, out, parents, params):
+        g = np.where(np.abs(g) < threshold, 0.0, g)
+        return right(g, out, parents, params)
+    return vjp
+
+
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_per_step_judges_each_terms_gradient_by_its_own_scale(mode, monkeypatch):
+    """R[1] = 1e3 sum tanh(x), R[2] = 1e-6 sum tanh(x): R[2]'s gradient was judged by R[1]'s
+    G (atol G capped at atol, 1e-5) and rounding, and passed whatever it was; judged on its own
+    scale it fails when its path is lost."""
+    x = Tensor(np.array([0.3, -0.7, 1.2]), name="x")
+
+    def terms(x):
+        return tg.stack([(x.tanh() * 1e3).sum(), (x.tanh() * 1e-6).sum()])
+    assert gradcheck(terms, [x], per_step=True, mode=mode)
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", _zeroed_below(1e-3, "tanh"))
+    report = gradcheck(terms, [x], per_step=True, mode=mode)
+    check = report.inputs[0]
+    assert not report and check.step == 2 and report.first_failing_step == 2
+    assert check.failed >= 1 and not check.unresolved and check.analytic == 0
+
+
+def test_the_worst_input_of_a_failing_report_is_one_that_fails(monkeypatch):
+    """u's gradient is below what finite differences resolve (not certified), w's is 1e-4 off,
+    within rtol: the report fails for u, and `worst` named w, which passed, because its
+    difference was the larger share of its tolerance."""
+    w = Tensor(np.array([0.3, -0.4]), name="w")
+    u = Tensor(np.array([0.5, 0.1]), name="u")
+    right = PRIMITIVES["tanh"].vjp
+    monkeypatch.setattr(PRIMITIVES["tanh"], "vjp", lambda g, out, parents, params: tuple(
+        (1 + 1e-4) * s for s in right(g, out, parents, params)))
+    report = gradcheck(lambda w, u: w.tanh().sum() + (u.tanh() * 1e-9).sum(), [w, u])
+    assert [check.name for check in report.failures] == ["u"] and report.inputs[1].unresolved
+    assert report.inputs[0].abs_error > 0.05 * report.inputs[0].allowed
+    assert report.worst.name == "u"

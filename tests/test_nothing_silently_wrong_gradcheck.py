@@ -177,6 +177,23 @@ def test_a_fn_that_draws_anew_at_every_call_is_refused_not_differenced():
     assert gradcheck(lambda: (dropout(x) * x).sum(), [x])
 
 
+@pytest.mark.parametrize("mode", ["elements", "random"])
+def test_a_fn_whose_value_depends_on_recording_is_refused_not_certified(mode):
+    """Recording, fn computes x^2 with a path cut (backward gives x, not 2x); not recording, as
+    for the differences, x^2 / 2, whose derivative is x: the cut graph was certified."""
+    x = Tensor([0.3, -0.7, 1.2], name="x")
+
+    def fn(x):
+        if tg.is_grad_enabled():
+            return (x.cut() * x).sum()
+        return (x * x).sum() / 2
+    with pytest.raises(SettingError, match="not a function of them.*whether gradients are "
+                                           "recorded"):
+        gradcheck(fn, [x], mode=mode)
+    with pytest.raises(SettingError, match="not a function of them"):
+        gradcheck(lambda x: tg.stack([(x * x).sum(), fn(x)]), [x], mode=mode, per_step=True)
+
+
 @pytest.mark.parametrize("fail_at", [1, 2, 4])
 def test_a_fn_that_raises_midway_leaves_every_input_exactly_as_it_was(fail_at):
     x, y = Tensor([1.0, 2.0], requires_grad=True), Tensor(np.array([3.0], dtype=np.float32))

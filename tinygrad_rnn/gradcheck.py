@@ -24,13 +24,15 @@ With per_step=True, fn returns the vector of loss terms R[1..T] (shape (T,)); ea
 gradient is checked on its own, and the report names the first time step that disagrees.
 
 It cannot be fooled into a pass: NaN or Inf on either side (analytic or numeric) fails the
-element, and the report names the input, index and step; fn must give the same value when
-called twice at the same inputs (a Dropout in training mode does not), and a float64 one;
-eps must be a positive finite number, atol and rtol finite and >= 0, directions a positive
-integer; inputs must be distinct floating leaf Tensors (at least one); fn must return a
-floating Tensor of the same shape every time.
+element, and the report names the input, index and step; fn must give the same value every
+time it is called at the same inputs, recording gradients (for backward) or not (for the
+differences): a Dropout in training mode does not, nor a fn that branches on
+is_grad_enabled(); and a float64 one. eps must be a positive finite number, atol and rtol
+finite and >= 0, directions a positive integer; inputs must be distinct floating leaf Tensors
+(at least one); fn must return a floating Tensor of the same shape every time.
 Whatever happens, fn raising included, every input's .data (the same array, bitwise),
-.requires_grad and .grad, and every other leaf's .grad, are left as they were found.
+.requires_grad and .grad, and every other leaf's .grad (a parameter a checkpointed fn closes
+over among them), are left as they were found.
 """
 import inspect
 import warnings
@@ -40,9 +42,16 @@ from functools import partial
 import numpy as np
 
 from . import settings
-from .context import no_grad
+from .context import no_grad, recording
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
-from .gradcheck_report import RESOLVED, ROUNDING, GradcheckReport, compare, tolerance
+from .gradcheck_report import (
+    RESOLVED,
+    ROUNDING,
+    GradcheckReport,
+    compare,
+    largest_gradient,
+    tolerance,
+)
 from .graph import topological_order
 from .inplace import give_back, lend, made_before_write
 from .tensor import Tensor
@@ -89,8 +98,9 @@ def gradcheck(fn, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, mode="elements", se
             # _elementwise writes through reshape(-1), which must be a view)
             x.requires_grad = True
         _check_eps_moves(inputs, names, eps)
-        analytic, shape, magnitude = _analytic(fn, inputs, per_step)
-        _check_deterministic(fn, inputs, per_step, shape, magnitude)
+        analytic, output, magnitude = _analytic(fn, inputs, per_step)
+        shape = output.shape
+        _check_deterministic(fn, inputs, per_step, output, magnitude)
         with np.errstate(over="ignore", invalid="ignore"):     # NaN and Inf fail, below
             if mode == "random":
                 return _directional(fn, inputs, names, analytic, shape, eps, atol, rtol, seed,
@@ -110,13 +120,16 @@ def expected_tolerance(out, numeric, analytic, *, eps=1e-6, atol=1e-5, rtol=1e-3
     of `out`, fn's output at the inputs (a scalar, or the loss terms: then numeric and analytic
     have shape (T, *x.shape)). To predict a verdict: the command line's gradcheck says whether
     a truncation's dropped paths must make it fail."""
-    magnitude = _largest_value(topological_order([out]))
+    per_step = out.ndim > 0
+    magnitude = _magnitudes(out, topological_order([out]), per_step)
     values = np.abs(np.asarray(out.data, dtype=np.float64)).reshape(-1)
     rounding = _rounding(values, values, magnitude, 2 * eps)
     numeric, analytic = (np.asarray(g, dtype=np.float64) for g in (numeric, analytic))
-    if out.ndim:                                  # one rounding per loss term, along axis 0
-        rounding = rounding.reshape((-1,) + (1,) * (numeric.ndim - 1))
-    largest = max(np.abs(numeric).max(initial=0.0), np.abs(analytic).max(initial=0.0))
+    rows = (len(values), -1)                        # one row per loss term (or the one f)
+    largest = largest_gradient(analytic.reshape(rows), numeric.reshape(rows), per_step)
+    if per_step:                                  # one rounding and one G per loss term
+        shape = (-1,) + (1,) * (numeric.ndim - 1)
+        rounding, largest = rounding.reshape(shape), largest.reshape(shape)
     return tolerance(numeric, rounding, 0.0, largest, atol, rtol)
 
 
@@ -186,21 +199,25 @@ def _check_eps_moves(inputs, names, eps):
                                f"the default)")
 
 
-def _check_deterministic(fn, inputs, per_step, shape, magnitude):
-    """fn evaluated twice more at the inputs must give the same value (up to the rounding of
-    the values on the way to it): differences of a function that draws anew at every call (a
-    Dropout in training mode) measure the draws, and the report would blame a right gradient
-    or pass a wrong one."""
-    first, second = (_value(fn, inputs, per_step, shape) for _ in range(2))
-    allowed = 4 * ROUNDING * np.maximum(magnitude, np.abs(first))
-    differs = ~(np.abs(first - second) <= allowed) & ~(np.isnan(first) & np.isnan(second))
-    if differs.any():
-        k = int(np.argmax(differs))
-        raise SettingError(f"gradcheck: fn gave {first[k]!r} and then {second[k]!r} at the same "
-                           f"inputs{f' (term {k + 1})' if per_step else ''}: it is not a "
-                           f"function of them, and finite differences of it mean nothing. A "
-                           f"Dropout in training mode (call model.eval()) or a random draw "
-                           f"without a fixed seed?")
+def _check_deterministic(fn, inputs, per_step, value, magnitude):
+    """fn evaluated twice more at the inputs, recording off as for the differences, must give
+    the value it gave recording on for backward, `value` (up to the rounding of the values on
+    the way to it): differences of a function that draws anew at every call (a Dropout in
+    training mode) measure the draws, and of one that computes another value when recording
+    (fn branching on is_grad_enabled()) another function than backward differentiates; the
+    report would blame a right gradient or pass a wrong one."""
+    values = [value.reshape(-1)] + [_value(fn, inputs, per_step, value.shape) for _ in range(2)]
+    for first, second in zip(values, values[1:]):
+        allowed = 4 * ROUNDING * np.maximum(magnitude, np.abs(first))
+        differs = ~(np.abs(first - second) <= allowed) & ~(np.isnan(first) & np.isnan(second))
+        if differs.any():
+            k = int(np.argmax(differs))
+            raise SettingError(f"gradcheck: fn gave {first[k]!r} and then {second[k]!r} at the "
+                               f"same inputs{f' (term {k + 1})' if per_step else ''}: it is not "
+                               f"a function of them, and finite differences of it mean nothing. "
+                               f"A Dropout in training mode (call model.eval()), a random draw "
+                               f"without a fixed seed, or a value that depends on whether "
+                               f"gradients are recorded?")
 
 
 def _takes_arguments(fn):
@@ -234,25 +251,24 @@ def _evaluate(fn, inputs, per_step):
 
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
-    the shape of fn's output, and the largest |value| computed on the way to it."""
-    out = _evaluate(fn, inputs, per_step)
-    if out.dtype != np.float64:
-        raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value on "
-                         f"the way to it is computed in {out.dtype} (a weight or constant not "
-                         f"among the inputs, written into in place), and differences in "
-                         f"{out.dtype} cannot resolve the gradient; make the model float64 "
-                         f"(model.to(np.float64)) or check the tensors that keep it "
-                         f"{out.dtype}")
-    order = topological_order([out])
-    if _stale(order, inputs):
-        raise SettingError("gradcheck: fn's output depends on a value recorded before gradcheck "
-                           "was called; fn must compute it anew from the inputs on every call "
-                           "(lambda: model(xs)[0].sum(), not lambda: loss)")
-    checked = set(map(id, inputs))
-    others = [node for node in order
-              if node.is_leaf and node.requires_grad and id(node) not in checked]
-    kept = [leaf.grad for leaf in others]
-    try:
+    fn's output value (a float64 copy), and the largest |value| computed on the way to it
+    (per_step: to each loss term, _magnitudes)."""
+    with _Watch(inputs) as watch:
+        out = _evaluate(fn, inputs, per_step)
+        if out.dtype != np.float64:
+            raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value "
+                             f"on the way to it is computed in {out.dtype} (a weight or constant "
+                             f"not among the inputs, written into in place), and differences in "
+                             f"{out.dtype} cannot resolve the gradient; make the model float64 "
+                             f"(model.to(np.float64)) or check the tensors that keep it "
+                             f"{out.dtype}")
+        order = topological_order([out])
+        if _stale(order, inputs):
+            raise SettingError("gradcheck: fn's output depends on a value recorded before "
+                               "gradcheck was called; fn must compute it anew from the inputs on "
+                               "every call (lambda: model(xs)[0].sum(), not lambda: loss)")
+        for node in order:
+            watch.keep(node)
         terms = range(out.shape[0]) if per_step else [None]
         grads = [[] for _ in inputs]
         for t in terms:
@@ -263,23 +279,104 @@ def _analytic(fn, inputs, per_step):
                 root.backward(seed, retain_graph=per_step)
             for g, x in zip(grads, inputs):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
-        return ([np.stack(g) if per_step else g[0] for g in grads], out.shape,
-                _largest_value(order))
-    finally:
-        for leaf, grad in zip(others, kept):
+        value = np.array(out.data, dtype=np.float64)
+        return ([np.stack(g) if per_step else g[0] for g in grads], value,
+                _magnitudes(out, order, per_step, watch.scale))
+
+
+class _Watch(list):
+    """Shown every op result made while fn runs and backward walks (the protocol of
+    memory.collecting, which it stands in for: append one, extend many; it keeps none). Notes
+    each result's scale (_scale) as it is made: an unroll releases the values no vjp reads at
+    the end of each step, and a checkpoint computes its inside unrecorded. And keeps the .grad
+    of every other leaf that requires grad, as found, to put back on exit: backward adds to
+    them, a checkpoint's recomputation to those of the parameters its fn closes over too (they
+    are not in the graph, and are first seen as its results' parents, before its backward)."""
+
+    def __init__(self, inputs):
+        super().__init__()
+        self.checked = set(map(id, inputs))
+        self.scales = {}           # id(node) -> its scale when made
+        self.largest = 0.0         # of every result, a checkpoint's inside too
+        self.kept = {}             # id(leaf) -> (leaf, its .grad as found)
+
+    def __enter__(self):
+        self.previous = recording.created
+        recording.watch(recording.anomaly, self)
+        return self
+
+    def __exit__(self, *exc):
+        recording.watch(recording.anomaly, self.previous)
+        for leaf, grad in self.kept.values():
             leaf.grad = grad
 
+    def append(self, node):
+        if self.previous is not None:       # an enclosing collection still sees it
+            self.previous.append(node)
+        self.scales[id(node)] = _scale(node)
+        self.largest = max(self.largest, self.scales[id(node)])
+        for parent in node.parents:
+            self.keep(parent)
 
-def _largest_value(order):
-    """The largest finite |value| of the nodes of `order`: what f's rounding scales with
-    (cancellation can leave f far smaller than its parts)."""
-    largest = 0.0
+    def extend(self, nodes):
+        for node in nodes:
+            self.append(node)
+
+    def keep(self, node):
+        if node.is_leaf and node.requires_grad and id(node) not in self.checked:
+            self.kept.setdefault(id(node), (node, node.grad))
+
+    def scale(self, node):
+        """A node's scale as it was made; a checkpoint's, the largest of every result (its
+        inside among them); a leaf's, or that of a node made before gradcheck, as it is now."""
+        if node.op == "checkpoint":
+            return self.largest
+        if node.is_leaf or id(node) not in self.scales:
+            return _scale(node)
+        return self.scales[id(node)]
+
+
+def _magnitudes(out, order, per_step, scale=None):
+    """M, the largest finite |value| on the way to fn's output `out` (`order`: its graph,
+    parents first), which f's rounding scales with (cancellation can leave f far smaller than
+    its parts): the largest of its nodes' scales (`scale(node)`, _scale by default). per_step,
+    one M per loss term: when fn stacked the terms (nn.loss_vector does), R[t]'s own, the
+    largest on the way to R[t] alone (the values of the other terms do not round it); else
+    every term's is the largest on the way to any."""
+    scale = scale or _scale
+    below = {}                     # node -> the largest scale of the node and its ancestors
     for node in order:
-        if node.value_released or node.dtype.kind != "f" or node.size == 0:
-            continue
-        values = np.abs(node.data)
-        largest = max(largest, float(np.max(values, where=np.isfinite(values), initial=0.0)))
-    return largest
+        below[node] = max([scale(node)] + [below[p] for p in node.parents])
+    terms = _stacked_terms(out) if per_step else None
+    if terms is not None:
+        return np.array([below[term] for term in terms])
+    return np.full(out.shape[0], below[out]) if per_step else below[out]
+
+
+_SUMS = ("sum", "mean", "matmul", "linear")     # ops whose value is a sum of many terms
+
+
+def _scale(node):
+    """The largest |value| a node's value is rounded at: its own, and for a sum of terms (a
+    sum, a matrix product) that of the sums of their |values|: terms that cancel leave a value
+    far smaller than the partial sums on the way to it (0 for a released value)."""
+    scale = _largest_value(node.data) if _has_value(node) and node.dtype.kind == "f" else 0.0
+    if node.op in _SUMS and all(map(_has_value, node.parents)):
+        with np.errstate(over="ignore", invalid="ignore"):
+            terms = node.primitive.forward(*(np.abs(p.data) for p in node.parents),
+                                           **node.params)
+        scale = max(scale, _largest_value(terms))
+    return scale
+
+
+def _has_value(node):
+    return not node.value_released and node.size > 0
+
+
+def _largest_value(values):
+    """The largest finite |value| of an array."""
+    values = np.abs(values)
+    return float(np.max(values, where=np.isfinite(values), initial=0.0))
 
 
 def _stale(order, inputs):
@@ -303,10 +400,19 @@ def _term(out, t):
     would send zeros down every other term, and 0 * NaN = NaN there would be blamed on R[t]."""
     if t is None:
         return out, None
-    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
-            and out.parents[t].shape == ():
-        return out.parents[t], None
+    terms = _stacked_terms(out)
+    if terms is not None:
+        return terms[t], None
     return out, np.arange(out.shape[0]) == t                # R[t]'s one-hot
+
+
+def _stacked_terms(out):
+    """The loss terms' own nodes R[1..T] when fn stacked them (a (T,) stack of scalars), else
+    None."""
+    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
+            and all(term.shape == () for term in out.parents):
+        return out.parents
+    return None
 
 
 def _value(fn, inputs, per_step, shape):
