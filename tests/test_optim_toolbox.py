@@ -241,11 +241,22 @@ def test_reduce_on_plateau_waits_patience_epochs_then_cools_down():
     refuses(SettingError, lambda: scheduler.step(float("nan")), "epoch 2", "NaN", "0.3")
     refuses(SettingError, lambda: scheduler.step("low"), "metric must be a number")
     refuses(SettingError, lambda: scheduler.step(Tensor([1.0, 2.0])), "metric must be a number")
+    refuses(SettingError, lambda: scheduler.step("0.1"), "metric must be a number", "str")
+    refuses(SettingError, lambda: scheduler.step(True), "metric must be a number", "bool")
     assert opt.lr == 0.3 and scheduler.last_epoch == 1
     for bad in (dict(factor=1.0), dict(factor=0), dict(mode="minimum"), dict(patience=-1),
                 dict(threshold_mode="relative"), dict(min_lr=-1.0), dict(cooldown=0.5)):
         with pytest.raises(SettingError):
             optim.lr_scheduler.ReduceLROnPlateau(opt, **bad)
+
+
+def test_reduce_on_plateau_reads_an_int_past_floats_range_as_infinite():
+    opt = optim.SGD([Tensor(np.zeros(1), requires_grad=True)], lr=0.3)
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, patience=5)
+    scheduler.step(10**400)            # no better than the start's inf: a bad epoch
+    assert scheduler.best == np.inf and scheduler.num_bad_epochs == 1
+    scheduler.step(-(10**400))         # an improvement on inf
+    assert scheduler.best == -np.inf and scheduler.num_bad_epochs == 0 and opt.lr == 0.3
 
 
 @pytest.mark.parametrize("kwargs", PLATEAU_SETTINGS)

@@ -31,6 +31,8 @@ or an exponential decay that underflows) is legal: the step then changes nothing
 """
 import math
 
+import numpy as np
+
 from . import settings
 from .errors import SettingError
 
@@ -162,7 +164,11 @@ class ReduceLROnPlateau(LRScheduler):
         """Count this epoch's metric, and reduce the lr after more than `patience` epochs
         without an improvement (none during a cooldown)."""
         try:
+            if isinstance(metric, (str, bytes, bool, np.bool_)):    # float("0.1"), float(True)
+                raise TypeError("a string or a bool is not a loss")
             metric = float(metric)
+        except OverflowError:          # an int beyond float's range: infinite, as settings.real
+            metric = math.inf if metric > 0 else -math.inf
         except (TypeError, ValueError) as exc:
             raise SettingError(f"ReduceLROnPlateau.step: metric must be a number (the "
                                f"validation loss), got {type(metric).__name__} ({exc})") from None
