@@ -262,3 +262,23 @@ def test_against_torch():
     np.testing.assert_allclose(x.grad, tx.grad.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(ours_norm.weight.grad, theirs_norm.weight.grad.numpy(),
                                rtol=1e-12, atol=1e-13)
+
+
+def test_a_module_under_two_names_is_one_child_as_in_torch():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.Tanh(), shared)
+    assert [name for name, _ in model.named_children()] == ["0", "1"]
+    calls = []
+    model.apply(lambda m: calls.append(m) if m is shared else None)
+    assert len(calls) == 1          # an init that scales the weights scales them once
+
+
+def test_clip_grad_norm_takes_torchs_foreach_and_refuses_an_array_norm_type():
+    p = Tensor(np.zeros(3), requires_grad=True)
+    for foreach in (None, True, False):
+        p.grad = np.array([3.0, 4.0, 0.0])
+        assert nn.utils.clip_grad_norm_([p], 1.0, foreach=foreach) == 5.0
+        np.testing.assert_allclose(p.grad, [0.6, 0.8, 0.0])
+    refuses(SettingError, lambda: nn.utils.clip_grad_norm_([p], 1.0, foreach="yes"), "foreach")
+    refuses(SettingError, lambda: nn.utils.clip_grad_norm_([p], 1.0, norm_type=np.array([2, 2])),
+            "only norm_type=2")

@@ -81,8 +81,15 @@ class Module:
 
     # --- submodules ---
     def named_children(self):
-        """(name, module) pairs of the direct submodules, in the order they were assigned."""
-        return iter(list(self._modules.items()))
+        """(name, module) pairs of the direct submodules, in the order they were assigned,
+        each once (a module assigned under two names comes under the first), as torch's: so
+        apply(fn) does not run fn twice on it as a child of the same module."""
+        seen, children = set(), []
+        for name, module in self._modules.items():
+            if id(module) not in seen:
+                seen.add(id(module))
+                children.append((name, module))
+        return iter(children)
 
     def children(self):
         return (module for _, module in self.named_children())
