@@ -142,7 +142,8 @@ class Module:
 
     def to(self, dtype):
         """Convert every parameter to `dtype` in place (a floating dtype: np.float32,
-        np.float64, "float32", ...); returns self."""
+        np.float64, "float32", ...); returns self. Their gradients are dropped (set to None;
+        torch's converts them), so convert before backward(), not between it and step()."""
         dtype = floating_dtype(f"{type(self).__name__}.to", dtype)
         for param in self.parameters():
             param.data = param.data.astype(dtype)
