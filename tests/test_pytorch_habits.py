@@ -52,6 +52,9 @@ def test_dtypes_as_torch_spells_them():
     copy.data[0, 0] = 100.0                       # a copy: x keeps its value
     assert x.data[0, 0] == X[0, 0]
     refuses(SettingError, lambda: x.to("cuda"), "'cuda'", "CPU")
+    for dtype in (np.int64, bool, np.float16, None, "float128"):
+        with pytest.raises(DTypeError):
+            x.to(dtype)
 
 
 def test_clone_copies_every_tensor_a_mask_and_float16_too():
@@ -70,9 +73,11 @@ def test_clone_copies_every_tensor_a_mask_and_float16_too():
     assert half.grad.dtype == np.float16 and np.all(half.grad == 1)
     assert x.to("cpu:0") is x
     refuses(DTypeError, lambda: x.astype(None), "astype")
-    for dtype in (np.int64, bool, np.float16, None, "float128"):
-        with pytest.raises(DTypeError):
-            x.to(dtype)
+
+
+def test_split_and_chunk_of_a_0d_tensor_say_it_has_no_dims():
+    for piece in (lambda t: t.split(1), lambda t: t.chunk(1, dim=-1)):
+        refuses(ShapeError, lambda piece=piece: piece(Tensor(1.0)), "0-d tensor has no dims")
 
 
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])

@@ -1,8 +1,9 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
 giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
-(values, indices), size() (a callable int), numel(), dim(), to/float/double/clone, tolist and the
-shape spellings
-view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
+(values, indices), size() (a callable int), numel(), dim(), to/float/double/type_as/clone,
+requires_grad_, torch's names pow/matmul/mm/t, var and std, all and any, masked_fill, split and
+chunk, tolist and the shape spellings view, unsqueeze, squeeze, flatten (each a reshape) and
+permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
 import math
@@ -398,6 +399,9 @@ def _is_count(value):
 
 def _one_dim(op, dim, ndim, shape):
     """dim as a non-negative int below ndim, or a ShapeError naming the op and the shape."""
+    if ndim == 0:                  # (the range below would read "[0, -1]")
+        raise ShapeError(f"{op}: a 0-d tensor has no dims, got dim={dim!r}"
+                         f"{where_in_time(recording.meta)}")
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -ndim <= dim < ndim:
         raise ShapeError(f"{op}: dim must be an int in [{-ndim}, {ndim - 1}] for shape {shape}, "
                          f"got {dim!r}{where_in_time(recording.meta)}")
