@@ -257,3 +257,17 @@ def test_logsumexp_gradient_keeps_the_small_terms_of_large_logits():
         np.testing.assert_array_equal(grad_of(lambda x: x.logsumexp(), [-inf, -inf]),
                                       [nan, nan])
     np.testing.assert_array_equal(grad_of(lambda x: x.logsumexp(), [-inf, 0.0]), [0.0, 1.0])
+
+
+def test_std_gradient_where_the_spread_is_zero_is_torchs_zero_not_nan():
+    """sqrt's slope at 0 is inf and the centred values are 0: inf * 0 made the gradient NaN in
+    every entry of a constant row; torch's std takes 0 there (a subgradient), and so does
+    this one, also in the other rows and in float32."""
+    np.testing.assert_array_equal(grad_of(lambda x: x.std(), [2.0, 2.0, 2.0]), [0.0, 0.0, 0.0])
+    np.testing.assert_allclose(grad_of(lambda x: x.std(1), [[2.0, 2.0, 2.0], [1.0, 2.0, 3.0]]),
+                               [[0.0, 0.0, 0.0], [-0.5, 0.0, 0.5]], rtol=1e-15)
+    single = Tensor(np.zeros(4, np.float32), requires_grad=True)
+    std = single.std(correction=0)
+    std.backward()
+    assert std.dtype == single.grad.dtype == np.float32
+    np.testing.assert_array_equal(single.grad, np.zeros(4))

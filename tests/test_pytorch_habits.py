@@ -57,6 +57,29 @@ def test_dtypes_as_torch_spells_them():
             x.to(dtype)
 
 
+def test_clone_copies_every_tensor_a_mask_and_float16_too():
+    """clone() of a bool mask or of a float16 tensor was a DTypeError (astype takes float32
+    and float64); torch clones every tensor. A mask's copy is a mask; to("cpu:0") is itself."""
+    x = Tensor(X, requires_grad=True)
+    mask = x > 0
+    copy = mask.clone()
+    assert copy.dtype == bool and not copy.requires_grad
+    copy.data[...] = False                          # a copy: the mask keeps its values
+    np.testing.assert_array_equal(mask.data, X > 0)
+    half = Tensor(X, dtype=np.float16, requires_grad=True)
+    twin = half.clone()
+    assert twin.dtype == np.float16 and twin.op == "astype"
+    twin.sum().backward()
+    assert half.grad.dtype == np.float16 and np.all(half.grad == 1)
+    assert x.to("cpu:0") is x
+    refuses(DTypeError, lambda: x.astype(None), "astype")
+
+
+def test_split_and_chunk_of_a_0d_tensor_say_it_has_no_dims():
+    for piece in (lambda t: t.split(1), lambda t: t.chunk(1, dim=-1)):
+        refuses(ShapeError, lambda piece=piece: piece(Tensor(1.0)), "0-d tensor has no dims")
+
+
 @pytest.mark.parametrize("dim", [None, 0, 1, (0, 1)])
 @pytest.mark.parametrize("keepdim", [False, True])
 @pytest.mark.parametrize("correction", [0, 1])
@@ -65,12 +88,13 @@ def test_var_and_std_are_the_formulas_with_their_gradients(dim, keepdim, correct
     axes = tuple(range(X.ndim)) if dim is None else dim
     n = X.size // np.mean(X, axis=axes, keepdims=True).size
     expected = ((X - X.mean(axis=axes, keepdims=True)) ** 2).sum(axis=axes, keepdims=keepdim)
-    np.testing.assert_allclose(x.var(dim, keepdim, correction=correction).data,
+    np.testing.assert_allclose(x.var(dim, keepdim=keepdim, correction=correction).data,
                                expected / (n - correction), rtol=1e-13)
-    np.testing.assert_allclose(x.std(dim, keepdim, correction=correction).data,
+    np.testing.assert_allclose(x.std(dim, keepdim=keepdim, correction=correction).data,
                                np.sqrt(expected / (n - correction)), rtol=1e-13)
     for op in ("var", "std"):
-        check_backward(lambda t, op=op: getattr(t, op)(dim, keepdim, correction=correction),
+        check_backward(lambda t, op=op: getattr(t, op)(dim, keepdim=keepdim,
+                                                       correction=correction),
                        [X], np.random.default_rng(2))
 
 
@@ -83,6 +107,18 @@ def test_var_unbiased_spelling_and_refusals():
     refuses(SettingError, lambda: x.var(correction=-1), "correction", ">= 0")
     refuses(SettingError, lambda: x.var(correction=0.5), "correction")
     refuses(DTypeError, lambda: x.var(unbiased="yes"), "unbiased")
+
+
+def test_var_and_std_take_their_positional_arguments_in_torchs_order():
+    """torch's var(dim, unbiased, keepdim): x.var(1, False) is the population variance; it was
+    read as keepdim=False and gave the unbiased one, silently. Both unbiased and correction,
+    which torch refuses, are refused (unbiased was taken and correction dropped)."""
+    x = Tensor(X)
+    np.testing.assert_allclose(x.var(1, False).data, X.var(axis=1), rtol=1e-13)
+    np.testing.assert_allclose(x.std(0, True).data, X.std(axis=0, ddof=1), rtol=1e-13)
+    assert x.var(1, False, True).shape == (3, 1) and x.std(1, True, True).shape == (3, 1)
+    refuses(SettingError, lambda: x.var(1, False, correction=1), "unbiased", "correction")
+    refuses(SettingError, lambda: x.std(unbiased=True, correction=0), "not both")
 
 
 def test_all_any_and_masked_fill():
@@ -216,7 +252,9 @@ def test_against_torch():
     t = torch.tensor(X, requires_grad=True)
     weights = RNG.normal(size=(3, 4))
     cases = {
-        "var": (lambda x: x.var(1, True), lambda x: x.var(1, keepdim=True)),
+        "var": (lambda x: x.var(1, keepdim=True), lambda x: x.var(1, keepdim=True)),
+        "var positional": (lambda x: x.var(1, False, True), lambda x: x.var(1, False, True)),
+        "std zero spread": (lambda x: (x * 0).std(0), lambda x: (x * 0).std(0)),
         "std": (lambda x: x.std(0), lambda x: x.std(0)),
         "std all": (lambda x: x.std(correction=0), lambda x: x.std(correction=0)),
         "masked_fill": (lambda x: x.masked_fill(x > 0.2, 3.0),

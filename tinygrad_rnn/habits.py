@@ -1,8 +1,9 @@
 """The PyTorch user's habits on a Tensor that are not ops of their own: elementwise comparisons
 giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
-(values, indices), size() (a callable int), numel(), dim(), to/float/double/clone, tolist and the
-shape spellings
-view, unsqueeze, squeeze, flatten (each a reshape) and permute. A mixin of Tensor: its methods
+(values, indices), size() (a callable int), numel(), dim(), to/float/double/type_as/clone,
+requires_grad_, torch's names pow/matmul/mm/t, var and std, all and any, masked_fill, split and
+chunk, tolist and the shape spellings view, unsqueeze, squeeze, flatten (each a reshape) and
+permute. A mixin of Tensor: its methods
 reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
 (a leaf outside any graph)."""
 import math
@@ -164,7 +165,7 @@ class PyTorchHabits:
         """This tensor in `dtype` (np.float32, "float64", another tensor's dtype), or itself
         when it already is (as torch's to()); "cpu" is itself too: numpy computes on the CPU."""
         if isinstance(dtype, str) and dtype.split(":")[0] in ("cpu", "cuda", "mps"):
-            if dtype != "cpu":
+            if dtype.split(":")[0] != "cpu":
                 raise SettingError(f"to({dtype!r}): tinygrad_rnn computes with numpy on the "
                                    f"CPU; there is no {dtype!r} device")
             return self
@@ -185,7 +186,10 @@ class PyTorchHabits:
         return self.to(other.dtype)
 
     def clone(self):
-        """A copy recorded in the graph (its gradient flows back to this tensor), as torch's."""
+        """A copy recorded in the graph (its gradient flows back to this tensor), as torch's;
+        a bool mask's copy is a mask (no gradient)."""
+        if self.dtype == bool:
+            return self._mask(self._data.copy())
         return self.astype(self.dtype)
 
     # --- torch's names for ops the tensor has under numpy's or Python's ---
@@ -212,12 +216,19 @@ class PyTorchHabits:
                              f"(use transpose or permute)")
         return self.transpose()
 
-    def var(self, dim=None, keepdim=False, *, correction=1, unbiased=NOT_GIVEN):
+    def var(self, dim=None, unbiased=NOT_GIVEN, keepdim=False, *, correction=NOT_GIVEN):
         """The variance along dim (all elements when None): sum (x - mean)^2 / (N - correction),
         N the elements reduced; correction=1 (torch's default, unbiased=True) or 0 (unbiased=
-        False). N <= correction leaves no degrees of freedom: a ShapeError (torch gives NaN)."""
+        False). The arguments in torch's order: x.var(1, False) is unbiased=False, as in torch,
+        and unbiased with correction is refused. N <= correction leaves no degrees of freedom:
+        a ShapeError (torch gives NaN)."""
+        if unbiased is not NOT_GIVEN and correction is not NOT_GIVEN:
+            raise SettingError(f"var: give unbiased= or correction=, not both: got unbiased="
+                               f"{unbiased!r} and correction={correction!r}")
         if unbiased is not NOT_GIVEN:
             correction = int(flag(unbiased, "var", "unbiased"))
+        elif correction is NOT_GIVEN:
+            correction = 1
         if isinstance(correction, bool) or not isinstance(correction, (int, np.integer)) or \
                 correction < 0:
             raise SettingError(f"var: correction must be an int >= 0, got {correction!r}")
@@ -231,9 +242,16 @@ class PyTorchHabits:
         centred = self - self.mean(dim, keepdims=True)
         return (centred * centred).sum(dim, keepdims=keepdim) / (count - correction)
 
-    def std(self, dim=None, keepdim=False, *, correction=1, unbiased=NOT_GIVEN):
-        """The standard deviation, var(...).sqrt(); its gradient is inf where the spread is 0."""
-        return self.var(dim, keepdim, correction=correction, unbiased=unbiased).sqrt()
+    def std(self, dim=None, unbiased=NOT_GIVEN, keepdim=False, *, correction=NOT_GIVEN):
+        """The standard deviation, var(...).sqrt() (the arguments as var's). Where the spread
+        is 0 the gradient is 0, as torch's subgradient there (sqrt's slope at 0 is inf, and
+        inf * 0, the centred values, would be NaN)."""
+        from .functional import where  # (imported here: see masked_fill)
+        variance = self.var(dim, unbiased, keepdim, correction=correction)
+        flat = variance._data == 0
+        # sqrt where the spread is positive; where it is 0, the variance itself: 0, and its
+        # gradient, 2 (x - mean) / (N - correction), is 0 there
+        return where(flat, variance, where(flat, 1.0, variance).sqrt())
 
     def all(self):
         """Whether every element is true (nonzero), a 0-d bool tensor without gradient."""
@@ -381,6 +399,9 @@ def _is_count(value):
 
 def _one_dim(op, dim, ndim, shape):
     """dim as a non-negative int below ndim, or a ShapeError naming the op and the shape."""
+    if ndim == 0:                  # (the range below would read "[0, -1]")
+        raise ShapeError(f"{op}: a 0-d tensor has no dims, got dim={dim!r}"
+                         f"{where_in_time(recording.meta)}")
     if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or not -ndim <= dim < ndim:
         raise ShapeError(f"{op}: dim must be an int in [{-ndim}, {ndim - 1}] for shape {shape}, "
                          f"got {dim!r}{where_in_time(recording.meta)}")

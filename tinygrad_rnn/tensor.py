@@ -110,9 +110,11 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
 
     def astype(self, dtype):
         """This tensor's values in `dtype`, np.float32 or np.float64, copied and recorded (the
-        gradient comes back in this tensor's dtype). The same dtype gives a copy, as clone()."""
-        dtype = None if dtype is None else tensor_dtype(dtype, "astype")    # (None: float64)
-        if dtype not in (np.float32, np.float64):
+        gradient comes back in this tensor's dtype). Its own dtype (float16 too) gives a copy,
+        as clone()."""
+        # (None is refused, not read as numpy reads it, float64)
+        dtype = None if dtype is None else tensor_dtype(dtype, "astype")
+        if dtype is None or dtype.kind != "f" or dtype not in (np.float32, np.float64, self.dtype):
             raise DTypeError(f"astype: dtype must be np.float32 or np.float64 (a tensor "
                              f"computes in those), got {dtype}")
         return apply("astype", self, dtype=dtype)
