@@ -1,8 +1,9 @@
 """More of the PyTorch user's habits: to/float/double/type_as/clone (astype underneath), torch's
 names for ops (pow, matmul, mm, t), var and std, all and any, masked_fill, split and chunk,
-requires_grad_; a module's children, modules and apply, float() and double(); the losses as
-modules, LayerNorm and nn.utils.clip_grad_norm_. Values, shapes and gradients against
-PyTorch where it is installed, and against finite differences and the formulas without it."""
+flip, expand and repeat, requires_grad_; a module's children, modules and apply, float() and
+double(); the losses as modules, LayerNorm and nn.utils.clip_grad_norm_. Values, shapes and
+gradients against PyTorch where it is installed, and against finite differences and the
+formulas without it."""
 import numpy as np
 import pytest
 from engine_oracles import check_backward
@@ -154,6 +155,43 @@ def test_split_and_chunk_are_slices_along_dim(shape, how, argument, dim, lengths
             [data], np.random.default_rng(3))
 
 
+SHAPE_CASES = [((2, 1, 3), "expand", (2, 4, 3)), ((2, 1, 3), "expand", (5, 2, -1, 3)),
+               ((1,), "expand", (3,)), ((3,), "expand", ((2, -1),)),
+               ((2, 3), "repeat", (2, 1)), ((2, 3), "repeat", (1, 2, 3)),
+               ((2, 3), "repeat", (0, 1)), ((3,), "repeat", ((2,),)),
+               ((2, 3, 4), "flip", (0,)), ((2, 3, 4), "flip", ((0, 2),)), ((2, 3), "flip", (-1,))]
+
+
+def _numpy(how, data, args):
+    """numpy's broadcast_to, tile and flip for torch's expand, repeat and flip."""
+    sizes = args[0] if len(args) == 1 and isinstance(args[0], tuple) else args
+    if how == "expand":
+        lead = len(sizes) - data.ndim
+        return np.broadcast_to(data, tuple(n if n != -1 else data.shape[i - lead]
+                                           for i, n in enumerate(sizes)))
+    return np.tile(data, sizes) if how == "repeat" else np.flip(data, args[0])
+
+
+@pytest.mark.parametrize("shape, how, args", SHAPE_CASES)
+def test_expand_repeat_and_flip_are_numpys_with_their_gradients(shape, how, args):
+    data = RNG.normal(size=shape)
+    np.testing.assert_array_equal(getattr(Tensor(data), how)(*args).data,
+                                  _numpy(how, data, args))
+    check_backward(lambda t: getattr(t, how)(*args) * 1.0, [data], np.random.default_rng(6))
+
+
+def test_expand_repeat_and_flip_refusals():
+    x = Tensor(X)
+    refuses(ShapeError, lambda: x.expand(3, 5), "expand", "(3, 4)", "(3, 5)")
+    refuses(ShapeError, lambda: x.expand(4), "expand")
+    refuses(ShapeError, lambda: x.expand(-1, 3, 4), "expand")
+    refuses(ShapeError, lambda: x.repeat(2), "repeat", "2 axes")
+    refuses(ShapeError, lambda: x.repeat(2, -1), "repeat")
+    refuses(DTypeError, lambda: x.repeat(2, 1.5), "repeat", "ints")
+    refuses(ShapeError, lambda: x.flip((0, 0)), "flip", "twice")
+    refuses(ShapeError, lambda: x.flip(2), "flip", "dim")
+
+
 def test_split_and_chunk_refusals():
     x = Tensor(X)
     refuses(ShapeError, lambda: x.split([1, 1], 0), "split", "[1, 1]", "adding up to 3")
@@ -262,6 +300,9 @@ def test_against_torch():
         "pow": (lambda x: x.pow(3), lambda x: x.pow(3)),
         "split": (lambda x: x.split([1, 3], dim=1)[1] * 2, lambda x: x.split([1, 3], dim=1)[1] * 2),
         "chunk": (lambda x: x.chunk(3, dim=1)[-1], lambda x: x.chunk(3, dim=1)[-1]),
+        "expand": (lambda x: x[:1].expand(3, 4) * 2, lambda x: x[:1].expand(3, 4) * 2),
+        "repeat": (lambda x: x.repeat(1, 2)[:, 3:7], lambda x: x.repeat(1, 2)[:, 3:7]),
+        "flip": (lambda x: x.flip((0, 1)), lambda x: x.flip((0, 1))),
     }
     for name, (ours_fn, theirs_fn) in cases.items():
         ours, theirs = Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)

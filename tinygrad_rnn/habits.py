@@ -2,16 +2,16 @@
 giving bool masks and ~ & | ^ combining them, argmax/argmin, max/min along one dim as the pair
 (values, indices), size() (a callable int), numel(), dim(), to/float/double/type_as/clone,
 requires_grad_, torch's names pow/matmul/mm/t, var and std, all and any, masked_fill, split and
-chunk, tolist and the shape spellings view, unsqueeze, squeeze, flatten (each a reshape) and
-permute. A mixin of Tensor: its methods
-reach the engine through the tensor's own methods (reshape, transpose, sum, ...) and `_mask`
-(a leaf outside any graph)."""
+chunk, flip, expand, repeat, tolist and the shape spellings view, unsqueeze, squeeze, flatten
+(each a reshape) and permute. A mixin of Tensor: its methods reach the engine through the
+tensor's own methods (reshape, transpose, sum, indexing, ...) and `_mask` (a leaf outside any
+graph)."""
 import math
 from collections import namedtuple
 
 import numpy as np
 
-from .arguments import axes_of, flag, int_too_large, one_axis, tensor_dtype
+from .arguments import axes_of, flag, int_too_large, one_axis, shape_of, tensor_dtype
 from .context import recording
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNError, where_in_time
 from .spellings import ALL_AXES, NOT_GIVEN, NOT_KEPT, either
@@ -294,6 +294,47 @@ class PyTorchHabits:
             index[dim] = slice(int(start), int(end))
             pieces.append(self[tuple(index)])
         return tuple(pieces)
+
+    def flip(self, dims):
+        """The order reversed along dims (an int or a sequence of ints), as torch's flip:
+        x.flip(0) runs a (T, B, N) sequence backwards in time. A slice with step -1."""
+        dims = list(dims) if isinstance(dims, (tuple, list)) else [dims]
+        axes = [_one_dim("flip", d, self.ndim, self.shape) for d in dims]
+        if len(set(axes)) != len(axes):
+            raise ShapeError(f"flip: dims {dims} name an axis twice (for shape {self.shape})")
+        return self[tuple(slice(None, None, -1) if a in axes else slice(None)
+                          for a in range(self.ndim))]
+
+    def expand(self, *sizes):
+        """This tensor broadcast to `sizes` (ints or one tuple), as torch's expand: an axis of
+        length 1 repeats to any length, -1 keeps an axis as it is, and new axes go in front;
+        the gradient sums over the copies. Indexing underneath (a copy, not a view)."""
+        sizes = shape_of(sizes, "expand")
+        lead = len(sizes) - self.ndim
+        if lead < 0 or any(n == -1 for n in sizes[:lead]) or any(
+                n not in (-1, have) and have != 1 for n, have in zip(sizes[lead:], self.shape)):
+            raise ShapeError(f"expand: shape {self.shape} cannot be expanded to {sizes} (only "
+                             f"axes of length 1 grow, -1 keeps one, new axes go in front)")
+        x = self.reshape((1,) * lead + self.shape)
+        for axis, (n, have) in enumerate(zip(sizes, x.shape)):
+            if n not in (-1, have):                        # a length 1 grows to n
+                x = x[(slice(None),) * axis + (np.zeros(n, dtype=np.intp),)]
+        return x
+
+    def repeat(self, *repeats):
+        """This tensor tiled `repeats` times along each axis (ints or one tuple, as many as the
+        axes or more: new axes go in front), as torch's repeat (numpy's tile); the gradient
+        sums over the copies. Indexing underneath."""
+        repeats = shape_of(repeats, "repeat")
+        lead = len(repeats) - self.ndim
+        if lead < 0 or any(r < 0 for r in repeats):
+            raise ShapeError(f"repeat: {repeats} must give each of the {self.ndim} axes of "
+                             f"shape {self.shape} a count >= 0 (more counts add axes in front)")
+        x = self.reshape((1,) * lead + self.shape)
+        for axis, (r, n) in enumerate(zip(repeats, x.shape)):
+            if r != 1:
+                x = x[(slice(None),) * axis + (np.tile(np.arange(n), r),)]
+        return x
 
     def chunk(self, chunks, dim=0):
         """At most `chunks` pieces along dim, as torch's chunk: each of ceil(length / chunks)
