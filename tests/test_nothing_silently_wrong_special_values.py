@@ -17,7 +17,9 @@ rounding):
   NaN (p > 2) or inf (p < 1) as torch's (it was 0), and 0 for an infinite gradient at a zero
   norm (it was NaN);
 - a ** b: the slope of a NaN power (-inf ** 0.5) is NaN (it was 0); the exponent's gradient at
-  a = 0 for b < 0 is -inf, as torch's (it was NaN).
+  a = 0 for b < 0 is -inf, as torch's (it was NaN);
+- logsumexp's gradient is the softmax computed from x: at [1e16, 1e16, 1] it is [0.5, 0.5, 0]
+  (it was [1, 1, 0], as torch's still is: exp(x - out) after out rounded to the max).
 
 Differences kept on purpose (each stated at its row in primitives.py), asserted below:
 - abs at NaN has a NaN gradient (torch's sign(NaN) = 0 would make the NaN's gradient vanish);
