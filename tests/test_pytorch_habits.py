@@ -122,7 +122,7 @@ def test_var_and_std_take_their_positional_arguments_in_torchs_order():
     refuses(SettingError, lambda: x.std(unbiased=True, correction=0), "not both")
 
 
-def test_all_any_and_masked_fill():
+def test_all_any_masked_fill_and_where():
     x = Tensor(X, requires_grad=True)
     mask = x > 0
     assert (mask.all().item(), mask.any().item()) == (bool(np.all(X > 0)), bool(np.any(X > 0)))
@@ -137,6 +137,13 @@ def test_all_any_and_masked_fill():
     np.testing.assert_array_equal(y.masked_fill(np.array([True, True, False]), 0.0).data,
                                   [0.0, 0.0, 2.0])
     refuses(DTypeError, lambda: x.masked_fill(x, 0.0), "masked_fill", "bool mask", "float64")
+    # torch's x.where(condition, y): x where it holds, y elsewhere
+    kept = Tensor(X, requires_grad=True)
+    chosen = kept.where(X > 0, 2.0)
+    np.testing.assert_array_equal(chosen.data, np.where(X > 0, X, 2.0))
+    chosen.sum().backward()
+    np.testing.assert_array_equal(kept.grad, (X > 0).astype(float))
+    refuses(DTypeError, lambda: kept.where(np.array(["a"] * 4), 0.0), "where", "condition")
 
 
 @pytest.mark.parametrize("shape, how, argument, dim, lengths", [
@@ -303,6 +310,7 @@ def test_against_torch():
         "expand": (lambda x: x[:1].expand(3, 4) * 2, lambda x: x[:1].expand(3, 4) * 2),
         "repeat": (lambda x: x.repeat(1, 2)[:, 3:7], lambda x: x.repeat(1, 2)[:, 3:7]),
         "flip": (lambda x: x.flip((0, 1)), lambda x: x.flip((0, 1))),
+        "where": (lambda x: x.where(x < 0.3, x * x), lambda x: x.where(x < 0.3, x * x)),
     }
     for name, (ours_fn, theirs_fn) in cases.items():
         ours, theirs = Tensor(X, requires_grad=True), torch.tensor(X, requires_grad=True)

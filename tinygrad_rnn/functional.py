@@ -2,7 +2,7 @@
 maximum, the softmax family and cut. Each records one primitive of the ops table."""
 import numpy as np
 
-from .arguments import axes_of, rectangular
+from .arguments import axes_of
 from .errors import DTypeError
 from .spellings import FIRST_AXIS, LAST_AXIS, NOT_GIVEN, NOT_KEPT, either
 from .tensor import Tensor, apply, constant, operand
@@ -53,14 +53,10 @@ def cut(x):
 
 def where(condition, x, y):
     """x where condition holds, else y (broadcast); the gradient follows the chosen side.
-    `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient."""
-    condition = (condition._data if isinstance(condition, Tensor) else
-                 rectangular("where", "the condition", condition))
-    if condition.dtype.kind not in "biuf":
-        raise DTypeError(f"where: the condition must hold booleans or numbers, got "
-                         f"{condition.dtype} values")
+    `condition` is a boolean array (or a Tensor / array read as `!= 0`); it gets no gradient.
+    (Tensor.where, torch's x.where(condition, y), with x and y made tensors first.)"""
     x, y = _pair(x, y)
-    return apply("where", x, y, condition=condition.astype(bool))
+    return x.where(condition, y)
 
 
 def maximum(x, y):

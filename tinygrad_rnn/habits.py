@@ -246,12 +246,11 @@ class PyTorchHabits:
         """The standard deviation, var(...).sqrt() (the arguments as var's). Where the spread
         is 0 the gradient is 0, as torch's subgradient there (sqrt's slope at 0 is inf, and
         inf * 0, the centred values, would be NaN)."""
-        from .functional import where  # (imported here: see masked_fill)
         variance = self.var(dim, unbiased, keepdim, correction=correction)
-        flat = variance._data == 0
+        spread = variance._data != 0
         # sqrt where the spread is positive; where it is 0, the variance itself: 0, and its
         # gradient, 2 (x - mean) / (N - correction), is 0 there
-        return where(flat, variance, where(flat, 1.0, variance).sqrt())
+        return variance.where(spread, 1.0).sqrt().where(spread, variance)
 
     def all(self):
         """Whether every element is true (nonzero), a 0-d bool tensor without gradient."""
@@ -268,9 +267,7 @@ class PyTorchHabits:
         if condition.dtype != bool:
             raise DTypeError(f"masked_fill: mask must be a bool mask (t > 0 gives one), got "
                              f"dtype {condition.dtype}")
-        # (imported here: functional imports tensor, which imports this module)
-        from .functional import where
-        return where(condition, value, self)
+        return self.where(~condition, value)
 
     def split(self, split_size_or_sections, dim=0):
         """Pieces along dim, as torch's split: of split_size each (the last may be shorter), or

@@ -24,6 +24,7 @@ from .arguments import (
     int_too_large,
     one_axis,
     permutation_of,
+    rectangular,
     shape_of,
     tensor_dtype,
     tensor_name,
@@ -118,6 +119,17 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits):
             raise DTypeError(f"astype: dtype must be np.float32 or np.float64 (a tensor "
                              f"computes in those), got {dtype}")
         return apply("astype", self, dtype=dtype)
+
+    def where(self, condition, other):
+        """self where condition holds, else other (broadcast), as torch's x.where(condition, y);
+        the gradient follows the chosen side. `condition` is a boolean array (or a Tensor /
+        array read as `!= 0`); it gets no gradient."""
+        condition = (condition._data if isinstance(condition, Tensor) else
+                     rectangular("where", "the condition", condition))
+        if condition.dtype.kind not in "biuf":
+            raise DTypeError(f"where: the condition must hold booleans or numbers, got "
+                             f"{condition.dtype} values")
+        return apply("where", self, operand(other, self), condition=condition.astype(bool))
 
     @staticmethod
     def _mask(array):
