@@ -44,6 +44,7 @@ from .memory import is_released, read_released
 from .node import GraphNode, in_place_error
 from .op_errors import check_finite, forward_error
 from .primitives import PRIMITIVES
+from .shape_spellings import ShapeSpellings
 from .spellings import ALL_AXES, LAST_AXIS, NOT_GIVEN, NOT_KEPT, Default, either
 from .tracked import TrackedArray
 
@@ -75,7 +76,7 @@ def _operator(name, reflected=False):
     return operator
 
 
-class Tensor(GraphNode, NumberConversions, PyTorchHabits):
+class Tensor(GraphNode, NumberConversions, PyTorchHabits, ShapeSpellings):
     """A numpy array with a gradient and the graph that produced it.
 
     >>> w = Tensor([[1.0, 2.0]], requires_grad=True, name="w")
