@@ -42,7 +42,7 @@ from functools import partial
 import numpy as np
 
 from . import settings
-from .context import no_grad, recording
+from .context import no_grad
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNWarning
 from .gradcheck_report import (
     RESOLVED,
@@ -52,6 +52,7 @@ from .gradcheck_report import (
     largest_gradient,
     tolerance,
 )
+from .gradcheck_rounding import Watch, magnitudes, rounding_of, stacked_terms
 from .graph import topological_order
 from .inplace import give_back, lend, made_before_write
 from .tensor import Tensor
@@ -121,9 +122,9 @@ def expected_tolerance(out, numeric, analytic, *, eps=1e-6, atol=1e-5, rtol=1e-3
     have shape (T, *x.shape)). To predict a verdict: the command line's gradcheck says whether
     a truncation's dropped paths must make it fail."""
     per_step = out.ndim > 0
-    magnitude = _magnitudes(out, topological_order([out]), per_step)
+    magnitude = magnitudes(out, topological_order([out]), per_step)
     values = np.abs(np.asarray(out.data, dtype=np.float64)).reshape(-1)
-    rounding = _rounding(values, values, magnitude, 2 * eps)
+    rounding = rounding_of(values, values, magnitude, 2 * eps)
     numeric, analytic = (np.asarray(g, dtype=np.float64) for g in (numeric, analytic))
     rows = (len(values), -1)                        # one row per loss term (or the one f)
     largest = largest_gradient(analytic.reshape(rows), numeric.reshape(rows), per_step)
@@ -252,8 +253,8 @@ def _evaluate(fn, inputs, per_step):
 def _analytic(fn, inputs, per_step):
     """backward()'s gradient for each input: a list of arrays (per_step: shape (T, *x.shape)),
     fn's output value (a float64 copy), and the largest |value| computed on the way to it
-    (per_step: to each loss term, _magnitudes)."""
-    with _Watch(inputs) as watch:
+    (per_step: to each loss term, magnitudes)."""
+    with Watch(inputs) as watch:
         out = _evaluate(fn, inputs, per_step)
         if out.dtype != np.float64:
             raise DTypeError(f"gradcheck: fn returned {out.dtype} from float64 inputs: some value "
@@ -281,102 +282,7 @@ def _analytic(fn, inputs, per_step):
                 g.append(np.zeros(x.shape) if x.grad is None else x.grad.astype(np.float64))
         value = np.array(out.data, dtype=np.float64)
         return ([np.stack(g) if per_step else g[0] for g in grads], value,
-                _magnitudes(out, order, per_step, watch.scale))
-
-
-class _Watch(list):
-    """Shown every op result made while fn runs and backward walks (the protocol of
-    memory.collecting, which it stands in for: append one, extend many; it keeps none). Notes
-    each result's scale (_scale) as it is made: an unroll releases the values no vjp reads at
-    the end of each step, and a checkpoint computes its inside unrecorded. And keeps the .grad
-    of every other leaf that requires grad, as found, to put back on exit: backward adds to
-    them, a checkpoint's recomputation to those of the parameters its fn closes over too (they
-    are not in the graph, and are first seen as its results' parents, before its backward)."""
-
-    def __init__(self, inputs):
-        super().__init__()
-        self.checked = set(map(id, inputs))
-        self.scales = {}           # id(node) -> its scale when made
-        self.largest = 0.0         # of every result, a checkpoint's inside too
-        self.kept = {}             # id(leaf) -> (leaf, its .grad as found)
-
-    def __enter__(self):
-        self.previous = recording.created
-        recording.watch(recording.anomaly, self)
-        return self
-
-    def __exit__(self, *exc):
-        recording.watch(recording.anomaly, self.previous)
-        for leaf, grad in self.kept.values():
-            leaf.grad = grad
-
-    def append(self, node):
-        if self.previous is not None:       # an enclosing collection still sees it
-            self.previous.append(node)
-        self.scales[id(node)] = _scale(node)
-        self.largest = max(self.largest, self.scales[id(node)])
-        for parent in node.parents:
-            self.keep(parent)
-
-    def extend(self, nodes):
-        for node in nodes:
-            self.append(node)
-
-    def keep(self, node):
-        if node.is_leaf and node.requires_grad and id(node) not in self.checked:
-            self.kept.setdefault(id(node), (node, node.grad))
-
-    def scale(self, node):
-        """A node's scale as it was made; a checkpoint's, the largest of every result (its
-        inside among them); a leaf's, or that of a node made before gradcheck, as it is now."""
-        if node.op == "checkpoint":
-            return self.largest
-        if node.is_leaf or id(node) not in self.scales:
-            return _scale(node)
-        return self.scales[id(node)]
-
-
-def _magnitudes(out, order, per_step, scale=None):
-    """M, the largest finite |value| on the way to fn's output `out` (`order`: its graph,
-    parents first), which f's rounding scales with (cancellation can leave f far smaller than
-    its parts): the largest of its nodes' scales (`scale(node)`, _scale by default). per_step,
-    one M per loss term: when fn stacked the terms (nn.loss_vector does), R[t]'s own, the
-    largest on the way to R[t] alone (the values of the other terms do not round it); else
-    every term's is the largest on the way to any."""
-    scale = scale or _scale
-    below = {}                     # node -> the largest scale of the node and its ancestors
-    for node in order:
-        below[node] = max([scale(node)] + [below[p] for p in node.parents])
-    terms = _stacked_terms(out) if per_step else None
-    if terms is not None:
-        return np.array([below[term] for term in terms])
-    return np.full(out.shape[0], below[out]) if per_step else below[out]
-
-
-_SUMS = ("sum", "mean", "matmul", "linear")     # ops whose value is a sum of many terms
-
-
-def _scale(node):
-    """The largest |value| a node's value is rounded at: its own, and for a sum of terms (a
-    sum, a matrix product) that of the sums of their |values|: terms that cancel leave a value
-    far smaller than the partial sums on the way to it (0 for a released value)."""
-    scale = _largest_value(node.data) if _has_value(node) and node.dtype.kind == "f" else 0.0
-    if node.op in _SUMS and all(map(_has_value, node.parents)):
-        with np.errstate(over="ignore", invalid="ignore"):
-            terms = node.primitive.forward(*(np.abs(p.data) for p in node.parents),
-                                           **node.params)
-        scale = max(scale, _largest_value(terms))
-    return scale
-
-
-def _has_value(node):
-    return not node.value_released and node.size > 0
-
-
-def _largest_value(values):
-    """The largest finite |value| of an array."""
-    values = np.abs(values)
-    return float(np.max(values, where=np.isfinite(values), initial=0.0))
+                magnitudes(out, order, per_step, watch.scale))
 
 
 def _stale(order, inputs):
@@ -400,19 +306,10 @@ def _term(out, t):
     would send zeros down every other term, and 0 * NaN = NaN there would be blamed on R[t]."""
     if t is None:
         return out, None
-    terms = _stacked_terms(out)
+    terms = stacked_terms(out)
     if terms is not None:
         return terms[t], None
     return out, np.arange(out.shape[0]) == t                # R[t]'s one-hot
-
-
-def _stacked_terms(out):
-    """The loss terms' own nodes R[1..T] when fn stacked them (a (T,) stack of scalars), else
-    None."""
-    if out.op == "stack" and out.params["axis"] == 0 and len(out.parents) == out.shape[0] \
-            and all(term.shape == () for term in out.parents):
-        return out.parents
-    return None
 
 
 def _value(fn, inputs, per_step, shape):
@@ -457,13 +354,7 @@ def _element_quotient(evaluate, flat, j, h):
     minus = _value(fn, inputs, per_step, shape)
     flat[j] = original
     step = (original + h) - (original - h)      # 2 h, up to rounding
-    return (plus - minus) / step, _rounding(plus, minus, magnitude, step)
-
-
-def _rounding(plus, minus, magnitude, step):
-    """What a difference quotient cannot resolve: f's rounding (gradcheck_report.ROUNDING at
-    the largest value on the way to it), twice, over the step."""
-    return ROUNDING * 2 * np.maximum(magnitude, np.maximum(np.abs(plus), np.abs(minus))) / step
+    return (plus - minus) / step, rounding_of(plus, minus, magnitude, step)
 
 
 def _truncation(found, numeric, rounding, rtol, per_step, coarser):
@@ -524,5 +415,5 @@ def _directional_quotient(evaluate, x, base, drawn, k, h, gradient):
     taken -= x.data
     minus = _value(fn, inputs, per_step, shape)
     x.data[...] = base
-    return ((plus - minus) / (2 * h), _rounding(plus, minus, magnitude, 2 * h),
+    return ((plus - minus) / (2 * h), rounding_of(plus, minus, magnitude, 2 * h),
             gradient @ taken.reshape(-1) / (2 * h))
