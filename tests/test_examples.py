@@ -212,7 +212,7 @@ def test_an_out_that_is_a_file_is_refused_before_any_work(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_:        # a folder to be made inside a file
         run_example("talk_classification.py", TINY["talk_classification.py"],
                     taken / "plots", capsys)
-    assert exit_.value.code == 2 and "a file" in capsys.readouterr().err
+    assert exit_.value.code == 2 and f"({taken} is a file" in capsys.readouterr().err
     assert taken.read_text() == "kept"
 
 

@@ -343,7 +343,7 @@ def test_a_save_killed_at_any_moment_loses_nothing(tmp_path, monkeypatch, four_m
     monkeypatch.setattr(files, "UNNAMED_TEMPORARIES", unnamed)
     old, new = four_megabyte_models
     left = kill_saves(tmp_path, 12, np.random.default_rng(0), old, new)
-    assert len(left) == 12
+    assert all(n <= 1 for n in left), left     # one save at a time: one temporary at most
 
 
 def killed_while_paused(tmp_path, old, new, pause):

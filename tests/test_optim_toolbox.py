@@ -246,7 +246,7 @@ def test_reduce_on_plateau_waits_patience_epochs_then_cools_down():
     assert opt.lr == 0.3 and scheduler.last_epoch == 1
     for bad in (dict(factor=1.0), dict(factor=0), dict(mode="minimum"), dict(patience=-1),
                 dict(threshold_mode="relative"), dict(min_lr=-1.0), dict(cooldown=0.5)):
-        with pytest.raises(SettingError):
+        with pytest.raises(SettingError, match=f"ReduceLROnPlateau: {next(iter(bad))} must"):
             optim.lr_scheduler.ReduceLROnPlateau(opt, **bad)
 
 

@@ -53,7 +53,7 @@ def test_dtypes_as_torch_spells_them():
     assert x.data[0, 0] == X[0, 0]
     refuses(SettingError, lambda: x.to("cuda"), "'cuda'", "CPU")
     for dtype in (np.int64, bool, np.float16, None, "float128"):
-        with pytest.raises(DTypeError):
+        with pytest.raises(DTypeError, match="dtype"):
             x.to(dtype)
 
 

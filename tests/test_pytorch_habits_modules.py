@@ -46,7 +46,8 @@ def test_apply_initializes_every_layer_and_float_double_convert():
         if isinstance(module, nn.Linear):
             module.W.data[...] = 0.0
     model.apply(zero)
-    assert all(not p.data.any() for name, p in model.named_parameters() if name.endswith("W"))
+    weights = [p for name, p in model.named_parameters() if name.endswith("W")]
+    assert len(weights) == 2 and not any(w.data.any() for w in weights)
     assert {p.dtype for p in model.float().parameters()} == {np.dtype(np.float32)}
     assert {p.dtype for p in model.double().parameters()} == {np.dtype(np.float64)}
 
