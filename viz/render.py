@@ -140,11 +140,11 @@ def _picture_path(path, extension, who):
     path = as_path(path, who)
     suffix = path.suffix.lower()
     if suffix in KNOWN_FORMATS and suffix != extension:
+        other = {".svg": " (or call render_svg)", ".png": " (or call render_png)"}
         raise VizError(f"{who}: {path} ends in {suffix}, the extension of "
                        f"{KNOWN_FORMATS[suffix]}, but {who} writes "
-                       f"{KNOWN_FORMATS[extension]}; name the file ...{extension}"
-                       f"{' (or call render_svg)' if suffix == '.svg' else ''}"
-                       f"{' (or call render_png)' if suffix == '.png' else ''}")
+                       f"{KNOWN_FORMATS[extension]}; name the file "
+                       f"{path.with_suffix(extension).name}{other.get(suffix, '')}")
     return path
 
 
