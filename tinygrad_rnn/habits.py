@@ -10,7 +10,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from .arguments import axes_of, flag, int_too_large, one_axis, tensor_dtype
+from .arguments import axes_of, flag, int_too_large, one_axis, rectangular, tensor_dtype
 from .context import recording
 from .errors import DTypeError, SettingError, ShapeError, TinygradRNNError, where_in_time
 from .shape_spellings import one_dim
@@ -256,7 +256,8 @@ class PyTorchHabits:
     def masked_fill(self, mask, value):
         """value where mask holds (broadcast), self elsewhere, as torch's; the gradient flows
         to self where mask is false. `mask` must be a bool mask (a comparison's result)."""
-        condition = mask._data if isinstance(mask, PyTorchHabits) else np.asarray(mask)
+        condition = (mask._data if isinstance(mask, PyTorchHabits) else
+                     rectangular("masked_fill", "the mask", mask))
         if condition.dtype != bool:
             raise DTypeError(f"masked_fill: mask must be a bool mask (t > 0 gives one), got "
                              f"dtype {condition.dtype}")

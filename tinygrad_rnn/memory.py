@@ -27,9 +27,9 @@ class ReleasedValue(np.ndarray):
     BackwardError, not NaN: numpy hands every ufunc and array function on it to the methods
     below, and its own dot, indexing, item and tolist refuse too. Numpy would copy it, or take
     it as another array's operand (W.dot(released)), without asking it; the engine's own
-    copies and products ask `is_released` first (tensor.make_tensor, arguments.as_array,
-    primitives' products). Its shape, dtype and nbytes stay readable, and `.data` shows the
-    NaN."""
+    copies ask `is_released` first (tensor.make_tensor, arguments.as_array), and its products
+    take ndarray.dot only for a plain ndarray operand, np.matmul (which asks it) otherwise.
+    Its shape, dtype and nbytes stay readable, and `.data` shows the NaN."""
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         raise read_released()

@@ -283,8 +283,11 @@ def _logsumexp_vjp(g, out, x, *, axis, keepdims):
     [1e16, 1e16, 1], not [0.5, 0.5, 0]. Where out is inf or -inf, exp(x - out), as torch:
     0 for the finite entries beside an inf, NaN for the inf itself and for an all -inf row."""
     out = _expand(out, axis, keepdims)
-    with np.errstate(invalid="ignore"):
-        share = np.where(np.isfinite(out), _softmax(x, axis=axis), np.exp(x - out))
+    share = _softmax(x, axis=axis)
+    infinite = ~np.isfinite(out)
+    if infinite.any():                         # (rare: only then is exp(x - out) computed)
+        with np.errstate(invalid="ignore"):
+            share = np.where(infinite, np.exp(x - out), share)
     return _expand(g, axis, keepdims) * share
 
 
@@ -477,10 +480,11 @@ defprim("gru_gates", gates.gru_gates, vjp_all=gates.gru_gates_vjp, reads=("out",
 defprim("gru_hidden", gates.gru_hidden, gates.gru_hidden_vjp_gates, gates.gru_hidden_vjp_state,
         reads=(0, 1))
 
-# --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
 # a copy in another floating dtype (or the same one): the gradient comes back in x's dtype
 defprim("astype", lambda x, *, dtype: x.astype(dtype),
         lambda g, out, x, *, dtype: g.astype(x.dtype, copy=False))
+
+# --- truncation: identity forward, no gradient; the node stays in the graph to be drawn ---
 defprim("cut", lambda x: x, view=True)
 
 # --- a segment recorded as one node that reruns its inside during backward: the node carries

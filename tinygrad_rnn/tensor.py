@@ -130,7 +130,8 @@ class Tensor(GraphNode, NumberConversions, PyTorchHabits, ShapeSpellings):
         if condition.dtype.kind not in "biuf":
             raise DTypeError(f"where: the condition must hold booleans or numbers, got "
                              f"{condition.dtype} values")
-        return apply("where", self, operand(other, self), condition=condition.astype(bool))
+        return apply("where", self, operand(other, self),
+                     condition=condition.astype(bool, copy=False))
 
     @staticmethod
     def _mask(array):

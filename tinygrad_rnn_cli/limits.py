@@ -21,7 +21,7 @@ import math
 
 from tinygrad_rnn import SettingError
 
-GRADCHECK_STEP_EVALUATIONS = 2_000_000     # the limit: about T = 1,370 for these models
+GRADCHECK_STEP_EVALUATIONS = 2_000_000     # the limit: about T = 1,270 (lstm) to 1,380
 STEP_EVALUATIONS_PER_SECOND = 50_000
 RECORDED_STEPS = 20_000                    # the limit on render --steps
 BYTES_PER_RECORDED_STEP = 30_000           # engine nodes and networkx graph, step level
