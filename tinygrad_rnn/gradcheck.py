@@ -119,8 +119,10 @@ def expected_tolerance(out, numeric, analytic, *, eps=1e-6, atol=1e-5, rtol=1e-3
     numeric side is `numeric` exactly (no rounding or truncation error in the quotient) and its
     analytic side `analytic`: the module doc's tolerance, with r from the values of the graph
     of `out`, fn's output at the inputs (a scalar, or the loss terms: then numeric and analytic
-    have shape (T, *x.shape)). To predict a verdict: the command line's gradcheck says whether
-    a truncation's dropped paths must make it fail."""
+    have shape (T, *x.shape)). M is read from the graph as it stands: values an unroll released
+    and a checkpoint's inside, which gradcheck sees as they are made, are not counted, so r may
+    be smaller than gradcheck's there. To predict a verdict: the command line's gradcheck says
+    whether a truncation's dropped paths must make it fail."""
     per_step = out.ndim > 0
     magnitude = magnitudes(out, topological_order([out]), per_step)
     values = np.abs(np.asarray(out.data, dtype=np.float64)).reshape(-1)
