@@ -20,6 +20,7 @@ import re
 import numpy as np
 
 from .reach import loss_terms_by_step
+from .record import norm
 from .steps import KEY_ROLES
 
 ROW = {role: i for i, role in enumerate(KEY_ROLES)}
@@ -81,12 +82,8 @@ def lag_buckets(by_step, term_step, max_lags, shape):
     return buckets, other
 
 
-def _norm(array):
-    return math.sqrt(float(np.vdot(array, array)))
-
-
 def trimmed_norms(buckets):
-    norms = [_norm(b) for b in buckets]
+    norms = [norm(b) for b in buckets]
     while norms and norms[-1] == 0.0:
         norms.pop()
     return norms
@@ -229,8 +226,8 @@ class PolicyTables:
         for node, number in numbers.items():
             if node in graph:
                 values[number] = graph.nodes[node]["value_norm"]
-        for node, norm in whole_gradients.node_norms.items():
-            totals[numbers[node]] = norm
+        for node, total in whole_gradients.node_norms.items():
+            totals[numbers[node]] = total
         lags, _ = self.lags.finish(whole_gradients, reference_totals)
         edges = graph.edges(data=True)
         return {

@@ -251,7 +251,8 @@ def _role(op, meta, is_parameter):
     return "constant" if op is None else "op"
 
 
-def _norm(array):
+def norm(array):
+    """The 2-norm of an array of any shape (None for None, a gradient never computed)."""
     return None if array is None else math.sqrt(float(np.vdot(array, array)))
 
 
@@ -261,7 +262,7 @@ def node_attributes(rec, i):
     return dict(op=rec.ops[i], name=rec.names[i], role=rec.roles[i], parameter=rec.parameter[i],
                 step=rec.steps[i], scope=rec.scopes[i], shape=rec.shapes[i], dtype=rec.dtypes[i],
                 requires_grad=rec.requires_grad[i], value=value, grad=grad,
-                value_norm=_norm(value), grad_norm=_norm(grad), op_params=rec.op_params[i])
+                value_norm=norm(value), grad_norm=norm(grad), op_params=rec.op_params[i])
 
 
 def carries_gradient(rec, tail, head):

@@ -12,7 +12,7 @@ from tinygrad_rnn.graph import topological_order
 from tinygrad_rnn.tensor import Tensor, apply
 
 from .errors import VizError
-from .record import as_roots, parameter_names, record_nodes
+from .record import as_roots, norm, parameter_names, record_nodes
 
 
 def step_gradients(root, params=None, keep_cuts=True):
@@ -45,7 +45,7 @@ def step_gradients(root, params=None, keep_cuts=True):
         weights, whole = _term_weights(replayed[last], [replayed[t] for t in terms], copies)
         gradients = {rec.ids[p]: {} for p in rec.parameters}
         rest = dict(whole)          # minus each term's part: what reaches W only from R
-        summed = {p: [_norm(g), len(copies)] for p, g in whole.items()}  # for its rounding
+        summed = {p: [norm(g), len(copies)] for p, g in whole.items()}  # for its rounding
         for term, weight in zip(terms, weights):
             t = rec.steps[term]
             out = replayed[term]
@@ -59,7 +59,7 @@ def step_gradients(root, params=None, keep_cuts=True):
                     parts[t, s] = parts[t, s] + copy.grad if (t, s) in parts else copy.grad
                     if param in rest:
                         rest[param] = rest[param] - copy.grad
-                        summed[param][0] += _norm(copy.grad)
+                        summed[param][0] += norm(copy.grad)
                         summed[param][1] += 1
     return {"terms": [(rec.ids[t], rec.steps[t]) for t in terms], "gradients": gradients,
             "rest": {rec.ids[p]: _unless_rounding(rest[p], *summed[p]) if p in rest
@@ -72,13 +72,9 @@ def _unless_rounding(rest, scale, count):
     arrays whose norms add up to `scale`, each addition off by at most one spacing (eps) of
     what it adds, so count eps scale in all; twice that, for backward's order and the terms'.
     No absolute floor: a small gradient's rest (a tiny penalty) is kept."""
-    if _norm(rest) <= 2 * count * float(np.finfo(rest.dtype).eps) * scale:
+    if norm(rest) <= 2 * count * float(np.finfo(rest.dtype).eps) * scale:
         return np.zeros_like(rest)
     return rest
-
-
-def _norm(array):
-    return float(np.linalg.norm(array))
 
 
 def replay_recording(order, rec, keep_cuts=True):

@@ -24,7 +24,7 @@ from tinygrad_rnn.graph import topological_order
 
 from .errors import VizError
 from .reach import term_reach
-from .record import parameter_names, record_nodes
+from .record import norm, parameter_names, record_nodes
 from .replay import replay_recording
 
 
@@ -108,13 +108,13 @@ class TermReplay:
         for n in nodes:
             if n in self.parameter_copies:
                 parts = list(by_step[n].values())
-                norms[n] = _norm(np.sum(parts, axis=0)) if parts else 0.0
+                norms[n] = norm(np.sum(parts, axis=0)) if parts else 0.0
             elif not attributes[n]["requires_grad"]:
                 norms[n] = math.nan
             else:
                 grads = [t.grad for t in self.copies.get(n, ()) if t.grad is not None]
                 total = np.sum(grads, axis=0) if grads else None
-                norms[n] = 0.0 if total is None else _norm(total)
+                norms[n] = 0.0 if total is None else norm(total)
                 if n in self._replayed_terms:
                     weights[n] = np.zeros(attributes[n]["shape"]) if total is None else total
                 for t in self.copies.get(n, ()):
@@ -122,5 +122,3 @@ class TermReplay:
         return TermGradients(norms, by_step, nodes, edges, weights)
 
 
-def _norm(array):
-    return math.sqrt(float(np.vdot(array, array)))
