@@ -5,7 +5,8 @@
 mean and var (biased: divided by N) are taken over the trailing axes `normalized_shape`
 names; weight starts at ones and bias at zeros (parameters "weight" and "bias", PyTorch's
 state_dict names), or there are none with elementwise_affine=False. Composed of the engine's
-ops, so its gradient is theirs.
+ops, so its gradient is theirs. weight and bias are float64, as every model's parameters:
+a float32 input gives a float64 output until model.to(np.float32) (or .float()).
 """
 import numpy as np
 
